@@ -1,0 +1,180 @@
+//! Accounts and users: the billing customer and the people who sign in for it.
+//! Passwords are hashed with argon2 (default parameters) on the blocking thread pool.
+
+use crate::server::config::{Config, Environment};
+use crate::server::error::{Error, Result};
+use crate::server::store::{Store, users as store};
+use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
+use argon2::{Argon2, PasswordHash, PasswordVerifier};
+use rand::Rng;
+use secrecy::ExposeSecret;
+
+/// Email used for the development admin when `ADMIN_EMAIL` is unset.
+pub const DEV_ADMIN_EMAIL: &str = "admin@tariff.local";
+
+/// Hashes a password with argon2id into a PHC string, off the async runtime.
+///
+/// # Errors
+/// [`Error::Internal`] if hashing fails (it does not for valid input).
+pub async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|hash| hash.to_string())
+            .map_err(|e| Error::Internal(format!("password hashing failed: {e}")))
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("password hashing task failed: {e}")))?
+}
+
+/// Whether `password` matches the PHC string `hash`, checked off the async runtime.
+pub async fn verify_password(password: String, hash: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A new user with a personal account.
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub email: String,
+    pub password: String,
+    pub name: String,
+    pub admin: bool,
+}
+
+/// Creates a user and their personal account in one transaction. Returns the user id.
+///
+/// # Errors
+/// [`Error::Validation`] for a malformed email or a password shorter than 8 characters;
+/// [`Error::Conflict`] when the email is taken; [`Error::Database`].
+pub async fn create_user(db: &Store, now: i64, user: NewUser) -> Result<String> {
+    let email = user.email.trim().to_lowercase();
+    if !crate::server::config::looks_like_email(&email) {
+        return Err(Error::invalid("email", "Enter a valid email address"));
+    }
+    if user.password.chars().count() < 8 {
+        return Err(Error::invalid("password", "Use at least 8 characters"));
+    }
+    let name = if user.name.trim().is_empty() {
+        email.clone()
+    } else {
+        user.name.trim().to_owned()
+    };
+    let hash = hash_password(user.password).await?;
+    let user_id = uuid::Uuid::new_v4().to_string();
+    let account_id = uuid::Uuid::new_v4().to_string();
+    let role = if user.admin { "admin" } else { "user" };
+    let mut tx = db.pool().begin().await?;
+    store::insert_account(&mut *tx, &account_id, &name, "RUB", now).await?;
+    match store::insert_user(
+        &mut *tx,
+        &user_id,
+        &account_id,
+        &email,
+        &hash,
+        &name,
+        role,
+        now,
+    )
+    .await
+    {
+        Ok(()) => {}
+        Err(e) if crate::server::store::is_unique_violation(&e, "app_user_email_key") => {
+            return Err(Error::Conflict(format!(
+                "a user with email {email} already exists"
+            )));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    tx.commit().await?;
+    Ok(user_id)
+}
+
+/// What [`ensure_first_admin`] did at start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AdminBootstrap {
+    /// The configured admin (or some admin) already exists.
+    Exists,
+    /// Created from `ADMIN_EMAIL`/`ADMIN_PASSWORD`.
+    Created { email: String },
+    /// Development only: created with a generated password, to be shown once.
+    Generated { email: String, password: String },
+    /// Production without `ADMIN_EMAIL` and no admin yet.
+    Missing,
+}
+
+/// Creates the first admin at start (DESIGN.md `ADMIN_EMAIL`/`ADMIN_PASSWORD`): the configured
+/// admin if that email has no user yet; in development without `ADMIN_EMAIL`, when no admin exists
+/// at all, [`DEV_ADMIN_EMAIL`] with a generated password that the caller prints once.
+///
+/// # Errors
+/// [`Error::Database`]; [`Error::Validation`] for an `ADMIN_PASSWORD` under 8 characters.
+pub async fn ensure_first_admin(db: &Store, now: i64, config: &Config) -> Result<AdminBootstrap> {
+    let (email, password, generated) = match (&config.admin_email, &config.admin_password) {
+        (Some(email), _) if store::find_by_email(db.pool(), email).await?.is_some() => {
+            return Ok(AdminBootstrap::Exists);
+        }
+        (Some(email), Some(password)) => {
+            (email.clone(), password.expose_secret().to_owned(), false)
+        }
+        (Some(email), None) => (email.clone(), generate_password(), true),
+        (None, _) if store::count_admins(db.pool()).await? > 0 => {
+            return Ok(AdminBootstrap::Exists);
+        }
+        (None, _) if config.environment == Environment::Production => {
+            return Ok(AdminBootstrap::Missing);
+        }
+        (None, _) => (DEV_ADMIN_EMAIL.to_owned(), generate_password(), true),
+    };
+    let new_user = NewUser {
+        email: email.clone(),
+        password: password.clone(),
+        name: "Administrator".to_owned(),
+        admin: true,
+    };
+    match create_user(db, now, new_user).await {
+        Ok(_) if generated => Ok(AdminBootstrap::Generated { email, password }),
+        Ok(_) => Ok(AdminBootstrap::Created { email }),
+        // Another process created it between our check and insert.
+        Err(Error::Conflict(_)) => Ok(AdminBootstrap::Exists),
+        Err(e) => Err(e),
+    }
+}
+
+/// A random 20-character password from an unambiguous alphabet.
+fn generate_password() -> String {
+    const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+/// Checks an email and password against the stored hash. Returns the user id on success.
+///
+/// # Errors
+/// [`Error::Unauthorized`] for an unknown email or a wrong password (one message for both);
+/// [`Error::Database`].
+pub async fn authenticate(db: &Store, email: &str, password: &str) -> Result<String> {
+    let user = store::find_by_email(db.pool(), email.trim())
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    let hash = store::password_hash(db.pool(), &user.id)
+        .await?
+        .ok_or(Error::Unauthorized)?;
+    if verify_password(password.to_owned(), hash).await {
+        Ok(user.id)
+    } else {
+        Err(Error::Unauthorized)
+    }
+}

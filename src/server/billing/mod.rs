@@ -1,0 +1,7 @@
+//! The service layer (DESIGN.md "One picture"): every billing rule lives here, called alike by
+//! the JSON routes, the Leptos server functions, the CLI and the background jobs.
+
+pub mod accounts;
+pub mod audit;
+pub mod plans;
+pub mod templates;

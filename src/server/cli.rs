@@ -1,0 +1,230 @@
+//! The `tariff` command line (clap): `serve` (default), `migrate`, `init-plans`.
+//! Every failure prints one clear line to stderr and exits non-zero.
+
+use super::billing::{self, accounts::AdminBootstrap, audit::Actor, plans::InitOptions};
+use super::clock::{Clock, SystemClock};
+use super::config::Config;
+use super::http;
+use super::state::AppState;
+use super::store::Store;
+use super::telemetry;
+use clap::{Parser, Subcommand};
+use leptos::config::{Env, LeptosOptions};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// Tariff: a self-hosted billing server for AI products.
+#[derive(Debug, Parser)]
+#[command(name = "tariff", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server: migrations, plan seeding, first admin, then serve (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Create the template plans; existing plans are skipped unless --force updates them.
+    InitPlans {
+        /// Also write the annual variants (interval year, 20% off twelve monthly prices).
+        #[arg(long)]
+        include_annual: bool,
+        /// Also write the promotional plans.
+        #[arg(long)]
+        include_promo: bool,
+        /// Overwrite existing plans with the template values.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+/// Runs the parsed command line to completion.
+pub async fn run(cli: Cli) -> ExitCode {
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(config.log_format);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(&config).await,
+        Command::InitPlans {
+            include_annual,
+            include_promo,
+            force,
+        } => {
+            init_plans(
+                &config,
+                InitOptions {
+                    include_annual,
+                    include_promo,
+                    force,
+                },
+            )
+            .await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Connects and applies migrations; a failure here stops every command.
+async fn open_store(config: &Config) -> Result<Store, String> {
+    let store = Store::connect(&config.database_url, config.database_max_connections)
+        .await
+        .map_err(|e| e.to_string())?;
+    store.migrate().await.map_err(|e| e.to_string())?;
+    Ok(store)
+}
+
+async fn migrate(config: &Config) -> Result<(), String> {
+    let store = open_store(config).await?;
+    println!("Migrations applied ({} database).", store.dialect().name());
+    store.close().await;
+    Ok(())
+}
+
+async fn init_plans(config: &Config, options: InitOptions) -> Result<(), String> {
+    let store = open_store(config).await?;
+    let summary = billing::plans::init_plans(&store, SystemClock.now(), &Actor::cli(), options)
+        .await
+        .map_err(|e| format!("plan initialisation failed: {e}"))?;
+    for id in &summary.created {
+        println!("created  {id}");
+    }
+    for id in &summary.updated {
+        println!("updated  {id}");
+    }
+    for id in &summary.skipped {
+        println!("skipped  {id} (exists; use --force to update)");
+    }
+    println!(
+        "Summary: {} created, {} updated, {} skipped.",
+        summary.created.len(),
+        summary.updated.len(),
+        summary.skipped.len()
+    );
+    store.close().await;
+    Ok(())
+}
+
+/// Builds the state the server runs with: store opened and migrated, plans seeded, first admin.
+///
+/// # Errors
+/// A message naming what failed (connection, migration, seeding, admin creation).
+pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, String> {
+    let store = open_store(&config).await?;
+    tracing::info!(
+        database = store.dialect().name(),
+        "database ready, migrations applied"
+    );
+
+    if let Some(summary) = billing::plans::seed_defaults_if_empty(&store, clock.now())
+        .await
+        .map_err(|e| format!("seeding default plans failed: {e}"))?
+    {
+        tracing::info!(created = ?summary.created, "plan table was empty: default plans created");
+    }
+
+    match billing::accounts::ensure_first_admin(&store, clock.now(), &config)
+        .await
+        .map_err(|e| format!("creating the first admin failed: {e}"))?
+    {
+        AdminBootstrap::Exists => {}
+        AdminBootstrap::Created { email } => {
+            tracing::info!(%email, "first admin created from ADMIN_EMAIL")
+        }
+        AdminBootstrap::Generated { email, password } => {
+            // Shown once, on stdout only, never through the logger.
+            println!(
+                "\n  First admin created: {email}\n  Generated password:  {password}\n  (shown once; set ADMIN_EMAIL/ADMIN_PASSWORD to choose your own)\n"
+            );
+        }
+        AdminBootstrap::Missing => {
+            tracing::warn!("no admin user exists; set ADMIN_EMAIL and ADMIN_PASSWORD to create one")
+        }
+    }
+
+    if config.yookassa.is_configured() {
+        tracing::info!("YooKassa billing client initialized");
+    } else {
+        tracing::info!(
+            "YooKassa billing not configured (set YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY to enable)"
+        );
+    }
+    if config.yookassa.sandbox {
+        tracing::info!(
+            "YooKassa sandbox mode: payments go to the built-in emulator, no real money moves"
+        );
+    }
+
+    let leptos_options = LeptosOptions::builder()
+        .output_name("tariff")
+        .site_root(config.site_root.to_string_lossy().into_owned())
+        .site_pkg_dir("pkg")
+        .site_addr(config.site_addr)
+        .env(Env::PROD)
+        .build();
+    Ok(AppState {
+        store,
+        config: Arc::new(config),
+        clock,
+        leptos_options,
+    })
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let addr = config.site_addr;
+    let base_url = config.app_base_url.clone();
+    let state = prepare(config, Arc::new(SystemClock)).await?;
+    let store = state.store.clone();
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    tracing::info!(%addr, url = %base_url, "Tariff is listening");
+    axum::serve(
+        listener,
+        http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .map_err(|e| format!("server error: {e}"))?;
+    store.close().await;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Resolves on SIGINT (Ctrl-C) or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutdown signal received, finishing in-flight requests");
+}

@@ -1,0 +1,314 @@
+//! Configuration from the environment (and `.env` in development), read and validated once at
+//! start (DESIGN.md "Configuration"). Secrets are wrapped in [`SecretString`], whose `Debug`
+//! output is redacted, and are never logged.
+
+use secrecy::SecretString;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Default SQLite database: a file under `./data`, created on first start.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tariff.db?mode=rwc";
+/// YooKassa API v3 base URL (reference §1).
+pub const DEFAULT_YOOKASSA_API_URL: &str = "https://api.yookassa.ru/v3";
+
+/// Whether the server runs for development (generated admin password, pretty logs) or production.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// What usage is allowed for an account that has no subscription
+/// (`BILLING_NO_SUBSCRIPTION_POLICY`; the spec's default is `allow`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NoSubscriptionPolicy {
+    Allow,
+    Deny,
+}
+
+/// Log output format (`LOG_FORMAT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// YooKassa credentials and mode.
+#[derive(Clone, Debug)]
+pub struct YooKassaConfig {
+    pub shop_id: Option<String>,
+    pub secret_key: Option<SecretString>,
+    pub webhook_secret: Option<SecretString>,
+    pub api_url: String,
+    /// The built-in sandbox is mounted at `/sandbox/yookassa/v3` and used instead of YooKassa.
+    pub sandbox: bool,
+}
+
+impl YooKassaConfig {
+    /// Both the shop id and the secret key are set (the setup guide's condition for
+    /// "YooKassa billing client initialized").
+    pub fn is_configured(&self) -> bool {
+        self.shop_id.is_some() && self.secret_key.is_some()
+    }
+}
+
+/// The whole configuration of a Tariff server.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub environment: Environment,
+    /// `DATABASE_URL`: `sqlite://...` or `postgres://...`.
+    pub database_url: String,
+    /// `DATABASE_MAX_CONNECTIONS`, default 10.
+    pub database_max_connections: u32,
+    /// `LEPTOS_SITE_ADDR`, default `127.0.0.1:3000`.
+    pub site_addr: SocketAddr,
+    /// `LEPTOS_SITE_ROOT`: where the built site (`pkg/`, assets) lives, default `target/site`.
+    pub site_root: PathBuf,
+    /// `APP_BASE_URL`: the public URL of this server, default `http://<site addr>`.
+    pub app_base_url: String,
+    pub session_secret: Option<SecretString>,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<SecretString>,
+    pub yookassa: YooKassaConfig,
+    pub redis_url: Option<String>,
+    pub no_subscription_policy: NoSubscriptionPolicy,
+    pub log_format: LogFormat,
+}
+
+/// A variable that is set but cannot be used; the message names the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration: {var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl Config {
+    /// Reads the process environment, after loading `.env` if one exists in the working directory.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let _ = dotenvy::dotenv();
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable source; empty values count as unset.
+    ///
+    /// # Errors
+    /// [`ConfigError`] naming the first variable whose value is not acceptable.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |name: &str| {
+            lookup(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        let invalid = |var: &'static str, message: String| ConfigError { var, message };
+
+        let environment = match get("TARIFF_ENV").as_deref() {
+            None | Some("development") | Some("dev") => Environment::Development,
+            Some("production") | Some("prod") => Environment::Production,
+            Some(other) => {
+                return Err(invalid(
+                    "TARIFF_ENV",
+                    format!("{other:?} is not development or production"),
+                ));
+            }
+        };
+        let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres://")
+            || database_url.starts_with("postgresql://"))
+        {
+            return Err(invalid(
+                "DATABASE_URL",
+                "must start with sqlite: or postgres://".into(),
+            ));
+        }
+        let database_max_connections = match get("DATABASE_MAX_CONNECTIONS") {
+            None => 10,
+            Some(v) => v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                invalid(
+                    "DATABASE_MAX_CONNECTIONS",
+                    format!("{v:?} is not a positive integer"),
+                )
+            })?,
+        };
+        let site_addr_text = get("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
+        let site_addr: SocketAddr = site_addr_text.parse().map_err(|_| {
+            invalid(
+                "LEPTOS_SITE_ADDR",
+                format!("{site_addr_text:?} is not host:port"),
+            )
+        })?;
+        let site_root =
+            PathBuf::from(get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()));
+        let app_base_url = get("APP_BASE_URL")
+            .unwrap_or_else(|| format!("http://{site_addr}"))
+            .trim_end_matches('/')
+            .to_owned();
+        if !(app_base_url.starts_with("http://") || app_base_url.starts_with("https://")) {
+            return Err(invalid(
+                "APP_BASE_URL",
+                "must start with http:// or https://".into(),
+            ));
+        }
+        let admin_email = get("ADMIN_EMAIL").map(|e| e.to_lowercase());
+        if let Some(email) = &admin_email
+            && !looks_like_email(email)
+        {
+            return Err(invalid(
+                "ADMIN_EMAIL",
+                format!("{email:?} is not an email address"),
+            ));
+        }
+        let admin_password = get("ADMIN_PASSWORD").map(SecretString::from);
+        if environment == Environment::Production
+            && admin_email.is_some()
+            && admin_password.is_none()
+        {
+            return Err(invalid(
+                "ADMIN_PASSWORD",
+                "must be set with ADMIN_EMAIL in production".into(),
+            ));
+        }
+
+        let shop_id = get("YOOKASSA_SHOP_ID");
+        let sandbox = match get("YOOKASSA_SANDBOX").as_deref() {
+            None => shop_id.is_none(),
+            Some("on") | Some("true") | Some("1") => true,
+            Some("off") | Some("false") | Some("0") => false,
+            Some(other) => {
+                return Err(invalid(
+                    "YOOKASSA_SANDBOX",
+                    format!("{other:?} is not on or off"),
+                ));
+            }
+        };
+        let yookassa = YooKassaConfig {
+            shop_id,
+            secret_key: get("YOOKASSA_SECRET_KEY").map(SecretString::from),
+            webhook_secret: get("YOOKASSA_WEBHOOK_SECRET").map(SecretString::from),
+            api_url: get("YOOKASSA_API_URL")
+                .unwrap_or_else(|| DEFAULT_YOOKASSA_API_URL.to_owned())
+                .trim_end_matches('/')
+                .to_owned(),
+            sandbox,
+        };
+
+        let no_subscription_policy = match get("BILLING_NO_SUBSCRIPTION_POLICY").as_deref() {
+            None | Some("allow") => NoSubscriptionPolicy::Allow,
+            Some("deny") => NoSubscriptionPolicy::Deny,
+            Some(other) => {
+                return Err(invalid(
+                    "BILLING_NO_SUBSCRIPTION_POLICY",
+                    format!("{other:?} is not allow or deny"),
+                ));
+            }
+        };
+        let log_format = match get("LOG_FORMAT").as_deref() {
+            None | Some("pretty") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(invalid(
+                    "LOG_FORMAT",
+                    format!("{other:?} is not pretty or json"),
+                ));
+            }
+        };
+
+        Ok(Config {
+            environment,
+            database_url,
+            database_max_connections,
+            site_addr,
+            site_root,
+            app_base_url,
+            session_secret: get("SESSION_SECRET").map(SecretString::from),
+            admin_email,
+            admin_password,
+            yookassa,
+            redis_url: get("REDIS_URL"),
+            no_subscription_policy,
+            log_format,
+        })
+    }
+}
+
+/// A deliberately loose check: one `@` with text on both sides and a dot in the domain.
+pub fn looks_like_email(email: &str) -> bool {
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.contains(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn defaults_use_sqlite_and_the_sandbox() {
+        let c = config(&[]).unwrap();
+        assert_eq!(c.database_url, DEFAULT_DATABASE_URL);
+        assert_eq!(c.site_addr.to_string(), "127.0.0.1:3000");
+        assert!(c.yookassa.sandbox);
+        assert!(!c.yookassa.is_configured());
+        assert_eq!(c.no_subscription_policy, NoSubscriptionPolicy::Allow);
+    }
+
+    #[test]
+    fn a_shop_id_turns_the_sandbox_off_unless_forced_on() {
+        let c = config(&[("YOOKASSA_SHOP_ID", "123"), ("YOOKASSA_SECRET_KEY", "s")]).unwrap();
+        assert!(!c.yookassa.sandbox);
+        assert!(c.yookassa.is_configured());
+        let c = config(&[("YOOKASSA_SHOP_ID", "123"), ("YOOKASSA_SANDBOX", "on")]).unwrap();
+        assert!(c.yookassa.sandbox);
+    }
+
+    #[test]
+    fn invalid_values_name_the_variable() {
+        assert_eq!(
+            config(&[("LEPTOS_SITE_ADDR", "nope")]).unwrap_err().var,
+            "LEPTOS_SITE_ADDR"
+        );
+        assert_eq!(
+            config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
+            "DATABASE_URL"
+        );
+        assert_eq!(
+            config(&[("BILLING_NO_SUBSCRIPTION_POLICY", "maybe")])
+                .unwrap_err()
+                .var,
+            "BILLING_NO_SUBSCRIPTION_POLICY"
+        );
+        assert_eq!(
+            config(&[("ADMIN_EMAIL", "not-an-email")]).unwrap_err().var,
+            "ADMIN_EMAIL"
+        );
+    }
+
+    #[test]
+    fn secrets_are_redacted_in_debug_output() {
+        let c = config(&[
+            ("YOOKASSA_SECRET_KEY", "live_supersecret"),
+            ("ADMIN_PASSWORD", "hunter22"),
+        ])
+        .unwrap();
+        let debug = format!("{c:?}");
+        assert!(!debug.contains("supersecret"));
+        assert!(!debug.contains("hunter22"));
+    }
+}

@@ -1,0 +1,93 @@
+//! The axum router: JSON API under `/api/v1`, health check, Leptos pages and static files.
+//! Handlers are thin adapters: parse, call one service function, map the result.
+
+pub mod api_user;
+
+use super::error::Error;
+use super::state::AppState;
+use crate::ui::app::{App, shell};
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use leptos::prelude::provide_context;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use serde_json::json;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+
+/// Largest request body accepted, in bytes (a usage batch of 1,000 events fits comfortably).
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// Builds the whole application. Kept apart from `serve` so tests can run it on a random port.
+pub fn app(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let api = Router::new()
+        .route("/api/v1/billing/plans", get(api_user::list_plans))
+        .route("/api/v1/billing/plans/{plan_id}", get(api_user::get_plan));
+
+    let leptos_state = state.clone();
+    Router::new()
+        .route("/healthz", get(healthz))
+        .merge(api)
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || provide_context(leptos_state.clone()),
+            {
+                let options = state.leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(fallback)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
+                    let request_id = request
+                        .headers()
+                        .get("x-request-id")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or("-");
+                    tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
+                }))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(CompressionLayer::new())
+                .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
+        )
+        .with_state(state)
+}
+
+/// `GET /healthz`: 200 `{"status":"ok","database":"ok"}` when the database answers, else 503.
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.store.ping().await {
+        Ok(()) => Json(json!({ "status": "ok", "database": "ok" })).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "error", "database": "unreachable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+/// Unknown `/api/...` paths answer problem JSON; everything else is a static file from the site
+/// root or the Leptos 404 page.
+async fn fallback(uri: Uri, State(state): State<AppState>, request: Request<Body>) -> Response {
+    if uri.path() == "/api" || uri.path().starts_with("/api/") {
+        return Error::not_found("route", uri.path()).into_response();
+    }
+    let context_state = state.clone();
+    let handler = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+        move || provide_context(context_state.clone()),
+        shell,
+    );
+    handler(uri, State(state), request).await
+}

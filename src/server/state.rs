@@ -1,0 +1,30 @@
+//! Shared application state handed to every route, server function and job.
+
+use super::clock::Clock;
+use super::config::Config;
+use super::store::Store;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use std::sync::Arc;
+
+/// Everything a request needs. Cheap to clone (all fields are shared handles).
+#[derive(Clone, Debug)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<Config>,
+    pub clock: Arc<dyn Clock>,
+    pub leptos_options: LeptosOptions,
+}
+
+impl AppState {
+    /// Current time in Unix seconds, from the injectable clock.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}

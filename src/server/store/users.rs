@@ -1,0 +1,98 @@
+//! `account` and `app_user` rows: the billing customer and the people who sign in for it.
+
+use sqlx::{Any, Executor};
+
+/// A user as stored, without the password hash.
+#[derive(Clone, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserRow {
+    pub id: String,
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub locale: String,
+    pub created_at: i64,
+}
+
+/// Inserts a personal (`kind = 'user'`) account.
+pub async fn insert_account<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+    name: &str,
+    currency: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into account (id, kind, name, balance_minor, currency, created_at, updated_at)
+         values ($1, 'user', $2, 0, $3, $4, $4)",
+    )
+    .bind(id)
+    .bind(name)
+    .bind(currency)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Inserts a user. `email` must already be lower-case; the unique index `app_user_email_key`
+/// rejects a second user with the same address.
+#[allow(clippy::too_many_arguments)]
+pub async fn insert_user<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+    account_id: &str,
+    email: &str,
+    password_hash: &str,
+    name: &str,
+    role: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into app_user (id, account_id, email, password_hash, name, role, locale, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, 'en', $7, $7)",
+    )
+    .bind(id)
+    .bind(account_id)
+    .bind(email)
+    .bind(password_hash)
+    .bind(name)
+    .bind(role)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The user with this email (compared case-insensitively).
+pub async fn find_by_email<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    email: &str,
+) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, account_id, email, name, role, locale, created_at from app_user where lower(email) = lower($1)",
+    )
+    .bind(email)
+    .fetch_optional(db)
+    .await
+}
+
+/// How many users have the `admin` role.
+pub async fn count_admins<'c, E: Executor<'c, Database = Any>>(db: E) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select count(*) from app_user where role = 'admin'")
+        .fetch_one(db)
+        .await
+}
+
+/// The stored argon2 hash of a user's password, if the user has one.
+pub async fn password_hash<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    user_id: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let hash: Option<Option<String>> =
+        sqlx::query_scalar("select password_hash from app_user where id = $1")
+            .bind(user_id)
+            .fetch_optional(db)
+            .await?;
+    Ok(hash.flatten())
+}

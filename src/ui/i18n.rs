@@ -1,0 +1,265 @@
+//! English and Russian text for every label (UI.md "Both languages everywhere").
+//!
+//! The locale comes from the `lang` query parameter when present (so plain links switch language
+//! without JavaScript), else from the `lang` cookie, else English. Choosing a language through the
+//! query stores it in the cookie: the server sets it on the response, the browser sets it after
+//! hydration, so both sides compute the same locale and hydration matches.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde::{Deserialize, Serialize};
+
+/// Name of the cookie that remembers the language.
+pub const LOCALE_COOKIE: &str = "lang";
+
+/// A supported interface language.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Locale {
+    #[default]
+    En,
+    Ru,
+}
+
+impl Locale {
+    pub fn code(self) -> &'static str {
+        match self {
+            Locale::En => "en",
+            Locale::Ru => "ru",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Locale> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "en" => Some(Locale::En),
+            "ru" => Some(Locale::Ru),
+            _ => None,
+        }
+    }
+
+    /// The language's own name, for the switch.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Locale::En => "English",
+            Locale::Ru => "Русский",
+        }
+    }
+
+    pub fn text(self) -> &'static Text {
+        match self {
+            Locale::En => &EN,
+            Locale::Ru => &RU,
+        }
+    }
+}
+
+/// The interface strings of one language.
+pub struct Text {
+    pub product_tagline: &'static str,
+    pub pricing_title: &'static str,
+    pub pricing_lead: &'static str,
+    pub monthly: &'static str,
+    pub annual: &'static str,
+    pub billing_period: &'static str,
+    pub language: &'static str,
+    pub per_day: &'static str,
+    pub per_week: &'static str,
+    pub per_month: &'static str,
+    pub per_year: &'static str,
+    pub included_per_day: &'static str,
+    pub included_per_week: &'static str,
+    pub included_per_month: &'static str,
+    pub included_per_year: &'static str,
+    pub features: &'static str,
+    pub unlimited: &'static str,
+    pub free: &'static str,
+    pub promo: &'static str,
+    pub promo_until: &'static str,
+    pub trial_days: &'static str,
+    pub loading: &'static str,
+    pub load_failed: &'static str,
+    pub no_plans: &'static str,
+    pub no_annual_plans: &'static str,
+    pub not_found_title: &'static str,
+    pub not_found_text: &'static str,
+    pub back_to_pricing: &'static str,
+    pub footer: &'static str,
+}
+
+static EN: Text = Text {
+    product_tagline: "Billing for AI products",
+    pricing_title: "Plans and pricing",
+    pricing_lead: "Pick the plan that fits your usage. Quotas reset every billing period.",
+    monthly: "Monthly",
+    annual: "Annual",
+    billing_period: "Billing period",
+    language: "Language",
+    per_day: "day",
+    per_week: "week",
+    per_month: "month",
+    per_year: "year",
+    included_per_day: "Included every day",
+    included_per_week: "Included every week",
+    included_per_month: "Included every month",
+    included_per_year: "Included every year",
+    features: "Features",
+    unlimited: "unlimited",
+    free: "Free",
+    promo: "Promo",
+    promo_until: "Offer ends",
+    trial_days: "days free trial",
+    loading: "Loading plans…",
+    load_failed: "Plans could not be loaded. Refresh the page to try again.",
+    no_plans: "No plans are available yet.",
+    no_annual_plans: "Annual billing is not offered yet. Switch to monthly to see every plan.",
+    not_found_title: "Page not found",
+    not_found_text: "There is nothing at this address.",
+    back_to_pricing: "Back to plans",
+    footer: "Prices include VAT where it applies. Payments are processed by YooKassa.",
+};
+
+static RU: Text = Text {
+    product_tagline: "Биллинг для AI-продуктов",
+    pricing_title: "Тарифы и цены",
+    pricing_lead: "Выберите тариф под ваш объём работы. Квоты обновляются каждый расчётный период.",
+    monthly: "Помесячно",
+    annual: "На год",
+    billing_period: "Период оплаты",
+    language: "Язык",
+    per_day: "день",
+    per_week: "неделю",
+    per_month: "мес.",
+    per_year: "год",
+    included_per_day: "Включено на каждый день",
+    included_per_week: "Включено на каждую неделю",
+    included_per_month: "Включено на каждый месяц",
+    included_per_year: "Включено на каждый год",
+    features: "Возможности",
+    unlimited: "без ограничений",
+    free: "Бесплатно",
+    promo: "Акция",
+    promo_until: "Предложение действует до",
+    trial_days: "дн. бесплатного периода",
+    loading: "Загружаем тарифы…",
+    load_failed: "Не удалось загрузить тарифы. Обновите страницу, чтобы попробовать ещё раз.",
+    no_plans: "Тарифов пока нет.",
+    no_annual_plans: "Годовая оплата пока недоступна. Переключитесь на помесячную, чтобы увидеть все тарифы.",
+    not_found_title: "Страница не найдена",
+    not_found_text: "По этому адресу ничего нет.",
+    back_to_pricing: "К тарифам",
+    footer: "Цены указаны с НДС, где он применяется. Платежи обрабатывает ЮKassa.",
+};
+
+/// Reads the `lang` value out of a `Cookie` header value.
+pub fn locale_from_cookie_header(header: &str) -> Option<Locale> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == LOCALE_COOKIE)
+        .and_then(|(_, value)| Locale::parse(value))
+}
+
+/// The `Set-Cookie` value that remembers `locale` for a year.
+pub fn locale_cookie(locale: Locale) -> String {
+    format!(
+        "{LOCALE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        locale.code()
+    )
+}
+
+/// The locale stored in the request's cookie (server) or the document's cookie (browser).
+fn stored_locale() -> Option<Locale> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<axum::http::request::Parts>().and_then(|parts| {
+            parts
+                .headers
+                .get_all(axum::http::header::COOKIE)
+                .iter()
+                .filter_map(|v| v.to_str().ok())
+                .find_map(locale_from_cookie_header)
+        })
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        use wasm_bindgen::JsCast;
+        web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+            .and_then(|d| d.cookie().ok())
+            .and_then(|c| locale_from_cookie_header(&c))
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        None
+    }
+}
+
+/// Remembers the locale: on the server as a `Set-Cookie` header, in the browser in `document.cookie`.
+fn store_locale(locale: Locale) {
+    #[cfg(feature = "ssr")]
+    {
+        if let (Some(response), Ok(value)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            axum::http::HeaderValue::from_str(&locale_cookie(locale)),
+        ) {
+            response.append_header(axum::http::header::SET_COOKIE, value);
+        }
+    }
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    {
+        use wasm_bindgen::JsCast;
+        if let Some(doc) = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+        {
+            let _ = doc.set_cookie(&locale_cookie(locale));
+        }
+    }
+    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
+    {
+        let _ = locale;
+    }
+}
+
+/// Sets up the locale for the page (call once, inside the `<Router>`) and returns it.
+/// Components read it with [`use_locale`].
+pub fn provide_locale() -> Memo<Locale> {
+    let query = use_query_map();
+    let remembered = RwSignal::new(stored_locale().unwrap_or_default());
+    let from_query = Memo::new(move |_| query.read().get("lang").and_then(|l| Locale::parse(&l)));
+    // On the server the response carries the cookie; in the browser an effect stores it.
+    if let Some(chosen) = from_query.get_untracked() {
+        store_locale(chosen);
+    }
+    Effect::new(move |_| {
+        if let Some(chosen) = from_query.get() {
+            if remembered.get_untracked() != chosen {
+                remembered.set(chosen);
+            }
+            store_locale(chosen);
+        }
+    });
+    let locale = Memo::new(move |_| from_query.get().unwrap_or_else(|| remembered.get()));
+    provide_context(locale);
+    locale
+}
+
+/// The current locale (after [`provide_locale`] ran higher up).
+pub fn use_locale() -> Memo<Locale> {
+    use_context::<Memo<Locale>>().unwrap_or_else(|| Memo::new(|_| Locale::En))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cookie_header_yields_the_locale() {
+        assert_eq!(
+            locale_from_cookie_header("a=1; lang=ru; b=2"),
+            Some(Locale::Ru)
+        );
+        assert_eq!(locale_from_cookie_header("lang=xx"), None);
+        assert_eq!(locale_from_cookie_header(""), None);
+    }
+}

@@ -1,0 +1,187 @@
+//! The public pricing page at `/`: every active plan with its price per interval, quotas and
+//! features, in English or Russian, with a monthly / annual toggle that is a pair of plain links.
+
+use super::format;
+use super::i18n::{Locale, use_locale};
+use crate::model::{Interval, Metric, Plan};
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_location, use_query_map};
+
+/// Active plans ordered by `display_order`; the page's data (calls the same service as
+/// `GET /api/v1/billing/plans`).
+///
+/// # Errors
+/// A generic message when the store fails; details are logged on the server only.
+#[server(prefix = "/api/ui", endpoint = "plans")]
+pub async fn list_plans() -> Result<Vec<Plan>, ServerFnError> {
+    use crate::server::{AppState, billing};
+    let state = expect_context::<AppState>();
+    billing::plans::list_active(&state.store)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "listing plans for the pricing page failed");
+            ServerFnError::new(e.public_message())
+        })
+}
+
+/// Which plans the toggle shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Billing {
+    Monthly,
+    Annual,
+}
+
+impl Billing {
+    fn param(self) -> &'static str {
+        match self {
+            Billing::Monthly => "monthly",
+            Billing::Annual => "annual",
+        }
+    }
+
+    /// Free plans appear under both; paid plans under the toggle matching their interval.
+    fn shows(self, plan: &Plan) -> bool {
+        plan.is_free()
+            || match self {
+                Billing::Monthly => plan.interval != Interval::Year,
+                Billing::Annual => plan.interval == Interval::Year,
+            }
+    }
+}
+
+#[component]
+pub fn PricingPage() -> impl IntoView {
+    let locale = use_locale();
+    let query = use_query_map();
+    let location = use_location();
+    let billing = Memo::new(move |_| match query.read().get_str("billing") {
+        Some("annual") => Billing::Annual,
+        _ => Billing::Monthly,
+    });
+    let plans = Resource::new(|| (), |_| list_plans());
+    let toggle_href = move |target: Billing| {
+        let mut params = query.get();
+        params.replace("billing", target.param().to_owned());
+        format!("{}{}", location.pathname.get(), params.to_query_string())
+    };
+    let toggle = move |target: Billing| {
+        view! {
+            <a
+                href=move || toggle_href(target)
+                class:active=move || billing.get() == target
+                aria-current=move || (billing.get() == target).then_some("true")
+                data-billing=target.param()
+            >
+                {move || match target {
+                    Billing::Monthly => locale.get().text().monthly,
+                    Billing::Annual => locale.get().text().annual,
+                }}
+            </a>
+        }
+    };
+
+    view! {
+        <Title text=move || format!("{} · Tariff", locale.get().text().pricing_title)/>
+        <section class="hero">
+            <h1>{move || locale.get().text().pricing_title}</h1>
+            <p class="lead">{move || locale.get().text().pricing_lead}</p>
+            <nav class="segmented" aria-label=move || locale.get().text().billing_period>
+                {toggle(Billing::Monthly)}
+                {toggle(Billing::Annual)}
+            </nav>
+        </section>
+        <Suspense fallback=move || view! { <p class="muted">{move || locale.get().text().loading}</p> }>
+            {move || Suspend::new(async move {
+                let locale = locale.get();
+                let billing = billing.get();
+                match plans.await {
+                    Ok(plans) => {
+                        let shown: Vec<Plan> = plans.into_iter().filter(|p| billing.shows(p)).collect();
+                        let paid_shown = shown.iter().any(|p| !p.is_free());
+                        let note = match (shown.is_empty(), billing, paid_shown) {
+                            (true, _, _) => Some(locale.text().no_plans),
+                            (false, Billing::Annual, false) => Some(locale.text().no_annual_plans),
+                            _ => None,
+                        };
+                        view! {
+                            {note.map(|text| view! { <p class="notice">{text}</p> })}
+                            <div class="plan-grid">
+                                {shown.into_iter().map(|plan| plan_card(plan, locale)).collect_view()}
+                            </div>
+                        }
+                            .into_any()
+                    }
+                    Err(_) => view! { <p class="error" role="alert">{locale.text().load_failed}</p> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// One plan as a card: name, price per interval, description, quotas, features.
+fn plan_card(plan: Plan, locale: Locale) -> impl IntoView {
+    let t = locale.text();
+    let (name, description) = match locale {
+        Locale::Ru => (
+            plan.name_ru.clone().unwrap_or_else(|| plan.name.clone()),
+            plan.description_ru
+                .clone()
+                .or_else(|| plan.description.clone()),
+        ),
+        Locale::En => (plan.name.clone(), plan.description.clone()),
+    };
+    let price = format::money(plan.price_minor, plan.currency, locale);
+    let per = format!("/ {}", format::per_interval(plan.interval, locale));
+    let quotas: Vec<String> = match &plan.quotas {
+        Some(quotas) => quotas
+            .iter()
+            .map(|(metric, limit)| format::quota(*metric, *limit, locale))
+            .collect(),
+        None => Metric::ALL
+            .iter()
+            .map(|metric| format::quota(*metric, None, locale))
+            .collect(),
+    };
+    let promo = plan
+        .plan_extra_metadata
+        .as_ref()
+        .filter(|m| m.get("promo") == Some(&serde_json::Value::Bool(true)));
+    let promo_until = promo
+        .and_then(|m| m.get("valid_until"))
+        .and_then(serde_json::Value::as_i64);
+    let is_promo = promo.is_some();
+    let features: Vec<String> = plan
+        .features
+        .iter()
+        .map(|f| format::feature(f, locale))
+        .collect();
+    let trial = (plan.trial_days > 0).then(|| format!("{} {}", plan.trial_days, t.trial_days));
+
+    view! {
+        <article class="plan-card" class:promo=is_promo data-plan-id=plan.id.clone()>
+            <header class="plan-head">
+                <h2 class="plan-name">{name}</h2>
+                {is_promo.then(|| view! { <span class="badge badge-promo">{t.promo}</span> })}
+            </header>
+            <p class="plan-price">
+                <span class="amount">{price}</span>
+                " "
+                <span class="per">{per}</span>
+            </p>
+            {promo_until.map(|until| view! { <p class="muted small">{format!("{} {}", t.promo_until, format::date(until, locale))}</p> })}
+            {trial.map(|text| view! { <p class="trial">{text}</p> })}
+            {description.map(|d| view! { <p class="plan-description">{d}</p> })}
+            <h3 class="plan-section">{format::included_per(plan.interval, locale)}</h3>
+            <ul class="quota-list">
+                {quotas.into_iter().map(|q| view! { <li>{q}</li> }).collect_view()}
+            </ul>
+            {(!features.is_empty()).then(|| view! {
+                <h3 class="plan-section">{t.features}</h3>
+                <ul class="feature-list">
+                    {features.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}
+                </ul>
+            })}
+        </article>
+    }
+}

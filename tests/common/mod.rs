@@ -1,0 +1,152 @@
+//! Test harness: a fresh database per test (a temporary SQLite file, or a fresh PostgreSQL schema
+//! when `TEST_DATABASE_URL` is set) and the real server on a random loopback port.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use tariff::server::clock::OffsetClock;
+use tariff::server::config::Config;
+use tariff::server::store::Store;
+use tariff::server::{AppState, cli, http};
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+
+/// Which database a test runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs `$body(backend)` as two tests, `sqlite` and `postgres`, in a module named `$name`.
+/// The PostgreSQL one needs `TEST_DATABASE_URL`; without it, it says so and passes.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$body($crate::common::Backend::Sqlite).await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::common::postgres_url().is_none() {
+                    eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
+                    return;
+                }
+                super::$body($crate::common::Backend::Postgres).await;
+            }
+        }
+    };
+}
+
+pub fn postgres_url() -> Option<String> {
+    std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty())
+}
+
+/// A database that exists for one test: a temporary SQLite file or a PostgreSQL schema.
+pub struct TestDb {
+    pub url: String,
+    pub backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    schema: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().expect("temp dir");
+                let url = format!("sqlite://{}/tariff.db?mode=rwc", dir.path().display());
+                TestDb { url, backend, _dir: Some(dir), schema: None }
+            }
+            Backend::Postgres => {
+                let base = postgres_url().expect("TEST_DATABASE_URL");
+                let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+                let admin = Store::connect(&base, 1).await.expect("connect to TEST_DATABASE_URL");
+                sqlx::query(&format!("create schema {schema}")).execute(admin.pool()).await.expect("create schema");
+                admin.close().await;
+                let separator = if base.contains('?') { '&' } else { '?' };
+                let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+                TestDb { url, backend, _dir: None, schema: Some((base, schema)) }
+            }
+        }
+    }
+
+    /// Drops the PostgreSQL schema (SQLite files go with the temp dir).
+    pub async fn cleanup(self) {
+        if let Some((base, schema)) = &self.schema {
+            if let Ok(admin) = Store::connect(base, 1).await {
+                let _ = sqlx::query(&format!("drop schema {schema} cascade")).execute(admin.pool()).await;
+                admin.close().await;
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Store {
+        let store = Store::connect(&self.url, 4).await.expect("connect");
+        store.migrate().await.expect("migrate");
+        store
+    }
+}
+
+/// Configuration for a test server on `db`, with extra variables on top.
+pub fn config(db: &TestDb, extra: &[(&str, &str)]) -> Config {
+    let mut vars: Vec<(String, String)> = vec![
+        ("DATABASE_URL".into(), db.url.clone()),
+        ("DATABASE_MAX_CONNECTIONS".into(), "8".into()),
+        ("LEPTOS_SITE_ADDR".into(), "127.0.0.1:0".into()),
+        ("LEPTOS_SITE_ROOT".into(), std::env::temp_dir().join("tariff-test-site").display().to_string()),
+        ("ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
+        ("ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+    ];
+    for (k, v) in extra {
+        vars.retain(|(key, _)| key != k);
+        vars.push((k.to_string(), v.to_string()));
+    }
+    Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone())).expect("test config")
+}
+
+/// The real application on a random port.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub clock: Arc<OffsetClock>,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+
+    pub async fn stop(self) {
+        self.state.store.close().await;
+        self.db.cleanup().await;
+    }
+}
+
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    let db = TestDb::new(backend).await;
+    let clock = Arc::new(OffsetClock::default());
+    let state = cli::prepare(config(&db, extra), clock.clone()).await.expect("prepare app");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = http::app(state.clone());
+    tokio::spawn(async move {
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
+            .await
+            .expect("server");
+    });
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
+    TestApp { base: format!("http://{addr}"), client, state, clock, db }
+}

@@ -1,0 +1,93 @@
+//! The server-rendered pricing page at `/`: plans, prices, quotas, language and billing toggle.
+//! (Hydration and clicks are covered by the Playwright tests in `end2end/`.)
+
+mod common;
+
+use common::{Backend, spawn_app};
+
+async fn page(app: &common::TestApp, path: &str, cookie: Option<&str>) -> (u16, Option<String>, String) {
+    let mut request = app.client.get(app.url(path));
+    if let Some(cookie) = cookie {
+        request = request.header("cookie", cookie);
+    }
+    let response = request.send().await.unwrap();
+    let status = response.status().as_u16();
+    let set_cookie = response.headers().get("set-cookie").map(|v| v.to_str().unwrap().to_owned());
+    (status, set_cookie, response.text().await.unwrap())
+}
+
+async fn pricing_page_shows_every_active_plan(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (status, _, html) = page(&app, "/", None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<html lang=\"en\""), "document language is set");
+    for name in ["Free", "Starter", "Pro", "Business"] {
+        assert!(html.contains(&format!("<h2 class=\"plan-name\">{name}</h2>")), "{name} missing");
+    }
+    assert!(!html.contains("Unlimited</h2>"), "inactive plans are hidden");
+    assert!(html.contains("990\u{a0}₽"), "price with currency sign");
+    assert!(html.contains("/ month"));
+    assert!(html.contains("1,000,000 input tokens"));
+    assert!(html.contains("GPT-4 models"));
+    assert!(html.contains("/pkg/tariff.js") || html.contains("/pkg/tariff"), "hydration script is linked");
+    app.stop().await;
+}
+on_both_databases!(pricing_page, pricing_page_shows_every_active_plan);
+
+#[tokio::test]
+async fn russian_is_chosen_by_link_and_remembered_in_a_cookie() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (status, set_cookie, html) = page(&app, "/?lang=ru", None).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("<html lang=\"ru\""));
+    assert!(html.contains("Профессиональный"));
+    assert!(html.contains("Расширенные возможности и увеличенные квоты"));
+    assert!(html.contains("990\u{a0}₽"));
+    assert!(html.contains("/ мес."));
+    assert!(html.contains("1\u{a0}000\u{a0}000 входящих токенов"));
+    let set_cookie = set_cookie.expect("the choice is stored in a cookie");
+    assert!(set_cookie.starts_with("lang=ru"), "{set_cookie}");
+
+    // The next visit without the parameter uses the cookie.
+    let (_, _, html) = page(&app, "/", Some("lang=ru")).await;
+    assert!(html.contains("Тарифы и цены"));
+    assert!(html.contains("Профессиональный"));
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn annual_toggle_is_a_plain_link_and_lists_yearly_plans() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (_, _, html) = page(&app, "/", None).await;
+    assert!(html.contains("href=\"/?billing=annual\""), "the toggle works without JavaScript");
+
+    // Before annual plans exist the annual view says so and still shows the free plan.
+    let (_, _, html) = page(&app, "/?billing=annual", None).await;
+    assert!(html.contains("Annual billing is not offered yet"));
+    assert!(html.contains("<h2 class=\"plan-name\">Free</h2>"));
+
+    let options = tariff::server::billing::plans::InitOptions { include_annual: true, ..Default::default() };
+    tariff::server::billing::plans::init_plans(
+        &app.state.store,
+        0,
+        &tariff::server::billing::audit::Actor::cli(),
+        options,
+    )
+    .await
+    .unwrap();
+    let (_, _, html) = page(&app, "/?billing=annual", None).await;
+    assert!(html.contains("Pro Annual"));
+    assert!(html.contains("9,504\u{a0}₽"));
+    assert!(html.contains("/ year"));
+    assert!(!html.contains("<h2 class=\"plan-name\">Pro</h2>"), "monthly plans are not listed under annual");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn unknown_pages_answer_404_html() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let (status, _, html) = page(&app, "/no/such/page", None).await;
+    assert_eq!(status, 404);
+    assert!(html.contains("Page not found"));
+    app.stop().await;
+}
