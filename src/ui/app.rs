@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::{Html, Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_query_map};
-use leptos_router::path;
+use leptos_router::{SsrMode, path};
 
 /// The document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -44,6 +44,13 @@ pub fn App() -> impl IntoView {
 #[component]
 fn Frame() -> impl IntoView {
     let locale = provide_locale();
+    // Effects run only in the browser, after hydration: mark the body so tests (and people
+    // debugging) can tell a hydrated page from server HTML.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
     view! {
         <Html {..} lang=move || locale.get().code()/>
         <a class="skip-link" href="#main">{move || if locale.get() == Locale::Ru { "К содержимому" } else { "Skip to content" }}</a>
@@ -59,7 +66,7 @@ fn Frame() -> impl IntoView {
         </header>
         <main id="main" class="content">
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=PricingPage/>
+                <Route path=path!("/") view=PricingPage ssr=SsrMode::Async/>
             </Routes>
         </main>
         <footer class="footer">

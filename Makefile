@@ -1,0 +1,43 @@
+# Tariff — the two commands of the README, plus helpers.
+#   make run   builds (release) and serves http://127.0.0.1:3000 on SQLite with the YooKassa sandbox
+#   make test  the whole suite: unit + integration (SQLite, and PostgreSQL with TEST_DATABASE_URL), browser tests
+
+SHELL := /bin/bash
+TOOLS_DIR ?= $(HOME)/.local/share/tariff-tools
+export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+export TARIFF_TOOLS_DIR := $(TOOLS_DIR)
+
+.PHONY: run build setup test test-rust test-e2e check fmt clean
+
+run: build
+	LEPTOS_SITE_ROOT=target/site ./target/release/tariff serve
+
+build: setup
+	cargo leptos build --release
+
+setup:
+	scripts/setup.sh
+
+test:
+	scripts/setup.sh --test
+	scripts/test.sh
+
+# Only the Rust tests (fast loop while developing).
+test-rust:
+	cargo test --features ssr
+
+# Only the browser tests against a fresh release build.
+test-e2e: build
+	scripts/setup.sh --test
+	scripts/e2e.sh
+
+check:
+	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
+	cargo fmt --check
+
+fmt:
+	cargo fmt
+
+clean:
+	cargo clean

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# Starts the release build of Tariff on a random port with a fresh SQLite database and runs the
+# Playwright tests in end2end/ against it in headless Chromium. Expects `cargo leptos build
+# --release` to have run. Screenshots and traces land in end2end/artifacts/.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+bin=target/release/tariff
+[ -x "$bin" ] || { echo "error: $bin is missing; run 'cargo leptos build --release' first" >&2; exit 1; }
+
+work=$(mktemp -d)
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+export DATABASE_URL="sqlite://$work/tariff.db?mode=rwc"
+export TARIFF_BIN="$PWD/$bin"
+export BASE_URL="http://127.0.0.1:$port"
+
+LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_ADDR="127.0.0.1:$port" \
+  ADMIN_EMAIL=admin@example.com ADMIN_PASSWORD='e2e-admin-password' RUST_LOG=info \
+  "$bin" serve > "$work/server.log" 2>&1 &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  mkdir -p "$root/end2end/artifacts" && cp "$work/server.log" "$root/end2end/artifacts/server.log" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 100); do
+  curl -fsS "$BASE_URL/healthz" > /dev/null 2>&1 && break
+  if ! kill -0 "$server" 2>/dev/null; then
+    echo "error: the server exited during start-up:" >&2
+    cat "$work/server.log" >&2
+    exit 1
+  fi
+  sleep 0.2
+done
+curl -fsS "$BASE_URL/healthz" > /dev/null || { echo "error: server did not become healthy" >&2; cat "$work/server.log" >&2; exit 1; }
+
+echo "==> browser tests against $BASE_URL (Chromium: $(/usr/bin/chromium --version 2>/dev/null || echo missing))"
+cd end2end
+rm -rf artifacts
+status=0
+npx playwright test "$@" || status=$?
+node -e '
+  const r = require("./artifacts/results.json").stats;
+  console.log(`browser tests: ${r.expected} passed, ${r.unexpected} failed` + (r.skipped ? `, ${r.skipped} skipped` : ""));
+' || true
+exit $status
