@@ -98,14 +98,8 @@ async fn serve_logs_its_setup_and_shuts_down_gracefully_on_sigterm() {
         assert!(Instant::now() < deadline, "server did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let plans: serde_json::Value = client
-        .get(format!("http://127.0.0.1:{port}/api/v1/billing/plans"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let plans: serde_json::Value =
+        client.get(format!("http://127.0.0.1:{port}/api/v1/billing/plans")).send().await.unwrap().json().await.unwrap();
     assert_eq!(plans.as_array().unwrap().len(), 4, "default plans were seeded on first start");
 
     let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();

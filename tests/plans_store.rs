@@ -117,7 +117,8 @@ async fn development_without_admin_email_generates_a_password_once() {
     let db = TestDb::new(Backend::Sqlite).await;
     let store = db.store().await;
     let config = common::config(&db, &[("ADMIN_EMAIL", ""), ("ADMIN_PASSWORD", "")]);
-    let AdminBootstrap::Generated { email, password } = accounts::ensure_first_admin(&store, 1, &config).await.unwrap() else {
+    let AdminBootstrap::Generated { email, password } = accounts::ensure_first_admin(&store, 1, &config).await.unwrap()
+    else {
         panic!("expected a generated admin");
     };
     assert_eq!(email, accounts::DEV_ADMIN_EMAIL);

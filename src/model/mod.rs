@@ -3,6 +3,12 @@
 
 pub mod money;
 pub mod plan;
+pub mod subscription;
+pub mod transaction;
+pub mod usage;
 
 pub use money::{Currency, MoneyError};
-pub use plan::{Interval, Metric, Plan, Quotas};
+pub use plan::{Interval, Metric, Plan, PlanChanges, Quotas};
+pub use subscription::{Subscription, SubscriptionStatus};
+pub use transaction::Transaction;
+pub use usage::QuotaStatus;

@@ -51,10 +51,7 @@ impl fmt::Display for Currency {
 impl FromStr for Currency {
     type Err = MoneyError;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Currency::ALL
-            .into_iter()
-            .find(|c| c.code() == s)
-            .ok_or_else(|| MoneyError::UnknownCurrency(s.to_owned()))
+        Currency::ALL.into_iter().find(|c| c.code() == s).ok_or_else(|| MoneyError::UnknownCurrency(s.to_owned()))
     }
 }
 
@@ -98,10 +95,7 @@ pub fn minor_from_decimal(text: &str) -> Result<i64, MoneyError> {
     }
     let whole: i64 = whole.parse().map_err(|_| MoneyError::TooLarge)?;
     let cents: i64 = format!("{cents:0<2}").parse().map_err(|_| not_exact())?;
-    let minor = whole
-        .checked_mul(100)
-        .and_then(|w| w.checked_add(cents))
-        .ok_or(MoneyError::TooLarge)?;
+    let minor = whole.checked_mul(100).and_then(|w| w.checked_add(cents)).ok_or(MoneyError::TooLarge)?;
     Ok(if negative { -minor } else { minor })
 }
 
@@ -134,17 +128,7 @@ mod tests {
 
     #[test]
     fn inexact_or_malformed_prices_are_rejected() {
-        for bad in [
-            "9.999",
-            "1e3",
-            "",
-            ".5",
-            "5.",
-            "+1",
-            "1,5",
-            "abc",
-            "99999999999999999999",
-        ] {
+        for bad in ["9.999", "1e3", "", ".5", "5.", "+1", "1,5", "abc", "99999999999999999999"] {
             assert!(minor_from_decimal(bad).is_err(), "{bad} should be rejected");
         }
     }

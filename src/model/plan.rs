@@ -21,13 +21,8 @@ pub enum Metric {
 }
 
 impl Metric {
-    pub const ALL: [Metric; 5] = [
-        Metric::TokensInput,
-        Metric::TokensOutput,
-        Metric::Requests,
-        Metric::Images,
-        Metric::AudioMinutes,
-    ];
+    pub const ALL: [Metric; 5] =
+        [Metric::TokensInput, Metric::TokensOutput, Metric::Requests, Metric::Images, Metric::AudioMinutes];
 
     /// The metric's wire and database name, e.g. `tokens_input`.
     pub fn as_str(self) -> &'static str {
@@ -55,10 +50,7 @@ pub struct UnknownMetric(pub String);
 impl FromStr for Metric {
     type Err = UnknownMetric;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Metric::ALL
-            .into_iter()
-            .find(|m| m.as_str() == s)
-            .ok_or_else(|| UnknownMetric(s.to_owned()))
+        Metric::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| UnknownMetric(s.to_owned()))
     }
 }
 
@@ -73,12 +65,7 @@ pub enum Interval {
 }
 
 impl Interval {
-    pub const ALL: [Interval; 4] = [
-        Interval::Day,
-        Interval::Week,
-        Interval::Month,
-        Interval::Year,
-    ];
+    pub const ALL: [Interval; 4] = [Interval::Day, Interval::Week, Interval::Month, Interval::Year];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -104,10 +91,7 @@ pub struct UnknownInterval(pub String);
 impl FromStr for Interval {
     type Err = UnknownInterval;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Interval::ALL
-            .into_iter()
-            .find(|i| i.as_str() == s)
-            .ok_or_else(|| UnknownInterval(s.to_owned()))
+        Interval::ALL.into_iter().find(|i| i.as_str() == s).ok_or_else(|| UnknownInterval(s.to_owned()))
     }
 }
 
@@ -156,9 +140,7 @@ impl Plan {
 
     /// The quota on `metric` in its unit per period; `None` when the metric is unlimited.
     pub fn quota(&self, metric: Metric) -> Option<i64> {
-        self.quotas
-            .as_ref()
-            .and_then(|q| q.get(&metric).copied().flatten())
+        self.quotas.as_ref().and_then(|q| q.get(&metric).copied().flatten())
     }
 
     /// Whether the plan costs nothing.
@@ -196,4 +178,44 @@ mod tests {
         }
         assert!("tokens".parse::<Metric>().is_err());
     }
+}
+
+/// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value
+/// (`Some(Some(v))`), so partial updates can clear nullable fields.
+pub fn nullable<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+/// The body of plan create (`POST`) and update (`PUT`, partial) in the admin API (spec 000
+/// "Creating a New Billing Plan"). Every field is optional here; create requires `name`.
+/// `price` is the spec's decimal in major units (`990.00`); `price_minor` may be sent instead.
+/// Metric names and codes stay strings so that a wrong one is reported as a field error.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PlanChanges {
+    pub id: Option<String>,
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub name_ru: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub description: Option<Option<String>>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub description_ru: Option<Option<String>>,
+    pub price: Option<serde_json::Number>,
+    pub price_minor: Option<i64>,
+    pub currency: Option<String>,
+    pub interval: Option<String>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub quotas: Option<Option<BTreeMap<String, Option<i64>>>>,
+    pub features: Option<Vec<String>>,
+    pub is_active: Option<bool>,
+    pub display_order: Option<i64>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub plan_extra_metadata: Option<Option<serde_json::Value>>,
+    pub trial_days: Option<i64>,
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    pub overage: Option<Option<BTreeMap<String, i64>>>,
 }

@@ -39,6 +39,56 @@ pub enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Manage users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user (with a personal account on the free plan). Prints a generated password
+    /// when --password is not given.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: Option<String>,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Give the user the admin role.
+        #[arg(long)]
+        admin: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create an API token and print it once.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// user (acts as its owner), service (acts for any user), admin (admin routes; admins only).
+        #[arg(long, default_value = "user")]
+        scope: String,
+    },
+    /// Revoke a token by id.
+    Revoke {
+        #[arg(long)]
+        email: String,
+        /// The token id printed at creation or by `token list`.
+        #[arg(long)]
+        id: String,
+    },
+    /// List a user's tokens (never the secrets).
+    List {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 /// Runs the parsed command line to completion.
@@ -54,21 +104,11 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(&config).await,
-        Command::InitPlans {
-            include_annual,
-            include_promo,
-            force,
-        } => {
-            init_plans(
-                &config,
-                InitOptions {
-                    include_annual,
-                    include_promo,
-                    force,
-                },
-            )
-            .await
+        Command::InitPlans { include_annual, include_promo, force } => {
+            init_plans(&config, InitOptions { include_annual, include_promo, force }).await
         }
+        Command::User(command) => user(&config, command).await,
+        Command::Token(command) => token(&config, command).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -82,9 +122,8 @@ pub async fn run(cli: Cli) -> ExitCode {
 
 /// Connects and applies migrations; a failure here stops every command.
 async fn open_store(config: &Config) -> Result<Store, String> {
-    let store = Store::connect(&config.database_url, config.database_max_connections)
-        .await
-        .map_err(|e| e.to_string())?;
+    let store =
+        Store::connect(&config.database_url, config.database_max_connections).await.map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
     Ok(store)
 }
@@ -120,16 +159,68 @@ async fn init_plans(config: &Config, options: InitOptions) -> Result<(), String>
     Ok(())
 }
 
+async fn user(config: &Config, command: UserCommand) -> Result<(), String> {
+    let store = open_store(config).await?;
+    let UserCommand::Create { email, password, name, admin } = command;
+    let (password, generated) = match password {
+        Some(p) => (p, false),
+        None => (billing::accounts::generate_password(), true),
+    };
+    let new_user = billing::accounts::NewUser { email: email.clone(), password: password.clone(), name, admin };
+    let user_id = billing::accounts::create_user(&store, SystemClock.now(), new_user).await.map_err(describe)?;
+    println!("Created {} {email} (id {user_id}).", if admin { "admin" } else { "user" });
+    if generated {
+        println!("Generated password: {password}");
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn token(config: &Config, command: TokenCommand) -> Result<(), String> {
+    let store = open_store(config).await?;
+    let clock = SystemClock;
+    match command {
+        TokenCommand::Create { email, name, scope } => {
+            let scope = scope.parse().map_err(describe)?;
+            let created = billing::tokens::create(&store, &clock, &email, &name, scope).await.map_err(describe)?;
+            println!(
+                "Created {} token {:?} for {email} (id {}). It is shown only now:",
+                created.scope, name, created.id
+            );
+            println!("{}", created.token);
+        }
+        TokenCommand::Revoke { email, id } => {
+            billing::tokens::revoke(&store, &clock, &email, &id).await.map_err(describe)?;
+            println!("Revoked token {id}.");
+        }
+        TokenCommand::List { email } => {
+            for t in billing::tokens::list(&store, &email).await.map_err(describe)? {
+                let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
+                println!("{}  {:<8} {:<8} {}", t.id, t.scope, state, t.name);
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+/// A service error as one line for the terminal, with field messages for validation errors.
+fn describe(error: super::Error) -> String {
+    match &error {
+        super::Error::Validation(fields) => {
+            fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
+        }
+        other => other.public_message(),
+    }
+}
+
 /// Builds the state the server runs with: store opened and migrated, plans seeded, first admin.
 ///
 /// # Errors
 /// A message naming what failed (connection, migration, seeding, admin creation).
 pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, String> {
     let store = open_store(&config).await?;
-    tracing::info!(
-        database = store.dialect().name(),
-        "database ready, migrations applied"
-    );
+    tracing::info!(database = store.dialect().name(), "database ready, migrations applied");
 
     if let Some(summary) = billing::plans::seed_defaults_if_empty(&store, clock.now())
         .await
@@ -160,14 +251,10 @@ pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, 
     if config.yookassa.is_configured() {
         tracing::info!("YooKassa billing client initialized");
     } else {
-        tracing::info!(
-            "YooKassa billing not configured (set YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY to enable)"
-        );
+        tracing::info!("YooKassa billing not configured (set YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY to enable)");
     }
     if config.yookassa.sandbox {
-        tracing::info!(
-            "YooKassa sandbox mode: payments go to the built-in emulator, no real money moves"
-        );
+        tracing::info!("YooKassa sandbox mode: payments go to the built-in emulator, no real money moves");
     }
 
     let leptos_options = LeptosOptions::builder()
@@ -177,12 +264,7 @@ pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, 
         .site_addr(config.site_addr)
         .env(Env::PROD)
         .build();
-    Ok(AppState {
-        store,
-        config: Arc::new(config),
-        clock,
-        leptos_options,
-    })
+    Ok(AppState { store, config: Arc::new(config), clock, leptos_options })
 }
 
 async fn serve(config: Config) -> Result<(), String> {
@@ -190,17 +272,15 @@ async fn serve(config: Config) -> Result<(), String> {
     let base_url = config.app_base_url.clone();
     let state = prepare(config, Arc::new(SystemClock)).await?;
     let store = state.store.clone();
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let state_for_jobs = state.clone();
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, url = %base_url, "Tariff is listening");
-    axum::serve(
-        listener,
-        http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await
-    .map_err(|e| format!("server error: {e}"))?;
+    let jobs = super::jobs::spawn(state_for_jobs);
+    axum::serve(listener, http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server error: {e}"))?;
+    jobs.abort();
     store.close().await;
     tracing::info!("shut down cleanly");
     Ok(())

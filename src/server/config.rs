@@ -95,21 +95,14 @@ impl Config {
     /// # Errors
     /// [`ConfigError`] naming the first variable whose value is not acceptable.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
-        let get = |name: &str| {
-            lookup(name)
-                .map(|v| v.trim().to_owned())
-                .filter(|v| !v.is_empty())
-        };
+        let get = |name: &str| lookup(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
         let invalid = |var: &'static str, message: String| ConfigError { var, message };
 
         let environment = match get("TARIFF_ENV").as_deref() {
             None | Some("development") | Some("dev") => Environment::Development,
             Some("production") | Some("prod") => Environment::Production,
             Some(other) => {
-                return Err(invalid(
-                    "TARIFF_ENV",
-                    format!("{other:?} is not development or production"),
-                ));
+                return Err(invalid("TARIFF_ENV", format!("{other:?} is not development or production")));
             }
         };
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
@@ -117,57 +110,35 @@ impl Config {
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
         {
-            return Err(invalid(
-                "DATABASE_URL",
-                "must start with sqlite: or postgres://".into(),
-            ));
+            return Err(invalid("DATABASE_URL", "must start with sqlite: or postgres://".into()));
         }
         let database_max_connections = match get("DATABASE_MAX_CONNECTIONS") {
             None => 10,
-            Some(v) => v.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                invalid(
-                    "DATABASE_MAX_CONNECTIONS",
-                    format!("{v:?} is not a positive integer"),
-                )
-            })?,
+            Some(v) => v
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| invalid("DATABASE_MAX_CONNECTIONS", format!("{v:?} is not a positive integer")))?,
         };
         let site_addr_text = get("LEPTOS_SITE_ADDR").unwrap_or_else(|| "127.0.0.1:3000".to_owned());
-        let site_addr: SocketAddr = site_addr_text.parse().map_err(|_| {
-            invalid(
-                "LEPTOS_SITE_ADDR",
-                format!("{site_addr_text:?} is not host:port"),
-            )
-        })?;
-        let site_root =
-            PathBuf::from(get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()));
-        let app_base_url = get("APP_BASE_URL")
-            .unwrap_or_else(|| format!("http://{site_addr}"))
-            .trim_end_matches('/')
-            .to_owned();
+        let site_addr: SocketAddr = site_addr_text
+            .parse()
+            .map_err(|_| invalid("LEPTOS_SITE_ADDR", format!("{site_addr_text:?} is not host:port")))?;
+        let site_root = PathBuf::from(get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()));
+        let app_base_url =
+            get("APP_BASE_URL").unwrap_or_else(|| format!("http://{site_addr}")).trim_end_matches('/').to_owned();
         if !(app_base_url.starts_with("http://") || app_base_url.starts_with("https://")) {
-            return Err(invalid(
-                "APP_BASE_URL",
-                "must start with http:// or https://".into(),
-            ));
+            return Err(invalid("APP_BASE_URL", "must start with http:// or https://".into()));
         }
         let admin_email = get("ADMIN_EMAIL").map(|e| e.to_lowercase());
         if let Some(email) = &admin_email
             && !looks_like_email(email)
         {
-            return Err(invalid(
-                "ADMIN_EMAIL",
-                format!("{email:?} is not an email address"),
-            ));
+            return Err(invalid("ADMIN_EMAIL", format!("{email:?} is not an email address")));
         }
         let admin_password = get("ADMIN_PASSWORD").map(SecretString::from);
-        if environment == Environment::Production
-            && admin_email.is_some()
-            && admin_password.is_none()
-        {
-            return Err(invalid(
-                "ADMIN_PASSWORD",
-                "must be set with ADMIN_EMAIL in production".into(),
-            ));
+        if environment == Environment::Production && admin_email.is_some() && admin_password.is_none() {
+            return Err(invalid("ADMIN_PASSWORD", "must be set with ADMIN_EMAIL in production".into()));
         }
 
         let shop_id = get("YOOKASSA_SHOP_ID");
@@ -176,10 +147,7 @@ impl Config {
             Some("on") | Some("true") | Some("1") => true,
             Some("off") | Some("false") | Some("0") => false,
             Some(other) => {
-                return Err(invalid(
-                    "YOOKASSA_SANDBOX",
-                    format!("{other:?} is not on or off"),
-                ));
+                return Err(invalid("YOOKASSA_SANDBOX", format!("{other:?} is not on or off")));
             }
         };
         let yookassa = YooKassaConfig {
@@ -197,20 +165,14 @@ impl Config {
             None | Some("allow") => NoSubscriptionPolicy::Allow,
             Some("deny") => NoSubscriptionPolicy::Deny,
             Some(other) => {
-                return Err(invalid(
-                    "BILLING_NO_SUBSCRIPTION_POLICY",
-                    format!("{other:?} is not allow or deny"),
-                ));
+                return Err(invalid("BILLING_NO_SUBSCRIPTION_POLICY", format!("{other:?} is not allow or deny")));
             }
         };
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => {
-                return Err(invalid(
-                    "LOG_FORMAT",
-                    format!("{other:?} is not pretty or json"),
-                ));
+                return Err(invalid("LOG_FORMAT", format!("{other:?} is not pretty or json")));
             }
         };
 
@@ -252,10 +214,7 @@ mod tests {
     use std::collections::HashMap;
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
-        let map: HashMap<String, String> = vars
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Config::from_lookup(|k| map.get(k).cloned())
     }
 
@@ -280,33 +239,18 @@ mod tests {
 
     #[test]
     fn invalid_values_name_the_variable() {
+        assert_eq!(config(&[("LEPTOS_SITE_ADDR", "nope")]).unwrap_err().var, "LEPTOS_SITE_ADDR");
+        assert_eq!(config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var, "DATABASE_URL");
         assert_eq!(
-            config(&[("LEPTOS_SITE_ADDR", "nope")]).unwrap_err().var,
-            "LEPTOS_SITE_ADDR"
-        );
-        assert_eq!(
-            config(&[("DATABASE_URL", "mysql://x")]).unwrap_err().var,
-            "DATABASE_URL"
-        );
-        assert_eq!(
-            config(&[("BILLING_NO_SUBSCRIPTION_POLICY", "maybe")])
-                .unwrap_err()
-                .var,
+            config(&[("BILLING_NO_SUBSCRIPTION_POLICY", "maybe")]).unwrap_err().var,
             "BILLING_NO_SUBSCRIPTION_POLICY"
         );
-        assert_eq!(
-            config(&[("ADMIN_EMAIL", "not-an-email")]).unwrap_err().var,
-            "ADMIN_EMAIL"
-        );
+        assert_eq!(config(&[("ADMIN_EMAIL", "not-an-email")]).unwrap_err().var, "ADMIN_EMAIL");
     }
 
     #[test]
     fn secrets_are_redacted_in_debug_output() {
-        let c = config(&[
-            ("YOOKASSA_SECRET_KEY", "live_supersecret"),
-            ("ADMIN_PASSWORD", "hunter22"),
-        ])
-        .unwrap();
+        let c = config(&[("YOOKASSA_SECRET_KEY", "live_supersecret"), ("ADMIN_PASSWORD", "hunter22")]).unwrap();
         let debug = format!("{c:?}");
         assert!(!debug.contains("supersecret"));
         assert!(!debug.contains("hunter22"));

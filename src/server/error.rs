@@ -18,10 +18,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
+        FieldError { field: field.into(), message: message.into() }
     }
 }
 
@@ -37,9 +34,17 @@ pub enum Error {
     /// 400: the body could not be parsed at all.
     #[error("{0}")]
     BadRequest(String),
+    /// 413: the body is larger than the server accepts.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
     /// 409: the change conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// 429: consuming `requested` units of `metric` would pass the quota `limit`.
+    #[error(
+        "quota exceeded for {metric}: {current_usage} of {limit} used, {remaining} remaining, {requested} requested"
+    )]
+    QuotaExceeded { metric: crate::model::Metric, limit: i64, current_usage: i64, remaining: i64, requested: i64 },
     /// 401: no or bad credentials.
     #[error("authentication required")]
     Unauthorized,
@@ -56,10 +61,7 @@ pub enum Error {
 
 impl Error {
     pub fn not_found(entity: &'static str, id: impl Into<String>) -> Self {
-        Error::NotFound {
-            entity,
-            id: id.into(),
-        }
+        Error::NotFound { entity, id: id.into() }
     }
 
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -72,6 +74,8 @@ impl Error {
             Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::BadRequest(_) => StatusCode::BAD_REQUEST,
             Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -85,6 +89,8 @@ impl Error {
             Error::Validation(_) => "validation_failed",
             Error::BadRequest(_) => "bad_request",
             Error::Conflict(_) => "conflict",
+            Error::PayloadTooLarge => "payload_too_large",
+            Error::QuotaExceeded { .. } => "quota_exceeded",
             Error::Unauthorized => "unauthorized",
             Error::Forbidden(_) => "forbidden",
             Error::Database(_) | Error::Internal(_) => "internal_error",
@@ -114,6 +120,16 @@ impl Error {
                 Error::Validation(errors) => errors.clone(),
                 _ => Vec::new(),
             },
+            quota: match self {
+                Error::QuotaExceeded { metric, limit, current_usage, remaining, requested } => Some(QuotaProblem {
+                    metric: *metric,
+                    quota_limit: *limit,
+                    current_usage: *current_usage,
+                    remaining: *remaining,
+                    requested: *requested,
+                }),
+                _ => None,
+            },
         }
     }
 }
@@ -129,6 +145,19 @@ pub struct Problem {
     pub code: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For 429 quota problems: which metric, its limit, usage and what remains.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<QuotaProblem>,
+}
+
+/// Extension members of a quota-exceeded problem, in the metric's units.
+#[derive(Debug, Serialize)]
+pub struct QuotaProblem {
+    pub metric: crate::model::Metric,
+    pub quota_limit: i64,
+    pub current_usage: i64,
+    pub remaining: i64,
+    pub requested: i64,
 }
 
 impl IntoResponse for Error {
@@ -139,12 +168,15 @@ impl IntoResponse for Error {
         let problem = self.problem();
         let status = self.status();
         let body = serde_json::to_vec(&problem).unwrap_or_default();
-        (
-            status,
-            [(axum::http::header::CONTENT_TYPE, "application/problem+json")],
-            body,
-        )
-            .into_response()
+        let mut response =
+            (status, [(axum::http::header::CONTENT_TYPE, "application/problem+json")], body).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"tariff\""),
+            );
+        }
+        response
     }
 }
 

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod jobs;
 pub mod state;
 pub mod store;
 pub mod telemetry;

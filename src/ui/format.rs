@@ -119,9 +119,7 @@ pub fn metric_unit(metric: Metric, count: i64, locale: Locale) -> &'static str {
         Locale::Ru => {
             let forms: [&'static str; 3] = match metric {
                 Metric::TokensInput => ["входящий токен", "входящих токена", "входящих токенов"],
-                Metric::TokensOutput => {
-                    ["исходящий токен", "исходящих токена", "исходящих токенов"]
-                }
+                Metric::TokensOutput => ["исходящий токен", "исходящих токена", "исходящих токенов"],
                 Metric::Requests => ["запрос", "запроса", "запросов"],
                 Metric::Images => ["изображение", "изображения", "изображений"],
                 Metric::AudioMinutes => ["минута аудио", "минуты аудио", "минут аудио"],
@@ -148,22 +146,10 @@ pub fn metric_name(metric: Metric, locale: Locale) -> &'static str {
 /// A quota in words: `1,000,000 input tokens`, or `input tokens: unlimited`.
 pub fn quota(metric: Metric, limit: Option<i64>, locale: Locale) -> String {
     match limit {
-        Some(limit) => format!(
-            "{} {}",
-            number(limit, locale),
-            metric_unit(metric, limit, locale)
-        ),
+        Some(limit) => format!("{} {}", number(limit, locale), metric_unit(metric, limit, locale)),
         None => match locale {
-            Locale::En => format!(
-                "{}: {}",
-                capitalize(metric_name(metric, locale)),
-                locale.text().unlimited
-            ),
-            Locale::Ru => format!(
-                "{}: {}",
-                metric_name(metric, locale),
-                locale.text().unlimited
-            ),
+            Locale::En => format!("{}: {}", capitalize(metric_name(metric, locale)), locale.text().unlimited),
+            Locale::Ru => format!("{}: {}", metric_name(metric, locale), locale.text().unlimited),
         },
     }
 }
@@ -191,30 +177,12 @@ pub fn feature(code: &str, locale: Locale) -> String {
         ("api_access", Locale::Ru) => "Доступ к API",
         _ => "",
     };
-    if known.is_empty() {
-        capitalize(&code.replace('_', " "))
-    } else {
-        known.to_owned()
-    }
+    if known.is_empty() { capitalize(&code.replace('_', " ")) } else { known.to_owned() }
 }
 
-const MONTHS_EN: [&str; 12] = [
-    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-];
-const MONTHS_RU: [&str; 12] = [
-    "янв.",
-    "февр.",
-    "мар.",
-    "апр.",
-    "мая",
-    "июн.",
-    "июл.",
-    "авг.",
-    "сент.",
-    "окт.",
-    "нояб.",
-    "дек.",
-];
+const MONTHS_EN: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+const MONTHS_RU: [&str; 12] =
+    ["янв.", "февр.", "мар.", "апр.", "мая", "июн.", "июл.", "авг.", "сент.", "окт.", "нояб.", "дек."];
 
 /// A Unix time as a UTC calendar date: `21 Nov 2026` / `21 нояб. 2026 г.`.
 /// Times outside the representable range are shown as the raw number.
@@ -222,11 +190,7 @@ pub fn date(unix_seconds: i64, locale: Locale) -> String {
     let Ok(moment) = time::OffsetDateTime::from_unix_timestamp(unix_seconds) else {
         return unix_seconds.to_string();
     };
-    let (year, month, day) = (
-        moment.year(),
-        u8::from(moment.month()) as usize,
-        moment.day(),
-    );
+    let (year, month, day) = (moment.year(), u8::from(moment.month()) as usize, moment.day());
     match locale {
         Locale::En => format!("{day} {} {year}", MONTHS_EN[month - 1]),
         Locale::Ru => format!("{day} {} {year} г.", MONTHS_RU[month - 1]),
@@ -248,25 +212,16 @@ mod tests {
     #[test]
     fn money_shows_the_currency_sign() {
         assert_eq!(money(99_000, Currency::Rub, Locale::En), "990\u{a0}₽");
-        assert_eq!(
-            money(199_050, Currency::Rub, Locale::Ru),
-            "1\u{a0}990,50\u{a0}₽"
-        );
+        assert_eq!(money(199_050, Currency::Rub, Locale::Ru), "1\u{a0}990,50\u{a0}₽");
         assert_eq!(money(1_999, Currency::Usd, Locale::En), "$19.99");
         assert_eq!(money(1_999, Currency::Eur, Locale::Ru), "19,99\u{a0}€");
     }
 
     #[test]
     fn quotas_read_as_words() {
-        assert_eq!(
-            quota(Metric::TokensInput, Some(1_000_000), Locale::En),
-            "1,000,000 input tokens"
-        );
+        assert_eq!(quota(Metric::TokensInput, Some(1_000_000), Locale::En), "1,000,000 input tokens");
         assert_eq!(quota(Metric::Requests, Some(1), Locale::En), "1 request");
-        assert_eq!(
-            quota(Metric::Requests, Some(1_000), Locale::Ru),
-            "1\u{a0}000 запросов"
-        );
+        assert_eq!(quota(Metric::Requests, Some(1_000), Locale::Ru), "1\u{a0}000 запросов");
         assert_eq!(quota(Metric::Requests, Some(22), Locale::Ru), "22 запроса");
         assert_eq!(quota(Metric::Images, None, Locale::En), "Images: unlimited");
     }

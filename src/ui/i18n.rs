@@ -160,10 +160,7 @@ pub fn locale_from_cookie_header(header: &str) -> Option<Locale> {
 
 /// The `Set-Cookie` value that remembers `locale` for a year.
 pub fn locale_cookie(locale: Locale) -> String {
-    format!(
-        "{LOCALE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
-        locale.code()
-    )
+    format!("{LOCALE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", locale.code())
 }
 
 /// The locale stored in the request's cookie (server) or the document's cookie (browser).
@@ -198,19 +195,17 @@ fn stored_locale() -> Option<Locale> {
 fn store_locale(locale: Locale) {
     #[cfg(feature = "ssr")]
     {
-        if let (Some(response), Ok(value)) = (
-            use_context::<leptos_axum::ResponseOptions>(),
-            axum::http::HeaderValue::from_str(&locale_cookie(locale)),
-        ) {
+        if let (Some(response), Ok(value)) =
+            (use_context::<leptos_axum::ResponseOptions>(), axum::http::HeaderValue::from_str(&locale_cookie(locale)))
+        {
             response.append_header(axum::http::header::SET_COOKIE, value);
         }
     }
     #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
     {
         use wasm_bindgen::JsCast;
-        if let Some(doc) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+        if let Some(doc) =
+            web_sys::window().and_then(|w| w.document()).and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
         {
             let _ = doc.set_cookie(&locale_cookie(locale));
         }
@@ -255,10 +250,7 @@ mod tests {
 
     #[test]
     fn cookie_header_yields_the_locale() {
-        assert_eq!(
-            locale_from_cookie_header("a=1; lang=ru; b=2"),
-            Some(Locale::Ru)
-        );
+        assert_eq!(locale_from_cookie_header("a=1; lang=ru; b=2"), Some(Locale::Ru));
         assert_eq!(locale_from_cookie_header("lang=xx"), None);
         assert_eq!(locale_from_cookie_header(""), None);
     }

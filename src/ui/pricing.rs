@@ -17,12 +17,10 @@ use leptos_router::hooks::{use_location, use_query_map};
 pub async fn list_plans() -> Result<Vec<Plan>, ServerFnError> {
     use crate::server::{AppState, billing};
     let state = expect_context::<AppState>();
-    billing::plans::list_active(&state.store)
-        .await
-        .map_err(|e| {
-            tracing::error!(error = %e, "listing plans for the pricing page failed");
-            ServerFnError::new(e.public_message())
-        })
+    billing::plans::list_active(&state.store).await.map_err(|e| {
+        tracing::error!(error = %e, "listing plans for the pricing page failed");
+        ServerFnError::new(e.public_message())
+    })
 }
 
 /// Which plans the toggle shows.
@@ -125,37 +123,20 @@ fn plan_card(plan: Plan, locale: Locale) -> impl IntoView {
     let (name, description) = match locale {
         Locale::Ru => (
             plan.name_ru.clone().unwrap_or_else(|| plan.name.clone()),
-            plan.description_ru
-                .clone()
-                .or_else(|| plan.description.clone()),
+            plan.description_ru.clone().or_else(|| plan.description.clone()),
         ),
         Locale::En => (plan.name.clone(), plan.description.clone()),
     };
     let price = format::money(plan.price_minor, plan.currency, locale);
     let per = format!("/ {}", format::per_interval(plan.interval, locale));
     let quotas: Vec<String> = match &plan.quotas {
-        Some(quotas) => quotas
-            .iter()
-            .map(|(metric, limit)| format::quota(*metric, *limit, locale))
-            .collect(),
-        None => Metric::ALL
-            .iter()
-            .map(|metric| format::quota(*metric, None, locale))
-            .collect(),
+        Some(quotas) => quotas.iter().map(|(metric, limit)| format::quota(*metric, *limit, locale)).collect(),
+        None => Metric::ALL.iter().map(|metric| format::quota(*metric, None, locale)).collect(),
     };
-    let promo = plan
-        .plan_extra_metadata
-        .as_ref()
-        .filter(|m| m.get("promo") == Some(&serde_json::Value::Bool(true)));
-    let promo_until = promo
-        .and_then(|m| m.get("valid_until"))
-        .and_then(serde_json::Value::as_i64);
+    let promo = plan.plan_extra_metadata.as_ref().filter(|m| m.get("promo") == Some(&serde_json::Value::Bool(true)));
+    let promo_until = promo.and_then(|m| m.get("valid_until")).and_then(serde_json::Value::as_i64);
     let is_promo = promo.is_some();
-    let features: Vec<String> = plan
-        .features
-        .iter()
-        .map(|f| format::feature(f, locale))
-        .collect();
+    let features: Vec<String> = plan.features.iter().map(|f| format::feature(f, locale)).collect();
     let trial = (plan.trial_days > 0).then(|| format!("{} {}", plan.trial_days, t.trial_days));
 
     view! {

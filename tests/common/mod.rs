@@ -75,11 +75,11 @@ impl TestDb {
 
     /// Drops the PostgreSQL schema (SQLite files go with the temp dir).
     pub async fn cleanup(self) {
-        if let Some((base, schema)) = &self.schema {
-            if let Ok(admin) = Store::connect(base, 1).await {
-                let _ = sqlx::query(&format!("drop schema {schema} cascade")).execute(admin.pool()).await;
-                admin.close().await;
-            }
+        if let Some((base, schema)) = &self.schema
+            && let Ok(admin) = Store::connect(base, 1).await
+        {
+            let _ = sqlx::query(&format!("drop schema {schema} cascade")).execute(admin.pool()).await;
+            admin.close().await;
         }
     }
 
@@ -136,6 +136,10 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp {
+    // Logs of the server under test, filtered by RUST_LOG (off unless set).
+    if std::env::var("RUST_LOG").is_ok() {
+        tariff::server::telemetry::init(tariff::server::config::LogFormat::Pretty);
+    }
     let db = TestDb::new(backend).await;
     let clock = Arc::new(OffsetClock::default());
     let state = cli::prepare(config(&db, extra), clock.clone()).await.expect("prepare app");
@@ -143,10 +147,83 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     let addr = listener.local_addr().expect("addr");
     let app = http::app(state.clone());
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>())
-            .await
-            .expect("server");
+        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("server");
     });
     let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client");
     TestApp { base: format!("http://{addr}"), client, state, clock, db }
+}
+
+/// A signed-up user with an API token of the given scope.
+pub struct TestUser {
+    pub id: String,
+    pub account_id: String,
+    pub email: String,
+    pub token: String,
+}
+
+impl TestApp {
+    /// Signs up a user (on the free plan, like every new account) and gives them a token.
+    pub async fn user(&self, email: &str, admin: bool, scope: tariff::server::billing::tokens::Scope) -> TestUser {
+        use tariff::server::billing::{accounts, tokens};
+        let new_user = accounts::NewUser {
+            email: email.into(),
+            password: "a long enough password".into(),
+            name: email.split('@').next().unwrap_or("user").into(),
+            admin,
+        };
+        let id = accounts::create_user(&self.state.store, self.state.now(), new_user).await.expect("create user");
+        let created =
+            tokens::create(&self.state.store, self.state.clock.as_ref(), email, "test", scope).await.expect("token");
+        let row = tariff::server::store::users::find_by_id(self.state.store.pool(), &id).await.unwrap().unwrap();
+        TestUser { id, account_id: row.account_id, email: email.into(), token: created.token }
+    }
+
+    /// An admin user with an admin-scope token.
+    pub async fn admin(&self) -> TestUser {
+        self.user(
+            &format!("boss-{}@example.com", uuid::Uuid::new_v4().simple()),
+            true,
+            tariff::server::billing::tokens::Scope::Admin,
+        )
+        .await
+    }
+
+    /// A regular user with a user-scope token.
+    pub async fn customer(&self, name: &str) -> TestUser {
+        self.user(
+            &format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple()),
+            false,
+            tariff::server::billing::tokens::Scope::User,
+        )
+        .await
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let mut request = self.client.request(method, self.url(path));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        let json = serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text));
+        (status, json)
+    }
+
+    pub async fn get_json(&self, path: &str, token: &str) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::GET, path, Some(token), None).await
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.call(reqwest::Method::POST, path, Some(token), Some(body)).await
+    }
 }

@@ -32,11 +32,7 @@ pub async fn hash_password(password: String) -> Result<String> {
 pub async fn verify_password(password: String, hash: String) -> bool {
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
+            .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())
             .unwrap_or(false)
     })
     .await
@@ -52,7 +48,8 @@ pub struct NewUser {
     pub admin: bool,
 }
 
-/// Creates a user and their personal account in one transaction. Returns the user id.
+/// Signs a user up: their personal account, the user, and a subscription to the active `free`
+/// plan (if there is one), in one transaction. Returns the user id.
 ///
 /// # Errors
 /// [`Error::Validation`] for a malformed email or a password shorter than 8 characters;
@@ -65,37 +62,21 @@ pub async fn create_user(db: &Store, now: i64, user: NewUser) -> Result<String> 
     if user.password.chars().count() < 8 {
         return Err(Error::invalid("password", "Use at least 8 characters"));
     }
-    let name = if user.name.trim().is_empty() {
-        email.clone()
-    } else {
-        user.name.trim().to_owned()
-    };
+    let name = if user.name.trim().is_empty() { email.clone() } else { user.name.trim().to_owned() };
     let hash = hash_password(user.password).await?;
     let user_id = uuid::Uuid::new_v4().to_string();
     let account_id = uuid::Uuid::new_v4().to_string();
     let role = if user.admin { "admin" } else { "user" };
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     store::insert_account(&mut *tx, &account_id, &name, "RUB", now).await?;
-    match store::insert_user(
-        &mut *tx,
-        &user_id,
-        &account_id,
-        &email,
-        &hash,
-        &name,
-        role,
-        now,
-    )
-    .await
-    {
+    match store::insert_user(&mut *tx, &user_id, &account_id, &email, &hash, &name, role, now).await {
         Ok(()) => {}
         Err(e) if crate::server::store::is_unique_violation(&e, "app_user_email_key") => {
-            return Err(Error::Conflict(format!(
-                "a user with email {email} already exists"
-            )));
+            return Err(Error::Conflict(format!("a user with email {email} already exists")));
         }
         Err(e) => return Err(e.into()),
     }
+    super::subscriptions::start_free_plan(&mut tx, &user_id, &account_id, now).await?;
     tx.commit().await?;
     Ok(user_id)
 }
@@ -124,9 +105,7 @@ pub async fn ensure_first_admin(db: &Store, now: i64, config: &Config) -> Result
         (Some(email), _) if store::find_by_email(db.pool(), email).await?.is_some() => {
             return Ok(AdminBootstrap::Exists);
         }
-        (Some(email), Some(password)) => {
-            (email.clone(), password.expose_secret().to_owned(), false)
-        }
+        (Some(email), Some(password)) => (email.clone(), password.expose_secret().to_owned(), false),
         (Some(email), None) => (email.clone(), generate_password(), true),
         (None, _) if store::count_admins(db.pool()).await? > 0 => {
             return Ok(AdminBootstrap::Exists);
@@ -136,12 +115,8 @@ pub async fn ensure_first_admin(db: &Store, now: i64, config: &Config) -> Result
         }
         (None, _) => (DEV_ADMIN_EMAIL.to_owned(), generate_password(), true),
     };
-    let new_user = NewUser {
-        email: email.clone(),
-        password: password.clone(),
-        name: "Administrator".to_owned(),
-        admin: true,
-    };
+    let new_user =
+        NewUser { email: email.clone(), password: password.clone(), name: "Administrator".to_owned(), admin: true };
     match create_user(db, now, new_user).await {
         Ok(_) if generated => Ok(AdminBootstrap::Generated { email, password }),
         Ok(_) => Ok(AdminBootstrap::Created { email }),
@@ -152,12 +127,10 @@ pub async fn ensure_first_admin(db: &Store, now: i64, config: &Config) -> Result
 }
 
 /// A random 20-character password from an unambiguous alphabet.
-fn generate_password() -> String {
+pub fn generate_password() -> String {
     const ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
-    (0..20)
-        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
-        .collect()
+    (0..20).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
 }
 
 /// Checks an email and password against the stored hash. Returns the user id on success.
@@ -166,15 +139,7 @@ fn generate_password() -> String {
 /// [`Error::Unauthorized`] for an unknown email or a wrong password (one message for both);
 /// [`Error::Database`].
 pub async fn authenticate(db: &Store, email: &str, password: &str) -> Result<String> {
-    let user = store::find_by_email(db.pool(), email.trim())
-        .await?
-        .ok_or(Error::Unauthorized)?;
-    let hash = store::password_hash(db.pool(), &user.id)
-        .await?
-        .ok_or(Error::Unauthorized)?;
-    if verify_password(password.to_owned(), hash).await {
-        Ok(user.id)
-    } else {
-        Err(Error::Unauthorized)
-    }
+    let user = store::find_by_email(db.pool(), email.trim()).await?.ok_or(Error::Unauthorized)?;
+    let hash = store::password_hash(db.pool(), &user.id).await?.ok_or(Error::Unauthorized)?;
+    if verify_password(password.to_owned(), hash).await { Ok(user.id) } else { Err(Error::Unauthorized) }
 }

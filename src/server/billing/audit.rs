@@ -15,18 +15,12 @@ pub struct Actor {
 impl Actor {
     /// The operator running the `tariff` command line.
     pub fn cli() -> Actor {
-        Actor {
-            user_id: "system:cli".to_owned(),
-            metadata: json!({ "channel": "cli" }),
-        }
+        Actor { user_id: "system:cli".to_owned(), metadata: json!({ "channel": "cli" }) }
     }
 
     /// The server itself (start-up seeding, background jobs).
     pub fn system(channel: &str) -> Actor {
-        Actor {
-            user_id: "system".to_owned(),
-            metadata: json!({ "channel": channel }),
-        }
+        Actor { user_id: "system".to_owned(), metadata: json!({ "channel": channel }) }
     }
 }
 
@@ -40,10 +34,7 @@ pub fn diff(before: Option<&Value>, after: &Value) -> Value {
         for (field, new_value) in after_map {
             let old_value = before_map.get(field).unwrap_or(&Value::Null);
             if before.is_none() || old_value != new_value {
-                changes.insert(
-                    field.clone(),
-                    json!({ "before": old_value, "after": new_value }),
-                );
+                changes.insert(field.clone(), json!({ "before": old_value, "after": new_value }));
             }
         }
     }
@@ -65,7 +56,8 @@ pub async fn record<'c, E: Executor<'c, Database = Any>>(
     store::insert(
         db,
         &NewAuditEntry {
-            id: uuid::Uuid::new_v4().to_string(),
+            // Time-ordered (v7), so entries written in the same second list in order.
+            id: uuid::Uuid::now_v7().to_string(),
             user_id: actor.user_id.clone(),
             action: action.to_owned(),
             entity_type: entity_type.to_owned(),
@@ -79,6 +71,19 @@ pub async fn record<'c, E: Executor<'c, Database = Any>>(
     .await
 }
 
+/// A page of audit entries matching `filter`, newest first, and the total that match.
+///
+/// # Errors
+/// [`crate::server::Error::Database`].
+pub async fn list(
+    db: &crate::server::store::Store,
+    filter: &store::AuditFilter,
+    limit: i64,
+    offset: i64,
+) -> crate::server::error::Result<(Vec<store::AuditRow>, i64)> {
+    Ok(store::list(db.pool(), filter, limit, offset).await?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -88,10 +93,7 @@ mod tests {
         let before = json!({"price_minor": 99000, "name": "Pro"});
         let after = json!({"price_minor": 89000, "name": "Pro"});
         let changes = diff(Some(&before), &after);
-        assert_eq!(
-            changes,
-            json!({"price_minor": {"before": 99000, "after": 89000}})
-        );
+        assert_eq!(changes, json!({"price_minor": {"before": 99000, "after": 89000}}));
     }
 
     #[test]

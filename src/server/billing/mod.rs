@@ -3,5 +3,10 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod periods;
 pub mod plans;
+pub mod stats;
+pub mod subscriptions;
 pub mod templates;
+pub mod tokens;
+pub mod usage;

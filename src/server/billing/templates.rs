@@ -32,11 +32,7 @@ const DEFAULTS: [Template; 5] = [
         description: "Basic access to AI models",
         description_ru: "Базовый доступ к AI моделям",
         price_minor: 0,
-        quotas: Some([
-            (Metric::TokensInput, 100_000),
-            (Metric::TokensOutput, 50_000),
-            (Metric::Requests, 1_000),
-        ]),
+        quotas: Some([(Metric::TokensInput, 100_000), (Metric::TokensOutput, 50_000), (Metric::Requests, 1_000)]),
         features: &["gpt35_access"],
         is_active: true,
         display_order: 0,
@@ -48,11 +44,7 @@ const DEFAULTS: [Template; 5] = [
         description: "More tokens for everyday work",
         description_ru: "Больше токенов для повседневной работы",
         price_minor: 49_000,
-        quotas: Some([
-            (Metric::TokensInput, 300_000),
-            (Metric::TokensOutput, 150_000),
-            (Metric::Requests, 3_000),
-        ]),
+        quotas: Some([(Metric::TokensInput, 300_000), (Metric::TokensOutput, 150_000), (Metric::Requests, 3_000)]),
         features: &["gpt35_access", "gpt4_access"],
         is_active: true,
         display_order: 1,
@@ -64,11 +56,7 @@ const DEFAULTS: [Template; 5] = [
         description: "Advanced features and higher quotas",
         description_ru: "Расширенные возможности и увеличенные квоты",
         price_minor: 99_000,
-        quotas: Some([
-            (Metric::TokensInput, 1_000_000),
-            (Metric::TokensOutput, 500_000),
-            (Metric::Requests, 10_000),
-        ]),
+        quotas: Some([(Metric::TokensInput, 1_000_000), (Metric::TokensOutput, 500_000), (Metric::Requests, 10_000)]),
         features: &["gpt4_access", "claude_access"],
         is_active: true,
         display_order: 2,
@@ -80,17 +68,8 @@ const DEFAULTS: [Template; 5] = [
         description: "Team-sized quotas, priority support and API access",
         description_ru: "Квоты для команды, приоритетная поддержка и доступ к API",
         price_minor: 299_000,
-        quotas: Some([
-            (Metric::TokensInput, 5_000_000),
-            (Metric::TokensOutput, 2_500_000),
-            (Metric::Requests, 50_000),
-        ]),
-        features: &[
-            "gpt4_access",
-            "claude_access",
-            "priority_support",
-            "api_access",
-        ],
+        quotas: Some([(Metric::TokensInput, 5_000_000), (Metric::TokensOutput, 2_500_000), (Metric::Requests, 50_000)]),
+        features: &["gpt4_access", "claude_access", "priority_support", "api_access"],
         is_active: true,
         display_order: 3,
     },
@@ -102,23 +81,14 @@ const DEFAULTS: [Template; 5] = [
         description_ru: "Без квот, для индивидуальных договорённостей",
         price_minor: 999_000,
         quotas: None,
-        features: &[
-            "gpt4_access",
-            "claude_access",
-            "priority_support",
-            "api_access",
-        ],
+        features: &["gpt4_access", "claude_access", "priority_support", "api_access"],
         is_active: false,
         display_order: 4,
     },
 ];
 
 fn build(t: &Template, now: i64) -> Plan {
-    let quotas = t.quotas.map(|q| {
-        q.into_iter()
-            .map(|(m, limit)| (m, Some(limit)))
-            .collect::<Quotas>()
-    });
+    let quotas = t.quotas.map(|q| q.into_iter().map(|(m, limit)| (m, Some(limit))).collect::<Quotas>());
     Plan {
         id: t.id.to_owned(),
         name: t.name.to_owned(),
@@ -142,10 +112,7 @@ fn build(t: &Template, now: i64) -> Plan {
 }
 
 fn default_plan(id: &str, now: i64) -> Plan {
-    let template = DEFAULTS
-        .iter()
-        .find(|t| t.id == id)
-        .expect("template ids are fixed");
+    let template = DEFAULTS.iter().find(|t| t.id == id).expect("template ids are fixed");
     build(template, now)
 }
 
@@ -166,17 +133,12 @@ pub fn annual_plans(now: i64) -> Vec<Plan> {
             plan.id = format!("{base_id}_annual");
             plan.name = format!("{} Annual", plan.name);
             plan.name_ru = plan.name_ru.map(|n| format!("{n} (годовой)"));
-            plan.description = plan
-                .description
-                .map(|d| format!("{d}. Billed yearly, {ANNUAL_DISCOUNT_PERCENT}% off"));
-            plan.description_ru = plan
-                .description_ru
-                .map(|d| format!("{d}. Оплата за год со скидкой {ANNUAL_DISCOUNT_PERCENT}%"));
+            plan.description = plan.description.map(|d| format!("{d}. Billed yearly, {ANNUAL_DISCOUNT_PERCENT}% off"));
+            plan.description_ru =
+                plan.description_ru.map(|d| format!("{d}. Оплата за год со скидкой {ANNUAL_DISCOUNT_PERCENT}%"));
             plan.set_price_minor(monthly_minor * 12 * (100 - ANNUAL_DISCOUNT_PERCENT) / 100);
             plan.interval = Interval::Year;
-            plan.quotas = plan
-                .quotas
-                .map(|q| q.into_iter().map(|(m, l)| (m, l.map(|l| l * 12))).collect());
+            plan.quotas = plan.quotas.map(|q| q.into_iter().map(|(m, l)| (m, l.map(|l| l * 12))).collect());
             plan.display_order = 11 + i as i64;
             plan.plan_extra_metadata = Some(json!({
                 "billing": "annual",
@@ -220,10 +182,7 @@ mod tests {
     fn free_and_pro_carry_the_setup_guide_values() {
         let plans = default_plans(0);
         let free = plans.iter().find(|p| p.id == "free").unwrap();
-        assert_eq!(
-            (free.name.as_str(), free.name_ru.as_deref()),
-            ("Free", Some("Бесплатный"))
-        );
+        assert_eq!((free.name.as_str(), free.name_ru.as_deref()), ("Free", Some("Бесплатный")));
         assert_eq!(free.price_minor, 0);
         assert_eq!(free.quota(Metric::TokensInput), Some(100_000));
         assert_eq!(free.quota(Metric::TokensOutput), Some(50_000));
@@ -231,10 +190,7 @@ mod tests {
         assert_eq!(free.features, vec!["gpt35_access"]);
         let pro = plans.iter().find(|p| p.id == "pro").unwrap();
         assert_eq!(pro.name_ru.as_deref(), Some("Профессиональный"));
-        assert_eq!(
-            pro.description_ru.as_deref(),
-            Some("Расширенные возможности и увеличенные квоты")
-        );
+        assert_eq!(pro.description_ru.as_deref(), Some("Расширенные возможности и увеличенные квоты"));
         assert_eq!(pro.price, 990.0);
         assert_eq!(pro.quota(Metric::TokensInput), Some(1_000_000));
         assert_eq!(pro.features, vec!["gpt4_access", "claude_access"]);

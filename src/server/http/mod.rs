@@ -1,7 +1,10 @@
 //! The axum router: JSON API under `/api/v1`, health check, Leptos pages and static files.
 //! Handlers are thin adapters: parse, call one service function, map the result.
 
+pub mod api_admin;
 pub mod api_user;
+pub mod auth;
+pub mod json;
 
 use super::error::Error;
 use super::state::AppState;
@@ -10,7 +13,7 @@ use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, generate_route_list};
@@ -28,32 +31,43 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let api = Router::new()
-        .route("/api/v1/billing/plans", get(api_user::list_plans))
-        .route("/api/v1/billing/plans/{plan_id}", get(api_user::get_plan));
+        .route("/api/v1/billing/plans", get(api_user::list_plans).post(api_admin::create_plan))
+        .route("/api/v1/billing/plans/{plan_id}", get(api_user::get_plan))
+        .route("/api/v1/billing/subscription", get(api_user::get_subscription))
+        .route("/api/v1/billing/subscription/cancel", post(api_user::cancel_subscription))
+        .route("/api/v1/billing/subscription/resume", post(api_user::resume_subscription))
+        .route("/api/v1/billing/usage", post(api_user::track_usage))
+        .route("/api/v1/billing/usage/check", post(api_user::check_usage))
+        .route("/api/v1/billing/usage/batch", post(api_user::track_batch))
+        .route("/api/v1/billing/usage/{metric}", get(api_user::get_usage))
+        .route("/api/v1/billing/transactions", get(api_user::list_transactions))
+        .route("/api/v1/billing/me", get(api_user::me))
+        .route("/api/v1/admin/billing/plans", get(api_admin::list_plans).post(api_admin::create_plan))
+        .route(
+            "/api/v1/admin/billing/plans/{plan_id}",
+            get(api_admin::get_plan).put(api_admin::update_plan).delete(api_admin::delete_plan),
+        )
+        .route("/api/v1/admin/billing/plans/{plan_id}/toggle", patch(api_admin::toggle_plan))
+        .route("/api/v1/admin/billing/plans/{plan_id}/duplicate", post(api_admin::duplicate_plan))
+        .route("/api/v1/admin/billing/plans/{plan_id}/subscribers", get(api_admin::plan_subscribers))
+        .route("/api/v1/admin/billing/stats", get(api_admin::totals))
+        .route("/api/v1/admin/billing/audit", get(api_admin::audit_log))
+        .route("/api/v1/admin/billing/subscriptions", post(api_admin::assign_subscription));
 
     let leptos_state = state.clone();
     Router::new()
         .route("/healthz", get(healthz))
         .merge(api)
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || provide_context(leptos_state.clone()),
-            {
-                let options = state.leptos_options.clone();
-                move || shell(options.clone())
-            },
-        )
+        .leptos_routes_with_context(&state, routes, move || provide_context(leptos_state.clone()), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
         .fallback(fallback)
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
                 .layer(TraceLayer::new_for_http().make_span_with(|request: &Request<Body>| {
-                    let request_id = request
-                        .headers()
-                        .get("x-request-id")
-                        .and_then(|v| v.to_str().ok())
-                        .unwrap_or("-");
+                    let request_id = request.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
                     tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
                 }))
                 .layer(PropagateRequestIdLayer::x_request_id())
@@ -69,10 +83,7 @@ async fn healthz(State(state): State<AppState>) -> Response {
         Ok(()) => Json(json!({ "status": "ok", "database": "ok" })).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "health check: database unreachable");
-            (
-                StatusCode::SERVICE_UNAVAILABLE,
-                Json(json!({ "status": "error", "database": "unreachable" })),
-            )
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "error", "database": "unreachable" })))
                 .into_response()
         }
     }

@@ -6,6 +6,10 @@
 
 pub mod audit;
 pub mod plans;
+pub mod subscriptions;
+pub mod tokens;
+pub mod transactions;
+pub mod usage;
 pub mod users;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
@@ -49,15 +53,9 @@ pub enum StoreError {
     #[error("unsupported database URL (use sqlite:... or postgres://...)")]
     UnsupportedUrl,
     #[error("cannot create the directory for the SQLite database {path}: {source}")]
-    CreateDir {
-        path: String,
-        source: std::io::Error,
-    },
+    CreateDir { path: String, source: std::io::Error },
     #[error("cannot connect to the {dialect} database: {source}")]
-    Connect {
-        dialect: &'static str,
-        source: sqlx::Error,
-    },
+    Connect { dialect: &'static str, source: sqlx::Error },
     #[error("database migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
@@ -81,9 +79,8 @@ impl Store {
         if dialect == Dialect::Sqlite {
             ensure_sqlite_dir(url)?;
         }
-        let mut options = AnyPoolOptions::new()
-            .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(10));
+        let mut options =
+            AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(10));
         if dialect == Dialect::Sqlite {
             options = options.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -95,13 +92,8 @@ impl Store {
                 })
             });
         }
-        let pool = options
-            .connect(url)
-            .await
-            .map_err(|source| StoreError::Connect {
-                dialect: dialect.name(),
-                source,
-            })?;
+        let pool =
+            options.connect(url).await.map_err(|source| StoreError::Connect { dialect: dialect.name(), source })?;
         Ok(Store { pool, dialect })
     }
 
@@ -120,10 +112,20 @@ impl Store {
 
     /// Round-trips a trivial query; used by `GET /healthz`.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
-        sqlx::query("select 1")
-            .execute(&self.pool)
-            .await
-            .map(|_| ())
+        sqlx::query("select 1").execute(&self.pool).await.map(|_| ())
+    }
+
+    /// Starts a transaction that will write. On SQLite it takes the write lock up front
+    /// (`BEGIN IMMEDIATE`, waiting up to the busy timeout), so a transaction that reads before it
+    /// writes cannot fail with `SQLITE_BUSY` when another writer commits in between.
+    ///
+    /// # Errors
+    /// The database error, e.g. when the lock is not granted within the busy timeout.
+    pub async fn begin_write(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await,
+            Dialect::Postgres => self.pool.begin().await,
+        }
     }
 
     pub fn pool(&self) -> &AnyPool {
@@ -141,22 +143,15 @@ impl Store {
 }
 
 fn ensure_sqlite_dir(url: &str) -> Result<(), StoreError> {
-    let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:")
-        .split('?')
-        .next()
-        .unwrap_or_default();
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:").split('?').next().unwrap_or_default();
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
     if let Some(parent) = std::path::Path::new(path).parent()
         && !parent.as_os_str().is_empty()
     {
-        std::fs::create_dir_all(parent).map_err(|source| StoreError::CreateDir {
-            path: parent.display().to_string(),
-            source,
-        })?;
+        std::fs::create_dir_all(parent)
+            .map_err(|source| StoreError::CreateDir { path: parent.display().to_string(), source })?;
     }
     Ok(())
 }
@@ -170,21 +165,13 @@ pub(crate) fn get_bool(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> 
 }
 
 /// Reads a nullable JSON text column into `T`.
-pub(crate) fn get_json<T: serde::de::DeserializeOwned>(
-    row: &AnyRow,
-    column: &str,
-) -> Result<Option<T>, sqlx::Error> {
+pub(crate) fn get_json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<Option<T>, sqlx::Error> {
     let text: Option<String> = row.try_get(column)?;
     match text {
         None => Ok(None),
-        Some(text) => {
-            serde_json::from_str(&text)
-                .map(Some)
-                .map_err(|e| sqlx::Error::ColumnDecode {
-                    index: column.to_owned(),
-                    source: Box::new(e),
-                })
-        }
+        Some(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| sqlx::Error::ColumnDecode { index: column.to_owned(), source: Box::new(e) }),
     }
 }
 
@@ -197,8 +184,7 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
 pub(crate) fn is_unique_violation(err: &sqlx::Error, name: &str) -> bool {
     match err {
         sqlx::Error::Database(db) => {
-            db.is_unique_violation()
-                && (db.constraint() == Some(name) || db.message().contains(name))
+            db.is_unique_violation() && (db.constraint() == Some(name) || db.message().contains(name))
         }
         _ => false,
     }

@@ -9,10 +9,7 @@ const COLUMNS: &str = r#"id, name, name_ru, description, description_ru, price_m
     quotas, features, is_active, display_order, plan_extra_metadata, trial_days, overage, created_at, updated_at"#;
 
 fn from_row(row: &AnyRow) -> Result<Plan, sqlx::Error> {
-    let decode = |column: &str, e: String| sqlx::Error::ColumnDecode {
-        index: column.to_owned(),
-        source: e.into(),
-    };
+    let decode = |column: &str, e: String| sqlx::Error::ColumnDecode { index: column.to_owned(), source: e.into() };
     let price_minor: i64 = row.try_get("price_minor")?;
     let currency: String = row.try_get("currency")?;
     let interval: String = row.try_get("interval")?;
@@ -24,9 +21,7 @@ fn from_row(row: &AnyRow) -> Result<Plan, sqlx::Error> {
         description_ru: row.try_get("description_ru")?,
         price: decimal_from_minor(price_minor),
         price_minor,
-        currency: currency
-            .parse()
-            .map_err(|e: crate::model::MoneyError| decode("currency", e.to_string()))?,
+        currency: currency.parse().map_err(|e: crate::model::MoneyError| decode("currency", e.to_string()))?,
         interval: interval
             .parse()
             .map_err(|e: crate::model::plan::UnknownInterval| decode("interval", e.to_string()))?,
@@ -43,14 +38,9 @@ fn from_row(row: &AnyRow) -> Result<Plan, sqlx::Error> {
 }
 
 /// All plans, or only the active ones, ordered by `display_order` then id.
-pub async fn list<'c, E: Executor<'c, Database = Any>>(
-    db: E,
-    active_only: bool,
-) -> Result<Vec<Plan>, sqlx::Error> {
+pub async fn list<'c, E: Executor<'c, Database = Any>>(db: E, active_only: bool) -> Result<Vec<Plan>, sqlx::Error> {
     let rows = if active_only {
-        let sql = format!(
-            "select {COLUMNS} from billing_plan where is_active = $1 order by display_order, id"
-        );
+        let sql = format!("select {COLUMNS} from billing_plan where is_active = $1 order by display_order, id");
         sqlx::query(&sql).bind(true).fetch_all(db).await?
     } else {
         let sql = format!("select {COLUMNS} from billing_plan order by display_order, id");
@@ -60,10 +50,7 @@ pub async fn list<'c, E: Executor<'c, Database = Any>>(
 }
 
 /// One plan by id, active or not.
-pub async fn get<'c, E: Executor<'c, Database = Any>>(
-    db: E,
-    id: &str,
-) -> Result<Option<Plan>, sqlx::Error> {
+pub async fn get<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<Option<Plan>, sqlx::Error> {
     let sql = format!("select {COLUMNS} from billing_plan where id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(db).await?;
     row.as_ref().map(from_row).transpose()
@@ -71,16 +58,11 @@ pub async fn get<'c, E: Executor<'c, Database = Any>>(
 
 /// How many plans exist, active or not.
 pub async fn count<'c, E: Executor<'c, Database = Any>>(db: E) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select count(*) from billing_plan")
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar("select count(*) from billing_plan").fetch_one(db).await
 }
 
 /// Inserts `plan` unless a plan with its id exists. Returns whether a row was inserted.
-pub async fn insert_if_absent<'c, E: Executor<'c, Database = Any>>(
-    db: E,
-    plan: &Plan,
-) -> Result<bool, sqlx::Error> {
+pub async fn insert_if_absent<'c, E: Executor<'c, Database = Any>>(db: E, plan: &Plan) -> Result<bool, sqlx::Error> {
     let sql = format!(
         "insert into billing_plan ({COLUMNS})
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
@@ -111,10 +93,7 @@ pub async fn insert_if_absent<'c, E: Executor<'c, Database = Any>>(
 
 /// Overwrites every field of the plan with id `plan.id` except `created_at`.
 /// Returns whether a row was updated.
-pub async fn update<'c, E: Executor<'c, Database = Any>>(
-    db: E,
-    plan: &Plan,
-) -> Result<bool, sqlx::Error> {
+pub async fn update<'c, E: Executor<'c, Database = Any>>(db: E, plan: &Plan) -> Result<bool, sqlx::Error> {
     let result = sqlx::query(
         r#"update billing_plan set name = $2, name_ru = $3, description = $4, description_ru = $5,
                price_minor = $6, currency = $7, "interval" = $8, quotas = $9, features = $10,
@@ -141,4 +120,15 @@ pub async fn update<'c, E: Executor<'c, Database = Any>>(
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Deletes a plan. Returns whether a row was deleted.
+pub async fn delete<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query("delete from billing_plan where id = $1").bind(id).execute(db).await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// How many transactions name this plan (they keep it from being deleted).
+pub async fn count_transactions<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select count(*) from billing_transaction where plan_id = $1").bind(id).fetch_one(db).await
 }

@@ -77,11 +77,17 @@ pub async fn find_by_email<'c, E: Executor<'c, Database = Any>>(
     .await
 }
 
+/// The user with this id.
+pub async fn find_by_id<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as("select id, account_id, email, name, role, locale, created_at from app_user where id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
 /// How many users have the `admin` role.
 pub async fn count_admins<'c, E: Executor<'c, Database = Any>>(db: E) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select count(*) from app_user where role = 'admin'")
-        .fetch_one(db)
-        .await
+    sqlx::query_scalar("select count(*) from app_user where role = 'admin'").fetch_one(db).await
 }
 
 /// The stored argon2 hash of a user's password, if the user has one.
@@ -90,9 +96,6 @@ pub async fn password_hash<'c, E: Executor<'c, Database = Any>>(
     user_id: &str,
 ) -> Result<Option<String>, sqlx::Error> {
     let hash: Option<Option<String>> =
-        sqlx::query_scalar("select password_hash from app_user where id = $1")
-            .bind(user_id)
-            .fetch_optional(db)
-            .await?;
+        sqlx::query_scalar("select password_hash from app_user where id = $1").bind(user_id).fetch_optional(db).await?;
     Ok(hash.flatten())
 }

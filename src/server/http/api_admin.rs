@@ -1,0 +1,205 @@
+//! Admin JSON routes under `/api/v1/admin/billing` (spec 000 "Admin Endpoints") and the setup
+//! guide's `POST /api/v1/billing/plans`. Every route needs an admin token (403 otherwise); every
+//! mutation is audited with the caller, the request id and the source address.
+
+use super::auth::Admin;
+use super::json::ApiJson;
+use crate::model::{Plan, PlanChanges};
+use crate::server::billing::{self, stats};
+use crate::server::error::{Error, Result};
+use crate::server::state::AppState;
+use crate::server::store::audit::{AuditFilter, AuditRow};
+use crate::server::store::subscriptions::SubscriberRow;
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State, rejection::QueryRejection};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+/// Default and largest page sizes of paginated lists.
+pub const DEFAULT_PAGE_SIZE: i64 = 50;
+pub const MAX_PAGE_SIZE: i64 = 200;
+
+/// One page of a list: `items`, the `total` that match, and the page asked for (1-based).
+#[derive(Debug, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub page_size: i64,
+}
+
+/// `page` (from 1) and `page_size` (1–200, default 50) → (limit, offset).
+pub fn paging(page: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64, i64)> {
+    let page = page.unwrap_or(1);
+    let size = page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+    if page < 1 {
+        return Err(Error::invalid("page", "must be 1 or more"));
+    }
+    if !(1..=MAX_PAGE_SIZE).contains(&size) {
+        return Err(Error::invalid("page_size", "must be between 1 and 200"));
+    }
+    Ok((page, size, (page - 1).saturating_mul(size)))
+}
+
+/// A query string that does not parse answers 422 naming the problem.
+pub fn query<T>(result: std::result::Result<Query<T>, QueryRejection>) -> Result<T> {
+    result.map(|Query(q)| q).map_err(|e| Error::invalid("query", e.body_text()))
+}
+
+/// `GET /api/v1/admin/billing/plans`: every plan with its subscription counts and MRR.
+pub async fn list_plans(State(state): State<AppState>, _admin: Admin) -> Result<Json<Vec<stats::PlanWithStats>>> {
+    let (plans, _) = stats::plans_with_stats(&state.store).await?;
+    Ok(Json(plans))
+}
+
+/// `GET /api/v1/admin/billing/stats`: subscription counts and MRR / committed MRR per currency.
+pub async fn totals(State(state): State<AppState>, _admin: Admin) -> Result<Json<stats::Totals>> {
+    let (_, totals) = stats::plans_with_stats(&state.store).await?;
+    Ok(Json(totals))
+}
+
+/// `POST /api/v1/admin/billing/plans` (and `POST /api/v1/billing/plans`): create a plan → 201.
+pub async fn create_plan(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiJson(body): ApiJson<PlanChanges>,
+) -> Result<(StatusCode, Json<Plan>)> {
+    let plan = billing::plans::create(&state.store, state.now(), &admin.actor, body).await?;
+    Ok((StatusCode::CREATED, Json(plan)))
+}
+
+/// `GET /api/v1/admin/billing/plans/{plan_id}`: one plan, active or not, with statistics.
+pub async fn get_plan(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(plan_id): Path<String>,
+) -> Result<Json<stats::PlanWithStats>> {
+    let (plans, _) = stats::plans_with_stats(&state.store).await?;
+    plans.into_iter().find(|p| p.plan.id == plan_id).map(Json).ok_or_else(|| Error::not_found("plan", plan_id))
+}
+
+/// `PUT /api/v1/admin/billing/plans/{plan_id}`: partial update.
+pub async fn update_plan(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(plan_id): Path<String>,
+    ApiJson(body): ApiJson<PlanChanges>,
+) -> Result<Json<Plan>> {
+    let plan = billing::plans::update(&state.store, state.now(), &admin.actor, &plan_id, body).await?;
+    Ok(Json(plan))
+}
+
+/// `DELETE /api/v1/admin/billing/plans/{plan_id}`: 409 while subscriptions refer to it.
+pub async fn delete_plan(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(plan_id): Path<String>,
+) -> Result<Json<serde_json::Value>> {
+    billing::plans::delete(&state.store, state.now(), &admin.actor, &plan_id).await?;
+    Ok(Json(json!({ "id": plan_id, "deleted": true })))
+}
+
+/// `PATCH /api/v1/admin/billing/plans/{plan_id}/toggle`: flip `is_active`.
+pub async fn toggle_plan(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(plan_id): Path<String>,
+) -> Result<Json<Plan>> {
+    let plan = billing::plans::toggle(&state.store, state.now(), &admin.actor, &plan_id).await?;
+    Ok(Json(plan))
+}
+
+/// Optional body of the duplicate route.
+#[derive(Debug, Default, Deserialize)]
+pub struct DuplicateBody {
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// `POST /api/v1/admin/billing/plans/{plan_id}/duplicate` (body optional: `{id, name}`) → 201.
+pub async fn duplicate_plan(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(plan_id): Path<String>,
+    body: Bytes,
+) -> Result<(StatusCode, Json<Plan>)> {
+    let body: DuplicateBody =
+        if body.iter().all(u8::is_ascii_whitespace) { DuplicateBody::default() } else { super::json::parse(&body)? };
+    let plan = billing::plans::duplicate(&state.store, state.now(), &admin.actor, &plan_id, body.id, body.name).await?;
+    Ok((StatusCode::CREATED, Json(plan)))
+}
+
+/// Query of the subscriber list.
+#[derive(Debug, Deserialize)]
+pub struct SubscribersQuery {
+    pub status: Option<String>,
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+}
+
+/// `GET /api/v1/admin/billing/plans/{plan_id}/subscribers?status=&page=&page_size=`.
+pub async fn plan_subscribers(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Path(plan_id): Path<String>,
+    q: std::result::Result<Query<SubscribersQuery>, QueryRejection>,
+) -> Result<Json<Page<SubscriberRow>>> {
+    let q = query(q)?;
+    let (page, page_size, offset) = paging(q.page, q.page_size)?;
+    let (items, total) =
+        billing::subscriptions::plan_subscribers(&state.store, &plan_id, q.status.as_deref(), page_size, offset)
+            .await?;
+    Ok(Json(Page { items, total, page, page_size }))
+}
+
+/// Query of the audit list.
+#[derive(Debug, Deserialize)]
+pub struct AuditQuery {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub user_id: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+}
+
+/// `GET /api/v1/admin/billing/audit?entity_type=&entity_id=&user_id=&action=&since=&until=`.
+pub async fn audit_log(
+    State(state): State<AppState>,
+    _admin: Admin,
+    q: std::result::Result<Query<AuditQuery>, QueryRejection>,
+) -> Result<Json<Page<AuditRow>>> {
+    let q = query(q)?;
+    let (page, page_size, offset) = paging(q.page, q.page_size)?;
+    let filter = AuditFilter {
+        entity_type: q.entity_type,
+        entity_id: q.entity_id,
+        user_id: q.user_id,
+        action: q.action,
+        since: q.since,
+        until: q.until,
+    };
+    let (items, total) = billing::audit::list(&state.store, &filter, page_size, offset).await?;
+    Ok(Json(Page { items, total, page, page_size }))
+}
+
+/// Body of `POST /api/v1/admin/billing/subscriptions`.
+#[derive(Debug, Deserialize)]
+pub struct AssignBody {
+    pub user_id: String,
+    pub plan_id: String,
+}
+
+/// `POST /api/v1/admin/billing/subscriptions {"user_id", "plan_id"}`: assign or comp a plan now.
+pub async fn assign_subscription(
+    State(state): State<AppState>,
+    admin: Admin,
+    ApiJson(body): ApiJson<AssignBody>,
+) -> Result<Json<crate::model::Subscription>> {
+    let user = admin.principal.subject(&state.store, Some(&body.user_id)).await?;
+    Ok(Json(billing::subscriptions::assign(&state.store, state.now(), &admin.actor, &user, &body.plan_id).await?))
+}

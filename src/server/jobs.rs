@@ -1,0 +1,26 @@
+//! Background scheduler: moves subscription periods on time (rollover, trial ends, past-due
+//! cancellation) every [`ROLLOVER_EVERY`]. Everything it does also happens on access, so a missed
+//! tick only delays bookkeeping, never a customer-visible decision.
+
+use super::billing::subscriptions;
+use super::state::AppState;
+use std::time::Duration;
+
+/// How often the rollover job runs.
+pub const ROLLOVER_EVERY: Duration = Duration::from_secs(60);
+
+/// Starts the jobs on the runtime; abort the handle to stop them.
+pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(ROLLOVER_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            match subscriptions::rollover_due(&state.store, state.now()).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(accounts = n, "subscription rollover applied"),
+                Err(e) => tracing::warn!(error = %e, "subscription rollover job failed; retrying next tick"),
+            }
+        }
+    })
+}

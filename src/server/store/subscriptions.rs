@@ -1,0 +1,286 @@
+//! `billing_subscription` rows and the per-plan aggregates behind statistics and MRR.
+
+use super::get_bool;
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
+
+/// Statuses in which a subscription is live (at most one per account; see the partial unique
+/// index `billing_subscription_live_key`).
+pub const LIVE_STATUSES: &str = "('active', 'trialing', 'past_due', 'paused')";
+
+/// A subscription row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubscriptionRow {
+    pub id: String,
+    pub user_id: String,
+    pub account_id: String,
+    pub plan_id: String,
+    pub status: String,
+    pub yookassa_payment_id: Option<String>,
+    pub yookassa_subscription_id: Option<String>,
+    pub payment_method_id: Option<String>,
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: bool,
+    pub trial_end: Option<i64>,
+    pub canceled_at: Option<i64>,
+    pub billing_anchor: Option<i64>,
+    pub extra_metadata: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, user_id, account_id, plan_id, status, yookassa_payment_id, yookassa_subscription_id,
+    payment_method_id, current_period_start, current_period_end, cancel_at_period_end, trial_end, canceled_at,
+    billing_anchor, extra_metadata, created_at, updated_at";
+
+fn from_row(row: &AnyRow) -> Result<SubscriptionRow, sqlx::Error> {
+    Ok(SubscriptionRow {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        account_id: row.try_get("account_id")?,
+        plan_id: row.try_get("plan_id")?,
+        status: row.try_get("status")?,
+        yookassa_payment_id: row.try_get("yookassa_payment_id")?,
+        yookassa_subscription_id: row.try_get("yookassa_subscription_id")?,
+        payment_method_id: row.try_get("payment_method_id")?,
+        current_period_start: row.try_get("current_period_start")?,
+        current_period_end: row.try_get("current_period_end")?,
+        cancel_at_period_end: get_bool(row, "cancel_at_period_end")?,
+        trial_end: row.try_get("trial_end")?,
+        canceled_at: row.try_get("canceled_at")?,
+        billing_anchor: row.try_get("billing_anchor")?,
+        extra_metadata: row.try_get("extra_metadata")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+    })
+}
+
+/// The account's live subscription, if any.
+pub async fn find_live<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    account_id: &str,
+) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+    let sql = format!("select {COLUMNS} from billing_subscription where account_id = $1 and status in {LIVE_STATUSES}");
+    let row = sqlx::query(&sql).bind(account_id).fetch_optional(db).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// The account's most recent subscription of any status.
+pub async fn find_latest<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    account_id: &str,
+) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+    let sql = format!(
+        "select {COLUMNS} from billing_subscription where account_id = $1 order by created_at desc, id desc limit 1"
+    );
+    let row = sqlx::query(&sql).bind(account_id).fetch_optional(db).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+pub async fn insert<'c, E: Executor<'c, Database = Any>>(db: E, s: &SubscriptionRow) -> Result<(), sqlx::Error> {
+    let sql = format!(
+        "insert into billing_subscription ({COLUMNS})
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+    );
+    sqlx::query(&sql)
+        .bind(&s.id)
+        .bind(&s.user_id)
+        .bind(&s.account_id)
+        .bind(&s.plan_id)
+        .bind(&s.status)
+        .bind(&s.yookassa_payment_id)
+        .bind(&s.yookassa_subscription_id)
+        .bind(&s.payment_method_id)
+        .bind(s.current_period_start)
+        .bind(s.current_period_end)
+        .bind(s.cancel_at_period_end)
+        .bind(s.trial_end)
+        .bind(s.canceled_at)
+        .bind(s.billing_anchor)
+        .bind(&s.extra_metadata)
+        .bind(s.created_at)
+        .bind(s.updated_at)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Writes the mutable fields of `s` if the row still has `expected_updated_at` (optimistic
+/// concurrency: two writers cannot both apply a change computed from the same state).
+/// Returns whether the row was written.
+pub async fn update_if_unchanged<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    s: &SubscriptionRow,
+    expected_updated_at: i64,
+    expected_status: &str,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "update billing_subscription set plan_id = $2, status = $3, current_period_start = $4,
+             current_period_end = $5, cancel_at_period_end = $6, trial_end = $7, canceled_at = $8,
+             billing_anchor = $9, payment_method_id = $10, yookassa_payment_id = $11, updated_at = $12
+         where id = $1 and updated_at = $13 and status = $14",
+    )
+    .bind(&s.id)
+    .bind(&s.plan_id)
+    .bind(&s.status)
+    .bind(s.current_period_start)
+    .bind(s.current_period_end)
+    .bind(s.cancel_at_period_end)
+    .bind(s.trial_end)
+    .bind(s.canceled_at)
+    .bind(s.billing_anchor)
+    .bind(&s.payment_method_id)
+    .bind(&s.yookassa_payment_id)
+    .bind(s.updated_at)
+    .bind(expected_updated_at)
+    .bind(expected_status)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Ids of live subscriptions whose period has ended by `now` (for the rollover job).
+pub async fn due_for_rollover<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    let sql = format!(
+        "select account_id from billing_subscription
+         where status in {LIVE_STATUSES} and current_period_end <= $1 order by current_period_end limit $2"
+    );
+    sqlx::query_scalar(&sql).bind(now).bind(limit).fetch_all(db).await
+}
+
+/// How many subscriptions of a plan are in one of the given statuses.
+pub async fn count_for_plan<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    plan_id: &str,
+    any_status: bool,
+) -> Result<i64, sqlx::Error> {
+    let sql = if any_status {
+        "select count(*) from billing_subscription where plan_id = $1".to_owned()
+    } else {
+        "select count(*) from billing_subscription where plan_id = $1 and status in ('active', 'trialing')".to_owned()
+    };
+    sqlx::query_scalar(&sql).bind(plan_id).fetch_one(db).await
+}
+
+/// Subscription counts of one plan by status, plus the counts MRR is computed from.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PlanCounts {
+    pub plan_id: String,
+    pub active: i64,
+    pub trialing: i64,
+    pub past_due: i64,
+    pub canceled: i64,
+    pub paused: i64,
+    pub total: i64,
+    /// `active` + `past_due`: the subscriptions MRR counts.
+    pub paying: i64,
+    /// `paying` less those with `cancel_at_period_end`: what committed MRR counts.
+    pub committed: i64,
+}
+
+/// Counts per plan for every plan (plans without subscriptions get zeros), in one aggregate query.
+pub async fn counts_by_plan<'c, E: Executor<'c, Database = Any>>(db: E) -> Result<Vec<PlanCounts>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select p.id as plan_id,
+                cast(coalesce(sum(case when s.status = 'active' then 1 else 0 end), 0) as bigint) as active,
+                cast(coalesce(sum(case when s.status = 'trialing' then 1 else 0 end), 0) as bigint) as trialing,
+                cast(coalesce(sum(case when s.status = 'past_due' then 1 else 0 end), 0) as bigint) as past_due,
+                cast(coalesce(sum(case when s.status = 'canceled' then 1 else 0 end), 0) as bigint) as canceled,
+                cast(coalesce(sum(case when s.status = 'paused' then 1 else 0 end), 0) as bigint) as paused,
+                cast(count(s.id) as bigint) as total,
+                cast(coalesce(sum(case when s.status in ('active', 'past_due') then 1 else 0 end), 0) as bigint) as paying,
+                cast(coalesce(sum(case when s.status in ('active', 'past_due') and s.cancel_at_period_end = $1
+                                       then 1 else 0 end), 0) as bigint) as committed
+         from billing_plan p left join billing_subscription s on s.plan_id = p.id
+         group by p.id
+         order by p.id",
+    )
+    .bind(false)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(PlanCounts {
+                plan_id: r.try_get("plan_id")?,
+                active: r.try_get("active")?,
+                trialing: r.try_get("trialing")?,
+                past_due: r.try_get("past_due")?,
+                canceled: r.try_get("canceled")?,
+                paused: r.try_get("paused")?,
+                total: r.try_get("total")?,
+                paying: r.try_get("paying")?,
+                committed: r.try_get("committed")?,
+            })
+        })
+        .collect()
+}
+
+/// One subscriber of a plan, with the user's email and name.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct SubscriberRow {
+    pub subscription_id: String,
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub status: String,
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    pub cancel_at_period_end: bool,
+    pub created_at: i64,
+}
+
+/// A page of a plan's subscribers, newest first, optionally of one status; and the total count.
+pub async fn subscribers<'c, E>(
+    db: E,
+    plan_id: &str,
+    status: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<SubscriberRow>, i64), sqlx::Error>
+where
+    E: Executor<'c, Database = Any> + Copy,
+{
+    let filter = if status.is_some() { "and s.status = $2" } else { "and $2 = $2" };
+    let status_value = status.unwrap_or("");
+    let total: i64 =
+        sqlx::query_scalar(&format!("select count(*) from billing_subscription s where s.plan_id = $1 {filter}"))
+            .bind(plan_id)
+            .bind(status_value)
+            .fetch_one(db)
+            .await?;
+    let rows = sqlx::query(&format!(
+        "select s.id, s.user_id, u.email, u.name, s.status, s.current_period_start, s.current_period_end,
+                s.cancel_at_period_end, s.created_at
+         from billing_subscription s join app_user u on u.id = s.user_id
+         where s.plan_id = $1 {filter}
+         order by s.created_at desc, s.id desc limit $3 offset $4"
+    ))
+    .bind(plan_id)
+    .bind(status_value)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            Ok(SubscriberRow {
+                subscription_id: r.try_get("id")?,
+                user_id: r.try_get("user_id")?,
+                email: r.try_get("email")?,
+                name: r.try_get("name")?,
+                status: r.try_get("status")?,
+                current_period_start: r.try_get("current_period_start")?,
+                current_period_end: r.try_get("current_period_end")?,
+                cancel_at_period_end: get_bool(r, "cancel_at_period_end")?,
+                created_at: r.try_get("created_at")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok((items, total))
+}

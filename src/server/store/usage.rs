@@ -1,0 +1,203 @@
+//! `billing_usage` (one row per event) and `billing_usage_counter` (the O(1) quota state per
+//! account, metric and period).
+
+use sqlx::{Any, Executor, Row};
+
+/// One usage event to record.
+#[derive(Clone, Debug)]
+pub struct NewUsage {
+    pub id: String,
+    pub user_id: String,
+    pub account_id: String,
+    pub subscription_id: Option<String>,
+    pub metric: &'static str,
+    pub amount: i64,
+    pub period_start: i64,
+    pub period_end: i64,
+    pub model_id: Option<String>,
+    pub chat_id: Option<String>,
+    pub event_id: Option<String>,
+    pub extra_metadata: Option<String>,
+    pub created_at: i64,
+}
+
+const USAGE_COLUMNS: &str = "id, user_id, account_id, subscription_id, metric, amount, period_start, period_end,
+    model_id, chat_id, event_id, charged_minor, extra_metadata, created_at";
+
+/// Inserts usage rows in one statement; rows whose `(account_id, event_id)` exists already are
+/// skipped. Returns the ids of the rows inserted.
+pub async fn insert_many<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    rows: &[NewUsage],
+) -> Result<Vec<String>, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut sql = format!("insert into billing_usage ({USAGE_COLUMNS}) values ");
+    for i in 0..rows.len() {
+        let b = i * 13;
+        if i > 0 {
+            sql.push(',');
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 0, ${}, ${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6,
+            b + 7,
+            b + 8,
+            b + 9,
+            b + 10,
+            b + 11,
+            b + 12,
+            b + 13
+        ));
+    }
+    sql.push_str(" on conflict do nothing returning id");
+    let mut query = sqlx::query(&sql);
+    for r in rows {
+        query = query
+            .bind(&r.id)
+            .bind(&r.user_id)
+            .bind(&r.account_id)
+            .bind(&r.subscription_id)
+            .bind(r.metric)
+            .bind(r.amount)
+            .bind(r.period_start)
+            .bind(r.period_end)
+            .bind(&r.model_id)
+            .bind(&r.chat_id)
+            .bind(&r.event_id)
+            .bind(&r.extra_metadata)
+            .bind(r.created_at);
+    }
+    let returned = query.fetch_all(db).await?;
+    returned.iter().map(|row| row.try_get::<String, _>("id")).collect()
+}
+
+/// Creates the counter row of a period if it does not exist yet.
+pub async fn ensure_counter<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    account_id: &str,
+    metric: &str,
+    period_start: i64,
+    period_end: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into billing_usage_counter (account_id, metric, period_start, period_end, used, updated_at)
+         values ($1, $2, $3, $4, 0, $5) on conflict do nothing",
+    )
+    .bind(account_id)
+    .bind(metric)
+    .bind(period_start)
+    .bind(period_end)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Adds `amount` to the counter if the result stays within `limit` (no limit: always). This single
+/// conditional statement is the atomic quota check (DESIGN.md "Quota checks are atomic"): however
+/// many clients race, the counter never passes the limit. Returns whether it was added.
+pub async fn consume<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    account_id: &str,
+    metric: &str,
+    period_start: i64,
+    amount: i64,
+    limit: Option<i64>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "update billing_usage_counter set used = used + $4, updated_at = $6
+         where account_id = $1 and metric = $2 and period_start = $3 and ($5 is null or used + $4 <= $5)",
+    )
+    .bind(account_id)
+    .bind(metric)
+    .bind(period_start)
+    .bind(amount)
+    .bind(limit)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Adds `amount` to the counter without a limit (recording usage that already happened).
+pub async fn add<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    account_id: &str,
+    metric: &str,
+    period_start: i64,
+    period_end: i64,
+    amount: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into billing_usage_counter (account_id, metric, period_start, period_end, used, updated_at)
+         values ($1, $2, $3, $4, $5, $6)
+         on conflict (account_id, metric, period_start) do update
+             set used = billing_usage_counter.used + excluded.used, updated_at = excluded.updated_at",
+    )
+    .bind(account_id)
+    .bind(metric)
+    .bind(period_start)
+    .bind(period_end)
+    .bind(amount)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Units used of `metric` in the period starting at `period_start` (0 when nothing was used).
+pub async fn used<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    account_id: &str,
+    metric: &str,
+    period_start: i64,
+) -> Result<i64, sqlx::Error> {
+    let used: Option<i64> = sqlx::query_scalar(
+        "select used from billing_usage_counter where account_id = $1 and metric = $2 and period_start = $3",
+    )
+    .bind(account_id)
+    .bind(metric)
+    .bind(period_start)
+    .fetch_optional(db)
+    .await?;
+    Ok(used.unwrap_or(0))
+}
+
+/// A recorded usage event, as listed to its account.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+pub struct UsageRow {
+    pub id: String,
+    pub user_id: String,
+    pub metric: String,
+    pub amount: i64,
+    pub model_id: Option<String>,
+    pub chat_id: Option<String>,
+    pub event_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// The account's most recent usage events, newest first.
+pub async fn recent<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    account_id: &str,
+    limit: i64,
+) -> Result<Vec<UsageRow>, sqlx::Error> {
+    sqlx::query_as(
+        "select id, user_id, metric, amount, model_id, chat_id, event_id, created_at from billing_usage
+         where account_id = $1 order by created_at desc, id desc limit $2",
+    )
+    .bind(account_id)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
