@@ -123,3 +123,39 @@ async fn serve_logs_its_setup_and_shuts_down_gracefully_on_sigterm() {
     assert!(logs.contains("First admin created: admin@tariff.local"), "development admin is shown once");
     assert!(logs.contains("shut down cleanly"), "{logs}");
 }
+
+async fn users_and_tokens_are_managed_from_the_command_line(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let created = tariff(&db.url, &["user", "create", "--email", "Ops@Example.com", "--admin"]);
+    assert!(created.status.success(), "{created:?}");
+    let out = stdout(&created);
+    assert!(out.contains("Created admin ops@example.com"), "{out}");
+    assert!(out.contains("Generated password: "), "{out}");
+    let again = tariff(&db.url, &["user", "create", "--email", "ops@example.com", "--password", "long enough pw"]);
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+    let short = tariff(&db.url, &["user", "create", "--email", "x@example.com", "--password", "short"]);
+    assert!(String::from_utf8_lossy(&short.stderr).contains("password: Use at least 8 characters"));
+
+    let token = tariff(&db.url, &["token", "create", "--email", "ops@example.com", "--name", "ci", "--scope", "admin"]);
+    assert!(token.status.success(), "{token:?}");
+    let out = stdout(&token);
+    let secret = out.lines().last().unwrap().trim().to_owned();
+    assert!(secret.starts_with("trf_") && secret.len() == 68, "{out}");
+    let id = out.split("(id ").nth(1).unwrap().split(')').next().unwrap().to_owned();
+
+    let listed = stdout(&tariff(&db.url, &["token", "list", "--email", "ops@example.com"]));
+    assert!(listed.contains(&id) && listed.contains("active") && !listed.contains(&secret), "{listed}");
+    let bad_scope =
+        tariff(&db.url, &["token", "create", "--email", "ops@example.com", "--name", "x", "--scope", "root"]);
+    assert!(!bad_scope.status.success());
+    let unknown = tariff(&db.url, &["token", "create", "--email", "ghost@example.com", "--name", "x"]);
+    assert!(!unknown.status.success());
+
+    let revoked = tariff(&db.url, &["token", "revoke", "--email", "ops@example.com", "--id", &id]);
+    assert!(revoked.status.success(), "{revoked:?}");
+    assert!(stdout(&tariff(&db.url, &["token", "list", "--email", "ops@example.com"])).contains("revoked"));
+    assert!(!tariff(&db.url, &["token", "revoke", "--email", "ops@example.com", "--id", &id]).status.success());
+    db.cleanup().await;
+}
+on_both_databases!(user_and_token_cli, users_and_tokens_are_managed_from_the_command_line);

@@ -11,6 +11,7 @@ use std::str::FromStr;
 /// The currencies a plan may be priced in (DESIGN.md business rules: RUB, USD, EUR).
 /// Each has two decimal places, so one major unit is 100 minor units.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum Currency {
     #[serde(rename = "RUB")]
     Rub,

@@ -11,6 +11,7 @@ use std::str::FromStr;
 
 /// A usage metric a plan can put a quota on (spec 000 "UsageMetric").
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Metric {
     TokensInput,
@@ -56,6 +57,7 @@ impl FromStr for Metric {
 
 /// How often a plan bills: one subscription period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Interval {
     Day,
@@ -105,6 +107,7 @@ pub type Quotas = BTreeMap<Metric, Option<i64>>;
 /// `price_minor` is the authoritative amount in minor units (kopecks, cents).
 /// Times are Unix seconds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Plan {
     pub id: String,
     pub name: String,
@@ -117,15 +120,18 @@ pub struct Plan {
     pub price_minor: i64,
     pub currency: Currency,
     pub interval: Interval,
-    /// `null` means no quota on any metric.
+    /// `null` means no quota on any metric; per metric, `null` or a missing key is unlimited.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<BTreeMap<String, Option<i64>>>))]
     pub quotas: Option<Quotas>,
     pub features: Vec<String>,
     pub is_active: bool,
     pub display_order: i64,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub plan_extra_metadata: Option<serde_json::Value>,
     /// Days of free trial before the first charge; 0 for none.
     pub trial_days: i64,
     /// Pay-as-you-go price per unit beyond the quota, in minor units, per metric.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<BTreeMap<String, i64>>))]
     pub overage: Option<BTreeMap<Metric, i64>>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -195,27 +201,36 @@ where
 /// `price` is the spec's decimal in major units (`990.00`); `price_minor` may be sent instead.
 /// Metric names and codes stay strings so that a wrong one is reported as a field error.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct PlanChanges {
     pub id: Option<String>,
     pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
     pub name_ru: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
     pub description: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
     pub description_ru: Option<Option<String>>,
+    /// Decimal price in major units with at most two decimals, e.g. `990.00`.
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<f64>, example = 990.00))]
     pub price: Option<serde_json::Number>,
     pub price_minor: Option<i64>,
     pub currency: Option<String>,
     pub interval: Option<String>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<BTreeMap<String, Option<i64>>>))]
     pub quotas: Option<Option<BTreeMap<String, Option<i64>>>>,
     pub features: Option<Vec<String>>,
     pub is_active: Option<bool>,
     pub display_order: Option<i64>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub plan_extra_metadata: Option<Option<serde_json::Value>>,
     pub trial_days: Option<i64>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<BTreeMap<String, i64>>))]
     pub overage: Option<Option<BTreeMap<String, i64>>>,
 }

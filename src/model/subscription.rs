@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Lifecycle state of a subscription.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum SubscriptionStatus {
     Active,
@@ -41,6 +42,7 @@ impl SubscriptionStatus {
 /// A subscription with its plan. Times are Unix seconds; the current period is
 /// `[current_period_start, current_period_end)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Subscription {
     pub id: String,
     pub user_id: String,
@@ -54,6 +56,7 @@ pub struct Subscription {
     pub cancel_at_period_end: bool,
     pub trial_end: Option<i64>,
     pub canceled_at: Option<i64>,
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<Object>))]
     pub extra_metadata: Option<serde_json::Value>,
     pub created_at: i64,
     pub updated_at: i64,

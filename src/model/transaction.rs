@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 /// A payment, renewal, top-up or refund. `amount` and `refunded_minor` are minor units; times are
 /// Unix seconds. `amount_decimal` repeats `amount` in major units for display.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Transaction {
     pub id: String,
     pub user_id: String,

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 /// are `null` when the metric is unlimited. Units are the metric's own (tokens, requests, images,
 /// minutes); the period is `[period_start, period_end)` in Unix seconds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct QuotaStatus {
     /// Whether `requested` more units fit within the quota.
     pub allowed: bool,

@@ -168,7 +168,7 @@ async fn user(config: &Config, command: UserCommand) -> Result<(), String> {
     };
     let new_user = billing::accounts::NewUser { email: email.clone(), password: password.clone(), name, admin };
     let user_id = billing::accounts::create_user(&store, SystemClock.now(), new_user).await.map_err(describe)?;
-    println!("Created {} {email} (id {user_id}).", if admin { "admin" } else { "user" });
+    println!("Created {} {} (id {user_id}).", if admin { "admin" } else { "user" }, email.trim().to_lowercase());
     if generated {
         println!("Generated password: {password}");
     }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 /// One field that failed validation, with a message a person can act on.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -135,23 +135,28 @@ impl Error {
 }
 
 /// RFC 9457 problem details, with the `code` and field `errors` extension members.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
+    #[schema(value_type = String, example = "about:blank")]
     pub kind: &'static str,
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// Stable machine-readable code: not_found, validation_failed, bad_request, conflict,
+    /// unauthorized, forbidden, quota_exceeded, payload_too_large, internal_error.
+    #[schema(value_type = String, example = "not_found")]
     pub code: &'static str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     /// For 429 quota problems: which metric, its limit, usage and what remains.
     #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    #[schema(inline)]
     pub quota: Option<QuotaProblem>,
 }
 
 /// Extension members of a quota-exceeded problem, in the metric's units.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct QuotaProblem {
     pub metric: crate::model::Metric,
     pub quota_limit: i64,

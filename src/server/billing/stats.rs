@@ -34,7 +34,7 @@ pub fn mrr_minor(price_minor: i64, interval: Interval, count: i64) -> i64 {
 }
 
 /// One plan with its subscription counts and MRR (admin plan list, spec 000 "Get all plans with stats").
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct PlanWithStats {
     #[serde(flatten)]
     pub plan: Plan,
@@ -52,7 +52,7 @@ pub struct PlanWithStats {
 }
 
 /// MRR totals of one currency.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CurrencyMrr {
     pub currency: Currency,
     pub mrr: f64,
@@ -62,7 +62,7 @@ pub struct CurrencyMrr {
 }
 
 /// Subscription counts over all plans plus MRR per currency.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Totals {
     pub mrr: Vec<CurrencyMrr>,
     pub active_subscriptions: i64,

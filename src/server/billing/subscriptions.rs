@@ -214,8 +214,12 @@ pub async fn assign(db: &Store, now: i64, actor: &Actor, user: &UserRef, plan_id
 /// # Errors
 /// [`Error::Database`].
 pub async fn current(db: &Store, now: i64, account_id: &str) -> Result<Option<Subscription>> {
-    rollover(db, now, account_id).await?;
-    let Some(row) = store::find_live(db.pool(), account_id).await? else {
+    let mut row = store::find_live(db.pool(), account_id).await?;
+    if row.as_ref().is_some_and(|r| r.current_period_end <= now && r.status != "paused") {
+        rollover(db, now, account_id).await?;
+        row = store::find_live(db.pool(), account_id).await?;
+    }
+    let Some(row) = row else {
         return Ok(None);
     };
     let plan = plans::get(db.pool(), &row.plan_id)

@@ -140,7 +140,7 @@ pub async fn overview(
 }
 
 /// One usage event as a client reports it (`POST /api/v1/billing/usage`).
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, utoipa::ToSchema)]
 pub struct UsageEvent {
     /// With a service token: the user the usage belongs to.
     pub user_id: Option<String>,
@@ -151,6 +151,7 @@ pub struct UsageEvent {
     /// Client-chosen id; a repeated id is acknowledged and counted once per account.
     pub event_id: Option<String>,
     #[serde(alias = "extra_metadata")]
+    #[schema(value_type = Option<Object>)]
     pub metadata: Option<serde_json::Value>,
 }
 
@@ -169,7 +170,7 @@ fn validate_event(event: &UsageEvent, prefix: &str, errors: &mut Vec<FieldError>
 }
 
 /// What recording one event did.
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Tracked {
     /// False when the `event_id` had been recorded before (nothing was counted now).
     pub recorded: bool,
@@ -244,7 +245,7 @@ pub async fn track(
 }
 
 /// What a batch did: events counted now, and events whose `event_id` was already recorded.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BatchOutcome {
     pub accepted: usize,
     pub duplicates: usize,

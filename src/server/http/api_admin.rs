@@ -4,8 +4,10 @@
 
 use super::auth::Admin;
 use super::json::ApiJson;
+use super::openapi::{AdminOnly, BadBody};
 use crate::model::{Plan, PlanChanges};
 use crate::server::billing::{self, stats};
+use crate::server::error::Problem;
 use crate::server::error::{Error, Result};
 use crate::server::state::AppState;
 use crate::server::store::audit::{AuditFilter, AuditRow};
@@ -22,7 +24,7 @@ pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 200;
 
 /// One page of a list: `items`, the `total` that match, and the page asked for (1-based).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: i64,
@@ -49,18 +51,30 @@ pub fn query<T>(result: std::result::Result<Query<T>, QueryRejection>) -> Result
 }
 
 /// `GET /api/v1/admin/billing/plans`: every plan with its subscription counts and MRR.
+#[utoipa::path(
+    get, path = "/api/v1/admin/billing/plans", tag = "admin",
+    responses((status = 200, body = [stats::PlanWithStats]), AdminOnly)
+)]
 pub async fn list_plans(State(state): State<AppState>, _admin: Admin) -> Result<Json<Vec<stats::PlanWithStats>>> {
     let (plans, _) = stats::plans_with_stats(&state.store).await?;
     Ok(Json(plans))
 }
 
 /// `GET /api/v1/admin/billing/stats`: subscription counts and MRR / committed MRR per currency.
+#[utoipa::path(
+    get, path = "/api/v1/admin/billing/stats", tag = "admin",
+    responses((status = 200, body = stats::Totals), AdminOnly)
+)]
 pub async fn totals(State(state): State<AppState>, _admin: Admin) -> Result<Json<stats::Totals>> {
     let (_, totals) = stats::plans_with_stats(&state.store).await?;
     Ok(Json(totals))
 }
 
 /// `POST /api/v1/admin/billing/plans` (and `POST /api/v1/billing/plans`): create a plan → 201.
+#[utoipa::path(
+    post, path = "/api/v1/admin/billing/plans", tag = "admin", request_body = PlanChanges,
+    responses((status = 201, body = Plan), (status = 409, description = "The id exists", body = Problem, content_type = "application/problem+json"), BadBody, AdminOnly)
+)]
 pub async fn create_plan(
     State(state): State<AppState>,
     admin: Admin,
@@ -70,7 +84,25 @@ pub async fn create_plan(
     Ok((StatusCode::CREATED, Json(plan)))
 }
 
+/// `POST /api/v1/billing/plans`: the setup guide's plan creation route (spec 003 §3), the same as
+/// `POST /api/v1/admin/billing/plans`.
+#[utoipa::path(
+    post, path = "/api/v1/billing/plans", tag = "admin", request_body = PlanChanges,
+    responses((status = 201, body = Plan), (status = 409, body = Problem, content_type = "application/problem+json"), BadBody, AdminOnly)
+)]
+pub async fn create_plan_setup_guide(
+    state: State<AppState>,
+    admin: Admin,
+    body: ApiJson<PlanChanges>,
+) -> Result<(StatusCode, Json<Plan>)> {
+    create_plan(state, admin, body).await
+}
+
 /// `GET /api/v1/admin/billing/plans/{plan_id}`: one plan, active or not, with statistics.
+#[utoipa::path(
+    get, path = "/api/v1/admin/billing/plans/{plan_id}", tag = "admin", params(("plan_id" = String, Path)),
+    responses((status = 200, body = stats::PlanWithStats), (status = 404, body = Problem, content_type = "application/problem+json"), AdminOnly)
+)]
 pub async fn get_plan(
     State(state): State<AppState>,
     _admin: Admin,
@@ -81,6 +113,10 @@ pub async fn get_plan(
 }
 
 /// `PUT /api/v1/admin/billing/plans/{plan_id}`: partial update.
+#[utoipa::path(
+    put, path = "/api/v1/admin/billing/plans/{plan_id}", tag = "admin", params(("plan_id" = String, Path)), request_body = PlanChanges,
+    responses((status = 200, body = Plan), (status = 404, body = Problem, content_type = "application/problem+json"), BadBody, AdminOnly)
+)]
 pub async fn update_plan(
     State(state): State<AppState>,
     admin: Admin,
@@ -92,6 +128,11 @@ pub async fn update_plan(
 }
 
 /// `DELETE /api/v1/admin/billing/plans/{plan_id}`: 409 while subscriptions refer to it.
+#[utoipa::path(
+    delete, path = "/api/v1/admin/billing/plans/{plan_id}", tag = "admin", params(("plan_id" = String, Path)),
+    responses((status = 200, description = "`{\"id\", \"deleted\": true}`"), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Subscriptions or payments refer to the plan", body = Problem, content_type = "application/problem+json"), AdminOnly)
+)]
 pub async fn delete_plan(
     State(state): State<AppState>,
     admin: Admin,
@@ -102,6 +143,10 @@ pub async fn delete_plan(
 }
 
 /// `PATCH /api/v1/admin/billing/plans/{plan_id}/toggle`: flip `is_active`.
+#[utoipa::path(
+    patch, path = "/api/v1/admin/billing/plans/{plan_id}/toggle", tag = "admin", params(("plan_id" = String, Path)),
+    responses((status = 200, body = Plan), (status = 404, body = Problem, content_type = "application/problem+json"), AdminOnly)
+)]
 pub async fn toggle_plan(
     State(state): State<AppState>,
     admin: Admin,
@@ -112,13 +157,17 @@ pub async fn toggle_plan(
 }
 
 /// Optional body of the duplicate route.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct DuplicateBody {
     pub id: Option<String>,
     pub name: Option<String>,
 }
 
 /// `POST /api/v1/admin/billing/plans/{plan_id}/duplicate` (body optional: `{id, name}`) → 201.
+#[utoipa::path(
+    post, path = "/api/v1/admin/billing/plans/{plan_id}/duplicate", tag = "admin", params(("plan_id" = String, Path)), request_body(content = Option<DuplicateBody>),
+    responses((status = 201, body = Plan), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 409, body = Problem, content_type = "application/problem+json"), BadBody, AdminOnly)
+)]
 pub async fn duplicate_plan(
     State(state): State<AppState>,
     admin: Admin,
@@ -132,7 +181,7 @@ pub async fn duplicate_plan(
 }
 
 /// Query of the subscriber list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct SubscribersQuery {
     pub status: Option<String>,
     pub page: Option<i64>,
@@ -140,6 +189,10 @@ pub struct SubscribersQuery {
 }
 
 /// `GET /api/v1/admin/billing/plans/{plan_id}/subscribers?status=&page=&page_size=`.
+#[utoipa::path(
+    get, path = "/api/v1/admin/billing/plans/{plan_id}/subscribers", tag = "admin", params(("plan_id" = String, Path), SubscribersQuery),
+    responses((status = 200, body = Page<SubscriberRow>), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), AdminOnly)
+)]
 pub async fn plan_subscribers(
     State(state): State<AppState>,
     _admin: Admin,
@@ -155,7 +208,7 @@ pub async fn plan_subscribers(
 }
 
 /// Query of the audit list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct AuditQuery {
     pub entity_type: Option<String>,
     pub entity_id: Option<String>,
@@ -168,6 +221,10 @@ pub struct AuditQuery {
 }
 
 /// `GET /api/v1/admin/billing/audit?entity_type=&entity_id=&user_id=&action=&since=&until=`.
+#[utoipa::path(
+    get, path = "/api/v1/admin/billing/audit", tag = "admin", params(AuditQuery),
+    responses((status = 200, body = Page<AuditRow>), (status = 422, body = Problem, content_type = "application/problem+json"), AdminOnly)
+)]
 pub async fn audit_log(
     State(state): State<AppState>,
     _admin: Admin,
@@ -188,13 +245,17 @@ pub async fn audit_log(
 }
 
 /// Body of `POST /api/v1/admin/billing/subscriptions`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct AssignBody {
     pub user_id: String,
     pub plan_id: String,
 }
 
 /// `POST /api/v1/admin/billing/subscriptions {"user_id", "plan_id"}`: assign or comp a plan now.
+#[utoipa::path(
+    post, path = "/api/v1/admin/billing/subscriptions", tag = "admin", request_body = AssignBody,
+    responses((status = 200, body = crate::model::Subscription), (status = 404, description = "Unknown user or plan", body = Problem, content_type = "application/problem+json"), BadBody, AdminOnly)
+)]
 pub async fn assign_subscription(
     State(state): State<AppState>,
     admin: Admin,

@@ -5,8 +5,10 @@
 use super::api_admin::{Page, paging, query};
 use super::auth::Auth;
 use super::json::ApiJson;
+use super::openapi::{BadBody, Unauthenticated};
 use crate::model::{Plan, QuotaStatus, Subscription, Transaction};
 use crate::server::billing::{self, usage};
+use crate::server::error::Problem;
 use crate::server::error::{Error, Result};
 use crate::server::state::AppState;
 use crate::server::store::transactions;
@@ -18,23 +20,36 @@ use serde::{Deserialize, Serialize};
 
 /// `GET /api/v1/billing/plans`: active plans ordered by `display_order`, each with every spec
 /// field, `price` as a decimal number and `price_minor` in minor units. Public.
+#[utoipa::path(
+    get, path = "/api/v1/billing/plans", tag = "plans", security(()),
+    responses((status = 200, description = "Active plans by display_order", body = [crate::model::Plan]))
+)]
 pub async fn list_plans(State(state): State<AppState>) -> Result<Json<Vec<Plan>>> {
     Ok(Json(billing::plans::list_active(&state.store).await?))
 }
 
 /// `GET /api/v1/billing/plans/{plan_id}`: one active plan; 404 problem JSON for an unknown or
 /// inactive plan. Public.
+#[utoipa::path(
+    get, path = "/api/v1/billing/plans/{plan_id}", tag = "plans", security(()),
+    params(("plan_id" = String, Path, description = "Plan id, e.g. pro")),
+    responses((status = 200, body = crate::model::Plan), (status = 404, description = "Unknown or inactive plan", body = Problem, content_type = "application/problem+json"))
+)]
 pub async fn get_plan(State(state): State<AppState>, Path(plan_id): Path<String>) -> Result<Json<Plan>> {
     Ok(Json(billing::plans::get_active(&state.store, &plan_id).await?))
 }
 
 /// `?user_id=` for service tokens.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
 pub struct ForUser {
     pub user_id: Option<String>,
 }
 
 /// `GET /api/v1/billing/subscription`: the live subscription with its plan; 404 when there is none.
+#[utoipa::path(
+    get, path = "/api/v1/billing/subscription", tag = "subscription", params(ForUser),
+    responses((status = 200, body = crate::model::Subscription), (status = 404, description = "No live subscription", body = Problem, content_type = "application/problem+json"), Unauthenticated)
+)]
 pub async fn get_subscription(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -48,7 +63,7 @@ pub async fn get_subscription(
 }
 
 /// Body of `POST /api/v1/billing/subscription/cancel`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 pub struct CancelBody {
     #[serde(default)]
     pub immediate: bool,
@@ -56,6 +71,10 @@ pub struct CancelBody {
 }
 
 /// `POST /api/v1/billing/subscription/cancel {"immediate": false}`: cancel at period end, or now.
+#[utoipa::path(
+    post, path = "/api/v1/billing/subscription/cancel", tag = "subscription", request_body = CancelBody,
+    responses((status = 200, body = crate::model::Subscription), (status = 404, description = "No live subscription", body = Problem, content_type = "application/problem+json"), BadBody, Unauthenticated)
+)]
 pub async fn cancel_subscription(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -66,6 +85,10 @@ pub async fn cancel_subscription(
 }
 
 /// `POST /api/v1/billing/subscription/resume`: withdraw a pending cancellation.
+#[utoipa::path(
+    post, path = "/api/v1/billing/subscription/resume", tag = "subscription", params(ForUser),
+    responses((status = 200, body = crate::model::Subscription), (status = 404, description = "No live subscription", body = Problem, content_type = "application/problem+json"), Unauthenticated)
+)]
 pub async fn resume_subscription(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -76,6 +99,11 @@ pub async fn resume_subscription(
 }
 
 /// `GET /api/v1/billing/usage/{metric}`: usage, limit, remaining and the period.
+#[utoipa::path(
+    get, path = "/api/v1/billing/usage/{metric}", tag = "usage",
+    params(("metric" = String, Path, description = "tokens_input, tokens_output, requests, images or audio_minutes"), ForUser),
+    responses((status = 200, body = crate::model::QuotaStatus), (status = 404, description = "Unknown metric", body = Problem, content_type = "application/problem+json"), Unauthenticated)
+)]
 pub async fn get_usage(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -92,7 +120,7 @@ fn one() -> i64 {
 }
 
 /// Body of `POST /api/v1/billing/usage/check`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct CheckBody {
     pub metric: String,
     #[serde(default = "one")]
@@ -101,6 +129,10 @@ pub struct CheckBody {
 }
 
 /// `POST /api/v1/billing/usage/check {"metric", "amount"}`: would `amount` fit? Changes nothing.
+#[utoipa::path(
+    post, path = "/api/v1/billing/usage/check", tag = "usage", request_body = CheckBody,
+    responses((status = 200, description = "Read-only: would the amount fit?", body = crate::model::QuotaStatus), (status = 404, description = "Unknown metric", body = Problem, content_type = "application/problem+json"), BadBody, Unauthenticated)
+)]
 pub async fn check_usage(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -119,6 +151,12 @@ pub async fn check_usage(
 
 /// `POST /api/v1/billing/usage`: record one event and consume it from the quota atomically.
 /// 201 when recorded, 200 when its `event_id` was recorded before, 429 when over quota.
+#[utoipa::path(
+    post, path = "/api/v1/billing/usage", tag = "usage", request_body = usage::UsageEvent,
+    responses((status = 201, description = "Recorded and consumed", body = usage::Tracked), (status = 200, description = "event_id seen before; counted once", body = usage::Tracked),
+        (status = 404, description = "Unknown metric", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over quota; nothing recorded", body = Problem, content_type = "application/problem+json"), BadBody, Unauthenticated)
+)]
 pub async fn track_usage(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -132,13 +170,17 @@ pub async fn track_usage(
 }
 
 /// Body of `POST /api/v1/billing/usage/batch`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct BatchBody {
     pub events: Vec<usage::UsageEvent>,
 }
 
 /// `POST /api/v1/billing/usage/batch {"events": [...]}` (service tokens): up to 1,000 events,
 /// validated as a whole, idempotent per `event_id` → `{accepted, duplicates}`.
+#[utoipa::path(
+    post, path = "/api/v1/billing/usage/batch", tag = "usage", request_body = BatchBody,
+    responses((status = 200, body = usage::BatchOutcome), (status = 403, description = "Not a service token", body = Problem, content_type = "application/problem+json"), BadBody, Unauthenticated)
+)]
 pub async fn track_batch(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -152,7 +194,7 @@ pub async fn track_batch(
 }
 
 /// Query of the transaction list.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct TransactionsQuery {
     pub user_id: Option<String>,
     pub page: Option<i64>,
@@ -160,6 +202,10 @@ pub struct TransactionsQuery {
 }
 
 /// `GET /api/v1/billing/transactions?page=&page_size=`: payment history, newest first.
+#[utoipa::path(
+    get, path = "/api/v1/billing/transactions", tag = "transactions", params(TransactionsQuery),
+    responses((status = 200, body = Page<crate::model::Transaction>), (status = 422, description = "Bad paging", body = Problem, content_type = "application/problem+json"), Unauthenticated)
+)]
 pub async fn list_transactions(
     State(state): State<AppState>,
     Auth(principal): Auth,
@@ -174,7 +220,7 @@ pub async fn list_transactions(
 }
 
 /// The whole billing picture of a user (`GET /api/v1/billing/me`).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BillingInfo {
     pub user_id: String,
     pub email: String,
@@ -187,6 +233,10 @@ pub struct BillingInfo {
 
 /// `GET /api/v1/billing/me`: subscription, plan, usage of every metric with limits, recent
 /// usage events and recent transactions.
+#[utoipa::path(
+    get, path = "/api/v1/billing/me", tag = "subscription", params(ForUser),
+    responses((status = 200, body = BillingInfo), Unauthenticated)
+)]
 pub async fn me(
     State(state): State<AppState>,
     Auth(principal): Auth,

@@ -5,6 +5,7 @@ pub mod api_admin;
 pub mod api_user;
 pub mod auth;
 pub mod json;
+pub mod openapi;
 
 use super::error::Error;
 use super::state::AppState;
@@ -31,7 +32,7 @@ pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 pub fn app(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let api = Router::new()
-        .route("/api/v1/billing/plans", get(api_user::list_plans).post(api_admin::create_plan))
+        .route("/api/v1/billing/plans", get(api_user::list_plans).post(api_admin::create_plan_setup_guide))
         .route("/api/v1/billing/plans/{plan_id}", get(api_user::get_plan))
         .route("/api/v1/billing/subscription", get(api_user::get_subscription))
         .route("/api/v1/billing/subscription/cancel", post(api_user::cancel_subscription))
@@ -52,7 +53,8 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/admin/billing/plans/{plan_id}/subscribers", get(api_admin::plan_subscribers))
         .route("/api/v1/admin/billing/stats", get(api_admin::totals))
         .route("/api/v1/admin/billing/audit", get(api_admin::audit_log))
-        .route("/api/v1/admin/billing/subscriptions", post(api_admin::assign_subscription));
+        .route("/api/v1/admin/billing/subscriptions", post(api_admin::assign_subscription))
+        .route("/api/v1/openapi.json", get(openapi::document));
 
     let leptos_state = state.clone();
     Router::new()

@@ -221,7 +221,7 @@ pub async fn counts_by_plan<'c, E: Executor<'c, Database = Any>>(db: E) -> Resul
 }
 
 /// One subscriber of a plan, with the user's email and name.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct SubscriberRow {
     pub subscription_id: String,
     pub user_id: String,

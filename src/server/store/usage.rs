@@ -174,7 +174,7 @@ pub async fn used<'c, E: Executor<'c, Database = Any>>(
 }
 
 /// A recorded usage event, as listed to its account.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize, sqlx::FromRow, utoipa::ToSchema)]
 pub struct UsageRow {
     pub id: String,
     pub user_id: String,
