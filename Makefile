@@ -7,7 +7,7 @@ TOOLS_DIR ?= $(HOME)/.local/share/tariff-tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export TARIFF_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: run build setup test test-rust test-e2e check fmt clean
+.PHONY: run build setup test test-rust test-e2e check fmt clean bench
 
 run: build
 	LEPTOS_SITE_ROOT=target/site ./target/release/tariff serve
@@ -41,3 +41,7 @@ fmt:
 
 clean:
 	cargo clean
+
+# Throughput and latency figures (wrk on loopback), SQLite and PostgreSQL.
+bench:
+	scripts/bench.sh

@@ -17,8 +17,7 @@ use super::tokens::UserRef;
 use crate::model::{Plan, Subscription, SubscriptionStatus};
 use crate::server::error::{Error, Result};
 use crate::server::store::subscriptions::{self as store, SubscriberRow, SubscriptionRow};
-use crate::server::store::{Store, plans};
-use sqlx::{Any, Transaction};
+use crate::server::store::{Store, WriteTx, plans};
 
 /// The plan every new account starts on, when it exists and is active.
 pub const FREE_PLAN_ID: &str = "free";
@@ -78,7 +77,7 @@ fn new_row(user_id: &str, account_id: &str, plan: &Plan, start: i64, now: i64) -
 }
 
 /// Inserts a subscription inside `tx`; a second live subscription of the account is a conflict.
-async fn insert(tx: &mut Transaction<'static, Any>, row: &SubscriptionRow) -> Result<()> {
+async fn insert(tx: &mut WriteTx, row: &SubscriptionRow) -> Result<()> {
     match store::insert(&mut **tx, row).await {
         Ok(()) => Ok(()),
         Err(e) if crate::server::store::is_unique_violation(&e, "billing_subscription_live_key") => {
@@ -93,12 +92,7 @@ async fn insert(tx: &mut Transaction<'static, Any>, row: &SubscriptionRow) -> Re
 ///
 /// # Errors
 /// [`Error::Database`].
-pub async fn start_free_plan(
-    tx: &mut Transaction<'static, Any>,
-    user_id: &str,
-    account_id: &str,
-    now: i64,
-) -> Result<bool> {
+pub async fn start_free_plan(tx: &mut WriteTx, user_id: &str, account_id: &str, now: i64) -> Result<bool> {
     match plans::get(&mut **tx, FREE_PLAN_ID).await? {
         Some(plan) if plan.is_active => {
             insert(tx, &new_row(user_id, account_id, &plan, now, now)).await?;
@@ -149,7 +143,7 @@ pub async fn renew(db: &Store, now: i64, account_id: &str) -> Result<Subscriptio
 /// Moves the account's live subscription to `plan` at once (a new period starts now), or creates
 /// one. Used by upgrades and by the admin "assign or comp a plan" route.
 async fn switch_or_create(
-    tx: &mut Transaction<'static, Any>,
+    tx: &mut WriteTx,
     now: i64,
     user: &UserRef,
     plan: &Plan,

@@ -75,6 +75,39 @@ fn status(metric: Metric, requested: i64, used: i64, a: &Allowance) -> QuotaStat
     }
 }
 
+/// The allowance of `account_id` on `metric` and the units used in its period. One query when the
+/// account's period is current; the full path (with rollover) when a period has ended or there
+/// is no subscription.
+async fn standing(
+    db: &Store,
+    now: i64,
+    policy: NoSubscriptionPolicy,
+    account_id: &str,
+    metric: Metric,
+) -> Result<(Allowance, i64)> {
+    if let Some(row) = store::standing(db.pool(), account_id, metric.as_str()).await?
+        && (row.current_period_end > now || row.status == "paused")
+    {
+        let quotas: Option<crate::model::Quotas> = match row.quotas.as_deref() {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| Error::Internal(format!("plan quotas are not valid JSON: {e}")))?,
+            None => None,
+        };
+        let limit = quotas.as_ref().and_then(|q| q.get(&metric).copied().flatten());
+        let allowance = Allowance {
+            subscription_id: Some(row.subscription_id),
+            period_start: row.current_period_start,
+            period_end: row.current_period_end,
+            limit,
+        };
+        return Ok((allowance, row.used.unwrap_or(0)));
+    }
+    let subscription = subscriptions::current(db, now, account_id).await?;
+    let a = allowance(subscription.as_ref(), metric, policy, now)?;
+    let used = store::used(db.pool(), account_id, metric.as_str(), a.period_start).await?;
+    Ok((a, used))
+}
+
 /// Parses a metric name from a path or body.
 ///
 /// # Errors
@@ -106,9 +139,7 @@ pub async fn check(
     if amount < 0 {
         return Err(Error::invalid("amount", "must not be negative"));
     }
-    let subscription = subscriptions::current(db, now, &user.account_id).await?;
-    let a = allowance(subscription.as_ref(), metric, policy, now)?;
-    let used = store::used(db.pool(), &user.account_id, metric.as_str(), a.period_start).await?;
+    let (a, used) = standing(db, now, policy, &user.account_id, metric).await?;
     Ok(status(metric, amount, used, &a))
 }
 
@@ -198,10 +229,9 @@ pub async fn track(
         return Err(Error::Validation(errors));
     }
     positive(event.amount, "amount")?;
-    let subscription = subscriptions::current(db, now, &user.account_id).await?;
-    let a = allowance(subscription.as_ref(), metric, policy, now)?;
+    let (a, _) = standing(db, now, policy, &user.account_id, metric).await?;
     let row = store::NewUsage {
-        id: uuid::Uuid::new_v4().to_string(),
+        id: uuid::Uuid::now_v7().to_string(),
         user_id: user.id.clone(),
         account_id: user.account_id.clone(),
         subscription_id: a.subscription_id.clone(),
@@ -218,16 +248,24 @@ pub async fn track(
 
     // Writes first, so SQLite takes its write lock at the first statement of the transaction.
     let mut tx = db.begin_write().await?;
-    let inserted = store::insert_many(&mut *tx, std::slice::from_ref(&row)).await?;
+    let inserted = store::insert_many(&mut *tx, db.dialect(), std::slice::from_ref(&row)).await?;
     if inserted.is_empty() {
         tx.rollback().await?;
         let used = store::used(db.pool(), &user.account_id, metric.as_str(), a.period_start).await?;
         return Ok(Tracked { recorded: false, duplicate: true, usage: status(metric, 0, used, &a) });
     }
-    store::ensure_counter(&mut *tx, &user.account_id, metric.as_str(), a.period_start, a.period_end, now).await?;
-    let consumed =
-        store::consume(&mut *tx, &user.account_id, metric.as_str(), a.period_start, event.amount, a.limit, now).await?;
-    if !consumed {
+    let consumed = store::consume(
+        &mut *tx,
+        &user.account_id,
+        metric.as_str(),
+        a.period_start,
+        a.period_end,
+        event.amount,
+        a.limit,
+        now,
+    )
+    .await?;
+    let Some(used) = consumed else {
         tx.rollback().await?;
         let used = store::used(db.pool(), &user.account_id, metric.as_str(), a.period_start).await?;
         let limit = a.limit.unwrap_or(0);
@@ -238,9 +276,8 @@ pub async fn track(
             remaining: (limit - used).max(0),
             requested: event.amount,
         });
-    }
+    };
     tx.commit().await?;
-    let used = store::used(db.pool(), &user.account_id, metric.as_str(), a.period_start).await?;
     Ok(Tracked { recorded: true, duplicate: false, usage: status(metric, 0, used, &a) })
 }
 
@@ -312,7 +349,7 @@ pub async fn record_batch(
         let (user, subscription) = &users[&id];
         let a = allowance(subscription.as_ref(), metric, policy, now)?;
         rows.push(store::NewUsage {
-            id: uuid::Uuid::new_v4().to_string(),
+            id: uuid::Uuid::now_v7().to_string(),
             user_id: user.id.clone(),
             account_id: user.account_id.clone(),
             subscription_id: a.subscription_id,
@@ -331,7 +368,7 @@ pub async fn record_batch(
     let mut tx = db.begin_write().await?;
     let mut inserted = std::collections::HashSet::new();
     for chunk in rows.chunks(500) {
-        inserted.extend(store::insert_many(&mut *tx, chunk).await?);
+        inserted.extend(store::insert_many(&mut *tx, db.dialect(), chunk).await?);
     }
     let mut sums: BTreeMap<(String, &'static str, i64), (i64, i64)> = BTreeMap::new();
     for row in rows.iter().filter(|r| inserted.contains(&r.id)) {

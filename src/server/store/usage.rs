@@ -1,6 +1,7 @@
 //! `billing_usage` (one row per event) and `billing_usage_counter` (the O(1) quota state per
 //! account, metric and period).
 
+use super::Dialect;
 use sqlx::{Any, Executor, Row};
 
 /// One usage event to record.
@@ -26,8 +27,12 @@ const USAGE_COLUMNS: &str = "id, user_id, account_id, subscription_id, metric, a
 
 /// Inserts usage rows in one statement; rows whose `(account_id, event_id)` exists already are
 /// skipped. Returns the ids of the rows inserted.
+///
+/// SQLite gets anonymous `?` placeholders: looking up a numbered `$N` parameter by name is linear
+/// in SQLite, which makes binding thousands of them quadratic.
 pub async fn insert_many<'c, E: Executor<'c, Database = Any>>(
     db: E,
+    dialect: Dialect,
     rows: &[NewUsage],
 ) -> Result<Vec<String>, sqlx::Error> {
     if rows.is_empty() {
@@ -35,26 +40,23 @@ pub async fn insert_many<'c, E: Executor<'c, Database = Any>>(
     }
     let mut sql = format!("insert into billing_usage ({USAGE_COLUMNS}) values ");
     for i in 0..rows.len() {
-        let b = i * 13;
         if i > 0 {
             sql.push(',');
         }
-        sql.push_str(&format!(
-            "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 0, ${}, ${})",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6,
-            b + 7,
-            b + 8,
-            b + 9,
-            b + 10,
-            b + 11,
-            b + 12,
-            b + 13
-        ));
+        sql.push('(');
+        for column in 0..13 {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            if column == 11 {
+                sql.push_str("0, "); // charged_minor, between event_id and extra_metadata
+            }
+            match dialect {
+                Dialect::Sqlite => sql.push('?'),
+                Dialect::Postgres => sql.push_str(&format!("${}", i * 13 + column + 1)),
+            }
+        }
+        sql.push(')');
     }
     sql.push_str(" on conflict do nothing returning id");
     let mut query = sqlx::query(&sql);
@@ -78,54 +80,40 @@ pub async fn insert_many<'c, E: Executor<'c, Database = Any>>(
     returned.iter().map(|row| row.try_get::<String, _>("id")).collect()
 }
 
-/// Creates the counter row of a period if it does not exist yet.
-pub async fn ensure_counter<'c, E: Executor<'c, Database = Any>>(
-    db: E,
-    account_id: &str,
-    metric: &str,
-    period_start: i64,
-    period_end: i64,
-    now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into billing_usage_counter (account_id, metric, period_start, period_end, used, updated_at)
-         values ($1, $2, $3, $4, 0, $5) on conflict do nothing",
-    )
-    .bind(account_id)
-    .bind(metric)
-    .bind(period_start)
-    .bind(period_end)
-    .bind(now)
-    .execute(db)
-    .await?;
-    Ok(())
-}
-
-/// Adds `amount` to the counter if the result stays within `limit` (no limit: always). This single
-/// conditional statement is the atomic quota check (DESIGN.md "Quota checks are atomic"): however
-/// many clients race, the counter never passes the limit. Returns whether it was added.
+/// Adds `amount` to the period's counter (creating it) if the result stays within `limit`
+/// (no limit: always), and returns the new total, or `None` when it would pass the limit.
+///
+/// This single conditional upsert is the atomic quota check (DESIGN.md "Quota checks are
+/// atomic"): however many clients race, the counter never passes the limit. The `where` on the
+/// `select` keeps a first event larger than the limit from creating the row.
+#[allow(clippy::too_many_arguments)]
 pub async fn consume<'c, E: Executor<'c, Database = Any>>(
     db: E,
     account_id: &str,
     metric: &str,
     period_start: i64,
+    period_end: i64,
     amount: i64,
     limit: Option<i64>,
     now: i64,
-) -> Result<bool, sqlx::Error> {
-    let result = sqlx::query(
-        "update billing_usage_counter set used = used + $4, updated_at = $6
-         where account_id = $1 and metric = $2 and period_start = $3 and ($5 is null or used + $4 <= $5)",
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into billing_usage_counter (account_id, metric, period_start, period_end, used, updated_at)
+         select $1, $2, $3, $4, $5, $6 where ($7 is null or $5 <= $7)
+         on conflict (account_id, metric, period_start) do update
+             set used = billing_usage_counter.used + excluded.used, updated_at = excluded.updated_at
+             where ($7 is null or billing_usage_counter.used + excluded.used <= $7)
+         returning used",
     )
     .bind(account_id)
     .bind(metric)
     .bind(period_start)
+    .bind(period_end)
     .bind(amount)
-    .bind(limit)
     .bind(now)
-    .execute(db)
-    .await?;
-    Ok(result.rows_affected() == 1)
+    .bind(limit)
+    .fetch_optional(db)
+    .await
 }
 
 /// Adds `amount` to the counter without a limit (recording usage that already happened).
@@ -199,5 +187,37 @@ pub async fn recent<'c, E: Executor<'c, Database = Any>>(
     .bind(account_id)
     .bind(limit)
     .fetch_all(db)
+    .await
+}
+
+/// An account's live subscription period, its plan's quotas (JSON text) and the counter of one
+/// metric in that period, read in one statement (the hot path of quota checks).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct Standing {
+    pub subscription_id: String,
+    pub status: String,
+    pub current_period_start: i64,
+    pub current_period_end: i64,
+    pub quotas: Option<String>,
+    pub used: Option<i64>,
+}
+
+/// The [`Standing`] of `account_id` on `metric`, if the account has a live subscription.
+pub async fn standing<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    account_id: &str,
+    metric: &str,
+) -> Result<Option<Standing>, sqlx::Error> {
+    sqlx::query_as(
+        "select s.id as subscription_id, s.status, s.current_period_start, s.current_period_end, p.quotas, c.used
+         from billing_subscription s
+         join billing_plan p on p.id = s.plan_id
+         left join billing_usage_counter c
+             on c.account_id = s.account_id and c.metric = $2 and c.period_start = s.current_period_start
+         where s.account_id = $1 and s.status in ('active', 'trialing', 'past_due', 'paused')",
+    )
+    .bind(account_id)
+    .bind(metric)
+    .fetch_optional(db)
     .await
 }
