@@ -8,8 +8,11 @@ use super::http;
 use super::state::AppState;
 use super::store::Store;
 use super::telemetry;
+use super::yookassa::client::{Client as YooKassaClient, ClientConfig};
+use super::yookassa::sandbox::Sandbox;
 use clap::{Parser, Subcommand};
 use leptos::config::{Env, LeptosOptions};
+use secrecy::SecretString;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -248,14 +251,7 @@ pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, 
         }
     }
 
-    if config.yookassa.is_configured() {
-        tracing::info!("YooKassa billing client initialized");
-    } else {
-        tracing::info!("YooKassa billing not configured (set YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY to enable)");
-    }
-    if config.yookassa.sandbox {
-        tracing::info!("YooKassa sandbox mode: payments go to the built-in emulator, no real money moves");
-    }
+    let (yookassa, sandbox) = yookassa_setup(&config)?;
 
     let leptos_options = LeptosOptions::builder()
         .output_name("tariff")
@@ -264,7 +260,45 @@ pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, 
         .site_addr(config.site_addr)
         .env(Env::PROD)
         .build();
-    Ok(AppState { store, config: Arc::new(config), clock, leptos_options })
+    Ok(AppState { store, config: Arc::new(config), clock, leptos_options, yookassa, sandbox })
+}
+
+/// The YooKassa client and, in sandbox mode, the emulator it talks to, with the start-up lines
+/// of the setup guide (spec 003 §2).
+fn yookassa_setup(config: &Config) -> Result<(Option<YooKassaClient>, Option<Arc<Sandbox>>), String> {
+    let yk = &config.yookassa;
+    if yk.is_configured() {
+        tracing::info!("YooKassa billing client initialized");
+    } else {
+        tracing::info!("YooKassa billing not configured (set YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY to enable)");
+    }
+    if yk.sandbox {
+        // The sandbox has its own credentials unless the operator set some.
+        let shop_id = yk.shop_id.clone().unwrap_or_else(|| "sandbox-shop".to_owned());
+        let secret = yk
+            .secret_key
+            .clone()
+            .unwrap_or_else(|| SecretString::from(format!("test_{}", uuid::Uuid::new_v4().simple())));
+        let local = match config.site_addr.ip() {
+            ip if ip.is_unspecified() => format!("http://127.0.0.1:{}", config.site_addr.port()),
+            _ => format!("http://{}", config.site_addr),
+        };
+        let webhook = format!("{local}/api/v1/billing/webhook/yookassa");
+        let sandbox = Arc::new(Sandbox::new(&shop_id, secret.clone(), &config.app_base_url, &webhook));
+        let base = yk.api_url.clone().unwrap_or_else(|| format!("{local}/sandbox/yookassa/v3"));
+        let client = YooKassaClient::new(ClientConfig::new(&base, &shop_id, secret)).map_err(|e| e.to_string())?;
+        tracing::info!(api = %base, "YooKassa sandbox mode: payments go to the built-in emulator, no real money moves");
+        return Ok((Some(client), Some(sandbox)));
+    }
+    match (&yk.shop_id, &yk.secret_key) {
+        (Some(shop_id), Some(secret)) => {
+            let base = yk.api_url.clone().unwrap_or_else(|| crate::server::config::DEFAULT_YOOKASSA_API_URL.to_owned());
+            let client =
+                YooKassaClient::new(ClientConfig::new(&base, shop_id, secret.clone())).map_err(|e| e.to_string())?;
+            Ok((Some(client), None))
+        }
+        _ => Ok((None, None)),
+    }
 }
 
 async fn serve(config: Config) -> Result<(), String> {

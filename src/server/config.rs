@@ -39,7 +39,8 @@ pub struct YooKassaConfig {
     pub shop_id: Option<String>,
     pub secret_key: Option<SecretString>,
     pub webhook_secret: Option<SecretString>,
-    pub api_url: String,
+    /// `YOOKASSA_API_URL` when set; otherwise YooKassa's (live) or the built-in sandbox's URL.
+    pub api_url: Option<String>,
     /// The built-in sandbox is mounted at `/sandbox/yookassa/v3` and used instead of YooKassa.
     pub sandbox: bool,
 }
@@ -154,10 +155,7 @@ impl Config {
             shop_id,
             secret_key: get("YOOKASSA_SECRET_KEY").map(SecretString::from),
             webhook_secret: get("YOOKASSA_WEBHOOK_SECRET").map(SecretString::from),
-            api_url: get("YOOKASSA_API_URL")
-                .unwrap_or_else(|| DEFAULT_YOOKASSA_API_URL.to_owned())
-                .trim_end_matches('/')
-                .to_owned(),
+            api_url: get("YOOKASSA_API_URL").map(|u| u.trim_end_matches('/').to_owned()),
             sandbox,
         };
 

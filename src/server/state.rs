@@ -3,6 +3,8 @@
 use super::clock::Clock;
 use super::config::Config;
 use super::store::Store;
+use super::yookassa::client::Client;
+use super::yookassa::sandbox::Sandbox;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -14,6 +16,11 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub clock: Arc<dyn Clock>,
     pub leptos_options: LeptosOptions,
+    /// The YooKassa client: the live API, or the built-in sandbox in sandbox mode; `None` when
+    /// neither is configured (payments are then refused).
+    pub yookassa: Option<Client>,
+    /// The built-in emulator, mounted at `/sandbox/yookassa` in sandbox mode.
+    pub sandbox: Option<Arc<Sandbox>>,
 }
 
 impl AppState {

@@ -57,9 +57,11 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/openapi.json", get(openapi::document));
 
     let leptos_state = state.clone();
-    Router::new()
-        .route("/healthz", get(healthz))
-        .merge(api)
+    let mut router = Router::new().route("/healthz", get(healthz)).merge(api);
+    if let Some(sandbox) = &state.sandbox {
+        router = router.nest("/sandbox/yookassa", crate::server::yookassa::sandbox::router(sandbox.clone()));
+    }
+    router
         .leptos_routes_with_context(&state, routes, move || provide_context(leptos_state.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

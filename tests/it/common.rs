@@ -1,6 +1,5 @@
 //! Test harness: a fresh database per test (a temporary SQLite file, or a fresh PostgreSQL schema
 //! when `TEST_DATABASE_URL` is set) and the real server on a random loopback port.
-#![allow(dead_code)]
 
 use std::sync::Arc;
 use tariff::server::clock::OffsetClock;
@@ -20,7 +19,6 @@ pub enum Backend {
 
 /// Runs `$body(backend)` as two tests, `sqlite` and `postgres`, in a module named `$name`.
 /// The PostgreSQL one needs `TEST_DATABASE_URL`; without it, it says so and passes.
-#[macro_export]
 macro_rules! on_both_databases {
     ($name:ident, $body:ident) => {
         mod $name {
@@ -47,7 +45,6 @@ pub fn postgres_url() -> Option<String> {
 /// A database that exists for one test: a temporary SQLite file or a PostgreSQL schema.
 pub struct TestDb {
     pub url: String,
-    pub backend: Backend,
     _dir: Option<tempfile::TempDir>,
     schema: Option<(String, String)>,
 }
@@ -58,7 +55,7 @@ impl TestDb {
             Backend::Sqlite => {
                 let dir = tempfile::tempdir().expect("temp dir");
                 let url = format!("sqlite://{}/tariff.db?mode=rwc", dir.path().display());
-                TestDb { url, backend, _dir: Some(dir), schema: None }
+                TestDb { url, _dir: Some(dir), schema: None }
             }
             Backend::Postgres => {
                 let base = postgres_url().expect("TEST_DATABASE_URL");
@@ -68,7 +65,7 @@ impl TestDb {
                 admin.close().await;
                 let separator = if base.contains('?') { '&' } else { '?' };
                 let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
-                TestDb { url, backend, _dir: None, schema: Some((base, schema)) }
+                TestDb { url, _dir: None, schema: Some((base, schema)) }
             }
         }
     }
@@ -142,9 +139,14 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     }
     let db = TestDb::new(backend).await;
     let clock = Arc::new(OffsetClock::default());
-    let state = cli::prepare(config(&db, extra), clock.clone()).await.expect("prepare app");
+    // Bind first: the sandbox's confirmation and API URLs need the real port.
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
+    let site_addr = addr.to_string();
+    let base_url = format!("http://{addr}");
+    let mut vars: Vec<(&str, &str)> = vec![("LEPTOS_SITE_ADDR", &site_addr), ("APP_BASE_URL", &base_url)];
+    vars.extend_from_slice(extra);
+    let state = cli::prepare(config(&db, &vars), clock.clone()).await.expect("prepare app");
     let app = http::app(state.clone());
     tokio::spawn(async move {
         axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("server");

@@ -1,9 +1,7 @@
 //! Subscriptions over time and usage metering with atomic quotas, through the JSON API, on SQLite
 //! and PostgreSQL.
 
-mod common;
-
-use common::{Backend, TestApp, TestUser, spawn_app};
+use crate::common::{Backend, TestApp, TestUser, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 use tariff::server::billing::tokens::Scope;

@@ -1,9 +1,7 @@
 //! Admin plan routes (spec 000 "Admin Endpoints"), the setup guide's `POST /api/v1/billing/plans`,
 //! statistics and MRR, and the audit trail — over HTTP on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{Backend, TestApp, spawn_app};
+use crate::common::{Backend, TestApp, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
 

@@ -1,9 +1,7 @@
 //! Bearer tokens and scopes on `/api/v1`: 401 without or with a bad/revoked token, 403 for a
 //! scope or role that may not, service tokens acting for users.
 
-mod common;
-
-use common::{Backend, spawn_app};
+use crate::common::{Backend, spawn_app};
 use reqwest::Method;
 use serde_json::json;
 use tariff::server::billing::tokens::{self, Scope};

@@ -1,9 +1,7 @@
 //! Plan initialisation (spec 002), the plan store round-trip and the first admin, through the
 //! service layer, on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{Backend, TestDb};
+use crate::common::{Backend, TestDb};
 use std::collections::BTreeMap;
 use tariff::model::{Currency, Interval, Metric, Plan};
 use tariff::server::billing::accounts::{self, AdminBootstrap};
@@ -99,14 +97,14 @@ on_both_databases!(plan_round_trip, every_plan_field_round_trips);
 async fn first_admin_is_created_once_and_can_sign_in(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
-    let config = common::config(&db, &[]);
+    let config = crate::common::config(&db, &[]);
     assert_eq!(
         accounts::ensure_first_admin(&store, 1, &config).await.unwrap(),
-        AdminBootstrap::Created { email: common::ADMIN_EMAIL.into() }
+        AdminBootstrap::Created { email: crate::common::ADMIN_EMAIL.into() }
     );
     assert_eq!(accounts::ensure_first_admin(&store, 2, &config).await.unwrap(), AdminBootstrap::Exists);
-    assert!(accounts::authenticate(&store, "ADMIN@example.com", common::ADMIN_PASSWORD).await.is_ok());
-    assert!(accounts::authenticate(&store, common::ADMIN_EMAIL, "wrong password").await.is_err());
+    assert!(accounts::authenticate(&store, "ADMIN@example.com", crate::common::ADMIN_PASSWORD).await.is_ok());
+    assert!(accounts::authenticate(&store, crate::common::ADMIN_EMAIL, "wrong password").await.is_err());
     store.close().await;
     db.cleanup().await;
 }
@@ -116,7 +114,7 @@ on_both_databases!(first_admin, first_admin_is_created_once_and_can_sign_in);
 async fn development_without_admin_email_generates_a_password_once() {
     let db = TestDb::new(Backend::Sqlite).await;
     let store = db.store().await;
-    let config = common::config(&db, &[("ADMIN_EMAIL", ""), ("ADMIN_PASSWORD", "")]);
+    let config = crate::common::config(&db, &[("ADMIN_EMAIL", ""), ("ADMIN_PASSWORD", "")]);
     let AdminBootstrap::Generated { email, password } = accounts::ensure_first_admin(&store, 1, &config).await.unwrap()
     else {
         panic!("expected a generated admin");
@@ -126,7 +124,8 @@ async fn development_without_admin_email_generates_a_password_once() {
     assert!(accounts::authenticate(&store, &email, &password).await.is_ok());
     assert_eq!(accounts::ensure_first_admin(&store, 2, &config).await.unwrap(), AdminBootstrap::Exists);
 
-    let production = common::config(&db, &[("ADMIN_EMAIL", ""), ("ADMIN_PASSWORD", ""), ("TARIFF_ENV", "production")]);
+    let production =
+        crate::common::config(&db, &[("ADMIN_EMAIL", ""), ("ADMIN_PASSWORD", ""), ("TARIFF_ENV", "production")]);
     let empty = TestDb::new(Backend::Sqlite).await;
     let empty_store = empty.store().await;
     assert_eq!(accounts::ensure_first_admin(&empty_store, 1, &production).await.unwrap(), AdminBootstrap::Missing);

@@ -1,11 +1,9 @@
 //! The server-rendered pricing page at `/`: plans, prices, quotas, language and billing toggle.
 //! (Hydration and clicks are covered by the Playwright tests in `end2end/`.)
 
-mod common;
+use crate::common::{Backend, spawn_app};
 
-use common::{Backend, spawn_app};
-
-async fn page(app: &common::TestApp, path: &str, cookie: Option<&str>) -> (u16, Option<String>, String) {
+async fn page(app: &crate::common::TestApp, path: &str, cookie: Option<&str>) -> (u16, Option<String>, String) {
     let mut request = app.client.get(app.url(path));
     if let Some(cookie) = cookie {
         request = request.header("cookie", cookie);

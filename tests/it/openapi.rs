@@ -1,8 +1,6 @@
 //! `GET /api/v1/openapi.json` documents every route, and every documented route exists.
 
-mod common;
-
-use common::{Backend, spawn_app};
+use crate::common::{Backend, spawn_app};
 use serde_json::Value;
 
 #[tokio::test]

@@ -1,8 +1,6 @@
 //! The `tariff` binary as an operator runs it: init-plans, migrate, failures, serve and shutdown.
 
-mod common;
-
-use common::{Backend, TestDb};
+use crate::common::{Backend, TestDb};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 

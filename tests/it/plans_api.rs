@@ -1,9 +1,7 @@
 //! `GET /api/v1/billing/plans` and `/plans/{plan_id}`, health check and API 404s, over real HTTP,
 //! on SQLite and PostgreSQL.
 
-mod common;
-
-use common::{Backend, spawn_app};
+use crate::common::{Backend, spawn_app};
 use serde_json::Value;
 
 async fn active_plans_are_listed_by_display_order_with_spec_fields(backend: Backend) {

@@ -1,0 +1,15 @@
+//! Integration tests: the real server on a random port, on SQLite and (with
+//! `TEST_DATABASE_URL`) PostgreSQL. One test binary, so the crate links once.
+
+#[macro_use]
+mod common;
+
+mod api_admin_plans;
+mod api_auth;
+mod api_usage;
+mod cli;
+mod openapi;
+mod plans_api;
+mod plans_store;
+mod pricing_page;
+mod yookassa_sandbox;
