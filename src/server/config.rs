@@ -71,6 +71,15 @@ pub struct Config {
     pub admin_email: Option<String>,
     pub admin_password: Option<SecretString>,
     pub yookassa: YooKassaConfig,
+    /// Networks notifications may come from (`YOOKASSA_WEBHOOK_ALLOWED_IPS`, comma-separated;
+    /// default YooKassa's published ranges, plus loopback in sandbox mode).
+    pub webhook_allowed_ips: Vec<ipnet::IpNet>,
+    /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, comma-separated; default none).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `YOOKASSA_RECEIPTS=on`: send a 54-FZ receipt with each payment.
+    pub receipts: bool,
+    /// `YOOKASSA_VAT_CODE` for receipt items (1–12, default 1 = VAT not charged).
+    pub vat_code: u8,
     pub redis_url: Option<String>,
     pub no_subscription_policy: NoSubscriptionPolicy,
     pub log_format: LogFormat,
@@ -159,6 +168,45 @@ impl Config {
             sandbox,
         };
 
+        let parse_networks = |var: &'static str, text: &str| -> Result<Vec<ipnet::IpNet>, ConfigError> {
+            text.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(|t| {
+                    t.parse::<ipnet::IpNet>()
+                        .or_else(|_| t.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                        .map_err(|_| ConfigError {
+                            var,
+                            message: format!("{t:?} is not an IP address or CIDR network"),
+                        })
+                })
+                .collect()
+        };
+        let mut webhook_allowed_ips = match get("YOOKASSA_WEBHOOK_ALLOWED_IPS") {
+            Some(list) => parse_networks("YOOKASSA_WEBHOOK_ALLOWED_IPS", &list)?,
+            None => parse_networks(
+                "YOOKASSA_WEBHOOK_ALLOWED_IPS",
+                &crate::server::yookassa::NOTIFICATION_IP_RANGES.join(","),
+            )?,
+        };
+        if yookassa.sandbox {
+            webhook_allowed_ips.extend(parse_networks("YOOKASSA_WEBHOOK_ALLOWED_IPS", "127.0.0.0/8,::1/128")?);
+        }
+        let trusted_proxies = parse_networks("TRUSTED_PROXIES", &get("TRUSTED_PROXIES").unwrap_or_default())?;
+        let receipts = match get("YOOKASSA_RECEIPTS").as_deref() {
+            None | Some("off") | Some("false") | Some("0") => false,
+            Some("on") | Some("true") | Some("1") => true,
+            Some(other) => return Err(invalid("YOOKASSA_RECEIPTS", format!("{other:?} is not on or off"))),
+        };
+        let vat_code = match get("YOOKASSA_VAT_CODE") {
+            None => 1,
+            Some(v) => v
+                .parse::<u8>()
+                .ok()
+                .filter(|c| (1..=12).contains(c))
+                .ok_or_else(|| invalid("YOOKASSA_VAT_CODE", format!("{v:?} is not a VAT code from 1 to 12")))?,
+        };
+
         let no_subscription_policy = match get("BILLING_NO_SUBSCRIPTION_POLICY").as_deref() {
             None | Some("allow") => NoSubscriptionPolicy::Allow,
             Some("deny") => NoSubscriptionPolicy::Deny,
@@ -185,6 +233,10 @@ impl Config {
             admin_email,
             admin_password,
             yookassa,
+            webhook_allowed_ips,
+            trusted_proxies,
+            receipts,
+            vat_code,
             redis_url: get("REDIS_URL"),
             no_subscription_policy,
             log_format,
@@ -244,6 +296,21 @@ mod tests {
             "BILLING_NO_SUBSCRIPTION_POLICY"
         );
         assert_eq!(config(&[("ADMIN_EMAIL", "not-an-email")]).unwrap_err().var, "ADMIN_EMAIL");
+    }
+
+    #[test]
+    fn webhook_sources_default_to_yookassa_ranges_plus_loopback_in_sandbox() {
+        let c = config(&[]).unwrap();
+        let allowed =
+            |ip: &str| c.webhook_allowed_ips.iter().any(|n| n.contains(&ip.parse::<std::net::IpAddr>().unwrap()));
+        assert!(allowed("185.71.76.5") && allowed("77.75.156.11") && allowed("2a02:5180::1") && allowed("127.0.0.1"));
+        assert!(!allowed("8.8.8.8"));
+        let live = config(&[("YOOKASSA_SHOP_ID", "1"), ("YOOKASSA_SECRET_KEY", "s")]).unwrap();
+        assert!(
+            !live.webhook_allowed_ips.iter().any(|n| n.contains(&"127.0.0.1".parse::<std::net::IpAddr>().unwrap()))
+        );
+        assert_eq!(config(&[("TRUSTED_PROXIES", "10.0.0.0/8, 192.168.1.1")]).unwrap().trusted_proxies.len(), 2);
+        assert_eq!(config(&[("TRUSTED_PROXIES", "nope")]).unwrap_err().var, "TRUSTED_PROXIES");
     }
 
     #[test]

@@ -51,6 +51,12 @@ pub enum Error {
     /// 403: authenticated, but not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// 502: the payment provider refused the request.
+    #[error("the payment provider refused the request: {0}")]
+    PaymentProvider(String),
+    /// 503: a dependency (the payment provider) cannot be reached or is not configured; try later.
+    #[error("{0}")]
+    Unavailable(String),
     /// 500: the database failed; the detail is logged, never sent.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
@@ -76,6 +82,8 @@ impl Error {
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Error::QuotaExceeded { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Error::PaymentProvider(_) => StatusCode::BAD_GATEWAY,
+            Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Error::Unauthorized => StatusCode::UNAUTHORIZED,
             Error::Forbidden(_) => StatusCode::FORBIDDEN,
             Error::Database(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -91,6 +99,8 @@ impl Error {
             Error::Conflict(_) => "conflict",
             Error::PayloadTooLarge => "payload_too_large",
             Error::QuotaExceeded { .. } => "quota_exceeded",
+            Error::PaymentProvider(_) => "payment_provider_error",
+            Error::Unavailable(_) => "unavailable",
             Error::Unauthorized => "unauthorized",
             Error::Forbidden(_) => "forbidden",
             Error::Database(_) | Error::Internal(_) => "internal_error",

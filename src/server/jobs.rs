@@ -1,8 +1,8 @@
-//! Background scheduler: moves subscription periods on time (rollover, trial ends, past-due
-//! cancellation) every [`ROLLOVER_EVERY`]. Everything it does also happens on access, so a missed
-//! tick only delays bookkeeping, never a customer-visible decision.
+//! Background scheduler, every [`ROLLOVER_EVERY`]: moves subscription periods on time (rollover,
+//! trial ends, past-due cancellation) and re-applies stored YooKassa notifications that failed.
+//! Rollover also happens on access, so a missed tick only delays bookkeeping.
 
-use super::billing::subscriptions;
+use super::billing::{payments, subscriptions};
 use super::state::AppState;
 use std::time::Duration;
 
@@ -20,6 +20,11 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(accounts = n, "subscription rollover applied"),
                 Err(e) => tracing::warn!(error = %e, "subscription rollover job failed; retrying next tick"),
+            }
+            match payments::sweep_notifications(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(notifications = n, "stored notifications re-applied"),
+                Err(e) => tracing::warn!(error = %e, "notification sweeper failed; retrying next tick"),
             }
         }
     })

@@ -9,6 +9,7 @@ mod api_auth;
 mod api_usage;
 mod cli;
 mod openapi;
+mod payments;
 mod plans_api;
 mod plans_store;
 mod pricing_page;

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod payments;
 pub mod periods;
 pub mod plans;
 pub mod stats;

@@ -373,3 +373,68 @@ pub async fn plan_subscribers(
     }
     Ok(store::subscribers(db.pool(), plan_id, status, limit, offset).await?)
 }
+
+/// Applies a paid period of `plan` to the account inside the payment's transaction `tx`
+/// (DESIGN.md "Paying"): the same plan is renewed from its current end (or from now if that end
+/// has passed); another plan is switched to at once with a new period from now; without a live
+/// subscription one is created. The saved card (for renewals) and the payment id are recorded.
+/// Returns the subscription id. Call it only once per payment (the caller's conditional
+/// transaction update guarantees that).
+///
+/// # Errors
+/// [`Error::Conflict`] when the subscription changed concurrently; [`Error::Database`].
+#[allow(clippy::too_many_arguments)]
+pub async fn apply_paid_period(
+    tx: &mut WriteTx,
+    now: i64,
+    user_id: &str,
+    account_id: &str,
+    plan: &Plan,
+    payment_method_id: Option<&str>,
+    payment_id: &str,
+) -> Result<String> {
+    match store::find_live(&mut **tx, account_id).await? {
+        Some(current) => {
+            let mut next = current.clone();
+            if current.plan_id == plan.id && current.status != "trialing" {
+                if current.current_period_end > now {
+                    let anchor = current.billing_anchor.unwrap_or(current.current_period_start);
+                    next.current_period_start = current.current_period_end;
+                    next.current_period_end = period_containing(anchor, plan.interval, current.current_period_end).1;
+                } else {
+                    next.current_period_start = now;
+                    next.current_period_end = add_intervals(now, plan.interval, 1);
+                    next.billing_anchor = Some(now);
+                }
+            } else {
+                next.plan_id = plan.id.clone();
+                next.current_period_start = now;
+                next.current_period_end = add_intervals(now, plan.interval, 1);
+                next.billing_anchor = Some(now);
+            }
+            next.status = "active".into();
+            next.trial_end = None;
+            next.cancel_at_period_end = false;
+            next.canceled_at = None;
+            if let Some(method) = payment_method_id {
+                next.payment_method_id = Some(method.to_owned());
+            }
+            next.yookassa_payment_id = Some(payment_id.to_owned());
+            next.updated_at = now.max(current.updated_at + 1);
+            if !store::update_if_unchanged(&mut **tx, &next, current.updated_at, &current.status).await? {
+                return Err(Error::Conflict("the subscription changed while applying a payment; try again".into()));
+            }
+            Ok(next.id)
+        }
+        None => {
+            let mut row = new_row(user_id, account_id, plan, now, now);
+            row.status = "active".into();
+            row.trial_end = None;
+            row.current_period_end = add_intervals(now, plan.interval, 1);
+            row.payment_method_id = payment_method_id.map(str::to_owned);
+            row.yookassa_payment_id = Some(payment_id.to_owned());
+            insert(tx, &row).await?;
+            Ok(row.id)
+        }
+    }
+}

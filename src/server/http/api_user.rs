@@ -259,3 +259,47 @@ pub async fn me(
         transactions,
     }))
 }
+
+/// Body of `POST /api/v1/billing/payment`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+pub struct PaymentBody {
+    pub plan_id: String,
+    pub return_url: String,
+    pub user_id: Option<String>,
+}
+
+/// `POST /api/v1/billing/payment {"plan_id", "return_url"}`: start paying for a plan; send the
+/// payer to `confirmation_url`.
+#[utoipa::path(
+    post, path = "/api/v1/billing/payment", tag = "payments", request_body = PaymentBody,
+    responses((status = 200, body = crate::server::billing::payments::Checkout),
+        (status = 404, description = "Unknown plan", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "YooKassa refused", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Payments unavailable; try again", body = Problem, content_type = "application/problem+json"),
+        BadBody, Unauthenticated)
+)]
+pub async fn create_payment(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    ApiJson(body): ApiJson<PaymentBody>,
+) -> Result<Json<billing::payments::Checkout>> {
+    let user = principal.subject(&state.store, body.user_id.as_deref()).await?;
+    Ok(Json(billing::payments::checkout(&state, &user, &body.plan_id, &body.return_url).await?))
+}
+
+/// `GET /api/v1/billing/transactions/{id}`: one of the caller's transactions (the return page
+/// follows it until it is final; the return itself changes nothing).
+#[utoipa::path(
+    get, path = "/api/v1/billing/transactions/{transaction_id}", tag = "transactions",
+    params(("transaction_id" = String, Path), ForUser),
+    responses((status = 200, body = Transaction), (status = 404, body = Problem, content_type = "application/problem+json"), Unauthenticated)
+)]
+pub async fn get_transaction(
+    State(state): State<AppState>,
+    Auth(principal): Auth,
+    Path(transaction_id): Path<String>,
+    q: std::result::Result<Query<ForUser>, QueryRejection>,
+) -> Result<Json<Transaction>> {
+    let user = principal.subject(&state.store, query(q)?.user_id.as_deref()).await?;
+    Ok(Json(billing::payments::transaction(&state, &user, &transaction_id).await?))
+}

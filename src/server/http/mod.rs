@@ -6,6 +6,7 @@ pub mod api_user;
 pub mod auth;
 pub mod json;
 pub mod openapi;
+pub mod webhook;
 
 use super::error::Error;
 use super::state::AppState;
@@ -42,6 +43,9 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/billing/usage/batch", post(api_user::track_batch))
         .route("/api/v1/billing/usage/{metric}", get(api_user::get_usage))
         .route("/api/v1/billing/transactions", get(api_user::list_transactions))
+        .route("/api/v1/billing/transactions/{transaction_id}", get(api_user::get_transaction))
+        .route("/api/v1/billing/payment", post(api_user::create_payment))
+        .route("/api/v1/billing/webhook/yookassa", post(webhook::yookassa))
         .route("/api/v1/billing/me", get(api_user::me))
         .route("/api/v1/admin/billing/plans", get(api_admin::list_plans).post(api_admin::create_plan))
         .route(

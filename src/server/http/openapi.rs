@@ -68,6 +68,9 @@ impl Modify for BearerAuth {
         api_user::track_batch,
         api_user::list_transactions,
         api_user::me,
+        api_user::create_payment,
+        api_user::get_transaction,
+        super::webhook::yookassa,
         api_admin::list_plans,
         api_admin::create_plan,
         api_admin::create_plan_setup_guide,
@@ -86,6 +89,8 @@ impl Modify for BearerAuth {
         (name = "subscription", description = "The caller's subscription"),
         (name = "usage", description = "Usage metering and quotas"),
         (name = "transactions", description = "Payment history"),
+        (name = "payments", description = "Checkout through YooKassa"),
+        (name = "webhooks", description = "YooKassa notifications (source-checked, re-fetched)"),
         (name = "admin", description = "Plan administration, statistics and audit (admin tokens)"),
     )
 )]

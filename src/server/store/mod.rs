@@ -11,6 +11,7 @@ pub mod tokens;
 pub mod transactions;
 pub mod usage;
 pub mod users;
+pub mod webhooks;
 
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::migrate::Migrator;

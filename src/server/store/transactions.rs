@@ -61,3 +61,149 @@ where
     let items = rows.iter().map(from_row).collect::<Result<Vec<_>, _>>()?;
     Ok((items, total))
 }
+
+/// A transaction to insert (status `pending`, no provider id yet).
+#[derive(Clone, Debug)]
+pub struct NewTransaction {
+    pub id: String,
+    pub user_id: String,
+    pub account_id: String,
+    pub plan_id: Option<String>,
+    pub subscription_id: Option<String>,
+    pub kind: &'static str,
+    pub amount: i64,
+    pub currency: String,
+    pub idempotence_key: String,
+    pub description: String,
+    pub description_ru: String,
+    pub extra_metadata: Option<String>,
+    pub now: i64,
+}
+
+pub async fn insert<'c, E: Executor<'c, Database = Any>>(db: E, t: &NewTransaction) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into billing_transaction (id, user_id, account_id, subscription_id, plan_id, kind, amount, currency, status,
+             idempotence_key, description, description_ru, extra_metadata, created_at, updated_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12, $13, $13)",
+    )
+    .bind(&t.id)
+    .bind(&t.user_id)
+    .bind(&t.account_id)
+    .bind(&t.subscription_id)
+    .bind(&t.plan_id)
+    .bind(t.kind)
+    .bind(t.amount)
+    .bind(&t.currency)
+    .bind(&t.idempotence_key)
+    .bind(&t.description)
+    .bind(&t.description_ru)
+    .bind(&t.extra_metadata)
+    .bind(t.now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The fields the payment flow needs, by transaction id or by YooKassa payment id.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct TransactionRef {
+    pub id: String,
+    pub user_id: String,
+    pub account_id: String,
+    pub plan_id: Option<String>,
+    pub kind: String,
+    pub amount: i64,
+    pub currency: String,
+    pub status: String,
+    pub idempotence_key: String,
+    pub yookassa_payment_id: Option<String>,
+}
+
+const REF_COLUMNS: &str =
+    "id, user_id, account_id, plan_id, kind, amount, currency, status, idempotence_key, yookassa_payment_id";
+
+pub async fn find<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<Option<TransactionRef>, sqlx::Error> {
+    sqlx::query_as(&format!("select {REF_COLUMNS} from billing_transaction where id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await
+}
+
+pub async fn find_by_payment<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    payment_id: &str,
+) -> Result<Option<TransactionRef>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "select {REF_COLUMNS} from billing_transaction where yookassa_payment_id = $1 and kind <> 'refund'"
+    ))
+    .bind(payment_id)
+    .fetch_optional(db)
+    .await
+}
+
+/// One transaction of an account, as the API shows it.
+pub async fn get_for_account<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+    account_id: &str,
+) -> Result<Option<Transaction>, sqlx::Error> {
+    let row = sqlx::query(&format!("select {COLUMNS} from billing_transaction where id = $1 and account_id = $2"))
+        .bind(id)
+        .bind(account_id)
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// Records the provider's payment id and status after the create call.
+pub async fn set_payment<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+    payment_id: &str,
+    status: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update billing_transaction set yookassa_payment_id = $2, yookassa_status = $3, updated_at = $4 where id = $1",
+    )
+    .bind(id)
+    .bind(payment_id)
+    .bind(status)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Moves a transaction to `to` only from one of the states in `from` (never backwards).
+/// Returns whether it moved; a repeated or late notification moves nothing.
+#[allow(clippy::too_many_arguments)]
+pub async fn transition<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+    from: &[&str],
+    to: &str,
+    yookassa_status: &str,
+    payment_method_id: Option<&str>,
+    cancellation_reason: Option<&str>,
+    subscription_id: Option<&str>,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let allowed = from.iter().map(|s| format!("'{s}'")).collect::<Vec<_>>().join(", ");
+    let result = sqlx::query(&format!(
+        "update billing_transaction set status = $2, yookassa_status = $3,
+             payment_method_id = coalesce($4, payment_method_id), cancellation_reason = coalesce($5, cancellation_reason),
+             subscription_id = coalesce($6, subscription_id), updated_at = $7
+         where id = $1 and status in ({allowed})"
+    ))
+    .bind(id)
+    .bind(to)
+    .bind(yookassa_status)
+    .bind(payment_method_id)
+    .bind(cancellation_reason)
+    .bind(subscription_id)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}

@@ -1,0 +1,403 @@
+//! Payments through YooKassa (DESIGN.md "Paying", "Idempotency everywhere money moves",
+//! "Webhooks are never trusted").
+//!
+//! Checkout: a pending transaction with a fresh idempotence key is stored *before* YooKassa is
+//! called, and the key is reused on every retry. Notifications are stored in the inbox first; the
+//! object is then re-fetched from YooKassa and only its answer is acted on. Applying is
+//! idempotent and order-safe: every transaction move is a conditional update from the states it
+//! may leave, so a redelivered `payment.succeeded` extends nothing twice and a late
+//! `payment.canceled` cannot undo a success.
+
+use super::subscriptions;
+use super::tokens::UserRef;
+use crate::model::Transaction;
+use crate::server::error::{Error, Result};
+use crate::server::state::AppState;
+use crate::server::store::{plans, transactions as store, webhooks};
+use crate::server::yookassa::client::YooKassaError;
+use crate::server::yookassa::{
+    Amount, Confirmation, CreatePayment, Notification, Payment, Receipt, ReceiptCustomer, ReceiptItem,
+};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// What `POST /api/v1/billing/payment` answers: where to send the payer.
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+pub struct Checkout {
+    pub transaction_id: String,
+    pub payment_id: String,
+    pub confirmation_url: String,
+    /// YooKassa's status of the new payment, normally `pending`.
+    pub status: String,
+}
+
+fn provider_error(e: YooKassaError) -> Error {
+    match e {
+        YooKassaError::Api { error, .. } => Error::PaymentProvider(error.description.unwrap_or(error.code)),
+        YooKassaError::Unavailable { .. } => {
+            Error::Unavailable("The payment provider did not answer; try again in a minute.".into())
+        }
+        YooKassaError::Decode(message) => Error::Internal(format!("unexpected YooKassa response: {message}")),
+    }
+}
+
+fn valid_return_url(url: &str) -> bool {
+    (url.starts_with("https://") || url.starts_with("http://"))
+        && url.len() <= 2048
+        && !url.contains(char::is_whitespace)
+}
+
+/// Starts paying for `plan_id`: stores a pending transaction, creates the YooKassa payment
+/// (`capture: true`, `save_payment_method: true` for recurring plans, a 54-FZ receipt when
+/// configured) and returns the `confirmation_url` to send the payer to.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown plan; [`Error::Validation`] for a free or inactive plan or a
+/// bad `return_url`; [`Error::Unavailable`] when payments are not configured or YooKassa does not
+/// answer (the transaction stays pending with its key, for the sweeper); [`Error::PaymentProvider`]
+/// when YooKassa refuses (the transaction is marked failed); [`Error::Database`].
+pub async fn checkout(state: &AppState, user: &UserRef, plan_id: &str, return_url: &str) -> Result<Checkout> {
+    let plan = plans::get(state.store.pool(), plan_id).await?.ok_or_else(|| Error::not_found("plan", plan_id))?;
+    if !plan.is_active {
+        return Err(Error::invalid("plan_id", "This plan is not available for purchase"));
+    }
+    if plan.is_free() {
+        return Err(Error::invalid("plan_id", "Free plans need no payment"));
+    }
+    if !valid_return_url(return_url) {
+        return Err(Error::invalid("return_url", "Give an http(s) URL of at most 2048 characters"));
+    }
+    let Some(client) = &state.yookassa else {
+        return Err(Error::Unavailable("Payments are not configured on this server.".into()));
+    };
+    let now = state.now();
+    let period = crate::ui::format::per_interval(plan.interval, crate::ui::i18n::Locale::En);
+    let period_ru = crate::ui::format::per_interval(plan.interval, crate::ui::i18n::Locale::Ru);
+    let transaction = store::NewTransaction {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: user.id.clone(),
+        account_id: user.account_id.clone(),
+        plan_id: Some(plan.id.clone()),
+        subscription_id: None,
+        kind: "subscription",
+        amount: plan.price_minor,
+        currency: plan.currency.code().to_owned(),
+        idempotence_key: uuid::Uuid::new_v4().to_string(),
+        description: format!("{} plan, 1 {period}", plan.name),
+        description_ru: format!("Тариф «{}», 1 {period_ru}", plan.name_ru.as_deref().unwrap_or(&plan.name)),
+        extra_metadata: None,
+        now,
+    };
+    // The key is durable before YooKassa hears of the payment.
+    store::insert(state.store.pool(), &transaction).await?;
+
+    let metadata = BTreeMap::from([
+        ("transaction_id".to_owned(), transaction.id.clone()),
+        ("user_id".to_owned(), user.id.clone()),
+        ("plan_id".to_owned(), plan.id.clone()),
+        ("kind".to_owned(), transaction.kind.to_owned()),
+    ]);
+    let amount = Amount::from_minor(plan.price_minor, plan.currency.code());
+    let receipt = state.config.receipts.then(|| Receipt {
+        customer: ReceiptCustomer { email: Some(user.email.clone()) },
+        items: vec![ReceiptItem {
+            description: transaction.description.chars().take(128).collect(),
+            quantity: "1.00".into(),
+            amount: amount.clone(),
+            vat_code: state.config.vat_code,
+            payment_subject: Some("service".into()),
+            payment_mode: Some("full_payment".into()),
+        }],
+    });
+    let request = CreatePayment {
+        amount: Some(amount),
+        description: Some(transaction.description.chars().take(128).collect()),
+        capture: true,
+        confirmation: Some(Confirmation {
+            kind: "redirect".into(),
+            confirmation_url: None,
+            return_url: Some(return_url.to_owned()),
+        }),
+        save_payment_method: true,
+        payment_method_id: None,
+        metadata,
+        receipt,
+    };
+    match client.create_payment(&request, &transaction.idempotence_key).await {
+        Ok(payment) => {
+            store::set_payment(state.store.pool(), &transaction.id, &payment.id, &payment.status, state.now()).await?;
+            let confirmation_url = payment
+                .confirmation
+                .and_then(|c| c.confirmation_url)
+                .ok_or_else(|| Error::Internal("YooKassa returned no confirmation_url".into()))?;
+            Ok(Checkout {
+                transaction_id: transaction.id,
+                payment_id: payment.id,
+                confirmation_url,
+                status: payment.status,
+            })
+        }
+        Err(e @ YooKassaError::Api { .. }) => {
+            let mut tx = state.store.begin_write().await?;
+            store::transition(
+                &mut *tx,
+                &transaction.id,
+                &["pending"],
+                "failed",
+                "rejected",
+                None,
+                None,
+                None,
+                state.now(),
+            )
+            .await?;
+            tx.commit().await?;
+            Err(provider_error(e))
+        }
+        Err(e) => Err(provider_error(e)),
+    }
+}
+
+/// One of the account's transactions (the return page follows it until it is final).
+///
+/// # Errors
+/// [`Error::NotFound`] for another account's or an unknown transaction; [`Error::Database`].
+pub async fn transaction(state: &AppState, user: &UserRef, id: &str) -> Result<Transaction> {
+    store::get_for_account(state.store.pool(), id, &user.account_id)
+        .await?
+        .ok_or_else(|| Error::not_found("transaction", id))
+}
+
+/// What handling a notification did, stored as the inbox row's outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The state moved (e.g. `transaction succeeded, subscription extended`).
+    Applied(String),
+    /// Nothing to do (a redelivery, an unknown event, a status that does not match YooKassa's).
+    Ignored(String),
+}
+
+/// Applies a payment as YooKassa reports it (after a re-fetch). Idempotent.
+///
+/// # Errors
+/// [`Error::Database`]; [`Error::Unavailable`] / [`Error::PaymentProvider`] when capturing fails.
+pub async fn apply_payment(state: &AppState, payment: &Payment) -> Result<Outcome> {
+    let Some(transaction) = store::find_by_payment(state.store.pool(), &payment.id).await? else {
+        return Ok(Outcome::Ignored(format!("no transaction for payment {}", payment.id)));
+    };
+    match payment.status.as_str() {
+        "succeeded" => {
+            let now = state.now();
+            let method = payment.payment_method.as_ref().filter(|m| m.saved && !m.id.is_empty()).map(|m| m.id.as_str());
+            let mut tx = state.store.begin_write().await?;
+            let moved = store::transition(
+                &mut *tx,
+                &transaction.id,
+                &["pending", "waiting_for_capture", "failed"],
+                "succeeded",
+                "succeeded",
+                method,
+                None,
+                None,
+                now,
+            )
+            .await?;
+            if !moved {
+                return Ok(Outcome::Ignored(format!(
+                    "transaction {} was already {}",
+                    transaction.id, transaction.status
+                )));
+            }
+            let mut outcome = format!("transaction {} succeeded", transaction.id);
+            if matches!(transaction.kind.as_str(), "subscription" | "renewal") {
+                let plan_id = transaction.plan_id.clone().unwrap_or_default();
+                let plan = plans::get(&mut *tx, &plan_id).await?.ok_or_else(|| Error::not_found("plan", &plan_id))?;
+                let subscription_id = subscriptions::apply_paid_period(
+                    &mut tx,
+                    now,
+                    &transaction.user_id,
+                    &transaction.account_id,
+                    &plan,
+                    method,
+                    &payment.id,
+                )
+                .await?;
+                store::transition(
+                    &mut *tx,
+                    &transaction.id,
+                    &["succeeded"],
+                    "succeeded",
+                    "succeeded",
+                    None,
+                    None,
+                    Some(&subscription_id),
+                    now,
+                )
+                .await?;
+                outcome.push_str(&format!("; subscription {subscription_id} paid on plan {plan_id}"));
+            }
+            tx.commit().await?;
+            Ok(Outcome::Applied(outcome))
+        }
+        "waiting_for_capture" => {
+            let Some(client) = &state.yookassa else {
+                return Err(Error::Unavailable("Payments are not configured on this server.".into()));
+            };
+            // A deterministic key: every attempt to capture this payment is the same operation.
+            let captured = client
+                .capture_payment(&payment.id, None, &format!("capture-{}", payment.id))
+                .await
+                .map_err(provider_error)?;
+            if captured.status == "succeeded" {
+                Box::pin(apply_payment(state, &captured)).await
+            } else {
+                Ok(Outcome::Ignored(format!("capture left payment {} {}", payment.id, captured.status)))
+            }
+        }
+        "canceled" => {
+            let reason = payment.cancellation_details.as_ref().map(|d| d.reason.as_str()).unwrap_or("unknown");
+            let mut tx = state.store.begin_write().await?;
+            let moved = store::transition(
+                &mut *tx,
+                &transaction.id,
+                &["pending", "waiting_for_capture"],
+                "canceled",
+                "canceled",
+                None,
+                Some(reason),
+                None,
+                state.now(),
+            )
+            .await?;
+            tx.commit().await?;
+            Ok(if moved {
+                Outcome::Applied(format!("transaction {} canceled: {reason}", transaction.id))
+            } else {
+                Outcome::Ignored(format!(
+                    "transaction {} is {}; a cancellation does not move it back",
+                    transaction.id, transaction.status
+                ))
+            })
+        }
+        other => Ok(Outcome::Ignored(format!("payment {} is {other}; nothing to do yet", payment.id))),
+    }
+}
+
+/// Handles one stored notification: re-fetches its object from YooKassa and applies what
+/// YooKassa says, never what the body says.
+///
+/// # Errors
+/// [`Error::Unavailable`] / [`Error::PaymentProvider`] when YooKassa cannot be asked;
+/// [`Error::Database`].
+pub async fn process_notification(state: &AppState, notification: &Notification) -> Result<Outcome> {
+    let Some(client) = &state.yookassa else {
+        return Err(Error::Unavailable("Payments are not configured on this server.".into()));
+    };
+    let object_id = notification.object.get("id").and_then(|v| v.as_str()).unwrap_or_default();
+    match notification.event.as_str() {
+        "payment.succeeded" | "payment.waiting_for_capture" | "payment.canceled" => {
+            let payment = match client.get_payment(object_id).await {
+                Ok(p) => p,
+                Err(YooKassaError::Api { status: 404, .. }) => {
+                    return Ok(Outcome::Ignored(format!("YooKassa does not know payment {object_id}")));
+                }
+                Err(e) => return Err(provider_error(e)),
+            };
+            apply_payment(state, &payment).await
+        }
+        "refund.succeeded" => match client.get_refund(object_id).await {
+            Ok(refund) => Ok(Outcome::Ignored(format!(
+                "refund {} is {} (refunds are applied when issued)",
+                refund.id, refund.status
+            ))),
+            Err(YooKassaError::Api { status: 404, .. }) => {
+                Ok(Outcome::Ignored(format!("YooKassa does not know refund {object_id}")))
+            }
+            Err(e) => Err(provider_error(e)),
+        },
+        other => Ok(Outcome::Ignored(format!("event {other} is not used"))),
+    }
+}
+
+/// Stores a verified notification body in the inbox, then processes it. A storage failure is an
+/// error (the route answers 500 so YooKassa redelivers); a processing failure is recorded on the
+/// inbox row for the sweeper and is not an error.
+///
+/// # Errors
+/// [`Error::BadRequest`] for a body that is not a notification; [`Error::Database`] when it
+/// cannot be stored.
+pub async fn receive_notification(state: &AppState, body: &[u8], source_ip: Option<&str>) -> Result<Outcome> {
+    let notification: Notification =
+        serde_json::from_slice(body).map_err(|e| Error::BadRequest(format!("not a notification: {e}")))?;
+    if notification.kind != "notification" {
+        return Err(Error::BadRequest("type must be \"notification\"".into()));
+    }
+    let object_id = notification.object.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    let object_status = notification.object.get("status").and_then(|v| v.as_str()).unwrap_or_default().to_owned();
+    if object_id.is_empty() {
+        return Err(Error::BadRequest("object.id is missing".into()));
+    }
+    let text = String::from_utf8_lossy(body);
+    let (event_id, status) = webhooks::store(
+        state.store.pool(),
+        "yookassa",
+        &notification.event,
+        &object_id,
+        &object_status,
+        source_ip,
+        &text,
+        state.now(),
+    )
+    .await?;
+    if status == "processed" || status == "ignored" {
+        return Ok(Outcome::Ignored(format!("notification {event_id} was handled before")));
+    }
+    finish(state, &event_id, &notification).await
+}
+
+async fn finish(state: &AppState, event_id: &str, notification: &Notification) -> Result<Outcome> {
+    let result = process_notification(state, notification).await;
+    let now = state.now();
+    match &result {
+        Ok(Outcome::Applied(text)) => {
+            webhooks::finish(state.store.pool(), event_id, "processed", text, None, now).await?
+        }
+        Ok(Outcome::Ignored(text)) => {
+            webhooks::finish(state.store.pool(), event_id, "ignored", text, None, now).await?
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, event_id, "notification stored but not applied yet; the sweeper retries it");
+            webhooks::finish(state.store.pool(), event_id, "failed", "will retry", Some(&e.to_string()), now).await?;
+        }
+    }
+    Ok(result.unwrap_or_else(|e| Outcome::Ignored(format!("deferred: {e}"))))
+}
+
+/// Re-applies stored notifications that failed or never finished (the sweeper job).
+/// Returns how many it looked at.
+///
+/// # Errors
+/// [`Error::Database`].
+pub async fn sweep_notifications(state: &AppState) -> Result<usize> {
+    let rows = webhooks::unfinished(state.store.pool(), state.now() - 30, 100).await?;
+    let count = rows.len();
+    for (id, body) in rows {
+        match serde_json::from_str::<Notification>(&body) {
+            Ok(notification) => {
+                finish(state, &id, &notification).await?;
+            }
+            Err(e) => {
+                webhooks::finish(
+                    state.store.pool(),
+                    &id,
+                    "ignored",
+                    "unparseable body",
+                    Some(&e.to_string()),
+                    state.now(),
+                )
+                .await?
+            }
+        }
+    }
+    Ok(count)
+}
