@@ -257,3 +257,58 @@ async fn checkout_refuses_what_cannot_be_bought() {
     assert_eq!(status, 404, "another account's transaction is not visible");
     app.stop().await;
 }
+
+async fn partial_then_full_refund_then_nothing_more(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let admin = app.admin().await;
+    let user = app.customer("refundee").await;
+    let started = checkout(&app, &user, "pro").await;
+    pay(&app, started["confirmation_url"].as_str().unwrap(), "5555555555554444").await;
+    let id = started["transaction_id"].as_str().unwrap().to_owned();
+    assert_eq!(final_transaction(&app, &user, &id).await["status"], "succeeded");
+    let route = format!("/api/v1/admin/billing/transactions/{id}/refund");
+
+    assert_eq!(app.post_json(&route, &user.token, json!({"amount": 1})).await.0, 403);
+    assert_eq!(app.post_json("/api/v1/admin/billing/transactions/ghost/refund", &admin.token, json!({})).await.0, 404);
+    assert_eq!(app.post_json(&route, &admin.token, json!({"amount": 0})).await.0, 422);
+    assert_eq!(app.post_json(&route, &admin.token, json!({"amount": 990.01})).await.0, 422, "more than was paid");
+
+    let (status, partial) = app.post_json(&route, &admin.token, json!({"amount": 300.00})).await;
+    assert_eq!(status, 200, "{partial}");
+    assert_eq!(
+        (partial["kind"].as_str(), partial["status"].as_str(), partial["amount"].as_i64()),
+        (Some("refund"), Some("succeeded"), Some(30_000))
+    );
+    let (_, original) = app.get_json(&format!("/api/v1/billing/transactions/{id}"), &user.token).await;
+    assert_eq!(original["refunded_minor"], 30_000);
+    assert_eq!(original["status"], "succeeded");
+
+    let (status, rest) = app.post_json(&route, &admin.token, json!({})).await;
+    assert_eq!(status, 200, "{rest}");
+    assert_eq!(rest["amount"], 69_000, "the rest");
+    let (_, original) = app.get_json(&format!("/api/v1/billing/transactions/{id}"), &user.token).await;
+    assert_eq!(original["refunded_minor"], 99_000);
+    assert_eq!(original["status"], "refunded");
+    let (status, problem) = app.post_json(&route, &admin.token, json!({"amount": 1})).await;
+    assert_eq!(status, 422, "a third refund is refused: {problem}");
+
+    let (_, audit) = app
+        .get_json(&format!("/api/v1/admin/billing/audit?action=transaction.refund&entity_id={id}"), &admin.token)
+        .await;
+    assert_eq!(audit["total"], 2);
+    let (_, history) = app.get_json("/api/v1/billing/transactions", &user.token).await;
+    assert_eq!(history["total"], 3, "the payment and its two refunds");
+    app.stop().await;
+}
+on_both_databases!(refunds, partial_then_full_refund_then_nothing_more);
+
+#[tokio::test]
+async fn receipts_are_sent_when_configured() {
+    let app = spawn_app_with(Backend::Sqlite, &[("YOOKASSA_RECEIPTS", "on"), ("YOOKASSA_VAT_CODE", "4")]).await;
+    let user = app.customer("receipt").await;
+    let started = checkout(&app, &user, "pro").await;
+    let payment =
+        app.state.yookassa.as_ref().unwrap().get_payment(started["payment_id"].as_str().unwrap()).await.unwrap();
+    assert_eq!(payment.receipt_registration.as_deref(), Some("pending"), "the sandbox accepted the 54-FZ receipt");
+    app.stop().await;
+}

@@ -79,6 +79,7 @@ pub async fn checkout(state: &AppState, user: &UserRef, plan_id: &str, return_ur
         account_id: user.account_id.clone(),
         plan_id: Some(plan.id.clone()),
         subscription_id: None,
+        parent_transaction_id: None,
         kind: "subscription",
         amount: plan.price_minor,
         currency: plan.currency.code().to_owned(),
@@ -86,6 +87,7 @@ pub async fn checkout(state: &AppState, user: &UserRef, plan_id: &str, return_ur
         description: format!("{} plan, 1 {period}", plan.name),
         description_ru: format!("Тариф «{}», 1 {period_ru}", plan.name_ru.as_deref().unwrap_or(&plan.name)),
         extra_metadata: None,
+        yookassa_payment_id: None,
         now,
     };
     // The key is durable before YooKassa hears of the payment.
@@ -400,4 +402,108 @@ pub async fn sweep_notifications(state: &AppState) -> Result<usize> {
         }
     }
     Ok(count)
+}
+
+/// Refunds all or part of a succeeded payment (admin; DESIGN.md, issue "YooKassa" §5). The amount
+/// (minor units; default: everything not yet refunded) is reserved on the payment with one
+/// conditional update before YooKassa is asked, so refunds can never exceed what was paid; a
+/// refund transaction with its own idempotence key records it; the whole change is audited.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown transaction; [`Error::Validation`] for a non-positive
+/// amount, a transaction that is not a succeeded payment, or more than is left to refund;
+/// [`Error::PaymentProvider`] when YooKassa refuses (the reservation is released);
+/// [`Error::Unavailable`] when it does not answer (the refund stays pending); [`Error::Database`].
+pub async fn refund(
+    state: &AppState,
+    actor: &super::audit::Actor,
+    transaction_id: &str,
+    amount: Option<i64>,
+) -> Result<Transaction> {
+    let Some(client) = &state.yookassa else {
+        return Err(Error::Unavailable("Payments are not configured on this server.".into()));
+    };
+    let original = store::find(state.store.pool(), transaction_id)
+        .await?
+        .ok_or_else(|| Error::not_found("transaction", transaction_id))?;
+    let payment_id = match (&original.yookassa_payment_id, original.kind.as_str(), original.status.as_str()) {
+        (Some(id), "subscription" | "renewal" | "topup", "succeeded") => id.clone(),
+        _ => return Err(Error::invalid("transaction_id", "Only a succeeded payment can be refunded")),
+    };
+    let refunded = original.refunded_minor;
+    let amount = amount.unwrap_or(original.amount - refunded);
+    if amount <= 0 {
+        return Err(Error::invalid("amount", "Nothing is left to refund"));
+    }
+    let now = state.now();
+    let refund_row = store::NewTransaction {
+        id: uuid::Uuid::new_v4().to_string(),
+        user_id: original.user_id.clone(),
+        account_id: original.account_id.clone(),
+        plan_id: original.plan_id.clone(),
+        subscription_id: None,
+        parent_transaction_id: Some(original.id.clone()),
+        kind: "refund",
+        amount,
+        currency: original.currency.clone(),
+        idempotence_key: uuid::Uuid::new_v4().to_string(),
+        description: format!("Refund of payment {}", original.id),
+        description_ru: format!("Возврат платежа {}", original.id),
+        extra_metadata: None,
+        yookassa_payment_id: Some(payment_id.clone()),
+        now,
+    };
+    let mut tx = state.store.begin_write().await?;
+    if !store::reserve_refund(&mut *tx, &original.id, amount, now).await? {
+        return Err(Error::invalid(
+            "amount",
+            format!("At most {} can be refunded", crate::model::money::yookassa_amount(original.amount - refunded)),
+        ));
+    }
+    store::insert(&mut *tx, &refund_row).await?;
+    let changes = serde_json::json!({ "refunded_minor": { "before": refunded, "after": refunded + amount } });
+    let description = format!(
+        "Refund of {} {} on payment {}",
+        crate::model::money::yookassa_amount(amount),
+        original.currency,
+        original.id
+    );
+    super::audit::record(&mut *tx, actor, "transaction.refund", "transaction", &original.id, description, changes, now)
+        .await?;
+    tx.commit().await?;
+
+    let request = crate::server::yookassa::CreateRefund {
+        payment_id,
+        amount: Some(Amount::from_minor(amount, &original.currency)),
+        description: Some(refund_row.description.clone()),
+        metadata: BTreeMap::from([("transaction_id".to_owned(), refund_row.id.clone())]),
+    };
+    match client.create_refund(&request, &refund_row.idempotence_key).await {
+        Ok(refund) => {
+            store::set_refund(state.store.pool(), &refund_row.id, &refund.id, &refund.status, state.now()).await?;
+            store::mark_refunded_if_full(state.store.pool(), &original.id, state.now()).await?;
+        }
+        Err(e @ YooKassaError::Api { .. }) => {
+            let mut tx = state.store.begin_write().await?;
+            store::release_refund(&mut *tx, &original.id, amount, state.now()).await?;
+            store::transition(
+                &mut *tx,
+                &refund_row.id,
+                &["pending"],
+                "failed",
+                "rejected",
+                None,
+                None,
+                None,
+                state.now(),
+            )
+            .await?;
+            tx.commit().await?;
+            return Err(provider_error(e));
+        }
+        Err(e) => return Err(provider_error(e)),
+    }
+    store::get_by_id(state.store.pool(), &refund_row.id)
+        .await?
+        .ok_or_else(|| Error::Internal("refund transaction vanished".into()))
 }

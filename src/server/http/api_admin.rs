@@ -264,3 +264,37 @@ pub async fn assign_subscription(
     let user = admin.principal.subject(&state.store, Some(&body.user_id)).await?;
     Ok(Json(billing::subscriptions::assign(&state.store, state.now(), &admin.actor, &user, &body.plan_id).await?))
 }
+
+/// Body of the refund route: `amount` in major units (`300.00`); omitted = everything left.
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
+pub struct RefundBody {
+    #[schema(value_type = Option<f64>, example = 300.00)]
+    pub amount: Option<serde_json::Number>,
+}
+
+/// `POST /api/v1/admin/billing/transactions/{transaction_id}/refund {"amount": 300.00}`: refund all
+/// or part of a payment, never more than was paid; audited. Answers the refund transaction.
+#[utoipa::path(
+    post, path = "/api/v1/admin/billing/transactions/{transaction_id}/refund", tag = "admin",
+    params(("transaction_id" = String, Path)), request_body(content = Option<RefundBody>),
+    responses((status = 200, body = crate::model::Transaction), (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "YooKassa refused", body = Problem, content_type = "application/problem+json"), BadBody, AdminOnly)
+)]
+pub async fn refund_transaction(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(transaction_id): Path<String>,
+    body: Bytes,
+) -> Result<Json<crate::model::Transaction>> {
+    let body: RefundBody =
+        if body.iter().all(u8::is_ascii_whitespace) { RefundBody::default() } else { super::json::parse(&body)? };
+    let amount = match body.amount {
+        None => None,
+        Some(number) => match crate::model::money::minor_from_decimal(&number.to_string()) {
+            Ok(minor) if minor > 0 => Some(minor),
+            Ok(_) => return Err(Error::invalid("amount", "must be greater than zero")),
+            Err(e) => return Err(Error::invalid("amount", e.to_string())),
+        },
+    };
+    Ok(Json(billing::payments::refund(&state, &admin.actor, &transaction_id, amount).await?))
+}

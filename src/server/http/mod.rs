@@ -58,6 +58,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/v1/admin/billing/stats", get(api_admin::totals))
         .route("/api/v1/admin/billing/audit", get(api_admin::audit_log))
         .route("/api/v1/admin/billing/subscriptions", post(api_admin::assign_subscription))
+        .route("/api/v1/admin/billing/transactions/{transaction_id}/refund", post(api_admin::refund_transaction))
         .route("/api/v1/openapi.json", get(openapi::document));
 
     let leptos_state = state.clone();

@@ -83,6 +83,7 @@ impl Modify for BearerAuth {
         api_admin::totals,
         api_admin::audit_log,
         api_admin::assign_subscription,
+        api_admin::refund_transaction,
     ),
     tags(
         (name = "plans", description = "The public plan catalogue"),

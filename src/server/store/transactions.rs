@@ -70,6 +70,8 @@ pub struct NewTransaction {
     pub account_id: String,
     pub plan_id: Option<String>,
     pub subscription_id: Option<String>,
+    /// For refunds: the payment being refunded.
+    pub parent_transaction_id: Option<String>,
     pub kind: &'static str,
     pub amount: i64,
     pub currency: String,
@@ -77,14 +79,17 @@ pub struct NewTransaction {
     pub description: String,
     pub description_ru: String,
     pub extra_metadata: Option<String>,
+    /// For refunds: the refunded payment's YooKassa id.
+    pub yookassa_payment_id: Option<String>,
     pub now: i64,
 }
 
 pub async fn insert<'c, E: Executor<'c, Database = Any>>(db: E, t: &NewTransaction) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into billing_transaction (id, user_id, account_id, subscription_id, plan_id, kind, amount, currency, status,
-             idempotence_key, description, description_ru, extra_metadata, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12, $13, $13)",
+             idempotence_key, description, description_ru, extra_metadata, created_at, updated_at, parent_transaction_id,
+             yookassa_payment_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', $9, $10, $11, $12, $13, $13, $14, $15)",
     )
     .bind(&t.id)
     .bind(&t.user_id)
@@ -99,6 +104,8 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(db: E, t: &NewTransacti
     .bind(&t.description_ru)
     .bind(&t.extra_metadata)
     .bind(t.now)
+    .bind(&t.parent_transaction_id)
+    .bind(&t.yookassa_payment_id)
     .execute(db)
     .await?;
     Ok(())
@@ -113,14 +120,15 @@ pub struct TransactionRef {
     pub plan_id: Option<String>,
     pub kind: String,
     pub amount: i64,
+    /// Minor units already refunded (or reserved for a refund in flight).
+    pub refunded_minor: i64,
     pub currency: String,
     pub status: String,
     pub idempotence_key: String,
     pub yookassa_payment_id: Option<String>,
 }
 
-const REF_COLUMNS: &str =
-    "id, user_id, account_id, plan_id, kind, amount, currency, status, idempotence_key, yookassa_payment_id";
+const REF_COLUMNS: &str = "id, user_id, account_id, plan_id, kind, amount, refunded_minor, currency, status, idempotence_key, yookassa_payment_id";
 
 pub async fn find<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<Option<TransactionRef>, sqlx::Error> {
     sqlx::query_as(&format!("select {REF_COLUMNS} from billing_transaction where id = $1"))
@@ -206,4 +214,100 @@ pub async fn transition<'c, E: Executor<'c, Database = Any>>(
     .execute(db)
     .await?;
     Ok(result.rows_affected() == 1)
+}
+
+/// Reserves `amount` of a succeeded payment for a refund: one conditional update, so concurrent
+/// refunds can never together exceed what was paid. Returns whether it was reserved.
+pub async fn reserve_refund<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+    amount: i64,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    let result = sqlx::query(
+        "update billing_transaction set refunded_minor = refunded_minor + $2, updated_at = $3
+         where id = $1 and status = 'succeeded' and kind <> 'refund' and refunded_minor + $2 <= amount",
+    )
+    .bind(id)
+    .bind(amount)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(result.rows_affected() == 1)
+}
+
+/// Gives back a reservation whose refund YooKassa refused.
+pub async fn release_refund<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+    amount: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update billing_transaction set refunded_minor = refunded_minor - $2, updated_at = $3 where id = $1 and refunded_minor >= $2")
+        .bind(id)
+        .bind(amount)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Marks a fully refunded payment `refunded` (partially refunded ones stay `succeeded`).
+pub async fn mark_refunded_if_full<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update billing_transaction set status = 'refunded', updated_at = $2 where id = $1 and status = 'succeeded' and refunded_minor = amount")
+        .bind(id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Records YooKassa's refund id and status on a refund transaction.
+pub async fn set_refund<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+    refund_id: &str,
+    status: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update billing_transaction set yookassa_refund_id = $2, yookassa_status = $3,
+             status = case when $3 = 'succeeded' then 'succeeded' when $3 = 'canceled' then 'canceled' else status end,
+             updated_at = $4
+         where id = $1 and kind = 'refund'",
+    )
+    .bind(id)
+    .bind(refund_id)
+    .bind(status)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// The refund transaction with this YooKassa refund id.
+pub async fn find_by_refund<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    refund_id: &str,
+) -> Result<Option<TransactionRef>, sqlx::Error> {
+    sqlx::query_as(&format!("select {REF_COLUMNS} from billing_transaction where yookassa_refund_id = $1"))
+        .bind(refund_id)
+        .fetch_optional(db)
+        .await
+}
+
+/// One transaction by id, as the API shows it.
+pub async fn get_by_id<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+) -> Result<Option<Transaction>, sqlx::Error> {
+    let row = sqlx::query(&format!("select {COLUMNS} from billing_transaction where id = $1"))
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    row.as_ref().map(from_row).transpose()
 }
