@@ -1,5 +1,6 @@
 //! Background scheduler, every [`ROLLOVER_EVERY`]: moves subscription periods on time (rollover,
-//! trial ends, past-due cancellation) and re-applies stored YooKassa notifications that failed.
+//! trial ends, past-due cancellation), re-applies stored YooKassa notifications that failed, and
+//! polls payments left pending (a notification that never came).
 //! Rollover also happens on access, so a missed tick only delays bookkeeping.
 
 use super::billing::{payments, subscriptions};
@@ -25,6 +26,11 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(notifications = n, "stored notifications re-applied"),
                 Err(e) => tracing::warn!(error = %e, "notification sweeper failed; retrying next tick"),
+            }
+            match payments::poll_pending(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(payments = n, "asked YooKassa about payments left pending"),
+                Err(e) => tracing::warn!(error = %e, "pending-payment poll failed; retrying next tick"),
             }
         }
     })

@@ -312,3 +312,34 @@ async fn receipts_are_sent_when_configured() {
     assert_eq!(payment.receipt_registration.as_deref(), Some("pending"), "the sandbox accepted the 54-FZ receipt");
     app.stop().await;
 }
+
+#[tokio::test]
+async fn payments_whose_notification_never_came_are_polled() {
+    let app = spawn_app_with(Backend::Sqlite, &[]).await;
+    let user = app.customer("lost").await;
+    // The notification goes nowhere.
+    app.state.sandbox.as_ref().unwrap().set_webhook_url("http://127.0.0.1:9/nowhere");
+    let started = checkout(&app, &user, "pro").await;
+    pay(&app, started["confirmation_url"].as_str().unwrap(), "4111111111111111").await;
+    let id = started["transaction_id"].as_str().unwrap();
+    assert_eq!(tariff::server::billing::payments::poll_pending(&app.state).await.unwrap(), 0, "too early to poll");
+    let (_, t) = app.get_json(&format!("/api/v1/billing/transactions/{id}"), &user.token).await;
+    assert_eq!(t["status"], "pending");
+    app.clock.advance(tariff::server::billing::payments::POLL_PENDING_AFTER + 1);
+    assert_eq!(tariff::server::billing::payments::poll_pending(&app.state).await.unwrap(), 1);
+    let (_, t) = app.get_json(&format!("/api/v1/billing/transactions/{id}"), &user.token).await;
+    assert_eq!(t["status"], "succeeded");
+    let (_, sub) = app.get_json("/api/v1/billing/subscription", &user.token).await;
+    assert_eq!(sub["plan_id"], "pro");
+    app.stop().await;
+}
+
+#[tokio::test]
+async fn a_notification_that_cannot_be_stored_answers_500_for_redelivery() {
+    let app = spawn_app_with(Backend::Sqlite, &[]).await;
+    app.state.store.close().await;
+    let note =
+        json!({"type": "notification", "event": "payment.succeeded", "object": {"id": "p-1", "status": "succeeded"}});
+    assert_eq!(notify(&app, &note).await, 500);
+    app.db.cleanup().await;
+}

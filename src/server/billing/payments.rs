@@ -507,3 +507,31 @@ pub async fn refund(
         .await?
         .ok_or_else(|| Error::Internal("refund transaction vanished".into()))
 }
+
+/// How long a payment may stay pending before the sweeper asks YooKassa about it, in seconds.
+pub const POLL_PENDING_AFTER: i64 = 10 * 60;
+
+/// Asks YooKassa about payments left pending longer than [`POLL_PENDING_AFTER`] (a notification
+/// that never arrived) and applies what it says. Returns how many it asked about.
+///
+/// # Errors
+/// [`Error::Database`]. YooKassa failures are logged and retried on the next run.
+pub async fn poll_pending(state: &AppState) -> Result<usize> {
+    let Some(client) = &state.yookassa else {
+        return Ok(0);
+    };
+    let now = state.now();
+    let ids = store::stale_pending_payments(state.store.pool(), now - POLL_PENDING_AFTER, 50).await?;
+    for payment_id in &ids {
+        match client.get_payment(payment_id).await {
+            Ok(payment) => {
+                if let Err(e) = apply_payment(state, &payment).await {
+                    tracing::warn!(error = %e, %payment_id, "could not apply a polled payment; will retry");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, %payment_id, "could not poll a pending payment; will retry"),
+        }
+        store::touch(state.store.pool(), payment_id, now).await?;
+    }
+    Ok(ids.len())
+}

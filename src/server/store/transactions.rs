@@ -311,3 +311,32 @@ pub async fn get_by_id<'c, E: Executor<'c, Database = Any>>(
         .await?;
     row.as_ref().map(from_row).transpose()
 }
+
+/// YooKassa payment ids of payments still `pending` here whose last change is older than
+/// `older_than` (Unix seconds), oldest first: candidates for polling.
+pub async fn stale_pending_payments<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    older_than: i64,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select yookassa_payment_id from billing_transaction
+         where status in ('pending', 'waiting_for_capture') and kind <> 'refund' and yookassa_payment_id is not null
+           and updated_at <= $1
+         order by updated_at limit $2",
+    )
+    .bind(older_than)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Marks a transaction as looked at now, so polling moves on to others.
+pub async fn touch<'c, E: Executor<'c, Database = Any>>(db: E, payment_id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update billing_transaction set updated_at = $2 where yookassa_payment_id = $1 and kind <> 'refund'")
+        .bind(payment_id)
+        .bind(now)
+        .execute(db)
+        .await?;
+    Ok(())
+}
