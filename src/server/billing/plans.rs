@@ -5,7 +5,7 @@ use super::templates;
 use crate::model::money::minor_from_decimal;
 use crate::model::{Currency, Interval, Metric, Plan, PlanChanges, Quotas};
 use crate::server::error::{Error, FieldError, Result};
-use crate::server::store::{Store, plans as store, subscriptions};
+use crate::server::store::{Store, WriteTx, plans as store, subscriptions};
 use std::collections::BTreeMap;
 
 /// Active plans ordered by `display_order` (the public `GET /api/v1/billing/plans`).
@@ -295,6 +295,34 @@ pub fn decreased_quotas(before: &Plan, after: &Plan) -> Vec<Metric> {
         .collect()
 }
 
+/// `base`, or `base_2`, `base_3`, ... — the first id no plan has.
+async fn free_plan_id(tx: &mut WriteTx, base: &str) -> Result<String> {
+    let mut candidate = base.to_owned();
+    let mut n = 2;
+    while store::get(&mut **tx, &candidate).await?.is_some() {
+        candidate = format!("{base}_{n}");
+        n += 1;
+    }
+    Ok(candidate)
+}
+
+/// Inserts a new plan and its audit row (`action`, with every field as the "after" side).
+async fn insert_audited(
+    tx: &mut WriteTx,
+    actor: &Actor,
+    plan: &Plan,
+    action: &str,
+    description: String,
+    now: i64,
+) -> Result<()> {
+    if !store::insert_if_absent(&mut **tx, plan).await? {
+        return Err(Error::Conflict(format!("a plan with id {:?} already exists", plan.id)));
+    }
+    audit::record(&mut **tx, actor, action, "plan", &plan.id, description, audit::diff(None, &plan_json(plan)), now)
+        .await?;
+    Ok(())
+}
+
 /// Creates a plan (admin API, spec 000). The id is taken from the body, or generated from the
 /// name (`Pro` → `pro`, `pro_2` if taken). Audited as `plan.create`.
 ///
@@ -347,32 +375,10 @@ pub async fn create(db: &Store, now: i64, actor: &Actor, changes: PlanChanges) -
     let mut tx = db.begin_write().await?;
     plan.id = match explicit_id {
         Some(id) => id,
-        None => {
-            let base = slug(&plan.name);
-            let mut candidate = base.clone();
-            let mut n = 2;
-            while store::get(&mut *tx, &candidate).await?.is_some() {
-                candidate = format!("{base}_{n}");
-                n += 1;
-            }
-            candidate
-        }
+        None => free_plan_id(&mut tx, &slug(&plan.name)).await?,
     };
-    if !store::insert_if_absent(&mut *tx, &plan).await? {
-        return Err(Error::Conflict(format!("a plan with id {:?} already exists", plan.id)));
-    }
     let description = format!("Plan {} created", plan.id);
-    audit::record(
-        &mut *tx,
-        actor,
-        "plan.create",
-        "plan",
-        &plan.id,
-        description,
-        audit::diff(None, &plan_json(&plan)),
-        now,
-    )
-    .await?;
+    insert_audited(&mut tx, actor, &plan, "plan.create", description, now).await?;
     tx.commit().await?;
     Ok(plan)
 }
@@ -493,14 +499,7 @@ pub async fn duplicate(
         Some(id) => id,
         None => {
             let stem: String = plan_id.chars().take(MAX_ID_LEN - 8).collect();
-            let base = format!("{stem}_copy");
-            let mut candidate = base.clone();
-            let mut n = 2;
-            while store::get(&mut *tx, &candidate).await?.is_some() {
-                candidate = format!("{base}_{n}");
-                n += 1;
-            }
-            candidate
+            free_plan_id(&mut tx, &format!("{stem}_copy")).await?
         }
     };
     copy.name = new_name
@@ -511,21 +510,8 @@ pub async fn duplicate(
     copy.is_active = false;
     copy.created_at = now;
     copy.updated_at = now;
-    if !store::insert_if_absent(&mut *tx, &copy).await? {
-        return Err(Error::Conflict(format!("a plan with id {:?} already exists", copy.id)));
-    }
     let description = format!("Plan {} duplicated from {plan_id}", copy.id);
-    audit::record(
-        &mut *tx,
-        actor,
-        "plan.duplicate",
-        "plan",
-        &copy.id,
-        description,
-        audit::diff(None, &plan_json(&copy)),
-        now,
-    )
-    .await?;
+    insert_audited(&mut tx, actor, &copy, "plan.duplicate", description, now).await?;
     tx.commit().await?;
     Ok(copy)
 }

@@ -200,6 +200,26 @@ fn validate_event(event: &UsageEvent, prefix: &str, errors: &mut Vec<FieldError>
     }
 }
 
+/// The row that records `event` for `user` in the period of allowance `a`. Ids are time-ordered
+/// (UUIDv7) so inserts append to the primary-key index.
+fn usage_row(user: &UserRef, metric: Metric, a: &Allowance, event: UsageEvent, now: i64) -> store::NewUsage {
+    store::NewUsage {
+        id: uuid::Uuid::now_v7().to_string(),
+        user_id: user.id.clone(),
+        account_id: user.account_id.clone(),
+        subscription_id: a.subscription_id.clone(),
+        metric: metric.as_str(),
+        amount: event.amount,
+        period_start: a.period_start,
+        period_end: a.period_end,
+        model_id: event.model_id,
+        chat_id: event.chat_id,
+        event_id: event.event_id,
+        extra_metadata: event.metadata.filter(|m| !m.is_null()).map(|m| m.to_string()),
+        created_at: now,
+    }
+}
+
 /// What recording one event did.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct Tracked {
@@ -230,21 +250,8 @@ pub async fn track(
     }
     positive(event.amount, "amount")?;
     let (a, _) = standing(db, now, policy, &user.account_id, metric).await?;
-    let row = store::NewUsage {
-        id: uuid::Uuid::now_v7().to_string(),
-        user_id: user.id.clone(),
-        account_id: user.account_id.clone(),
-        subscription_id: a.subscription_id.clone(),
-        metric: metric.as_str(),
-        amount: event.amount,
-        period_start: a.period_start,
-        period_end: a.period_end,
-        model_id: event.model_id,
-        chat_id: event.chat_id,
-        event_id: event.event_id,
-        extra_metadata: event.metadata.filter(|m| !m.is_null()).map(|m| m.to_string()),
-        created_at: now,
-    };
+    let amount = event.amount;
+    let row = usage_row(user, metric, &a, event, now);
 
     // Writes first, so SQLite takes its write lock at the first statement of the transaction.
     let mut tx = db.begin_write().await?;
@@ -254,17 +261,9 @@ pub async fn track(
         let used = store::used(db.pool(), &user.account_id, metric.as_str(), a.period_start).await?;
         return Ok(Tracked { recorded: false, duplicate: true, usage: status(metric, 0, used, &a) });
     }
-    let consumed = store::consume(
-        &mut *tx,
-        &user.account_id,
-        metric.as_str(),
-        a.period_start,
-        a.period_end,
-        event.amount,
-        a.limit,
-        now,
-    )
-    .await?;
+    let consumed =
+        store::consume(&mut *tx, &user.account_id, metric.as_str(), a.period_start, a.period_end, amount, a.limit, now)
+            .await?;
     let Some(used) = consumed else {
         tx.rollback().await?;
         let used = store::used(db.pool(), &user.account_id, metric.as_str(), a.period_start).await?;
@@ -274,7 +273,7 @@ pub async fn track(
             limit,
             current_usage: used,
             remaining: (limit - used).max(0),
-            requested: event.amount,
+            requested: amount,
         });
     };
     tx.commit().await?;
@@ -348,21 +347,7 @@ pub async fn record_batch(
         let id = event.user_id.clone().unwrap_or_else(|| default_user.id.clone());
         let (user, subscription) = &users[&id];
         let a = allowance(subscription.as_ref(), metric, policy, now)?;
-        rows.push(store::NewUsage {
-            id: uuid::Uuid::now_v7().to_string(),
-            user_id: user.id.clone(),
-            account_id: user.account_id.clone(),
-            subscription_id: a.subscription_id,
-            metric: metric.as_str(),
-            amount: event.amount,
-            period_start: a.period_start,
-            period_end: a.period_end,
-            model_id: event.model_id,
-            chat_id: event.chat_id,
-            event_id: event.event_id,
-            extra_metadata: event.metadata.filter(|m| !m.is_null()).map(|m| m.to_string()),
-            created_at: now,
-        });
+        rows.push(usage_row(user, metric, &a, event, now));
     }
 
     let mut tx = db.begin_write().await?;
