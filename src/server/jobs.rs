@@ -1,6 +1,7 @@
 //! Background scheduler, every [`ROLLOVER_EVERY`]: moves subscription periods on time (rollover,
 //! trial ends, past-due cancellation), re-applies stored YooKassa notifications that failed, and
-//! polls payments left pending (a notification that never came).
+//! charges saved cards for renewals on the dunning schedule, and polls payments left pending
+//! (a notification that never came).
 //! Rollover also happens on access, so a missed tick only delays bookkeeping.
 
 use super::billing::{payments, subscriptions};
@@ -26,6 +27,11 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(notifications = n, "stored notifications re-applied"),
                 Err(e) => tracing::warn!(error = %e, "notification sweeper failed; retrying next tick"),
+            }
+            match payments::charge_due_renewals(&state).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(subscriptions = n, "renewal charges attempted"),
+                Err(e) => tracing::warn!(error = %e, "renewal charging failed; retrying next tick"),
             }
             match payments::poll_pending(&state).await {
                 Ok(0) => {}

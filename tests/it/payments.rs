@@ -343,3 +343,69 @@ async fn a_notification_that_cannot_be_stored_answers_500_for_redelivery() {
     assert_eq!(notify(&app, &note).await, 500);
     app.db.cleanup().await;
 }
+
+async fn renewals_charge_the_saved_card_and_dunning_cancels_after_the_last_retry(backend: Backend) {
+    use tariff::server::billing::payments::charge_due_renewals;
+    let app = spawn_app_with(backend, &[("YOOKASSA_SECRET_KEY", "test_dunning")]).await;
+    let user = app.customer("renewer").await;
+    let started = checkout(&app, &user, "pro").await;
+    pay(&app, started["confirmation_url"].as_str().unwrap(), "5555555555554444").await;
+    final_transaction(&app, &user, started["transaction_id"].as_str().unwrap()).await;
+    let (_, sub) = app.get_json("/api/v1/billing/subscription", &user.token).await;
+    let end1 = sub["current_period_end"].as_i64().unwrap();
+    assert_eq!(charge_due_renewals(&app.state).await.unwrap(), 0, "nothing is due before the period ends");
+
+    // At the end of the period the saved card pays the next one, from the old end.
+    app.clock.advance(end1 - app.state.now() + 60);
+    assert_eq!(charge_due_renewals(&app.state).await.unwrap(), 1);
+    let (_, renewed) = app.get_json("/api/v1/billing/subscription", &user.token).await;
+    assert_eq!(renewed["status"], "active");
+    assert_eq!(renewed["current_period_start"], end1);
+    let end2 = renewed["current_period_end"].as_i64().unwrap();
+    assert!(end2 - end1 >= 28 * 86_400);
+    let (_, history) = app.get_json("/api/v1/billing/transactions", &user.token).await;
+    assert_eq!(history["items"][0]["kind"], "renewal");
+    assert_eq!(history["items"][0]["status"], "succeeded");
+
+    // The card starts declining: past due, retried after 1, 3 and 5 days, then canceled.
+    let method: String = sqlx::query_scalar("select payment_method_id from billing_subscription where id = $1")
+        .bind(renewed["id"].as_str().unwrap())
+        .fetch_one(app.state.store.pool())
+        .await
+        .unwrap();
+    let declined = app
+        .client
+        .post(app.url(&format!("/sandbox/yookassa/control/payment-methods/{method}/decline")))
+        .basic_auth("sandbox-shop", Some("test_dunning"))
+        .json(&json!({"reason": "insufficient_funds"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(declined.status(), 200);
+    app.clock.advance(end2 - app.state.now() + 60);
+    assert_eq!(charge_due_renewals(&app.state).await.unwrap(), 1);
+    let (_, due) = app.get_json("/api/v1/billing/subscription", &user.token).await;
+    assert_eq!(due["status"], "past_due");
+    assert_eq!(charge_due_renewals(&app.state).await.unwrap(), 0, "the next retry waits a day");
+    for (day, expected_status) in [(1, "past_due"), (3, "past_due")] {
+        app.clock.advance(end2 + day * 86_400 - app.state.now() + 60);
+        assert_eq!(charge_due_renewals(&app.state).await.unwrap(), 1, "retry after {day} day(s)");
+        let (_, s) = app.get_json("/api/v1/billing/subscription", &user.token).await;
+        assert_eq!(s["status"], expected_status);
+        assert_eq!(s["plan_id"], "pro");
+    }
+    app.clock.advance(end2 + 5 * 86_400 - app.state.now() + 60);
+    assert_eq!(charge_due_renewals(&app.state).await.unwrap(), 1);
+    let (_, after) = app.get_json("/api/v1/billing/subscription", &user.token).await;
+    assert_eq!(after["plan_id"], "free", "canceled after the last retry");
+    let declines: i64 = sqlx::query_scalar(
+        "select count(*) from billing_transaction where account_id = $1 and kind = 'renewal' and status = 'canceled'",
+    )
+    .bind(&user.account_id)
+    .fetch_one(app.state.store.pool())
+    .await
+    .unwrap();
+    assert_eq!(declines, 4, "the charge at period end and three retries");
+    app.stop().await;
+}
+on_both_databases!(dunning, renewals_charge_the_saved_card_and_dunning_cancels_after_the_last_retry);

@@ -535,3 +535,128 @@ pub async fn poll_pending(state: &AppState) -> Result<usize> {
     }
     Ok(ids.len())
 }
+
+/// When the failed renewal charges are retried, counted from the end of the period
+/// (DESIGN.md "Renewals and dunning": after 1, 3 and 5 days, then canceled).
+pub const RENEWAL_RETRY_AFTER: [i64; 3] = [86_400, 3 * 86_400, 5 * 86_400];
+
+/// Charges the saved card of every paid subscription whose period has ended (and retries failed
+/// charges on the dunning schedule), without the payer. A success pays the next period from the
+/// old end; a decline leaves the subscription `past_due` until the next retry; after the last
+/// retry fails the subscription is canceled and the account falls back to free. Returns how
+/// many subscriptions it charged.
+///
+/// # Errors
+/// [`Error::Database`]. Provider failures are recorded and retried on the next run.
+pub async fn charge_due_renewals(state: &AppState) -> Result<usize> {
+    if state.yookassa.is_none() {
+        return Ok(0);
+    }
+    let due = crate::server::store::subscriptions::due_renewals(state.store.pool(), state.now(), 50).await?;
+    for renewal in &due {
+        if let Err(e) = charge_renewal(state, renewal).await {
+            tracing::warn!(error = %e, subscription_id = %renewal.subscription_id, "renewal charge failed; will retry");
+        }
+    }
+    Ok(due.len())
+}
+
+async fn charge_renewal(state: &AppState, due: &crate::server::store::subscriptions::DueRenewal) -> Result<()> {
+    let Some(client) = &state.yookassa else {
+        return Ok(());
+    };
+    let now = state.now();
+    let plan =
+        plans::get(state.store.pool(), &due.plan_id).await?.ok_or_else(|| Error::not_found("plan", &due.plan_id))?;
+    // A renewal stored before but never answered keeps its idempotence key.
+    let (transaction_id, key) = match store::unsent_renewal(state.store.pool(), &due.subscription_id).await? {
+        Some(t) => (t.id, t.idempotence_key),
+        None => {
+            let period = crate::ui::format::per_interval(plan.interval, crate::ui::i18n::Locale::En);
+            let period_ru = crate::ui::format::per_interval(plan.interval, crate::ui::i18n::Locale::Ru);
+            let row = store::NewTransaction {
+                id: uuid::Uuid::new_v4().to_string(),
+                user_id: due.user_id.clone(),
+                account_id: due.account_id.clone(),
+                plan_id: Some(plan.id.clone()),
+                subscription_id: Some(due.subscription_id.clone()),
+                parent_transaction_id: None,
+                kind: "renewal",
+                amount: plan.price_minor,
+                currency: plan.currency.code().to_owned(),
+                idempotence_key: uuid::Uuid::new_v4().to_string(),
+                description: format!("{} plan renewal, 1 {period}", plan.name),
+                description_ru: format!(
+                    "Продление тарифа «{}», 1 {period_ru}",
+                    plan.name_ru.as_deref().unwrap_or(&plan.name)
+                ),
+                extra_metadata: None,
+                yookassa_payment_id: None,
+                now,
+            };
+            store::insert(state.store.pool(), &row).await?;
+            (row.id, row.idempotence_key)
+        }
+    };
+    let request = CreatePayment {
+        amount: Some(Amount::from_minor(plan.price_minor, plan.currency.code())),
+        description: Some(format!("{} plan renewal", plan.name).chars().take(128).collect()),
+        capture: true,
+        payment_method_id: Some(due.payment_method_id.clone()),
+        metadata: BTreeMap::from([
+            ("transaction_id".to_owned(), transaction_id.clone()),
+            ("user_id".to_owned(), due.user_id.clone()),
+            ("plan_id".to_owned(), plan.id.clone()),
+            ("kind".to_owned(), "renewal".to_owned()),
+        ]),
+        ..Default::default()
+    };
+    let declined = match client.create_payment(&request, &key).await {
+        Ok(payment) => {
+            store::set_payment(state.store.pool(), &transaction_id, &payment.id, &payment.status, state.now()).await?;
+            apply_payment(state, &payment).await?;
+            payment.status == "canceled"
+        }
+        Err(YooKassaError::Api { .. }) => {
+            let mut tx = state.store.begin_write().await?;
+            store::transition(
+                &mut *tx,
+                &transaction_id,
+                &["pending"],
+                "failed",
+                "rejected",
+                None,
+                None,
+                None,
+                state.now(),
+            )
+            .await?;
+            tx.commit().await?;
+            true
+        }
+        // No answer: the transaction keeps its key and the next run asks again.
+        Err(e) => return Err(provider_error(e)),
+    };
+    if declined {
+        let attempts = due.renewal_attempts + 1;
+        match RENEWAL_RETRY_AFTER.get((attempts - 1) as usize) {
+            Some(after) => {
+                let next_at = due.current_period_end + after;
+                crate::server::store::subscriptions::record_failed_renewal(
+                    state.store.pool(),
+                    &due.subscription_id,
+                    attempts,
+                    next_at,
+                    state.now(),
+                )
+                .await?;
+                tracing::info!(subscription_id = %due.subscription_id, attempts, next_at, "renewal declined; past due until the next retry");
+            }
+            None => {
+                super::subscriptions::cancel(&state.store, state.now(), &due.account_id, true).await?;
+                tracing::info!(subscription_id = %due.subscription_id, "renewal declined after the last retry; subscription canceled");
+            }
+        }
+    }
+    Ok(())
+}

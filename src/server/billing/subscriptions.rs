@@ -308,11 +308,14 @@ pub async fn rollover(db: &Store, now: i64, account_id: &str) -> Result<()> {
             next.current_period_start = start;
             next.current_period_end = new_end;
         } else if current.status == "past_due" {
-            if now < end + DUNNING_GRACE_SECONDS {
+            // With a saved card the dunning charges decide (see `payments::charge_due_renewals`);
+            // this is the backstop a day after the last retry, e.g. when YooKassa is unreachable.
+            let grace = DUNNING_GRACE_SECONDS + if current.payment_method_id.is_some() { 86_400 } else { 0 };
+            if now < end + grace {
                 return Ok(());
             }
             next.status = "canceled".into();
-            next.canceled_at = Some(end + DUNNING_GRACE_SECONDS);
+            next.canceled_at = Some(end + grace);
             fall_back_to_free = true;
         } else {
             next.status = "past_due".into();
@@ -397,7 +400,8 @@ pub async fn apply_paid_period(
         Some(current) => {
             let mut next = current.clone();
             if current.plan_id == plan.id && current.status != "trialing" {
-                if current.current_period_end > now {
+                // Renewals (on time, or paid during dunning) continue the billing cycle.
+                if now < current.current_period_end + DUNNING_GRACE_SECONDS + 86_400 {
                     let anchor = current.billing_anchor.unwrap_or(current.current_period_start);
                     next.current_period_start = current.current_period_end;
                     next.current_period_end = period_containing(anchor, plan.interval, current.current_period_end).1;
@@ -424,6 +428,7 @@ pub async fn apply_paid_period(
             if !store::update_if_unchanged(&mut **tx, &next, current.updated_at, &current.status).await? {
                 return Err(Error::Conflict("the subscription changed while applying a payment; try again".into()));
             }
+            store::reset_dunning(&mut **tx, &next.id).await?;
             Ok(next.id)
         }
         None => {

@@ -284,3 +284,69 @@ where
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
     Ok((items, total))
 }
+
+/// A paid subscription whose renewal charge is due.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DueRenewal {
+    pub subscription_id: String,
+    pub user_id: String,
+    pub account_id: String,
+    pub plan_id: String,
+    pub payment_method_id: String,
+    pub current_period_end: i64,
+    pub renewal_attempts: i64,
+}
+
+/// Live paid subscriptions with a saved card whose period has ended and whose next charge is due,
+/// without a renewal already in flight at YooKassa; oldest first.
+pub async fn due_renewals<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    now: i64,
+    limit: i64,
+) -> Result<Vec<DueRenewal>, sqlx::Error> {
+    sqlx::query_as(
+        "select s.id as subscription_id, s.user_id, s.account_id, s.plan_id, s.payment_method_id, s.current_period_end,
+                s.renewal_attempts
+         from billing_subscription s join billing_plan p on p.id = s.plan_id
+         where s.status in ('active', 'past_due') and s.cancel_at_period_end = $1 and s.payment_method_id is not null
+           and p.price_minor > 0 and s.current_period_end <= $2 and (s.next_renewal_at is null or s.next_renewal_at <= $2)
+           and not exists (select 1 from billing_transaction t where t.subscription_id = s.id and t.kind = 'renewal'
+                           and t.status in ('pending', 'waiting_for_capture') and t.yookassa_payment_id is not null)
+         order by s.current_period_end limit $3",
+    )
+    .bind(false)
+    .bind(now)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
+/// Records a failed renewal charge: `past_due`, the attempt count and when to try next.
+pub async fn record_failed_renewal<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+    attempts: i64,
+    next_at: i64,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update billing_subscription set status = 'past_due', renewal_attempts = $2, next_renewal_at = $3, updated_at = $4
+         where id = $1 and status in ('active', 'past_due')",
+    )
+    .bind(id)
+    .bind(attempts)
+    .bind(next_at)
+    .bind(now)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Clears the dunning state after a successful payment.
+pub async fn reset_dunning<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("update billing_subscription set renewal_attempts = 0, next_renewal_at = null where id = $1")
+        .bind(id)
+        .execute(db)
+        .await?;
+    Ok(())
+}

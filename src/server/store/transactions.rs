@@ -340,3 +340,19 @@ pub async fn touch<'c, E: Executor<'c, Database = Any>>(db: E, payment_id: &str,
         .await?;
     Ok(())
 }
+
+/// A renewal of this subscription that was stored but never reached YooKassa (its create call
+/// had no answer): retried with the same idempotence key.
+pub async fn unsent_renewal<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    subscription_id: &str,
+) -> Result<Option<TransactionRef>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "select {REF_COLUMNS} from billing_transaction
+         where subscription_id = $1 and kind = 'renewal' and status = 'pending' and yookassa_payment_id is null
+         order by created_at desc limit 1"
+    ))
+    .bind(subscription_id)
+    .fetch_optional(db)
+    .await
+}
