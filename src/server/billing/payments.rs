@@ -660,3 +660,12 @@ async fn charge_renewal(state: &AppState, due: &crate::server::store::subscripti
     }
     Ok(())
 }
+
+/// A page of the account's transactions (payments, renewals, refunds), newest first, and the
+/// total count.
+///
+/// # Errors
+/// [`Error::Database`].
+pub async fn history(state: &AppState, account_id: &str, limit: i64, offset: i64) -> Result<(Vec<Transaction>, i64)> {
+    Ok(store::list_for_account(state.store.pool(), account_id, limit, offset).await?)
+}

@@ -11,7 +11,6 @@ use crate::server::billing::{self, usage};
 use crate::server::error::Problem;
 use crate::server::error::{Error, Result};
 use crate::server::state::AppState;
-use crate::server::store::transactions;
 use crate::server::store::usage::UsageRow;
 use axum::Json;
 use axum::extract::{Path, Query, State, rejection::QueryRejection};
@@ -214,8 +213,7 @@ pub async fn list_transactions(
     let q = query(q)?;
     let (page, page_size, offset) = paging(q.page, q.page_size)?;
     let user = principal.subject(&state.store, q.user_id.as_deref()).await?;
-    let (items, total) =
-        transactions::list_for_account(state.store.pool(), &user.account_id, page_size, offset).await?;
+    let (items, total) = billing::payments::history(&state, &user.account_id, page_size, offset).await?;
     Ok(Json(Page { items, total, page, page_size }))
 }
 
@@ -248,7 +246,7 @@ pub async fn me(
     let usage =
         usage::overview(&state.store, now, state.config.no_subscription_policy, &user, subscription.as_ref()).await?;
     let recent_usage = usage::recent(&state.store, &user.account_id, 20).await?;
-    let (transactions, _) = transactions::list_for_account(state.store.pool(), &user.account_id, 10, 0).await?;
+    let (transactions, _) = billing::payments::history(&state, &user.account_id, 10, 0).await?;
     Ok(Json(BillingInfo {
         user_id: user.id,
         email: user.email,
