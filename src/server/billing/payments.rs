@@ -41,6 +41,38 @@ fn provider_error(e: YooKassaError) -> Error {
     }
 }
 
+/// A pending payment of one period of `plan` (`subscription` for a checkout, `renewal` for a
+/// charge of the saved card), described in both languages.
+fn plan_transaction(
+    kind: &'static str,
+    user_id: &str,
+    account_id: &str,
+    plan: &crate::model::Plan,
+    now: i64,
+) -> store::NewTransaction {
+    use crate::ui::{format::per_interval, i18n::Locale};
+    let period = per_interval(plan.interval, Locale::En);
+    let period_ru = per_interval(plan.interval, Locale::Ru);
+    let name_ru = plan.name_ru.as_deref().unwrap_or(&plan.name);
+    let (description, description_ru) = if kind == "renewal" {
+        (format!("{} plan renewal, 1 {period}", plan.name), format!("Продление тарифа «{name_ru}», 1 {period_ru}"))
+    } else {
+        (format!("{} plan, 1 {period}", plan.name), format!("Тариф «{name_ru}», 1 {period_ru}"))
+    };
+    let mut row = store::NewTransaction::pending(
+        kind,
+        user_id,
+        account_id,
+        plan.price_minor,
+        plan.currency.code(),
+        description,
+        description_ru,
+        now,
+    );
+    row.plan_id = Some(plan.id.clone());
+    row
+}
+
 fn valid_return_url(url: &str) -> bool {
     (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() <= 2048
@@ -71,25 +103,7 @@ pub async fn checkout(state: &AppState, user: &UserRef, plan_id: &str, return_ur
         return Err(Error::Unavailable("Payments are not configured on this server.".into()));
     };
     let now = state.now();
-    let period = crate::ui::format::per_interval(plan.interval, crate::ui::i18n::Locale::En);
-    let period_ru = crate::ui::format::per_interval(plan.interval, crate::ui::i18n::Locale::Ru);
-    let transaction = store::NewTransaction {
-        id: uuid::Uuid::new_v4().to_string(),
-        user_id: user.id.clone(),
-        account_id: user.account_id.clone(),
-        plan_id: Some(plan.id.clone()),
-        subscription_id: None,
-        parent_transaction_id: None,
-        kind: "subscription",
-        amount: plan.price_minor,
-        currency: plan.currency.code().to_owned(),
-        idempotence_key: uuid::Uuid::new_v4().to_string(),
-        description: format!("{} plan, 1 {period}", plan.name),
-        description_ru: format!("Тариф «{}», 1 {period_ru}", plan.name_ru.as_deref().unwrap_or(&plan.name)),
-        extra_metadata: None,
-        yookassa_payment_id: None,
-        now,
-    };
+    let transaction = plan_transaction("subscription", &user.id, &user.account_id, &plan, now);
     // The key is durable before YooKassa hears of the payment.
     store::insert(state.store.pool(), &transaction).await?;
 
@@ -140,20 +154,7 @@ pub async fn checkout(state: &AppState, user: &UserRef, plan_id: &str, return_ur
             })
         }
         Err(e @ YooKassaError::Api { .. }) => {
-            let mut tx = state.store.begin_write().await?;
-            store::transition(
-                &mut *tx,
-                &transaction.id,
-                &["pending"],
-                "failed",
-                "rejected",
-                None,
-                None,
-                None,
-                state.now(),
-            )
-            .await?;
-            tx.commit().await?;
+            store::mark_rejected(state.store.pool(), &transaction.id, state.now()).await?;
             Err(provider_error(e))
         }
         Err(e) => Err(provider_error(e)),
@@ -436,23 +437,19 @@ pub async fn refund(
         return Err(Error::invalid("amount", "Nothing is left to refund"));
     }
     let now = state.now();
-    let refund_row = store::NewTransaction {
-        id: uuid::Uuid::new_v4().to_string(),
-        user_id: original.user_id.clone(),
-        account_id: original.account_id.clone(),
-        plan_id: original.plan_id.clone(),
-        subscription_id: None,
-        parent_transaction_id: Some(original.id.clone()),
-        kind: "refund",
+    let mut refund_row = store::NewTransaction::pending(
+        "refund",
+        &original.user_id,
+        &original.account_id,
         amount,
-        currency: original.currency.clone(),
-        idempotence_key: uuid::Uuid::new_v4().to_string(),
-        description: format!("Refund of payment {}", original.id),
-        description_ru: format!("Возврат платежа {}", original.id),
-        extra_metadata: None,
-        yookassa_payment_id: Some(payment_id.clone()),
+        &original.currency,
+        format!("Refund of payment {}", original.id),
+        format!("Возврат платежа {}", original.id),
         now,
-    };
+    );
+    refund_row.plan_id = original.plan_id.clone();
+    refund_row.parent_transaction_id = Some(original.id.clone());
+    refund_row.yookassa_payment_id = Some(payment_id.clone());
     let mut tx = state.store.begin_write().await?;
     if !store::reserve_refund(&mut *tx, &original.id, amount, now).await? {
         return Err(Error::invalid(
@@ -486,18 +483,7 @@ pub async fn refund(
         Err(e @ YooKassaError::Api { .. }) => {
             let mut tx = state.store.begin_write().await?;
             store::release_refund(&mut *tx, &original.id, amount, state.now()).await?;
-            store::transition(
-                &mut *tx,
-                &refund_row.id,
-                &["pending"],
-                "failed",
-                "rejected",
-                None,
-                None,
-                None,
-                state.now(),
-            )
-            .await?;
+            store::mark_rejected(&mut *tx, &refund_row.id, state.now()).await?;
             tx.commit().await?;
             return Err(provider_error(e));
         }
@@ -572,28 +558,8 @@ async fn charge_renewal(state: &AppState, due: &crate::server::store::subscripti
     let (transaction_id, key) = match store::unsent_renewal(state.store.pool(), &due.subscription_id).await? {
         Some(t) => (t.id, t.idempotence_key),
         None => {
-            let period = crate::ui::format::per_interval(plan.interval, crate::ui::i18n::Locale::En);
-            let period_ru = crate::ui::format::per_interval(plan.interval, crate::ui::i18n::Locale::Ru);
-            let row = store::NewTransaction {
-                id: uuid::Uuid::new_v4().to_string(),
-                user_id: due.user_id.clone(),
-                account_id: due.account_id.clone(),
-                plan_id: Some(plan.id.clone()),
-                subscription_id: Some(due.subscription_id.clone()),
-                parent_transaction_id: None,
-                kind: "renewal",
-                amount: plan.price_minor,
-                currency: plan.currency.code().to_owned(),
-                idempotence_key: uuid::Uuid::new_v4().to_string(),
-                description: format!("{} plan renewal, 1 {period}", plan.name),
-                description_ru: format!(
-                    "Продление тарифа «{}», 1 {period_ru}",
-                    plan.name_ru.as_deref().unwrap_or(&plan.name)
-                ),
-                extra_metadata: None,
-                yookassa_payment_id: None,
-                now,
-            };
+            let mut row = plan_transaction("renewal", &due.user_id, &due.account_id, &plan, now);
+            row.subscription_id = Some(due.subscription_id.clone());
             store::insert(state.store.pool(), &row).await?;
             (row.id, row.idempotence_key)
         }
@@ -618,20 +584,7 @@ async fn charge_renewal(state: &AppState, due: &crate::server::store::subscripti
             payment.status == "canceled"
         }
         Err(YooKassaError::Api { .. }) => {
-            let mut tx = state.store.begin_write().await?;
-            store::transition(
-                &mut *tx,
-                &transaction_id,
-                &["pending"],
-                "failed",
-                "rejected",
-                None,
-                None,
-                None,
-                state.now(),
-            )
-            .await?;
-            tx.commit().await?;
+            store::mark_rejected(state.store.pool(), &transaction_id, state.now()).await?;
             true
         }
         // No answer: the transaction keeps its key and the next run asks again.

@@ -84,6 +84,40 @@ pub struct NewTransaction {
     pub now: i64,
 }
 
+impl NewTransaction {
+    /// A pending transaction of `kind` with a fresh id and a fresh idempotence key; the optional
+    /// links (plan, subscription, parent, provider id) start empty.
+    #[allow(clippy::too_many_arguments)]
+    pub fn pending(
+        kind: &'static str,
+        user_id: &str,
+        account_id: &str,
+        amount: i64,
+        currency: &str,
+        description: String,
+        description_ru: String,
+        now: i64,
+    ) -> NewTransaction {
+        NewTransaction {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id: user_id.to_owned(),
+            account_id: account_id.to_owned(),
+            plan_id: None,
+            subscription_id: None,
+            parent_transaction_id: None,
+            kind,
+            amount,
+            currency: currency.to_owned(),
+            idempotence_key: uuid::Uuid::new_v4().to_string(),
+            description,
+            description_ru,
+            extra_metadata: None,
+            yookassa_payment_id: None,
+            now,
+        }
+    }
+}
+
 pub async fn insert<'c, E: Executor<'c, Database = Any>>(db: E, t: &NewTransaction) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into billing_transaction (id, user_id, account_id, subscription_id, plan_id, kind, amount, currency, status,
@@ -355,4 +389,13 @@ pub async fn unsent_renewal<'c, E: Executor<'c, Database = Any>>(
     .bind(subscription_id)
     .fetch_optional(db)
     .await
+}
+
+/// Marks a pending transaction `failed` because YooKassa refused it.
+pub async fn mark_rejected<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+    now: i64,
+) -> Result<bool, sqlx::Error> {
+    transition(db, id, &["pending"], "failed", "rejected", None, None, None, now).await
 }
