@@ -3,12 +3,14 @@
 
 pub mod money;
 pub mod plan;
+pub mod portal;
 pub mod subscription;
 pub mod transaction;
 pub mod usage;
 
 pub use money::{Currency, MoneyError};
 pub use plan::{Interval, Metric, Plan, PlanChanges, Quotas};
+pub use portal::{UiError, Viewer};
 pub use subscription::{Subscription, SubscriptionStatus};
 pub use transaction::Transaction;
 pub use usage::QuotaStatus;

@@ -260,7 +260,17 @@ pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, 
         .site_addr(config.site_addr)
         .env(Env::PROD)
         .build();
-    Ok(AppState { store, config: Arc::new(config), clock, leptos_options, yookassa, sandbox })
+    let sessions = crate::server::web::SessionBackend::open(&config.database_url).await?;
+    Ok(AppState {
+        store,
+        config: Arc::new(config),
+        clock,
+        leptos_options,
+        yookassa,
+        sandbox,
+        sessions,
+        login_throttle: Arc::default(),
+    })
 }
 
 /// The YooKassa client and, in sandbox mode, the emulator it talks to, with the start-up lines
@@ -310,6 +320,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     tracing::info!(%addr, url = %base_url, "Tariff is listening");
     let jobs = super::jobs::spawn(state_for_jobs);
+    state.sessions.spawn_cleanup(std::time::Duration::from_secs(3600));
     axum::serve(listener, http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
         .with_graceful_shutdown(shutdown_signal())
         .await

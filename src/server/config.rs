@@ -147,6 +147,13 @@ impl Config {
             return Err(invalid("ADMIN_EMAIL", format!("{email:?} is not an email address")));
         }
         let admin_password = get("ADMIN_PASSWORD").map(SecretString::from);
+        let session_secret = get("SESSION_SECRET");
+        if session_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(invalid("SESSION_SECRET", "must be at least 32 characters".into()));
+        }
+        if environment == Environment::Production && session_secret.is_none() {
+            return Err(invalid("SESSION_SECRET", "must be set in production (sessions must survive restarts)".into()));
+        }
         if environment == Environment::Production && admin_email.is_some() && admin_password.is_none() {
             return Err(invalid("ADMIN_PASSWORD", "must be set with ADMIN_EMAIL in production".into()));
         }
@@ -229,7 +236,7 @@ impl Config {
             site_addr,
             site_root,
             app_base_url,
-            session_secret: get("SESSION_SECRET").map(SecretString::from),
+            session_secret: session_secret.map(SecretString::from),
             admin_email,
             admin_password,
             yookassa,

@@ -11,6 +11,7 @@ pub mod jobs;
 pub mod state;
 pub mod store;
 pub mod telemetry;
+pub mod web;
 pub mod yookassa;
 
 pub use error::Error;

@@ -3,6 +3,7 @@
 use super::clock::Clock;
 use super::config::Config;
 use super::store::Store;
+use super::web::{LoginThrottle, SessionBackend};
 use super::yookassa::client::Client;
 use super::yookassa::sandbox::Sandbox;
 use axum::extract::FromRef;
@@ -21,6 +22,10 @@ pub struct AppState {
     pub yookassa: Option<Client>,
     /// The built-in emulator, mounted at `/sandbox/yookassa` in sandbox mode.
     pub sandbox: Option<Arc<Sandbox>>,
+    /// Where web sessions are kept (the same database as the billing data).
+    pub sessions: SessionBackend,
+    /// Failed-login counters of the web login form.
+    pub login_throttle: Arc<LoginThrottle>,
 }
 
 impl AppState {

@@ -1,7 +1,14 @@
 //! The HTML shell, the router and the page frame shared by every page.
 
-use super::i18n::{Locale, provide_locale, use_locale};
+use super::auth::{LoginPage, LogoutButton, SignupPage};
+use super::i18n::{Locale, provide_locale, t, use_locale};
+use super::portal::overview::BillingPage;
+use super::portal::payments::TransactionsPage;
+use super::portal::plans::{PlansPage, ReturnPage};
+use super::portal::tokens::TokensPage;
+use super::portal::usage::UsagePage;
 use super::pricing::PricingPage;
+use crate::model::{UiError, Viewer};
 use leptos::prelude::*;
 use leptos_meta::{Html, Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
@@ -62,16 +69,74 @@ fn Frame() -> impl IntoView {
                 </A>
                 <span class="brand-tagline">{move || locale.get().text().product_tagline}</span>
                 <LanguageSwitch/>
+                <AccountMenu/>
             </div>
         </header>
         <main id="main" class="content">
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=PricingPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing") view=BillingPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/plans") view=PlansPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/return") view=ReturnPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/usage") view=UsagePage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/transactions") view=TransactionsPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
             </Routes>
         </main>
         <footer class="footer">
             <p>{move || locale.get().text().footer}</p>
         </footer>
+    }
+}
+
+/// Who is signed in (for the top bar), or `None`.
+///
+/// # Errors
+/// None in practice: an anonymous visitor gets `Ok(None)`.
+#[server(prefix = "/api/ui", endpoint = "viewer")]
+pub async fn current_viewer() -> Result<Option<Viewer>, UiError> {
+    Ok(super::serverside::viewer())
+}
+
+/// The right end of the top bar: plan badge, email and "Log out", or "Log in" / "Sign up".
+/// Asked again on every navigation, so logging in or out shows at once.
+#[component]
+fn AccountMenu() -> impl IntoView {
+    let locale = use_locale();
+    let location = use_location();
+    let viewer = Resource::new(move || location.pathname.get(), |_| current_viewer());
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let locale = locale.get();
+                match viewer.await {
+                    Ok(Some(viewer)) => {
+                        let plan = match locale {
+                            Locale::Ru => viewer.plan_name_ru.clone().or(viewer.plan_name.clone()),
+                            Locale::En => viewer.plan_name.clone(),
+                        };
+                        view! {
+                            <nav class="account-menu" aria-label=t(locale, "Account", "Аккаунт")>
+                                {plan.map(|p| view! { <a class="badge badge-plan" href="/billing" data-testid="plan-badge">{p}</a> })}
+                                {viewer.is_admin.then(|| view! { <a href="/admin">{t(locale, "Admin", "Админка")}</a> })}
+                                <a href="/billing" class="account-email" data-testid="account-email">{viewer.email.clone()}</a>
+                                <LogoutButton/>
+                            </nav>
+                        }
+                        .into_any()
+                    }
+                    _ => view! {
+                        <nav class="account-menu" aria-label=t(locale, "Account", "Аккаунт")>
+                            <a href="/login">{t(locale, "Log in", "Войти")}</a>
+                            <a class="button primary small" href="/signup">{t(locale, "Sign up", "Регистрация")}</a>
+                        </nav>
+                    }
+                    .into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

@@ -197,6 +197,14 @@ pub fn date(unix_seconds: i64, locale: Locale) -> String {
     }
 }
 
+/// A Unix time as a UTC date and time: `21 Nov 2026, 14:05 UTC` / `21 нояб. 2026 г., 14:05 UTC`.
+pub fn date_time(unix_seconds: i64, locale: Locale) -> String {
+    let Ok(moment) = time::OffsetDateTime::from_unix_timestamp(unix_seconds) else {
+        return unix_seconds.to_string();
+    };
+    format!("{}, {:02}:{:02} UTC", date(unix_seconds, locale), moment.hour(), moment.minute())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

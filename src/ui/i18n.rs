@@ -168,6 +168,10 @@ fn stored_locale() -> Option<Locale> {
     #[cfg(feature = "ssr")]
     {
         use_context::<axum::http::request::Parts>().and_then(|parts| {
+            // The web layer settled the language already (it knows the signed-in user's choice).
+            if let Some(locale) = parts.extensions.get::<crate::server::web::RequestLocale>() {
+                return Some(locale.0);
+            }
             parts
                 .headers
                 .get_all(axum::http::header::COOKIE)
@@ -242,6 +246,57 @@ pub fn provide_locale() -> Memo<Locale> {
 /// The current locale (after [`provide_locale`] ran higher up).
 pub fn use_locale() -> Memo<Locale> {
     use_context::<Memo<Locale>>().unwrap_or_else(|| Memo::new(|_| Locale::En))
+}
+
+/// `en` or `ru`, by locale: for labels used in one place.
+pub fn t(locale: Locale, en: &'static str, ru: &'static str) -> &'static str {
+    match locale {
+        Locale::En => en,
+        Locale::Ru => ru,
+    }
+}
+
+/// A message of the service layer in the viewer's language. Service messages are English
+/// sentences; known ones have a Russian translation here, unknown ones stay English.
+pub fn message(english: &str, locale: Locale) -> String {
+    if locale == Locale::En {
+        return english.to_owned();
+    }
+    let russian = match english {
+        "Enter a valid email address" => "Введите корректный адрес электронной почты",
+        "Use at least 8 characters" => "Используйте не меньше 8 символов",
+        "The server could not complete the request. Try again later." => {
+            "Сервер не смог выполнить запрос. Попробуйте позже."
+        }
+        "Payments are not configured on this server." => "Приём платежей на этом сервере не настроен.",
+        "This plan is not available for purchase" => "Этот тариф недоступен для покупки",
+        "Free plans need no payment" => "Бесплатный тариф не нужно оплачивать",
+        "Give the token a name of 1 to 100 characters" => "Дайте токену название длиной от 1 до 100 символов",
+        "The plan was not found." => "Тариф не найден.",
+        "The subscription was not found." => "Подписка не найдена.",
+        "The transaction was not found." => "Платёж не найден.",
+        "The token was not found." => "Токен не найден.",
+        "The user was not found." => "Пользователь не найден.",
+        "must not be negative" => "не может быть отрицательным",
+        "must be at least 0" => "не может быть меньше 0",
+        "is required" => "обязательное поле",
+        _ => return russian_by_prefix(english).unwrap_or_else(|| english.to_owned()),
+    };
+    russian.to_owned()
+}
+
+/// Translations of messages that carry a value after a fixed beginning.
+fn russian_by_prefix(english: &str) -> Option<String> {
+    if let Some(email) = english.strip_prefix("a user with email ").and_then(|r| r.strip_suffix(" already exists")) {
+        return Some(format!("Пользователь с адресом {email} уже зарегистрирован"));
+    }
+    if english.starts_with("the payment provider refused the request") {
+        return Some("Платёжный сервис отклонил запрос. Попробуйте позже.".to_owned());
+    }
+    if english.starts_with("YooKassa") || english.contains("could not be reached") {
+        return Some("Платёжный сервис сейчас недоступен. Попробуйте позже.".to_owned());
+    }
+    None
 }
 
 #[cfg(test)]

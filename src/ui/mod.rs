@@ -1,6 +1,11 @@
 //! Leptos components, rendered on the server and hydrated in the browser.
 
 pub mod app;
+pub mod auth;
 pub mod format;
 pub mod i18n;
+pub mod portal;
 pub mod pricing;
+#[cfg(feature = "ssr")]
+pub mod serverside;
+pub mod widgets;

@@ -25,9 +25,11 @@ pub async fn list_plans() -> Result<Vec<Plan>, ServerFnError> {
 
 /// Which plans the toggle shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Billing {
+pub enum Billing {
     Monthly,
     Annual,
+    /// Every plan (the portal's plan page).
+    All,
 }
 
 impl Billing {
@@ -35,6 +37,7 @@ impl Billing {
         match self {
             Billing::Monthly => "monthly",
             Billing::Annual => "annual",
+            Billing::All => "all",
         }
     }
 
@@ -44,6 +47,7 @@ impl Billing {
             || match self {
                 Billing::Monthly => plan.interval != Interval::Year,
                 Billing::Annual => plan.interval == Interval::Year,
+                Billing::All => true,
             }
     }
 }
@@ -57,7 +61,6 @@ pub fn PricingPage() -> impl IntoView {
         Some("annual") => Billing::Annual,
         _ => Billing::Monthly,
     });
-    let plans = Resource::new(|| (), |_| list_plans());
     let toggle_href = move |target: Billing| {
         let mut params = query.get();
         params.replace("billing", target.param().to_owned());
@@ -73,7 +76,7 @@ pub fn PricingPage() -> impl IntoView {
             >
                 {move || match target {
                     Billing::Monthly => locale.get().text().monthly,
-                    Billing::Annual => locale.get().text().annual,
+                    Billing::Annual | Billing::All => locale.get().text().annual,
                 }}
             </a>
         }
@@ -89,13 +92,28 @@ pub fn PricingPage() -> impl IntoView {
                 {toggle(Billing::Annual)}
             </nav>
         </section>
+        <PlanGrid billing=billing.into()/>
+    }
+}
+
+/// The plan cards for `billing`, each with its choice (current plan, checkout, sign up), and the
+/// checkout's error above them.
+#[component]
+pub fn PlanGrid(billing: Signal<Billing>) -> impl IntoView {
+    use crate::ui::portal::plans::{StartCheckout, choose_button, get_plan_catalog};
+    use crate::ui::widgets::action_message;
+    let locale = use_locale();
+    let checkout = ServerAction::<StartCheckout>::new();
+    let catalog = Resource::new(|| (), |_| get_plan_catalog());
+    view! {
+        {action_message(checkout.value(), &[])}
         <Suspense fallback=move || view! { <p class="muted">{move || locale.get().text().loading}</p> }>
             {move || Suspend::new(async move {
                 let locale = locale.get();
                 let billing = billing.get();
-                match plans.await {
-                    Ok(plans) => {
-                        let shown: Vec<Plan> = plans.into_iter().filter(|p| billing.shows(p)).collect();
+                match catalog.await {
+                    Ok(catalog) => {
+                        let shown: Vec<Plan> = catalog.plans.iter().filter(|p| billing.shows(p)).cloned().collect();
                         let paid_shown = shown.iter().any(|p| !p.is_free());
                         let note = match (shown.is_empty(), billing, paid_shown) {
                             (true, _, _) => Some(locale.text().no_plans),
@@ -105,7 +123,14 @@ pub fn PricingPage() -> impl IntoView {
                         view! {
                             {note.map(|text| view! { <p class="notice">{text}</p> })}
                             <div class="plan-grid">
-                                {shown.into_iter().map(|plan| plan_card(plan, locale)).collect_view()}
+                                {shown
+                                    .into_iter()
+                                    .map(|plan| {
+                                        let choice = choose_button(&plan, &catalog, locale, checkout);
+                                        let current = catalog.current_plan_id.as_deref() == Some(plan.id.as_str());
+                                        plan_card(plan, locale, current, choice)
+                                    })
+                                    .collect_view()}
                             </div>
                         }
                             .into_any()
@@ -117,8 +142,8 @@ pub fn PricingPage() -> impl IntoView {
     }
 }
 
-/// One plan as a card: name, price per interval, description, quotas, features.
-fn plan_card(plan: Plan, locale: Locale) -> impl IntoView {
+/// One plan as a card: name, price per interval, description, quotas, features, and `choice`.
+fn plan_card(plan: Plan, locale: Locale, current: bool, choice: AnyView) -> impl IntoView {
     let t = locale.text();
     let (name, description) = match locale {
         Locale::Ru => (
@@ -140,7 +165,7 @@ fn plan_card(plan: Plan, locale: Locale) -> impl IntoView {
     let trial = (plan.trial_days > 0).then(|| format!("{} {}", plan.trial_days, t.trial_days));
 
     view! {
-        <article class="plan-card" class:promo=is_promo data-plan-id=plan.id.clone()>
+        <article class="plan-card" class:promo=is_promo class:current=current data-plan-id=plan.id.clone()>
             <header class="plan-head">
                 <h2 class="plan-name">{name}</h2>
                 {is_promo.then(|| view! { <span class="badge badge-promo">{t.promo}</span> })}
@@ -163,6 +188,7 @@ fn plan_card(plan: Plan, locale: Locale) -> impl IntoView {
                     {features.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}
                 </ul>
             })}
+            <div class="plan-choice">{choice}</div>
         </article>
     }
 }

@@ -12,5 +12,6 @@ mod openapi;
 mod payments;
 mod plans_api;
 mod plans_store;
+mod portal;
 mod pricing_page;
 mod yookassa_sandbox;

@@ -124,8 +124,15 @@ async fn development_without_admin_email_generates_a_password_once() {
     assert!(accounts::authenticate(&store, &email, &password).await.is_ok());
     assert_eq!(accounts::ensure_first_admin(&store, 2, &config).await.unwrap(), AdminBootstrap::Exists);
 
-    let production =
-        crate::common::config(&db, &[("ADMIN_EMAIL", ""), ("ADMIN_PASSWORD", ""), ("TARIFF_ENV", "production")]);
+    let production = crate::common::config(
+        &db,
+        &[
+            ("ADMIN_EMAIL", ""),
+            ("ADMIN_PASSWORD", ""),
+            ("TARIFF_ENV", "production"),
+            ("SESSION_SECRET", "a-session-secret-of-at-least-32-characters"),
+        ],
+    );
     let empty = TestDb::new(Backend::Sqlite).await;
     let empty_store = empty.store().await;
     assert_eq!(accounts::ensure_first_admin(&empty_store, 1, &production).await.unwrap(), AdminBootstrap::Missing);

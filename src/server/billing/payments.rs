@@ -89,6 +89,20 @@ fn valid_return_url(url: &str) -> bool {
 /// answer (the transaction stays pending with its key, for the sweeper); [`Error::PaymentProvider`]
 /// when YooKassa refuses (the transaction is marked failed); [`Error::Database`].
 pub async fn checkout(state: &AppState, user: &UserRef, plan_id: &str, return_url: &str) -> Result<Checkout> {
+    checkout_returning(state, user, plan_id, |_| return_url.to_owned()).await
+}
+
+/// [`checkout`] with a return URL built from the new transaction's id (the portal's return page
+/// follows that transaction).
+///
+/// # Errors
+/// As [`checkout`].
+pub async fn checkout_returning(
+    state: &AppState,
+    user: &UserRef,
+    plan_id: &str,
+    return_url: impl FnOnce(&str) -> String,
+) -> Result<Checkout> {
     let plan = plans::get(state.store.pool(), plan_id).await?.ok_or_else(|| Error::not_found("plan", plan_id))?;
     if !plan.is_active {
         return Err(Error::invalid("plan_id", "This plan is not available for purchase"));
@@ -96,14 +110,15 @@ pub async fn checkout(state: &AppState, user: &UserRef, plan_id: &str, return_ur
     if plan.is_free() {
         return Err(Error::invalid("plan_id", "Free plans need no payment"));
     }
-    if !valid_return_url(return_url) {
+    let now = state.now();
+    let transaction = plan_transaction("subscription", &user.id, &user.account_id, &plan, now);
+    let return_url = return_url(&transaction.id);
+    if !valid_return_url(&return_url) {
         return Err(Error::invalid("return_url", "Give an http(s) URL of at most 2048 characters"));
     }
     let Some(client) = &state.yookassa else {
         return Err(Error::Unavailable("Payments are not configured on this server.".into()));
     };
-    let now = state.now();
-    let transaction = plan_transaction("subscription", &user.id, &user.account_id, &plan, now);
     // The key is durable before YooKassa hears of the payment.
     store::insert(state.store.pool(), &transaction).await?;
 
@@ -132,7 +147,7 @@ pub async fn checkout(state: &AppState, user: &UserRef, plan_id: &str, return_ur
         confirmation: Some(Confirmation {
             kind: "redirect".into(),
             confirmation_url: None,
-            return_url: Some(return_url.to_owned()),
+            return_url: Some(return_url),
         }),
         save_payment_method: true,
         payment_method_id: None,
@@ -169,6 +184,29 @@ pub async fn transaction(state: &AppState, user: &UserRef, id: &str) -> Result<T
     store::get_for_account(state.store.pool(), id, &user.account_id)
         .await?
         .ok_or_else(|| Error::not_found("transaction", id))
+}
+
+/// One of the account's transactions, brought up to date first: while it is pending, YooKassa is
+/// asked for the payment's status and the answer applied (as the notification would), so the
+/// return page never waits on a slow or lost notification.
+///
+/// # Errors
+/// As [`transaction`]. YooKassa failures are logged; the stored state is returned then.
+pub async fn follow(state: &AppState, user: &UserRef, id: &str) -> Result<Transaction> {
+    let current = transaction(state, user, id).await?;
+    let pending = matches!(current.status.as_str(), "pending" | "waiting_for_capture");
+    if let (true, Some(client), Some(payment_id)) = (pending, &state.yookassa, &current.yookassa_payment_id) {
+        match client.get_payment(payment_id).await {
+            Ok(payment) => {
+                if let Err(e) = apply_payment(state, &payment).await {
+                    tracing::warn!(error = %e, %payment_id, "could not apply a followed payment");
+                }
+                return transaction(state, user, id).await;
+            }
+            Err(e) => tracing::warn!(error = %e, %payment_id, "could not ask YooKassa about a payment"),
+        }
+    }
+    Ok(current)
 }
 
 /// What handling a notification did, stored as the inbox row's outcome.

@@ -374,3 +374,22 @@ pub async fn record_batch(
 pub async fn recent(db: &Store, account_id: &str, limit: i64) -> Result<Vec<store::UsageRow>> {
     Ok(store::recent(db.pool(), account_id, limit).await?)
 }
+
+/// Usage per metric and per day of `[from, to)` (the usage chart). `day` is the start of each
+/// 24-hour step counted from `from`, Unix seconds; days without usage are left out.
+///
+/// # Errors
+/// [`Error::Database`].
+pub async fn daily(db: &Store, account_id: &str, from: i64, to: i64) -> Result<Vec<crate::model::portal::DailyUsage>> {
+    let rows = store::daily_totals(db.pool(), account_id, from, to).await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(day, metric, amount)| {
+            metric.parse().ok().map(|metric| crate::model::portal::DailyUsage {
+                day: from + day * 86_400,
+                metric,
+                amount,
+            })
+        })
+        .collect())
+}

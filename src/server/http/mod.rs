@@ -66,12 +66,13 @@ pub fn app(state: AppState) -> Router {
     if let Some(sandbox) = &state.sandbox {
         router = router.nest("/sandbox/yookassa", crate::server::yookassa::sandbox::router(sandbox.clone()));
     }
-    router
+    let router = router
         .leptos_routes_with_context(&state, routes, move || provide_context(leptos_state.clone()), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(fallback)
+        .fallback(fallback);
+    crate::server::web::layer(router, &state)
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

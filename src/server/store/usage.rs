@@ -221,3 +221,23 @@ pub async fn standing<'c, E: Executor<'c, Database = Any>>(
     .fetch_optional(db)
     .await
 }
+
+/// Usage totals of an account per metric and per day of `[from, to)`: `(day index counted from
+/// `from`, metric, amount)`, days being 86,400-second steps from `from`.
+pub async fn daily_totals<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    account_id: &str,
+    from: i64,
+    to: i64,
+) -> Result<Vec<(i64, String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "select cast((created_at - $2) / 86400 as bigint) as day, metric, cast(sum(amount) as bigint) as amount
+         from billing_usage where account_id = $1 and created_at >= $2 and created_at < $3
+         group by 1, 2 order by 1, 2",
+    )
+    .bind(account_id)
+    .bind(from)
+    .bind(to)
+    .fetch_all(db)
+    .await
+}

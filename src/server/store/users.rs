@@ -99,3 +99,19 @@ pub async fn password_hash<'c, E: Executor<'c, Database = Any>>(
         sqlx::query_scalar("select password_hash from app_user where id = $1").bind(user_id).fetch_optional(db).await?;
     Ok(hash.flatten())
 }
+
+/// Stores a user's interface language (`en` or `ru`).
+pub async fn set_locale<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    user_id: &str,
+    locale: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update app_user set locale = $1, updated_at = $2 where id = $3")
+        .bind(locale)
+        .bind(now)
+        .bind(user_id)
+        .execute(db)
+        .await
+        .map(|_| ())
+}

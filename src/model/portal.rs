@@ -1,0 +1,182 @@
+//! Shapes the web pages exchange with their server functions: who is signed in, the billing
+//! portal's pages and the errors a page can show. Amounts are minor units, times Unix seconds.
+
+use super::{Plan, QuotaStatus, Subscription, Transaction};
+use serde::{Deserialize, Serialize};
+
+/// The person signed in to the web UI (from the session cookie).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub id: String,
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    pub is_admin: bool,
+    /// `en` or `ru`: the language stored on the user.
+    pub locale: String,
+    /// Name of the live subscription's plan (English), for the top bar's badge.
+    pub plan_name: Option<String>,
+    pub plan_name_ru: Option<String>,
+}
+
+/// What a page's server function can fail with, already in the viewer's language.
+///
+/// Every variant's text is safe to show: database and internal errors arrive as a generic
+/// [`UiError::Message`], their details stay in the server log.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+pub enum UiError {
+    /// No session, or it expired: the page offers to log in again.
+    #[error("signed out")]
+    SignedOut,
+    /// Signed in, but the action needs another role (the admin pages answer 403).
+    #[error("forbidden")]
+    Forbidden,
+    /// The thing asked for does not exist (or is not the viewer's).
+    #[error("{0}")]
+    NotFound(String),
+    /// Validation failed: `(field, message)` pairs, shown next to the fields.
+    #[error("{}", .0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("; "))]
+    Fields(Vec<(String, String)>),
+    /// A refusal or failure that concerns the whole action, in words.
+    #[error("{0}")]
+    Message(String),
+    /// The request never reached the service (network, decoding): a generic retry hint is shown.
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl UiError {
+    /// The message for `field`, when validation failed on it.
+    pub fn field(&self, field: &str) -> Option<String> {
+        match self {
+            UiError::Fields(fields) => fields.iter().find(|(f, _)| f == field).map(|(_, m)| m.clone()),
+            _ => None,
+        }
+    }
+
+    /// Field messages not claimed by any of `shown` fields, plus any non-field message: what an
+    /// action-level error line should say.
+    pub fn general(&self, shown: &[&str]) -> Option<String> {
+        match self {
+            UiError::Fields(fields) => {
+                let rest: Vec<&str> =
+                    fields.iter().filter(|(f, _)| !shown.contains(&f.as_str())).map(|(_, m)| m.as_str()).collect();
+                (!rest.is_empty()).then(|| rest.join(" "))
+            }
+            UiError::Transport(_) => None,
+            other => Some(other.to_string()),
+        }
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for UiError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        UiError::Transport(value.to_string())
+    }
+}
+
+/// The portal overview (`/billing`): the live subscription and the plan a cancellation falls
+/// back to.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BillingOverview {
+    pub subscription: Option<Subscription>,
+    /// The free plan the account moves to when a paid plan ends, if there is one.
+    pub fallback_plan: Option<Plan>,
+    /// The most recent transactions (up to 5).
+    pub recent_transactions: Vec<Transaction>,
+}
+
+/// The plan catalogue as the viewer sees it: active plans and which one they are on.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PlanCatalog {
+    pub plans: Vec<Plan>,
+    pub signed_in: bool,
+    pub current_plan_id: Option<String>,
+    /// Whether payments can be taken (YooKassa or its sandbox is configured).
+    pub payments_enabled: bool,
+}
+
+/// The return page's view of one checkout (`/billing/return`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PaymentResult {
+    pub transaction: Transaction,
+    pub plan: Option<Plan>,
+    /// The live subscription after the payment (its period end is "active until").
+    pub subscription: Option<Subscription>,
+}
+
+impl PaymentResult {
+    /// Whether the status can still change (the page keeps polling).
+    pub fn is_final(&self) -> bool {
+        !matches!(self.transaction.status.as_str(), "pending" | "waiting_for_capture")
+    }
+}
+
+/// Usage of one UTC day, per metric, for the chart.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DailyUsage {
+    /// Start of the day, Unix seconds (UTC midnight).
+    pub day: i64,
+    pub metric: super::Metric,
+    pub amount: i64,
+}
+
+/// One recorded usage event, as the usage page lists it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageEventView {
+    pub id: String,
+    pub metric: super::Metric,
+    pub amount: i64,
+    pub model_id: Option<String>,
+    pub chat_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// The usage page (`/billing/usage`): meters, daily totals and the latest events.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct UsageReport {
+    pub plan: Option<Plan>,
+    pub meters: Vec<QuotaStatus>,
+    /// Current period, `[period_start, period_end)`, Unix seconds.
+    pub period_start: i64,
+    pub period_end: i64,
+    pub daily: Vec<DailyUsage>,
+    pub recent: Vec<UsageEventView>,
+}
+
+/// One page of the payment history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TransactionPage {
+    pub items: Vec<Transaction>,
+    pub total: i64,
+    /// 1-based page number and page size.
+    pub page: i64,
+    pub per_page: i64,
+}
+
+impl TransactionPage {
+    pub fn pages(&self) -> i64 {
+        ((self.total + self.per_page - 1) / self.per_page).max(1)
+    }
+}
+
+/// A personal API token as listed (never with its secret).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    pub scope: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// The tokens page: the tokens and, once, the secret of the one just created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenList {
+    pub tokens: Vec<TokenView>,
+    /// `(name, secret)` of a token created a moment ago; shown once, then forgotten.
+    pub fresh: Option<(String, String)>,
+}

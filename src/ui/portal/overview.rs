@@ -1,0 +1,249 @@
+//! `/billing`: the plan, its status and period, renewal or "cancels on", and cancellation (at
+//! period end or now, each confirmed) or undoing a pending cancellation.
+
+use super::{PortalNav, loading};
+use crate::model::portal::BillingOverview;
+use crate::model::{Plan, Subscription, SubscriptionStatus, UiError};
+use crate::ui::format;
+use crate::ui::i18n::{Locale, t, use_locale};
+use crate::ui::widgets::{ErrorPanel, action_message, page_title, payment_badge, status_badge};
+use leptos::prelude::*;
+
+/// The live subscription, the free plan a cancellation falls back to, and the latest payments.
+///
+/// # Errors
+/// [`UiError::SignedOut`] without a session; a generic message when the store fails.
+#[server(prefix = "/api/ui", endpoint = "billing/overview")]
+pub async fn get_billing_overview() -> Result<BillingOverview, UiError> {
+    use crate::server::billing;
+    use crate::ui::serverside::{fail, require_viewer, state};
+    let viewer = require_viewer()?;
+    let state = state();
+    let now = state.now();
+    let subscription = billing::subscriptions::current(&state.store, now, &viewer.account_id).await.map_err(fail)?;
+    let fallback_plan = billing::plans::get_active(&state.store, billing::subscriptions::FREE_PLAN_ID).await.ok();
+    let (recent_transactions, _) = billing::payments::history(&state, &viewer.account_id, 5, 0).await.map_err(fail)?;
+    Ok(BillingOverview { subscription, fallback_plan, recent_transactions })
+}
+
+/// Cancels the viewer's subscription: at the end of the period, or now when `immediate`.
+///
+/// # Errors
+/// [`UiError::SignedOut`]; a message when there is nothing to cancel.
+#[server(prefix = "/api/ui", endpoint = "billing/cancel")]
+pub async fn cancel_subscription(immediate: bool) -> Result<Subscription, UiError> {
+    use crate::ui::serverside::{fail, require_viewer, state};
+    let viewer = require_viewer()?;
+    let state = state();
+    crate::server::billing::subscriptions::cancel(&state.store, state.now(), &viewer.account_id, immediate)
+        .await
+        .map_err(fail)
+}
+
+/// Withdraws a pending cancellation: the plan renews again.
+///
+/// # Errors
+/// [`UiError::SignedOut`]; a message when nothing is pending.
+#[server(prefix = "/api/ui", endpoint = "billing/resume")]
+pub async fn resume_subscription() -> Result<Subscription, UiError> {
+    use crate::ui::serverside::{fail, require_viewer, state};
+    let viewer = require_viewer()?;
+    let state = state();
+    crate::server::billing::subscriptions::resume(&state.store, state.now(), &viewer.account_id).await.map_err(fail)
+}
+
+/// The plan's name in the viewer's language.
+pub fn plan_name(plan: &Plan, locale: Locale) -> String {
+    match locale {
+        Locale::Ru => plan.name_ru.clone().unwrap_or_else(|| plan.name.clone()),
+        Locale::En => plan.name.clone(),
+    }
+}
+
+#[component]
+pub fn BillingPage() -> impl IntoView {
+    let locale = use_locale();
+    let cancel = ServerAction::<CancelSubscription>::new();
+    let resume = ServerAction::<ResumeSubscription>::new();
+    let data = Resource::new(move || (cancel.version().get(), resume.version().get()), |_| get_billing_overview());
+    view! {
+        {page_title(move || t(locale.get(), "Billing", "Оплата").to_owned())}
+        <PortalNav/>
+        <h1 class="page-title">{move || t(locale.get(), "Billing overview", "Обзор оплаты")}</h1>
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                let locale = locale.get();
+                match data.await {
+                    Ok(overview) => overview_view(overview, locale, cancel, resume).into_any(),
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn overview_view(
+    overview: BillingOverview,
+    locale: Locale,
+    cancel: ServerAction<CancelSubscription>,
+    resume: ServerAction<ResumeSubscription>,
+) -> impl IntoView {
+    let fallback = overview.fallback_plan.as_ref().map(|p| plan_name(p, locale));
+    let subscription_card = match overview.subscription {
+        Some(subscription) => subscription_card(subscription, fallback, locale, cancel, resume).into_any(),
+        None => view! {
+            <section class="card" data-card="subscription">
+                <h2>{t(locale, "No plan yet", "Тариф не выбран")}</h2>
+                <p>{t(locale, "Choose a plan to start using the service.", "Выберите тариф, чтобы начать пользоваться сервисом.")}</p>
+                <a class="button primary" href="/billing/plans">{t(locale, "See plans", "Посмотреть тарифы")}</a>
+            </section>
+        }
+        .into_any(),
+    };
+    let payments = overview.recent_transactions;
+    view! {
+        <div class="grid-2">
+            {subscription_card}
+            <section class="card" data-card="recent-payments">
+                <h2>{t(locale, "Recent payments", "Последние платежи")}</h2>
+                {if payments.is_empty() {
+                    view! { <p class="muted">{t(locale, "No payments yet.", "Платежей пока не было.")}</p> }.into_any()
+                } else {
+                    view! {
+                        <ul class="plain-list">
+                            {payments
+                                .into_iter()
+                                .map(|tx| {
+                                    let description = match locale {
+                                        Locale::Ru => tx.description_ru.clone().or(tx.description.clone()),
+                                        Locale::En => tx.description.clone(),
+                                    }
+                                    .unwrap_or_default();
+                                    view! {
+                                        <li class="row-between">
+                                            <span>
+                                                <span class="muted small">{format::date(tx.created_at, locale)}</span>
+                                                " "
+                                                {description}
+                                            </span>
+                                            <span class="nowrap">
+                                                {format::money(tx.amount, tx.currency, locale)} " " {payment_badge(&tx.status, locale)}
+                                            </span>
+                                        </li>
+                                    }
+                                })
+                                .collect_view()}
+                        </ul>
+                        <a href="/billing/transactions">{t(locale, "All payments", "Все платежи")}</a>
+                    }
+                    .into_any()
+                }}
+            </section>
+        </div>
+    }
+}
+
+fn subscription_card(
+    subscription: Subscription,
+    fallback: Option<String>,
+    locale: Locale,
+    cancel: ServerAction<CancelSubscription>,
+    resume: ServerAction<ResumeSubscription>,
+) -> impl IntoView {
+    let plan = subscription.plan.clone();
+    let name = plan_name(&plan, locale);
+    let price = if plan.is_free() {
+        t(locale, "Free", "Бесплатно").to_owned()
+    } else {
+        format!(
+            "{} / {}",
+            format::money(plan.price_minor, plan.currency, locale),
+            format::per_interval(plan.interval, locale)
+        )
+    };
+    let end = format::date(subscription.current_period_end, locale);
+    let period = format!("{} – {}", format::date(subscription.current_period_start, locale), end);
+    let live = matches!(
+        subscription.status,
+        SubscriptionStatus::Active | SubscriptionStatus::Trialing | SubscriptionStatus::PastDue
+    );
+    let pending_cancel = subscription.cancel_at_period_end && live;
+    let next_line = if pending_cancel {
+        view! { <p class="notice warn" data-testid="cancels-on">{format!("{} {end}", t(locale, "Cancels on", "Отменится"))}</p> }.into_any()
+    } else if subscription.status == SubscriptionStatus::Trialing {
+        let trial_end = subscription.trial_end.map(|e| format::date(e, locale)).unwrap_or_else(|| end.clone());
+        view! { <p data-testid="trial-ends">{format!("{} {trial_end}", t(locale, "Trial ends on", "Пробный период до"))}</p> }.into_any()
+    } else if plan.is_free() {
+        view! { <p data-testid="renews-on">{format!("{} {end}", t(locale, "Quotas reset on", "Квоты обновятся"))}</p> }
+            .into_any()
+    } else if subscription.status == SubscriptionStatus::PastDue {
+        view! { <p class="notice warn" data-testid="past-due">{t(locale, "The last renewal payment failed. We will retry the saved card; pay again on the Plans page to keep access.", "Последний платёж за продление не прошёл. Мы повторим списание с сохранённой карты; чтобы сохранить доступ, оплатите тариф на странице «Тарифы».")}</p> }.into_any()
+    } else {
+        view! { <p data-testid="renews-on">{format!("{} {end}", t(locale, "Renews on", "Продлится"))}</p> }.into_any()
+    };
+    let fallback_name = fallback.unwrap_or_else(|| t(locale, "no plan", "без тарифа").to_owned());
+    let at_end_text = match locale {
+        Locale::En => format!("Your {name} plan stays active until {end}, then you move to {fallback_name}."),
+        Locale::Ru => format!("Тариф «{name}» будет действовать до {end}, затем вы перейдёте на «{fallback_name}»."),
+    };
+    let now_text = match locale {
+        Locale::En => format!(
+            "Your {name} plan ends now and you move to {fallback_name}. The rest of the paid period is not refunded."
+        ),
+        Locale::Ru => format!(
+            "Тариф «{name}» закончится сейчас, и вы перейдёте на «{fallback_name}». Остаток оплаченного периода не возвращается."
+        ),
+    };
+    let can_cancel = live && !plan.is_free() && !pending_cancel;
+    let status = subscription.status;
+    view! {
+        <section class="card" data-card="subscription" data-plan-id=plan.id.clone()>
+            <p class="eyebrow">{t(locale, "Current plan", "Текущий тариф")}</p>
+            <div class="row-between">
+                <h2 class="plan-title">{name}</h2>
+                {status_badge(status, locale)}
+            </div>
+            <p class="big-figure">{price}</p>
+            <dl class="facts">
+                <dt>{t(locale, "Current period", "Текущий период")}</dt>
+                <dd>{period}</dd>
+            </dl>
+            {next_line}
+            <div class="actions">
+                <a class="button primary" href="/billing/plans">{t(locale, "Change plan", "Сменить тариф")}</a>
+                <a class="button" href="/billing/usage">{t(locale, "See usage", "Использование")}</a>
+            </div>
+            {pending_cancel.then(|| view! {
+                <ActionForm action=resume attr:class="inline-form" attr:data-form="resume">
+                    <button type="submit" class="button" disabled=move || resume.pending().get()>
+                        {t(locale, "Keep my plan", "Не отменять")}
+                    </button>
+                </ActionForm>
+                {action_message(resume.value(), &[])}
+            })}
+            {can_cancel.then(|| view! {
+                <details class="danger-zone" data-confirm="cancel-at-period-end">
+                    <summary>{t(locale, "Cancel at period end", "Отменить в конце периода")}</summary>
+                    <p>{at_end_text}</p>
+                    <ActionForm action=cancel attr:class="inline-form" attr:data-form="cancel-at-period-end">
+                        <input type="hidden" name="immediate" value="false"/>
+                        <button type="submit" class="button danger" disabled=move || cancel.pending().get()>
+                            {t(locale, "Yes, cancel at period end", "Да, отменить в конце периода")}
+                        </button>
+                    </ActionForm>
+                </details>
+                <details class="danger-zone" data-confirm="cancel-now">
+                    <summary>{t(locale, "Cancel now", "Отменить сейчас")}</summary>
+                    <p>{now_text}</p>
+                    <ActionForm action=cancel attr:class="inline-form" attr:data-form="cancel-now">
+                        <input type="hidden" name="immediate" value="true"/>
+                        <button type="submit" class="button danger" disabled=move || cancel.pending().get()>
+                            {t(locale, "Yes, cancel now", "Да, отменить сейчас")}
+                        </button>
+                    </ActionForm>
+                </details>
+                {action_message(cancel.value(), &[])}
+            })}
+        </section>
+    }
+}

@@ -1,0 +1,207 @@
+//! `/settings/tokens`: personal API tokens for the JSON API: create (the secret is shown once,
+//! with a copy button) and revoke.
+
+use super::{PortalNav, loading};
+use crate::model::UiError;
+use crate::model::portal::{TokenList, TokenView};
+use crate::ui::format;
+use crate::ui::i18n::{Locale, t, use_locale};
+use crate::ui::widgets::{ErrorPanel, action_message, field_message, page_title};
+use leptos::prelude::*;
+
+/// The viewer's tokens, newest first, and the secret of a token created a moment ago (taken out
+/// of the session, so it is shown exactly once).
+///
+/// # Errors
+/// [`UiError::SignedOut`]; a generic message when the store fails.
+#[server(prefix = "/api/ui", endpoint = "tokens/list")]
+pub async fn get_token_list() -> Result<TokenList, UiError> {
+    use crate::ui::serverside::{fail, require_viewer, session, state};
+    let viewer = require_viewer()?;
+    let state = state();
+    let tokens = crate::server::billing::tokens::list(&state.store, &viewer.email)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|row| TokenView {
+            id: row.id,
+            name: row.name,
+            scope: row.scope,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
+        })
+        .collect();
+    let fresh =
+        session().await?.remove::<(String, String)>(crate::server::web::FRESH_TOKEN_KEY).await.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "reading the new token from the session failed");
+            None
+        });
+    Ok(TokenList { tokens, fresh })
+}
+
+/// Creates a `user`-scope token named `name` for the viewer. The secret goes into the session
+/// until the list shows it once.
+///
+/// # Errors
+/// [`UiError::SignedOut`]; a field message for an empty or over-long name.
+#[server(prefix = "/api/ui", endpoint = "tokens/create")]
+pub async fn create_token(name: String) -> Result<(), UiError> {
+    use crate::server::billing::tokens::{Scope, create_for_user};
+    use crate::ui::i18n::message;
+    use crate::ui::serverside::{fail, locale, require_viewer, session, state};
+    let viewer = require_viewer()?;
+    let state = state();
+    let created = create_for_user(&state.store, state.clock.as_ref(), &viewer.id, viewer.is_admin, &name, Scope::User)
+        .await
+        .map_err(fail)?;
+    session().await?.insert(crate::server::web::FRESH_TOKEN_KEY, (name.trim(), created.token)).await.map_err(|e| {
+        tracing::error!(error = %e, "keeping the new token in the session failed");
+        UiError::Message(message("The server could not complete the request. Try again later.", locale()))
+    })?;
+    Ok(())
+}
+
+/// Revokes one of the viewer's tokens; requests with it get 401 from then on.
+///
+/// # Errors
+/// [`UiError::SignedOut`]; [`UiError::NotFound`] for a token that is not the viewer's or is
+/// already revoked.
+#[server(prefix = "/api/ui", endpoint = "tokens/revoke")]
+pub async fn revoke_token(id: String) -> Result<(), UiError> {
+    use crate::ui::serverside::{fail, require_viewer, state};
+    let viewer = require_viewer()?;
+    let state = state();
+    crate::server::billing::tokens::revoke(&state.store, state.clock.as_ref(), &viewer.email, &id).await.map_err(fail)
+}
+
+#[component]
+pub fn TokensPage() -> impl IntoView {
+    let locale = use_locale();
+    let create = ServerAction::<CreateToken>::new();
+    let revoke = ServerAction::<RevokeToken>::new();
+    let data = Resource::new(move || (create.version().get(), revoke.version().get()), |_| get_token_list());
+    view! {
+        {page_title(move || t(locale.get(), "API tokens", "API-токены").to_owned())}
+        <PortalNav/>
+        <h1 class="page-title">{move || t(locale.get(), "API tokens", "API-токены")}</h1>
+        <p class="lead">{move || t(locale.get(), "Use a token as a Bearer token for the JSON API (/api/v1/billing/...). It acts as you.", "Токен передаётся как Bearer-токен в JSON API (/api/v1/billing/...) и действует от вашего имени.")}</p>
+        <section class="card">
+            <h2>{move || t(locale.get(), "Create a token", "Создать токен")}</h2>
+            <ActionForm action=create attr:class="form row-form" attr:data-form="create-token">
+                <label for="token-name">{move || t(locale.get(), "Name", "Название")}</label>
+                <input id="token-name" type="text" name="name" maxlength="100" required placeholder=move || t(locale.get(), "e.g. chat backend", "например, бэкенд чата")/>
+                <button type="submit" class="button primary" disabled=move || create.pending().get()>
+                    {move || t(locale.get(), "Create token", "Создать токен")}
+                </button>
+            </ActionForm>
+            {field_message(create.value(), "name")}
+            {action_message(create.value(), &["name"])}
+        </section>
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                let locale = locale.get();
+                match data.await {
+                    Ok(list) => tokens_view(list, locale, revoke).into_any(),
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn tokens_view(list: TokenList, locale: Locale, revoke: ServerAction<RevokeToken>) -> impl IntoView {
+    let fresh = list.fresh.map(|(name, secret)| {
+        let copied = RwSignal::new(false);
+        let to_copy = secret.clone();
+        view! {
+            <section class="card notice-ok" data-testid="new-token">
+                <h2>{format!("{} “{name}”", t(locale, "New token", "Новый токен"))}</h2>
+                <p>{t(locale, "Copy it now: it is shown only once.", "Скопируйте его сейчас: он показывается только один раз.")}</p>
+                <div class="copy-row">
+                    <input class="token-secret" type="text" readonly value=secret aria-label=t(locale, "Token", "Токен")/>
+                    <button
+                        type="button"
+                        class="button"
+                        data-copy="token"
+                        on:click=move |_| {
+                            copy_to_clipboard(&to_copy);
+                            copied.set(true);
+                        }
+                    >
+                        {move || if copied.get() { t(locale, "Copied", "Скопировано") } else { t(locale, "Copy", "Копировать") }}
+                    </button>
+                </div>
+            </section>
+        }
+    });
+    let (active, revoked): (Vec<TokenView>, Vec<TokenView>) =
+        list.tokens.into_iter().partition(|t| t.revoked_at.is_none());
+    view! {
+        {fresh}
+        <section class="card">
+            <h2>{t(locale, "Your tokens", "Ваши токены")}</h2>
+            {action_message(revoke.value(), &[])}
+            {if active.is_empty() {
+                view! { <p class="muted">{t(locale, "No active tokens.", "Активных токенов нет.")}</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table stack" data-table="tokens">
+                        <thead>
+                            <tr>
+                                <th scope="col">{t(locale, "Name", "Название")}</th>
+                                <th scope="col">{t(locale, "Created", "Создан")}</th>
+                                <th scope="col">{t(locale, "Last used", "Последнее использование")}</th>
+                                <th scope="col"></th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {active.into_iter().map(|token| token_row(token, locale, revoke)).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+            {(!revoked.is_empty()).then(|| view! {
+                <p class="muted small">{format!("{} {}", t(locale, "Revoked tokens:", "Отозванных токенов:"), revoked.len())}</p>
+            })}
+        </section>
+    }
+}
+
+fn token_row(token: TokenView, locale: Locale, revoke: ServerAction<RevokeToken>) -> impl IntoView {
+    let confirm = match locale {
+        Locale::En => format!("Requests using “{}” will be refused from now on.", token.name),
+        Locale::Ru => format!("Запросы с токеном «{}» будут отклоняться.", token.name),
+    };
+    let id = token.id.clone();
+    view! {
+        <tr data-token-id=token.id.clone()>
+            <td data-label=t(locale, "Name", "Название")>{token.name.clone()}</td>
+            <td data-label=t(locale, "Created", "Создан")>{format::date(token.created_at, locale)}</td>
+            <td data-label=t(locale, "Last used", "Последнее использование")>
+                {token.last_used_at.map(|at| format::date_time(at, locale)).unwrap_or_else(|| t(locale, "never", "не использовался").to_owned())}
+            </td>
+            <td>
+                <details class="danger-zone compact">
+                    <summary>{t(locale, "Revoke", "Отозвать")}</summary>
+                    <p>{confirm}</p>
+                    <ActionForm action=revoke attr:class="inline-form" attr:data-form="revoke-token">
+                        <input type="hidden" name="id" value=id/>
+                        <button type="submit" class="button danger">{t(locale, "Yes, revoke", "Да, отозвать")}</button>
+                    </ActionForm>
+                </details>
+            </td>
+        </tr>
+    }
+}
+
+/// Puts `text` on the clipboard (browser only).
+fn copy_to_clipboard(text: &str) {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    if let Some(window) = web_sys::window() {
+        let _ = window.navigator().clipboard().write_text(text);
+    }
+    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+    let _ = text;
+}

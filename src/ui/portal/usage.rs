@@ -1,0 +1,172 @@
+//! `/billing/usage`: a meter per metric (used / limit / remaining, amber from 80 %, red at 100 %),
+//! daily usage over the current period as server-drawn SVG, and the latest usage events.
+
+use super::overview::plan_name;
+use super::{PortalNav, loading};
+use crate::model::portal::{UsageEventView, UsageReport};
+use crate::model::{Metric, UiError};
+use crate::ui::format;
+use crate::ui::i18n::{Locale, t, use_locale};
+use crate::ui::widgets::{Bar, ErrorPanel, bar_chart, metric_label, page_title, quota_meter};
+use leptos::prelude::*;
+
+/// How many recent events the page lists.
+pub const RECENT_EVENTS: i64 = 25;
+
+/// The viewer's meters for every metric, daily totals of the current period and recent events.
+///
+/// # Errors
+/// [`UiError::SignedOut`]; a generic message when the store fails.
+#[server(prefix = "/api/ui", endpoint = "usage/report")]
+pub async fn get_usage_report() -> Result<UsageReport, UiError> {
+    use crate::server::billing::{subscriptions, usage};
+    use crate::ui::serverside::{fail, require_viewer, state, user_ref};
+    let viewer = require_viewer()?;
+    let state = state();
+    let now = state.now();
+    let user = user_ref(&viewer);
+    let subscription = subscriptions::current(&state.store, now, &viewer.account_id).await.map_err(fail)?;
+    let meters = usage::overview(&state.store, now, state.config.no_subscription_policy, &user, subscription.as_ref())
+        .await
+        .map_err(fail)?;
+    let (period_start, period_end) =
+        meters.first().map(|m| (m.period_start, m.period_end)).unwrap_or((now - 30 * 86_400, now));
+    let daily = usage::daily(&state.store, &viewer.account_id, period_start, period_end).await.map_err(fail)?;
+    let recent = usage::recent(&state.store, &viewer.account_id, RECENT_EVENTS)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .filter_map(|row| {
+            Some(UsageEventView {
+                metric: row.metric.parse().ok()?,
+                id: row.id,
+                amount: row.amount,
+                model_id: row.model_id,
+                chat_id: row.chat_id,
+                created_at: row.created_at,
+            })
+        })
+        .collect();
+    Ok(UsageReport { plan: subscription.map(|s| s.plan), meters, period_start, period_end, daily, recent })
+}
+
+#[component]
+pub fn UsagePage() -> impl IntoView {
+    let locale = use_locale();
+    let data = Resource::new(|| (), |_| get_usage_report());
+    view! {
+        {page_title(move || t(locale.get(), "Usage", "Использование").to_owned())}
+        <PortalNav/>
+        <Suspense fallback=loading>
+            {move || Suspend::new(async move {
+                let locale = locale.get();
+                match data.await {
+                    Ok(report) => report_view(report, locale).into_any(),
+                    Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+fn report_view(report: UsageReport, locale: Locale) -> impl IntoView {
+    let period = format!("{} – {}", format::date(report.period_start, locale), format::date(report.period_end, locale));
+    let plan = report.plan.as_ref().map(|p| plan_name(p, locale));
+    let charts = Metric::ALL
+        .into_iter()
+        .filter(|m| report.daily.iter().any(|d| d.metric == *m))
+        .map(|metric| daily_chart(&report, metric, locale))
+        .collect_view();
+    let has_usage = !report.daily.is_empty();
+    view! {
+        <div class="row-between">
+            <h1 class="page-title">{t(locale, "Usage this period", "Использование за период")}</h1>
+            <p class="muted" data-testid="period">
+                {plan.map(|p| format!("{p} · "))}
+                {period}
+            </p>
+        </div>
+        <div class="meter-grid">
+            {report.meters.iter().map(|m| quota_meter(m, locale)).collect_view()}
+        </div>
+        <section class="card">
+            <h2>{t(locale, "Daily usage", "Использование по дням")}</h2>
+            {if has_usage {
+                charts.into_any()
+            } else {
+                view! { <p class="muted">{t(locale, "No usage recorded in this period yet.", "В этом периоде использования ещё не было.")}</p> }.into_any()
+            }}
+        </section>
+        <section class="card">
+            <h2>{t(locale, "Recent events", "Последние события")}</h2>
+            {events_table(report.recent, locale)}
+        </section>
+    }
+}
+
+/// One bar per day of the period up to today (at most the last 62 days), for one metric.
+fn daily_chart(report: &UsageReport, metric: Metric, locale: Locale) -> impl IntoView + use<> {
+    let last_day = report.daily.iter().map(|d| d.day).max().unwrap_or(report.period_start);
+    let days = ((last_day - report.period_start) / 86_400 + 1).clamp(1, 366);
+    let first = (days - 62).max(0);
+    let bars: Vec<Bar> = (first..days)
+        .map(|i| {
+            let day = report.period_start + i * 86_400;
+            let value: i64 = report.daily.iter().filter(|d| d.metric == metric && d.day == day).map(|d| d.amount).sum();
+            let date = format::date(day, locale);
+            Bar {
+                label: date.split(' ').take(2).collect::<Vec<_>>().join(" "),
+                value,
+                title: format!(
+                    "{date}: {} {}",
+                    format::number(value, locale),
+                    format::metric_unit(metric, value, locale)
+                ),
+            }
+        })
+        .collect();
+    let total: i64 = bars.iter().map(|b| b.value).sum();
+    let caption = format!(
+        "{}: {} {}",
+        metric_label(metric, locale),
+        format::number(total, locale),
+        t(locale, "this period, by day", "за период, по дням")
+    );
+    view! { <div class="chart-block" data-chart=metric.as_str()>{bar_chart(bars, caption, locale)}</div> }
+}
+
+fn events_table(events: Vec<UsageEventView>, locale: Locale) -> impl IntoView {
+    if events.is_empty() {
+        return view! { <p class="muted">{t(locale, "No events yet.", "Событий пока нет.")}</p> }.into_any();
+    }
+    view! {
+        <table class="table stack">
+            <thead>
+                <tr>
+                    <th scope="col">{t(locale, "Time", "Время")}</th>
+                    <th scope="col">{t(locale, "Metric", "Метрика")}</th>
+                    <th scope="col" class="num">{t(locale, "Amount", "Количество")}</th>
+                    <th scope="col">{t(locale, "Model", "Модель")}</th>
+                    <th scope="col">{t(locale, "Chat", "Чат")}</th>
+                </tr>
+            </thead>
+            <tbody>
+                {events
+                    .into_iter()
+                    .map(|e| {
+                        view! {
+                            <tr data-usage-id=e.id.clone()>
+                                <td data-label=t(locale, "Time", "Время")>{format::date_time(e.created_at, locale)}</td>
+                                <td data-label=t(locale, "Metric", "Метрика")>{metric_label(e.metric, locale)}</td>
+                                <td data-label=t(locale, "Amount", "Количество") class="num">{format::number(e.amount, locale)}</td>
+                                <td data-label=t(locale, "Model", "Модель")><code>{e.model_id.unwrap_or_else(|| "—".into())}</code></td>
+                                <td data-label=t(locale, "Chat", "Чат")><code>{e.chat_id.unwrap_or_else(|| "—".into())}</code></td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
+}
