@@ -1,6 +1,7 @@
 //! Plain serde types shared by the server and the browser build: plans, money, metrics and the
 //! request/response shapes of the JSON API. Nothing here touches a database or the network.
 
+pub mod admin;
 pub mod money;
 pub mod plan;
 pub mod portal;

@@ -146,19 +146,21 @@ pub struct UsageReport {
     pub recent: Vec<UsageEventView>,
 }
 
-/// One page of the payment history.
+/// One page of a list: `items`, the `total` that match, and the page asked for (1-based) with
+/// its size.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TransactionPage {
-    pub items: Vec<Transaction>,
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct Page<T> {
+    pub items: Vec<T>,
     pub total: i64,
-    /// 1-based page number and page size.
     pub page: i64,
-    pub per_page: i64,
+    pub page_size: i64,
 }
 
-impl TransactionPage {
+impl<T> Page<T> {
+    /// How many pages there are (at least one).
     pub fn pages(&self) -> i64 {
-        ((self.total + self.per_page - 1) / self.per_page).max(1)
+        ((self.total + self.page_size - 1) / self.page_size.max(1)).max(1)
     }
 }
 

@@ -1,5 +1,9 @@
 //! The HTML shell, the router and the page frame shared by every page.
 
+use super::admin::audit::AuditPage;
+use super::admin::overview::AdminOverviewPage;
+use super::admin::plans::{AdminPlansPage, PlanEditorPage};
+use super::admin::users::{AdminUserPage, AdminUsersPage, PlanSubscribersPage};
 use super::auth::{LoginPage, LogoutButton, SignupPage};
 use super::i18n::{Locale, provide_locale, t, use_locale};
 use super::portal::overview::BillingPage;
@@ -83,6 +87,14 @@ fn Frame() -> impl IntoView {
                 <Route path=path!("/billing/usage") view=UsagePage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/transactions") view=TransactionsPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view=AdminOverviewPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/plans") view=AdminPlansPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/plans/new") view=PlanEditorPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/plans/:id/edit") view=PlanEditorPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/plans/:id/subscribers") view=PlanSubscribersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>
             </Routes>
         </main>
         <footer class="footer">

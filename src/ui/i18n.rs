@@ -280,6 +280,24 @@ pub fn message(english: &str, locale: Locale) -> String {
         "must not be negative" => "не может быть отрицательным",
         "must be at least 0" => "не может быть меньше 0",
         "is required" => "обязательное поле",
+        "Give the plan a name" => "Укажите название тарифа",
+        "Set a price (0 for a free plan)" => "Укажите цену (0 для бесплатного тарифа)",
+        "Use 1 to 64 lower-case letters, digits, _ or -" => "От 1 до 64 строчных латинских букв, цифр, _ или -",
+        "Use at most 200 characters" => "Не больше 200 символов",
+        "cannot be decreased while the plan has active or trialing subscribers; create a new plan instead" => {
+            "нельзя уменьшить, пока у тарифа есть активные или пробные подписки; создайте новый тариф"
+        }
+        "must be between 0 and 365" => "должно быть от 0 до 365",
+        "must be a JSON object or null" => "должно быть JSON-объектом или пустым",
+        "Each feature is a code of 1 to 64 characters" => "Каждая функция — код длиной от 1 до 64 символов",
+        "A plan's id cannot be changed; duplicate the plan instead" => {
+            "Идентификатор тарифа изменить нельзя; создайте копию тарифа"
+        }
+        "Enter a whole number, or tick unlimited" => "Введите целое число или отметьте «без ограничений»",
+        "Enter a price such as 990.00" => "Введите цену, например 990.00",
+        "Enter a whole number of minor units" => "Введите целое число копеек",
+        "Enter a whole number" => "Введите целое число",
+        "Not valid JSON" => "Некорректный JSON",
         _ => return russian_by_prefix(english).unwrap_or_else(|| english.to_owned()),
     };
     russian.to_owned()
@@ -289,6 +307,16 @@ pub fn message(english: &str, locale: Locale) -> String {
 fn russian_by_prefix(english: &str) -> Option<String> {
     if let Some(email) = english.strip_prefix("a user with email ").and_then(|r| r.strip_suffix(" already exists")) {
         return Some(format!("Пользователь с адресом {email} уже зарегистрирован"));
+    }
+    if let Some(rest) = english.strip_prefix("plan ")
+        && let Some((id, tail)) = rest.split_once(" has ")
+    {
+        if let Some(count) = tail.strip_suffix(" subscription(s); deactivate it instead of deleting it") {
+            return Some(format!("У тарифа {id} есть подписки ({count}); отключите его вместо удаления"));
+        }
+        if tail == "payments on record; deactivate it instead of deleting it" {
+            return Some(format!("По тарифу {id} есть платежи; отключите его вместо удаления"));
+        }
     }
     if english.starts_with("the payment provider refused the request") {
         return Some("Платёжный сервис отклонил запрос. Попробуйте позже.".to_owned());

@@ -1,5 +1,6 @@
 //! Leptos components, rendered on the server and hydrated in the browser.
 
+pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod format;

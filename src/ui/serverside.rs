@@ -124,3 +124,17 @@ pub fn set_status(status: axum::http::StatusCode) {
         response.set_status(status);
     }
 }
+
+/// The admin as the audit log records them: user id, email, channel `web`, request id and
+/// client address.
+pub fn admin_actor(viewer: &Viewer) -> crate::server::billing::audit::Actor {
+    crate::server::billing::audit::Actor {
+        user_id: viewer.id.clone(),
+        metadata: serde_json::json!({
+            "channel": "web",
+            "email": viewer.email,
+            "request_id": request_id(),
+            "source_ip": client_ip(),
+        }),
+    }
+}

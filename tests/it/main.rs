@@ -4,6 +4,7 @@
 #[macro_use]
 mod common;
 
+mod admin_ui;
 mod api_admin_plans;
 mod api_auth;
 mod api_usage;

@@ -5,16 +5,16 @@
 use crate::common::{Backend, TestApp, spawn_app};
 use serde_json::Value;
 
-const PASSWORD: &str = "correct horse battery";
+pub const PASSWORD: &str = "correct horse battery";
 
 /// A browser: keeps cookies, does not follow redirects, sends this site's Origin on posts.
-struct Browser {
-    client: reqwest::Client,
-    base: String,
+pub struct Browser {
+    pub client: reqwest::Client,
+    pub base: String,
 }
 
 impl Browser {
-    fn new(app: &TestApp) -> Browser {
+    pub fn new(app: &TestApp) -> Browser {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
@@ -24,7 +24,7 @@ impl Browser {
     }
 
     /// Calls a server function as the hydrated page does (form-encoded in, JSON out).
-    async fn call(&self, function: &str, fields: &[(&str, &str)]) -> (u16, Value, reqwest::header::HeaderMap) {
+    pub async fn call(&self, function: &str, fields: &[(&str, &str)]) -> (u16, Value, reqwest::header::HeaderMap) {
         let response = self
             .client
             .post(format!("{}/api/ui/{function}", self.base))
@@ -40,14 +40,14 @@ impl Browser {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)), headers)
     }
 
-    async fn page(&self, path: &str) -> (u16, String, reqwest::header::HeaderMap) {
+    pub async fn page(&self, path: &str) -> (u16, String, reqwest::header::HeaderMap) {
         let response = self.client.get(format!("{}{path}", self.base)).send().await.expect("request");
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         (status, response.text().await.unwrap_or_default(), headers)
     }
 
-    async fn sign_up(&self, email: &str) {
+    pub async fn sign_up(&self, email: &str) {
         let (status, body, headers) =
             self.call("signup", &[("name", "Ada"), ("email", email), ("password", PASSWORD), ("next", "")]).await;
         assert_eq!(status, 200, "{body}");
@@ -55,7 +55,7 @@ impl Browser {
     }
 }
 
-fn email(name: &str) -> String {
+pub fn email(name: &str) -> String {
     format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple())
 }
 

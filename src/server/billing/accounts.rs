@@ -143,3 +143,54 @@ pub async fn authenticate(db: &Store, email: &str, password: &str) -> Result<Str
     let hash = store::password_hash(db.pool(), &user.id).await?.ok_or(Error::Unauthorized)?;
     if verify_password(password.to_owned(), hash).await { Ok(user.id) } else { Err(Error::Unauthorized) }
 }
+
+/// A page of users (newest first) with their live plan, optionally only those whose email
+/// contains `email_contains`. `page` is 1-based.
+///
+/// # Errors
+/// [`Error::Database`].
+pub async fn list_users(
+    db: &Store,
+    email_contains: Option<&str>,
+    page: i64,
+    page_size: i64,
+) -> Result<crate::model::portal::Page<crate::model::admin::UserSummary>> {
+    let page = page.max(1);
+    let email = email_contains.map(str::trim).filter(|e| !e.is_empty());
+    let (items, total) = store::list_with_plans(db.pool(), email, page_size, (page - 1) * page_size).await?;
+    Ok(crate::model::portal::Page { items, total, page, page_size })
+}
+
+/// Everything the admin's user page shows: the user, their live subscription, quota standing,
+/// the latest 50 transactions and every plan (for assigning one).
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown user; [`Error::Database`].
+pub async fn user_detail(state: &crate::server::AppState, user_id: &str) -> Result<crate::model::admin::UserDetail> {
+    use super::{payments, plans, subscriptions, usage};
+    let row = store::find_by_id(state.store.pool(), user_id).await?.ok_or_else(|| Error::not_found("user", user_id))?;
+    let now = state.now();
+    let user = super::tokens::UserRef {
+        id: row.id.clone(),
+        account_id: row.account_id.clone(),
+        email: row.email.clone(),
+        is_admin: row.role == "admin",
+    };
+    let subscription = subscriptions::current(&state.store, now, &row.account_id).await?;
+    let meters =
+        usage::overview(&state.store, now, state.config.no_subscription_policy, &user, subscription.as_ref()).await?;
+    let (transactions, _) = payments::history(state, &row.account_id, 50, 0).await?;
+    let plans = plans::list_all(&state.store).await?;
+    let summary = crate::model::admin::UserSummary {
+        id: row.id,
+        account_id: row.account_id,
+        email: row.email,
+        name: row.name,
+        role: row.role,
+        created_at: row.created_at,
+        plan_id: subscription.as_ref().map(|s| s.plan_id.clone()),
+        plan_name: subscription.as_ref().map(|s| s.plan.name.clone()),
+        status: subscription.as_ref().map(|s| s.status.as_str().to_owned()),
+    };
+    Ok(crate::model::admin::UserDetail { user: summary, subscription, meters, transactions, plans })
+}

@@ -6,11 +6,11 @@
 //! from one SQL aggregate; the normalisation is exact integer arithmetic over twelfths, rounded
 //! half up to minor units once per figure.
 
+pub use crate::model::admin::{CurrencyMrr, PlanWithStats, Totals};
 use crate::model::money::decimal_from_minor;
-use crate::model::{Currency, Interval, Plan};
+use crate::model::{Currency, Interval};
 use crate::server::error::Result;
 use crate::server::store::{Store, plans, subscriptions};
-use serde::Serialize;
 use std::collections::BTreeMap;
 
 /// Twelfths of a month in one interval: a monthly price is `price × twelfths / 12`.
@@ -31,45 +31,6 @@ fn round_twelfths(numerator: i128) -> i64 {
 /// Monthly recurring revenue of `count` subscriptions at `price_minor` per `interval`, in minor units.
 pub fn mrr_minor(price_minor: i64, interval: Interval, count: i64) -> i64 {
     round_twelfths(i128::from(price_minor) * twelfths_per_month(interval) * i128::from(count))
-}
-
-/// One plan with its subscription counts and MRR (admin plan list, spec 000 "Get all plans with stats").
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct PlanWithStats {
-    #[serde(flatten)]
-    pub plan: Plan,
-    pub active_subscriptions: i64,
-    pub trialing_subscriptions: i64,
-    pub past_due_subscriptions: i64,
-    pub canceled_subscriptions: i64,
-    pub paused_subscriptions: i64,
-    pub total_subscriptions: i64,
-    /// MRR in the plan's currency, decimal major units.
-    pub mrr: f64,
-    pub mrr_minor: i64,
-    pub committed_mrr: f64,
-    pub committed_mrr_minor: i64,
-}
-
-/// MRR totals of one currency.
-#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct CurrencyMrr {
-    pub currency: Currency,
-    pub mrr: f64,
-    pub mrr_minor: i64,
-    pub committed_mrr: f64,
-    pub committed_mrr_minor: i64,
-}
-
-/// Subscription counts over all plans plus MRR per currency.
-#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
-pub struct Totals {
-    pub mrr: Vec<CurrencyMrr>,
-    pub active_subscriptions: i64,
-    pub trialing_subscriptions: i64,
-    pub past_due_subscriptions: i64,
-    pub canceled_subscriptions: i64,
-    pub total_subscriptions: i64,
 }
 
 /// Every plan (active or not) with its statistics, by `display_order`, and the totals.
@@ -131,6 +92,34 @@ pub async fn plans_with_stats(db: &Store) -> Result<(Vec<PlanWithStats>, Totals)
         })
         .collect();
     Ok((rows, totals))
+}
+
+/// The admin overview: totals and MRR per currency, every plan's statistics, subscriptions to
+/// paid plans started and ended in the 30 days before `now`, and ARPU (MRR ÷ paying
+/// subscriptions, i.e. `active` or `past_due` on a paid plan) per currency.
+///
+/// # Errors
+/// [`crate::server::Error::Database`].
+pub async fn overview(db: &Store, now: i64) -> Result<crate::model::admin::AdminOverview> {
+    let (plans, totals) = plans_with_stats(db).await?;
+    let (new_30d, churned_30d) = subscriptions::movement_since(db.pool(), now - 30 * 86_400).await?;
+    let arpu = totals
+        .mrr
+        .iter()
+        .map(|currency_mrr| {
+            let paying: i64 = plans
+                .iter()
+                .filter(|p| p.plan.currency == currency_mrr.currency && p.plan.price_minor > 0)
+                .map(|p| p.active_subscriptions + p.past_due_subscriptions)
+                .sum();
+            crate::model::admin::CurrencyArpu {
+                currency: currency_mrr.currency,
+                arpu_minor: if paying == 0 { 0 } else { (currency_mrr.mrr_minor + paying / 2) / paying },
+                paying_subscriptions: paying,
+            }
+        })
+        .collect();
+    Ok(crate::model::admin::AdminOverview { totals, plans, new_30d, churned_30d, arpu, as_of: now })
 }
 
 #[cfg(test)]

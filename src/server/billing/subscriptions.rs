@@ -354,7 +354,8 @@ pub async fn rollover_due(db: &Store, now: i64) -> Result<usize> {
     Ok(visited)
 }
 
-/// A page of a plan's subscribers with email and name, newest first, optionally of one status.
+/// A page of a plan's subscribers with email and name, newest first, optionally of one status
+/// and only those whose email contains `email_contains`.
 ///
 /// # Errors
 /// [`Error::NotFound`] for an unknown plan; [`Error::Validation`] for an unknown status;
@@ -363,6 +364,7 @@ pub async fn plan_subscribers(
     db: &Store,
     plan_id: &str,
     status: Option<&str>,
+    email_contains: Option<&str>,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<SubscriberRow>, i64)> {
@@ -374,7 +376,8 @@ pub async fn plan_subscribers(
     {
         return Err(Error::invalid("status", "use active, trialing, past_due, canceled or paused"));
     }
-    Ok(store::subscribers(db.pool(), plan_id, status, limit, offset).await?)
+    Ok(store::subscribers(db.pool(), plan_id, status, email_contains.filter(|e| !e.trim().is_empty()), limit, offset)
+        .await?)
 }
 
 /// Applies a paid period of `plan` to the account inside the payment's transaction `tx`

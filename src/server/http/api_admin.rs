@@ -16,21 +16,14 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State, rejection::QueryRejection};
 use axum::http::StatusCode;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::json;
 
 /// Default and largest page sizes of paginated lists.
 pub const DEFAULT_PAGE_SIZE: i64 = 50;
 pub const MAX_PAGE_SIZE: i64 = 200;
 
-/// One page of a list: `items`, the `total` that match, and the page asked for (1-based).
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub total: i64,
-    pub page: i64,
-    pub page_size: i64,
-}
+pub use crate::model::portal::Page;
 
 /// `page` (from 1) and `page_size` (1–200, default 50) → (limit, offset).
 pub fn paging(page: Option<i64>, page_size: Option<i64>) -> Result<(i64, i64, i64)> {
@@ -184,11 +177,13 @@ pub async fn duplicate_plan(
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 pub struct SubscribersQuery {
     pub status: Option<String>,
+    /// Only subscribers whose email contains this text (case-insensitive).
+    pub email: Option<String>,
     pub page: Option<i64>,
     pub page_size: Option<i64>,
 }
 
-/// `GET /api/v1/admin/billing/plans/{plan_id}/subscribers?status=&page=&page_size=`.
+/// `GET /api/v1/admin/billing/plans/{plan_id}/subscribers?status=&email=&page=&page_size=`.
 #[utoipa::path(
     get, path = "/api/v1/admin/billing/plans/{plan_id}/subscribers", tag = "admin", params(("plan_id" = String, Path), SubscribersQuery),
     responses((status = 200, body = Page<SubscriberRow>), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), AdminOnly)
@@ -201,9 +196,15 @@ pub async fn plan_subscribers(
 ) -> Result<Json<Page<SubscriberRow>>> {
     let q = query(q)?;
     let (page, page_size, offset) = paging(q.page, q.page_size)?;
-    let (items, total) =
-        billing::subscriptions::plan_subscribers(&state.store, &plan_id, q.status.as_deref(), page_size, offset)
-            .await?;
+    let (items, total) = billing::subscriptions::plan_subscribers(
+        &state.store,
+        &plan_id,
+        q.status.as_deref(),
+        q.email.as_deref(),
+        page_size,
+        offset,
+    )
+    .await?;
     Ok(Json(Page { items, total, page, page_size }))
 }
 

@@ -38,21 +38,7 @@ pub async fn insert<'c, E: Executor<'c, Database = Any>>(db: E, entry: &NewAudit
     Ok(())
 }
 
-/// An audit entry as listed (`changes` and `audit_metadata` parsed back to JSON).
-#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
-pub struct AuditRow {
-    pub id: String,
-    pub user_id: String,
-    pub action: String,
-    pub entity_type: String,
-    pub entity_id: String,
-    pub description: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    pub changes: Option<serde_json::Value>,
-    #[schema(value_type = Option<Object>)]
-    pub audit_metadata: Option<serde_json::Value>,
-    pub created_at: i64,
-}
+pub use crate::model::admin::AuditRow;
 
 #[derive(sqlx::FromRow)]
 struct RawAuditRow {

@@ -220,39 +220,36 @@ pub async fn counts_by_plan<'c, E: Executor<'c, Database = Any>>(db: E) -> Resul
         .collect()
 }
 
-/// One subscriber of a plan, with the user's email and name.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-pub struct SubscriberRow {
-    pub subscription_id: String,
-    pub user_id: String,
-    pub email: String,
-    pub name: String,
-    pub status: String,
-    pub current_period_start: i64,
-    pub current_period_end: i64,
-    pub cancel_at_period_end: bool,
-    pub created_at: i64,
-}
+pub use crate::model::admin::SubscriberRow;
 
 /// A page of a plan's subscribers, newest first, optionally of one status; and the total count.
 pub async fn subscribers<'c, E>(
     db: E,
     plan_id: &str,
     status: Option<&str>,
+    email_contains: Option<&str>,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<SubscriberRow>, i64), sqlx::Error>
 where
     E: Executor<'c, Database = Any> + Copy,
 {
-    let filter = if status.is_some() { "and s.status = $2" } else { "and $2 = $2" };
+    let status_filter = if status.is_some() { "and s.status = $2" } else { "and $2 = $2" };
+    let email_filter = if email_contains.is_some() { "and lower(u.email) like $5 escape '\\'" } else { "and $5 = $5" };
+    let filter = format!("{status_filter} {email_filter}");
     let status_value = status.unwrap_or("");
-    let total: i64 =
-        sqlx::query_scalar(&format!("select count(*) from billing_subscription s where s.plan_id = $1 {filter}"))
-            .bind(plan_id)
-            .bind(status_value)
-            .fetch_one(db)
-            .await?;
+    let pattern = email_contains.map(like_pattern).unwrap_or_default();
+    let total: i64 = sqlx::query_scalar(&format!(
+        "select count(*) from billing_subscription s join app_user u on u.id = s.user_id
+         where s.plan_id = $1 {filter} and $3 = $3 and $4 = $4"
+    ))
+    .bind(plan_id)
+    .bind(status_value)
+    .bind(limit)
+    .bind(offset)
+    .bind(&pattern)
+    .fetch_one(db)
+    .await?;
     let rows = sqlx::query(&format!(
         "select s.id, s.user_id, u.email, u.name, s.status, s.current_period_start, s.current_period_end,
                 s.cancel_at_period_end, s.created_at
@@ -264,6 +261,7 @@ where
     .bind(status_value)
     .bind(limit)
     .bind(offset)
+    .bind(&pattern)
     .fetch_all(db)
     .await?;
     let items = rows
@@ -349,4 +347,41 @@ pub async fn reset_dunning<'c, E: Executor<'c, Database = Any>>(db: E, id: &str)
         .execute(db)
         .await?;
     Ok(())
+}
+
+/// `%text%` for `like … escape '\'`, lower-cased, with `%`, `_` and `\` matched literally.
+pub fn like_pattern(text: &str) -> String {
+    let escaped: String = text
+        .trim()
+        .to_lowercase()
+        .chars()
+        .flat_map(|c| match c {
+            '%' | '_' | '\\' => vec!['\\', c],
+            c => vec![c],
+        })
+        .collect();
+    format!("%{escaped}%")
+}
+
+/// Subscriptions to paid plans started at or after `since`, and those that ended (canceled) at or
+/// after `since`: the admin overview's new and churned counts.
+pub async fn movement_since<'c, E>(db: E, since: i64) -> Result<(i64, i64), sqlx::Error>
+where
+    E: Executor<'c, Database = Any> + Copy,
+{
+    let new: i64 = sqlx::query_scalar(
+        "select count(*) from billing_subscription s join billing_plan p on p.id = s.plan_id
+         where p.price_minor > 0 and s.created_at >= $1",
+    )
+    .bind(since)
+    .fetch_one(db)
+    .await?;
+    let churned: i64 = sqlx::query_scalar(
+        "select count(*) from billing_subscription s join billing_plan p on p.id = s.plan_id
+         where p.price_minor > 0 and s.status = 'canceled' and coalesce(s.canceled_at, s.updated_at) >= $1",
+    )
+    .bind(since)
+    .fetch_one(db)
+    .await?;
+    Ok((new, churned))
 }

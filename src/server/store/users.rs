@@ -115,3 +115,58 @@ pub async fn set_locale<'c, E: Executor<'c, Database = Any>>(
         .await
         .map(|_| ())
 }
+
+/// A page of users, newest first, optionally only those whose email contains `email_contains`,
+/// each with the plan and status of their account's live subscription; and the total that match.
+pub async fn list_with_plans<'c, E>(
+    db: E,
+    email_contains: Option<&str>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<crate::model::admin::UserSummary>, i64), sqlx::Error>
+where
+    E: Executor<'c, Database = Any> + Copy,
+{
+    use sqlx::Row;
+    let filter = if email_contains.is_some() { "lower(u.email) like $1 escape '\\'" } else { "$1 = $1" };
+    let pattern = email_contains.map(super::subscriptions::like_pattern).unwrap_or_default();
+    let total: i64 =
+        sqlx::query_scalar(&format!("select count(*) from app_user u where {filter} and $2 = $2 and $3 = $3"))
+            .bind(&pattern)
+            .bind(limit)
+            .bind(offset)
+            .fetch_one(db)
+            .await?;
+    let rows = sqlx::query(&format!(
+        "select u.id, u.account_id, u.email, u.name, u.role, u.created_at, s.plan_id, p.name as plan_name, s.status
+         from app_user u
+         left join billing_subscription s
+           on s.account_id = u.account_id and s.status in {}
+         left join billing_plan p on p.id = s.plan_id
+         where {filter}
+         order by u.created_at desc, u.id desc limit $2 offset $3",
+        super::subscriptions::LIVE_STATUSES
+    ))
+    .bind(&pattern)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    let items = rows
+        .iter()
+        .map(|r| {
+            Ok(crate::model::admin::UserSummary {
+                id: r.try_get("id")?,
+                account_id: r.try_get("account_id")?,
+                email: r.try_get("email")?,
+                name: r.try_get("name")?,
+                role: r.try_get("role")?,
+                created_at: r.try_get("created_at")?,
+                plan_id: r.try_get("plan_id")?,
+                plan_name: r.try_get("plan_name")?,
+                status: r.try_get("status")?,
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    Ok((items, total))
+}

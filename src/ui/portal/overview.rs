@@ -70,7 +70,7 @@ pub fn BillingPage() -> impl IntoView {
         {page_title(move || t(locale.get(), "Billing", "Оплата").to_owned())}
         <PortalNav/>
         <h1 class="page-title">{move || t(locale.get(), "Billing overview", "Обзор оплаты")}</h1>
-        <Suspense fallback=loading>
+        <Transition fallback=loading>
             {move || Suspend::new(async move {
                 let locale = locale.get();
                 match data.await {
@@ -78,7 +78,7 @@ pub fn BillingPage() -> impl IntoView {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

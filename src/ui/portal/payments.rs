@@ -1,7 +1,7 @@
 //! `/billing/transactions`: the payment history, paginated, newest first.
 
 use super::{PortalNav, loading};
-use crate::model::portal::TransactionPage;
+use crate::model::portal::Page;
 use crate::model::{Transaction, UiError};
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
@@ -17,7 +17,7 @@ pub const PER_PAGE: i64 = 20;
 /// # Errors
 /// [`UiError::SignedOut`]; a generic message when the store fails.
 #[server(prefix = "/api/ui", endpoint = "payments/page")]
-pub async fn get_transaction_page(page: i64) -> Result<TransactionPage, UiError> {
+pub async fn get_transaction_page(page: i64) -> Result<Page<Transaction>, UiError> {
     use crate::ui::serverside::{fail, require_viewer, state};
     let viewer = require_viewer()?;
     let state = state();
@@ -26,7 +26,7 @@ pub async fn get_transaction_page(page: i64) -> Result<TransactionPage, UiError>
         crate::server::billing::payments::history(&state, &viewer.account_id, PER_PAGE, (page - 1) * PER_PAGE)
             .await
             .map_err(fail)?;
-    Ok(TransactionPage { items, total, page, per_page: PER_PAGE })
+    Ok(Page { items, total, page, page_size: PER_PAGE })
 }
 
 /// A transaction's description in the viewer's language.
@@ -48,7 +48,7 @@ pub fn TransactionsPage() -> impl IntoView {
         {page_title(move || t(locale.get(), "Payments", "Платежи").to_owned())}
         <PortalNav/>
         <h1 class="page-title">{move || t(locale.get(), "Payment history", "История платежей")}</h1>
-        <Suspense fallback=loading>
+        <Transition fallback=loading>
             {move || Suspend::new(async move {
                 let locale = locale.get();
                 match data.await {
@@ -56,7 +56,7 @@ pub fn TransactionsPage() -> impl IntoView {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 
@@ -115,7 +115,7 @@ pub fn transactions_table(items: Vec<Transaction>, locale: Locale, extra: impl F
     .into_any()
 }
 
-fn transactions_view(page: TransactionPage, locale: Locale) -> impl IntoView {
+fn transactions_view(page: Page<Transaction>, locale: Locale) -> impl IntoView {
     let pages = page.pages();
     let current = page.page;
     let summary = match locale {

@@ -153,7 +153,7 @@ pub fn ReturnPage() -> impl IntoView {
     view! {
         {page_title(move || t(locale.get(), "Payment", "Оплата").to_owned())}
         <PortalNav/>
-        <Suspense fallback=loading>
+        <Transition fallback=loading>
             {move || Suspend::new(async move {
                 let locale = locale.get();
                 match data.await {
@@ -161,7 +161,7 @@ pub fn ReturnPage() -> impl IntoView {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

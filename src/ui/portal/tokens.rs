@@ -98,7 +98,7 @@ pub fn TokensPage() -> impl IntoView {
             {field_message(create.value(), "name")}
             {action_message(create.value(), &["name"])}
         </section>
-        <Suspense fallback=loading>
+        <Transition fallback=loading>
             {move || Suspend::new(async move {
                 let locale = locale.get();
                 match data.await {
@@ -106,7 +106,7 @@ pub fn TokensPage() -> impl IntoView {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

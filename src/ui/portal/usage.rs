@@ -57,7 +57,7 @@ pub fn UsagePage() -> impl IntoView {
     view! {
         {page_title(move || t(locale.get(), "Usage", "Использование").to_owned())}
         <PortalNav/>
-        <Suspense fallback=loading>
+        <Transition fallback=loading>
             {move || Suspend::new(async move {
                 let locale = locale.get();
                 match data.await {
@@ -65,7 +65,7 @@ pub fn UsagePage() -> impl IntoView {
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
-        </Suspense>
+        </Transition>
     }
 }
 

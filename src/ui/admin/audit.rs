@@ -1,0 +1,198 @@
+//! `/admin/audit`: the audit log, newest first, filtered by entity, actor and action, each entry's
+//! before/after changes as a readable diff.
+
+use super::admin_page;
+use crate::model::UiError;
+use crate::model::admin::AuditRow;
+use crate::model::portal::Page;
+use crate::ui::format;
+use crate::ui::i18n::{Locale, t, use_locale};
+use crate::ui::widgets::page_title;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use serde_json::Value;
+
+/// Entries per page.
+pub const PAGE_SIZE: i64 = 50;
+
+/// Filters of the audit page; empty strings mean "any".
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AuditFilters {
+    /// `plan`, `subscription`, `transaction`, … optionally `type:id` for one entity.
+    pub entity: String,
+    /// The acting user's id, or `system`, `system:cli`.
+    pub actor: String,
+    /// `plan.update`, `subscription.assign`, `transaction.refund`, …
+    pub action: String,
+}
+
+/// A page of audit entries matching `filters`, newest first.
+///
+/// # Errors
+/// [`UiError::SignedOut`], [`UiError::Forbidden`]; a generic message when the store fails.
+#[server(prefix = "/api/ui", endpoint = "admin/audit")]
+pub async fn get_audit(filters: AuditFilters, page: i64) -> Result<Page<AuditRow>, UiError> {
+    use crate::server::store::audit::AuditFilter;
+    use crate::ui::serverside::{fail, require_admin, state};
+    require_admin()?;
+    let nonempty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let (entity_type, entity_id) = match filters.entity.split_once(':') {
+        Some((kind, id)) if !kind.starts_with("system") => (nonempty(kind), nonempty(id)),
+        _ => (nonempty(&filters.entity), None),
+    };
+    let filter = AuditFilter {
+        entity_type,
+        entity_id,
+        user_id: nonempty(&filters.actor),
+        action: nonempty(&filters.action),
+        since: None,
+        until: None,
+    };
+    let page = page.max(1);
+    let (items, total) =
+        crate::server::billing::audit::list(&state().store, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)
+            .await
+            .map_err(fail)?;
+    Ok(Page { items, total, page, page_size: PAGE_SIZE })
+}
+
+#[component]
+pub fn AuditPage() -> impl IntoView {
+    let locale = use_locale();
+    let query = use_query_map();
+    let filters = Memo::new(move |_| {
+        let q = query.read();
+        AuditFilters {
+            entity: q.get("entity").unwrap_or_default(),
+            actor: q.get("actor").unwrap_or_default(),
+            action: q.get("action").unwrap_or_default(),
+        }
+    });
+    let page = Memo::new(move |_| query.read().get("page").and_then(|p| p.parse().ok()).unwrap_or(1i64).max(1));
+    let data = Resource::new(move || (filters.get(), page.get()), |(filters, page)| get_audit(filters, page));
+    view! {
+        {page_title(move || t(locale.get(), "Audit log", "Журнал аудита").to_owned())}
+        {admin_page(data, move |entries, locale| audit_view(entries, filters.get_untracked(), locale))}
+    }
+}
+
+fn audit_view(entries: Page<AuditRow>, filters: AuditFilters, locale: Locale) -> impl IntoView {
+    let pages = entries.pages();
+    let (page, total) = (entries.page, entries.total);
+    let query = {
+        let filters = filters.clone();
+        move |p: i64| {
+            let mut parts: Vec<String> =
+                [("entity", &filters.entity), ("actor", &filters.actor), ("action", &filters.action)]
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_empty())
+                    .map(|(k, v)| format!("{k}={}", crate::ui::auth::encode(v)))
+                    .collect();
+            parts.push(format!("page={p}"));
+            format!("?{}", parts.join("&"))
+        }
+    };
+    let summary = match locale {
+        Locale::En => format!("Page {page} of {pages} · {} entries", format::number(total, locale)),
+        Locale::Ru => format!("Страница {page} из {pages} · записей: {}", format::number(total, locale)),
+    };
+    view! {
+        <h1 class="page-title">{t(locale, "Audit log", "Журнал аудита")}</h1>
+        <form method="get" class="row-form filters" role="search">
+            <label for="audit-entity">{t(locale, "Entity", "Объект")}</label>
+            <input id="audit-entity" type="text" name="entity" value=filters.entity.clone() placeholder="plan, plan:pro, subscription…"/>
+            <label for="audit-actor">{t(locale, "Actor", "Кто")}</label>
+            <input id="audit-actor" type="text" name="actor" value=filters.actor.clone() placeholder=t(locale, "user id or system", "id пользователя или system")/>
+            <label for="audit-action">{t(locale, "Action", "Действие")}</label>
+            <input id="audit-action" type="text" name="action" value=filters.action.clone() placeholder="plan.update"/>
+            <button type="submit" class="button">{t(locale, "Filter", "Показать")}</button>
+        </form>
+        {if entries.items.is_empty() {
+            view! { <section class="card"><p class="muted">{t(locale, "No entries match.", "Записей не найдено.")}</p></section> }.into_any()
+        } else {
+            view! {
+                <ol class="audit-list">{entries.items.into_iter().map(|e| entry_view(e, locale)).collect_view()}</ol>
+            }
+            .into_any()
+        }}
+        <nav class="pager" aria-label=t(locale, "Pages", "Страницы")>
+            {(page > 1).then(|| view! { <a href=query(page - 1) rel="prev">{t(locale, "← Newer", "← Новее")}</a> })}
+            <span class="muted small">{summary}</span>
+            {(page < pages).then(|| view! { <a href=query(page + 1) rel="next">{t(locale, "Older →", "Старше →")}</a> })}
+        </nav>
+    }
+}
+
+/// A JSON value as one short line for the diff.
+fn show(value: &Value) -> String {
+    match value {
+        Value::Null => "—".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn entry_view(entry: AuditRow, locale: Locale) -> impl IntoView {
+    let who = entry
+        .audit_metadata
+        .as_ref()
+        .and_then(|m| m.get("email"))
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+        .unwrap_or_else(|| entry.user_id.clone());
+    let channel =
+        entry.audit_metadata.as_ref().and_then(|m| m.get("channel")).and_then(Value::as_str).map(str::to_owned);
+    let changes: Vec<(String, String, String)> = entry
+        .changes
+        .as_ref()
+        .and_then(Value::as_object)
+        .map(|map| {
+            map.iter()
+                .map(|(field, change)| {
+                    let before = change.get("before").map(show).unwrap_or_default();
+                    let after = change.get("after").map(show).unwrap_or_default();
+                    (field.clone(), before, after)
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    view! {
+        <li class="card audit-entry" data-action=entry.action.clone() data-entity=format!("{}:{}", entry.entity_type, entry.entity_id)>
+            <div class="row-between">
+                <p class="audit-head">
+                    <code class="badge badge-info">{entry.action.clone()}</code>
+                    " "
+                    <a href=format!("?entity={}:{}", entry.entity_type, crate::ui::auth::encode(&entry.entity_id))>
+                        {format!("{} {}", entry.entity_type, entry.entity_id)}
+                    </a>
+                </p>
+                <p class="muted small">
+                    {format::date_time(entry.created_at, locale)} " · "
+                    <a href=format!("?actor={}", crate::ui::auth::encode(&entry.user_id))>{who}</a>
+                    {channel.map(|c| format!(" · {c}"))}
+                </p>
+            </div>
+            {entry.description.map(|d| view! { <p>{d}</p> })}
+            {(!changes.is_empty()).then(|| view! {
+                <table class="table diff">
+                    <thead>
+                        <tr>
+                            <th scope="col">{t(locale, "Field", "Поле")}</th>
+                            <th scope="col">{t(locale, "Before", "Было")}</th>
+                            <th scope="col">{t(locale, "After", "Стало")}</th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {changes.into_iter().map(|(field, before, after)| view! {
+                            <tr>
+                                <th scope="row"><code>{field}</code></th>
+                                <td class="diff-before"><del>{before}</del></td>
+                                <td class="diff-after"><ins>{after}</ins></td>
+                            </tr>
+                        }).collect_view()}
+                    </tbody>
+                </table>
+            })}
+        </li>
+    }
+}

@@ -1,0 +1,79 @@
+//! The admin dashboard (issue 6): revenue overview, the plan catalogue and its editor, users and
+//! subscribers with refunds and plan assignment, and the audit log. Admins only: every server
+//! function calls `require_admin` itself; others get the 403 page.
+
+pub mod audit;
+pub mod overview;
+pub mod plans;
+pub mod users;
+
+use super::i18n::{Locale, t, use_locale};
+use super::portal::loading;
+use super::widgets::ErrorPanel;
+use crate::model::UiError;
+use leptos::prelude::*;
+use leptos_router::hooks::use_location;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// The left navigation: `Overview · Plans · Users · Audit log`.
+#[component]
+pub fn AdminNav() -> impl IntoView {
+    let locale = use_locale();
+    let location = use_location();
+    let links: [(&'static str, &'static str, &'static str); 4] = [
+        ("/admin", "Overview", "Обзор"),
+        ("/admin/plans", "Plans", "Тарифы"),
+        ("/admin/users", "Users", "Пользователи"),
+        ("/admin/audit", "Audit log", "Журнал аудита"),
+    ];
+    view! {
+        <nav class="sidenav" aria-label=move || t(locale.get(), "Administration", "Администрирование")>
+            <p class="eyebrow">{move || t(locale.get(), "Admin", "Админка")}</p>
+            {links
+                .into_iter()
+                .map(|(href, en, ru)| {
+                    let current = move || {
+                        let path = location.pathname.get();
+                        if href == "/admin" { path == "/admin" } else { path == href || path.starts_with(&format!("{href}/")) }
+                    };
+                    view! {
+                        <a href=href class:current=current aria-current=move || current().then_some("page")>
+                            {move || t(locale.get(), en, ru)}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}
+
+/// An admin page: while `data` loads, "Loading…"; then the left navigation and `render(data)`,
+/// or the error page (403 for non-admins) without the navigation.
+pub fn admin_page<T, F, V>(data: Resource<Result<T, UiError>>, render: F) -> impl IntoView
+where
+    T: Clone + Serialize + DeserializeOwned + Send + Sync + 'static,
+    F: Fn(T, Locale) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let locale = use_locale();
+    view! {
+        <Transition fallback=loading>
+            {move || {
+                let render = render.clone();
+                Suspend::new(async move {
+                    match data.await {
+                        Ok(value) => view! {
+                            <div class="admin-layout">
+                                <AdminNav/>
+                                <div class="admin-main">{render(value, locale.get())}</div>
+                            </div>
+                        }
+                        .into_any(),
+                        Err(error) => view! { <ErrorPanel error/> }.into_any(),
+                    }
+                })
+            }}
+        </Transition>
+    }
+}

@@ -1,0 +1,423 @@
+//! Subscribers and users: `/admin/plans/{id}/subscribers` and `/admin/users` (paginated,
+//! searchable by email, filterable by status), and `/admin/users/{id}` with the subscription,
+//! usage meters, transactions with refunds, and assigning or comping a plan.
+
+use super::admin_page;
+use crate::model::admin::{SubscriberRow, UserDetail, UserSummary};
+use crate::model::portal::Page;
+use crate::model::{Plan, SubscriptionStatus, Transaction, UiError};
+use crate::ui::format;
+use crate::ui::i18n::{Locale, t, use_locale};
+use crate::ui::portal::overview::plan_name;
+use crate::ui::portal::payments::transactions_table;
+use crate::ui::widgets::{action_message, field_message, page_title, quota_meter, status_badge};
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+/// Rows per page of the admin lists.
+pub const PAGE_SIZE: i64 = 25;
+
+/// A page of users, newest first, optionally only emails containing `email`.
+///
+/// # Errors
+/// [`UiError::SignedOut`], [`UiError::Forbidden`]; a generic message when the store fails.
+#[server(prefix = "/api/ui", endpoint = "admin/users")]
+pub async fn get_admin_users(email: Option<String>, page: i64) -> Result<Page<UserSummary>, UiError> {
+    use crate::ui::serverside::{fail, require_admin, state};
+    require_admin()?;
+    crate::server::billing::accounts::list_users(&state().store, email.as_deref(), page, PAGE_SIZE).await.map_err(fail)
+}
+
+/// A plan's subscribers: the plan and a page of them, optionally of one status and only emails
+/// containing `email`.
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown plan; a field message for an
+/// unknown status.
+#[server(prefix = "/api/ui", endpoint = "admin/subscribers")]
+pub async fn get_plan_subscribers(
+    plan_id: String,
+    status: Option<String>,
+    email: Option<String>,
+    page: i64,
+) -> Result<(Plan, Page<SubscriberRow>), UiError> {
+    use crate::server::billing;
+    use crate::ui::serverside::{fail, require_admin, state};
+    require_admin()?;
+    let state = state();
+    let plan = billing::plans::get(&state.store, &plan_id).await.map_err(fail)?;
+    let page = page.max(1);
+    let status = status.filter(|s| !s.is_empty());
+    let (items, total) = billing::subscriptions::plan_subscribers(
+        &state.store,
+        &plan_id,
+        status.as_deref(),
+        email.as_deref(),
+        PAGE_SIZE,
+        (page - 1) * PAGE_SIZE,
+    )
+    .await
+    .map_err(fail)?;
+    Ok((plan, Page { items, total, page, page_size: PAGE_SIZE }))
+}
+
+/// Everything about one user.
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown user.
+#[server(prefix = "/api/ui", endpoint = "admin/user")]
+pub async fn get_admin_user(id: String) -> Result<UserDetail, UiError> {
+    use crate::ui::serverside::{fail, require_admin, state};
+    require_admin()?;
+    crate::server::billing::accounts::user_detail(&state(), &id).await.map_err(fail)
+}
+
+/// Puts the user on `plan_id` now, paid or not (assign or comp; audited).
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown user or plan.
+#[server(prefix = "/api/ui", endpoint = "admin/assign")]
+pub async fn assign_plan(user_id: String, plan_id: String) -> Result<(), UiError> {
+    use crate::server::billing::tokens::UserRef;
+    use crate::ui::serverside::{admin_actor, fail, require_admin, state};
+    let admin = require_admin()?;
+    let state = state();
+    let user = crate::server::store::users::find_by_id(state.store.pool(), &user_id)
+        .await
+        .map_err(|e| fail(e.into()))?
+        .ok_or_else(|| fail(crate::server::Error::not_found("user", &user_id)))?;
+    let user = UserRef { id: user.id, account_id: user.account_id, email: user.email, is_admin: user.role == "admin" };
+    crate::server::billing::subscriptions::assign(&state.store, state.now(), &admin_actor(&admin), &user, &plan_id)
+        .await
+        .map_err(fail)?;
+    Ok(())
+}
+
+/// Refunds `amount` (decimal, e.g. `300.00`; empty for everything not yet refunded) of a
+/// payment through YooKassa (audited).
+///
+/// # Errors
+/// [`UiError::Forbidden`]; a field message (`amount`) for an unreadable amount or one larger
+/// than what is left; a message when YooKassa refuses or cannot be reached.
+#[server(prefix = "/api/ui", endpoint = "admin/refund")]
+pub async fn refund_payment(transaction_id: String, amount: String) -> Result<(), UiError> {
+    use crate::ui::i18n::message;
+    use crate::ui::serverside::{admin_actor, fail, locale, require_admin, set_status, state};
+    let admin = require_admin()?;
+    let state = state();
+    let amount = match amount.trim() {
+        "" => None,
+        text => match crate::model::money::minor_from_decimal(&text.replace(',', ".")) {
+            Ok(minor) => Some(minor),
+            Err(_) => {
+                set_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+                return Err(UiError::Fields(vec![(
+                    "amount".to_owned(),
+                    message("Enter a price such as 990.00", locale()),
+                )]));
+            }
+        },
+    };
+    crate::server::billing::payments::refund(&state, &admin_actor(&admin), &transaction_id, amount)
+        .await
+        .map_err(fail)?;
+    Ok(())
+}
+
+fn status_options(locale: Locale, selected: Option<String>) -> impl IntoView {
+    let selected = selected.unwrap_or_default();
+    view! {
+        <option value="" selected=selected.is_empty()>{t(locale, "Any status", "Любой статус")}</option>
+        {SubscriptionStatus::ALL
+            .into_iter()
+            .map(|s| {
+                let label = match (locale, s) {
+                    (Locale::En, s) => s.as_str().replace('_', " "),
+                    (Locale::Ru, SubscriptionStatus::Active) => "активна".into(),
+                    (Locale::Ru, SubscriptionStatus::Trialing) => "пробный период".into(),
+                    (Locale::Ru, SubscriptionStatus::PastDue) => "просрочен платёж".into(),
+                    (Locale::Ru, SubscriptionStatus::Canceled) => "отменена".into(),
+                    (Locale::Ru, SubscriptionStatus::Paused) => "приостановлена".into(),
+                };
+                view! { <option value=s.as_str() selected=selected == s.as_str()>{label}</option> }
+            })
+            .collect_view()}
+    }
+}
+
+/// `← Newer · Page 2 of 5 · Older →` links that keep the other query parameters.
+fn pager(page: i64, pages: i64, total: i64, query: Vec<(&'static str, String)>, locale: Locale) -> impl IntoView {
+    let href = move |p: i64| {
+        let mut parts: Vec<String> = query
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| format!("{k}={}", crate::ui::auth::encode(v)))
+            .collect();
+        parts.push(format!("page={p}"));
+        format!("?{}", parts.join("&"))
+    };
+    let summary = match locale {
+        Locale::En => format!("Page {page} of {pages} · {} in all", format::number(total, locale)),
+        Locale::Ru => format!("Страница {page} из {pages} · всего {}", format::number(total, locale)),
+    };
+    view! {
+        <nav class="pager" aria-label=t(locale, "Pages", "Страницы")>
+            {(page > 1).then(|| view! { <a href=href(page - 1) rel="prev">{t(locale, "← Previous", "← Назад")}</a> })}
+            <span class="muted small">{summary}</span>
+            {(page < pages).then(|| view! { <a href=href(page + 1) rel="next">{t(locale, "Next →", "Вперёд →")}</a> })}
+        </nav>
+    }
+}
+
+fn query_param(name: &'static str) -> Memo<Option<String>> {
+    let query = use_query_map();
+    Memo::new(move |_| query.read().get(name).filter(|v| !v.is_empty()))
+}
+
+fn page_param() -> Memo<i64> {
+    let query = use_query_map();
+    Memo::new(move |_| query.read().get("page").and_then(|p| p.parse().ok()).unwrap_or(1i64).max(1))
+}
+
+#[component]
+pub fn AdminUsersPage() -> impl IntoView {
+    let locale = use_locale();
+    let email = query_param("email");
+    let page = page_param();
+    let data = Resource::new(move || (email.get(), page.get()), |(email, page)| get_admin_users(email, page));
+    view! {
+        {page_title(move || t(locale.get(), "Users", "Пользователи").to_owned())}
+        {admin_page(data, move |users, locale| users_view(users, email.get_untracked(), locale))}
+    }
+}
+
+fn users_view(users: Page<UserSummary>, email: Option<String>, locale: Locale) -> impl IntoView {
+    let pages = users.pages();
+    view! {
+        <h1 class="page-title">{t(locale, "Users", "Пользователи")}</h1>
+        <form method="get" class="row-form filters" role="search">
+            <label for="user-search" class="visually-hidden">{t(locale, "Email contains", "Почта содержит")}</label>
+            <input id="user-search" type="search" name="email" value=email.clone().unwrap_or_default() placeholder=t(locale, "Search by email", "Поиск по почте")/>
+            <button type="submit" class="button">{t(locale, "Search", "Найти")}</button>
+        </form>
+        <section class="card">
+            {if users.items.is_empty() {
+                view! { <p class="muted">{t(locale, "No users match.", "Никого не найдено.")}</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table stack" data-table="users">
+                        <thead>
+                            <tr>
+                                <th scope="col">{t(locale, "Email", "Почта")}</th>
+                                <th scope="col">{t(locale, "Name", "Имя")}</th>
+                                <th scope="col">{t(locale, "Plan", "Тариф")}</th>
+                                <th scope="col">{t(locale, "Status", "Статус")}</th>
+                                <th scope="col">{t(locale, "Signed up", "Регистрация")}</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {users.items.into_iter().map(|u| {
+                                let status = u.status.as_deref().and_then(SubscriptionStatus::parse);
+                                view! {
+                                    <tr data-user-id=u.id.clone()>
+                                        <td data-label=t(locale, "Email", "Почта")><a href=format!("/admin/users/{}", u.id)>{u.email.clone()}</a>
+                                            {(u.role == "admin").then(|| view! { " " <span class="badge badge-info">{t(locale, "admin", "админ")}</span> })}
+                                        </td>
+                                        <td data-label=t(locale, "Name", "Имя")>{u.name.clone()}</td>
+                                        <td data-label=t(locale, "Plan", "Тариф")>{u.plan_name.clone().unwrap_or_else(|| "—".into())}</td>
+                                        <td data-label=t(locale, "Status", "Статус")>{status.map(|s| status_badge(s, locale))}</td>
+                                        <td data-label=t(locale, "Signed up", "Регистрация")>{format::date(u.created_at, locale)}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+            {pager(users.page, pages, users.total, vec![("email", email.unwrap_or_default())], locale)}
+        </section>
+    }
+}
+
+#[component]
+pub fn PlanSubscribersPage() -> impl IntoView {
+    let locale = use_locale();
+    let params = use_params_map();
+    let plan_id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let status = query_param("status");
+    let email = query_param("email");
+    let page = page_param();
+    let data = Resource::new(
+        move || (plan_id.get(), status.get(), email.get(), page.get()),
+        |(plan_id, status, email, page)| get_plan_subscribers(plan_id, status, email, page),
+    );
+    view! {
+        {page_title(move || t(locale.get(), "Subscribers", "Подписчики").to_owned())}
+        {admin_page(data, move |(plan, subscribers), locale| {
+            subscribers_view(plan, subscribers, status.get_untracked(), email.get_untracked(), locale)
+        })}
+    }
+}
+
+fn subscribers_view(
+    plan: Plan,
+    subscribers: Page<SubscriberRow>,
+    status: Option<String>,
+    email: Option<String>,
+    locale: Locale,
+) -> impl IntoView {
+    let pages = subscribers.pages();
+    view! {
+        <p><a href="/admin/plans">{t(locale, "← All plans", "← Все тарифы")}</a></p>
+        <h1 class="page-title">{format!("{} · {}", plan_name(&plan, locale), t(locale, "subscribers", "подписчики"))}</h1>
+        <form method="get" class="row-form filters" role="search">
+            <label for="sub-search" class="visually-hidden">{t(locale, "Email contains", "Почта содержит")}</label>
+            <input id="sub-search" type="search" name="email" value=email.clone().unwrap_or_default() placeholder=t(locale, "Search by email", "Поиск по почте")/>
+            <label for="sub-status" class="visually-hidden">{t(locale, "Status", "Статус")}</label>
+            <select id="sub-status" name="status">{status_options(locale, status.clone())}</select>
+            <button type="submit" class="button">{t(locale, "Filter", "Показать")}</button>
+        </form>
+        <section class="card">
+            {if subscribers.items.is_empty() {
+                view! { <p class="muted">{t(locale, "No subscribers match.", "Подписчиков не найдено.")}</p> }.into_any()
+            } else {
+                view! {
+                    <table class="table stack" data-table="subscribers">
+                        <thead>
+                            <tr>
+                                <th scope="col">{t(locale, "Email", "Почта")}</th>
+                                <th scope="col">{t(locale, "Status", "Статус")}</th>
+                                <th scope="col">{t(locale, "Current period", "Текущий период")}</th>
+                                <th scope="col">{t(locale, "Since", "С")}</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {subscribers.items.into_iter().map(|s| {
+                                let status = SubscriptionStatus::parse(&s.status);
+                                view! {
+                                    <tr data-subscription-id=s.subscription_id.clone()>
+                                        <td data-label=t(locale, "Email", "Почта")><a href=format!("/admin/users/{}", s.user_id)>{s.email.clone()}</a></td>
+                                        <td data-label=t(locale, "Status", "Статус")>
+                                            {status.map(|st| status_badge(st, locale))}
+                                            {s.cancel_at_period_end.then(|| view! { " " <span class="badge badge-warn">{t(locale, "cancels at period end", "отменится в конце периода")}</span> })}
+                                        </td>
+                                        <td data-label=t(locale, "Current period", "Текущий период")>
+                                            {format!("{} – {}", format::date(s.current_period_start, locale), format::date(s.current_period_end, locale))}
+                                        </td>
+                                        <td data-label=t(locale, "Since", "С")>{format::date(s.created_at, locale)}</td>
+                                    </tr>
+                                }
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+            {pager(subscribers.page, pages, subscribers.total, vec![("email", email.unwrap_or_default()), ("status", status.unwrap_or_default())], locale)}
+        </section>
+    }
+}
+
+#[component]
+pub fn AdminUserPage() -> impl IntoView {
+    let locale = use_locale();
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
+    let assign = ServerAction::<AssignPlan>::new();
+    let refund = ServerAction::<RefundPayment>::new();
+    let data = Resource::new(
+        move || (id.get(), assign.version().get(), refund.version().get()),
+        |(id, _, _)| get_admin_user(id),
+    );
+    view! {
+        {page_title(move || t(locale.get(), "User", "Пользователь").to_owned())}
+        {admin_page(data, move |detail, locale| user_view(detail, locale, assign, refund))}
+    }
+}
+
+fn user_view(
+    detail: UserDetail,
+    locale: Locale,
+    assign: ServerAction<AssignPlan>,
+    refund: ServerAction<RefundPayment>,
+) -> impl IntoView {
+    let user = detail.user;
+    let user_id = user.id.clone();
+    let subscription = detail.subscription.map(|s| {
+        let name = plan_name(&s.plan, locale);
+        let period = format!("{} – {}", format::date(s.current_period_start, locale), format::date(s.current_period_end, locale));
+        view! {
+            <div class="row-between">
+                <h2 class="plan-title">{name}</h2>
+                {status_badge(s.status, locale)}
+            </div>
+            <p>{period}</p>
+            {s.cancel_at_period_end.then(|| view! { <p class="notice warn">{format!("{} {}", t(locale, "Cancels on", "Отменится"), format::date(s.current_period_end, locale))}</p> })}
+        }
+    });
+    let plans = detail.plans;
+    let refundable = |tx: &Transaction| {
+        tx.kind != "refund"
+            && matches!(tx.status.as_str(), "succeeded")
+            && tx.refunded_minor < tx.amount
+            && tx.yookassa_payment_id.is_some()
+    };
+    let refund_cell = move |tx: &Transaction| -> AnyView {
+        if !refundable(tx) {
+            return ().into_any();
+        }
+        let left = format::money(tx.amount - tx.refunded_minor, tx.currency, locale);
+        let id = tx.id.clone();
+        view! {
+            <details class="confirm danger-zone compact" data-refund=tx.id.clone()>
+                <summary>{t(locale, "Refund", "Возврат")}</summary>
+                <p>{format!("{} {left}. {}", t(locale, "Up to", "До"), t(locale, "Leave the amount empty to refund all of it.", "Оставьте сумму пустой, чтобы вернуть всё."))}</p>
+                <ActionForm action=refund attr:class="row-form" attr:data-form="refund">
+                    <input type="hidden" name="transaction_id" value=id/>
+                    <input type="text" inputmode="decimal" name="amount" placeholder="300.00" aria-label=t(locale, "Amount to refund", "Сумма возврата")/>
+                    <button type="submit" class="button small danger">{t(locale, "Refund", "Вернуть")}</button>
+                </ActionForm>
+            </details>
+        }
+        .into_any()
+    };
+    view! {
+        <p><a href="/admin/users">{t(locale, "← All users", "← Все пользователи")}</a></p>
+        <h1 class="page-title">{user.email.clone()}</h1>
+        <p class="muted">{format!("{} · {} {}", user.name, t(locale, "signed up", "регистрация"), format::date(user.created_at, locale))}</p>
+        <div class="grid-2">
+            <section class="card" data-card="subscription">
+                <p class="eyebrow">{t(locale, "Subscription", "Подписка")}</p>
+                {match subscription {
+                    Some(view) => view.into_any(),
+                    None => view! { <p class="muted">{t(locale, "No live subscription.", "Нет действующей подписки.")}</p> }.into_any(),
+                }}
+            </section>
+            <section class="card" data-card="assign">
+                <h2>{t(locale, "Assign or comp a plan", "Назначить тариф")}</h2>
+                <p class="muted small">{t(locale, "Starts now with a new period, without payment. Audited.", "Начинается сразу с нового периода, без оплаты. Записывается в журнал.")}</p>
+                <ActionForm action=assign attr:class="row-form" attr:data-form="assign">
+                    <input type="hidden" name="user_id" value=user_id/>
+                    <label for="assign-plan" class="visually-hidden">{t(locale, "Plan", "Тариф")}</label>
+                    <select id="assign-plan" name="plan_id">
+                        {plans.into_iter().map(|p| {
+                            let label = format!("{} ({})", plan_name(&p, locale), p.id);
+                            view! { <option value=p.id.clone()>{label}</option> }
+                        }).collect_view()}
+                    </select>
+                    <button type="submit" class="button primary">{t(locale, "Assign", "Назначить")}</button>
+                </ActionForm>
+                {action_message(assign.value(), &[])}
+            </section>
+        </div>
+        <h2 class="section-title">{t(locale, "Usage this period", "Использование за период")}</h2>
+        <div class="meter-grid">{detail.meters.iter().map(|m| quota_meter(m, locale)).collect_view()}</div>
+        <section class="card">
+            <h2>{t(locale, "Transactions", "Платежи")}</h2>
+            {field_message(refund.value(), "amount")}
+            {action_message(refund.value(), &["amount"])}
+            {transactions_table(detail.transactions, locale, refund_cell)}
+        </section>
+    }
+}

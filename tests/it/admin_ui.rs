@@ -1,0 +1,257 @@
+//! The admin dashboard's server functions over real HTTP with a cookie session: admins only,
+//! MRR on the overview, the plan editor's safeguards, duplicate/delete, refunds, assignment,
+//! user search and the audit log.
+
+use crate::common::{Backend, TestApp, spawn_app};
+use crate::portal::{Browser, email};
+use serde_json::{Value, json};
+
+/// An admin signed in to the web UI (password `a long enough password`, see `TestApp::user`).
+async fn admin_browser(app: &TestApp) -> Browser {
+    let admin = app.admin().await;
+    let browser = Browser::new(app);
+    let (status, body, _) =
+        browser.call("login", &[("email", &admin.email), ("password", "a long enough password")]).await;
+    assert_eq!(status, 200, "{body}");
+    browser
+}
+
+/// The editor's fields for `plan` (from the JSON API), with `changes` applied.
+fn editor_fields(plan: &Value, changes: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut fields: Vec<(String, String)> = vec![
+        ("id".into(), plan["id"].as_str().unwrap_or_default().into()),
+        ("fields[name]".into(), plan["name"].as_str().unwrap_or_default().into()),
+        ("fields[name_ru]".into(), plan["name_ru"].as_str().unwrap_or_default().into()),
+        ("fields[price]".into(), format!("{:.2}", plan["price"].as_f64().unwrap_or(0.0))),
+        ("fields[currency]".into(), plan["currency"].as_str().unwrap_or("RUB").into()),
+        ("fields[interval]".into(), plan["interval"].as_str().unwrap_or("month").into()),
+        ("fields[trial_days]".into(), "0".into()),
+        ("fields[display_order]".into(), plan["display_order"].to_string()),
+        ("fields[is_active]".into(), "true".into()),
+    ];
+    for metric in ["tokens_input", "tokens_output", "requests", "images", "audio_minutes"] {
+        match plan["quotas"][metric].as_i64() {
+            Some(limit) => fields.push((format!("fields[quotas.{metric}]"), limit.to_string())),
+            None => fields.push((format!("fields[unlimited.{metric}]"), "true".into())),
+        }
+    }
+    for (name, value) in changes {
+        let key = format!("fields[{name}]");
+        fields.retain(|(k, _)| *k != key);
+        fields.push((key, (*value).to_owned()));
+    }
+    fields
+}
+
+async fn save(browser: &Browser, fields: &[(String, String)]) -> (u16, Value) {
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (status, body, _) = browser.call("admin/plans/save", &pairs).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn non_admins_get_403_and_anonymous_visitors_are_sent_to_log_in() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let anonymous = Browser::new(&app);
+    let (status, _, headers) = anonymous.page("/admin/plans").await;
+    assert_eq!(status, 303);
+    assert_eq!(headers["location"], "/login?next=/admin/plans");
+
+    let user = Browser::new(&app);
+    user.sign_up(&email("nosy")).await;
+    let (status, html, _) = user.page("/admin").await;
+    assert_eq!(status, 403);
+    assert!(html.contains("data-error=\"forbidden\""), "{html}");
+    for function in ["admin/overview", "admin/plans", "admin/users"] {
+        let fields: &[(&str, &str)] = if function == "admin/users" { &[("page", "1")] } else { &[] };
+        let (status, body, _) = user.call(function, fields).await;
+        assert_eq!((status, body), (403, Value::String("Forbidden".into())), "{function}");
+    }
+    let (status, _, _) = user.call("admin/plans/delete", &[("id", "pro")]).await;
+    assert_eq!(status, 403);
+    let (_, plan) = app.call(reqwest::Method::GET, "/api/v1/billing/plans/pro", None, None).await;
+    assert_eq!(plan["id"], "pro", "nothing was deleted");
+}
+
+async fn overview_mrr_follows_the_definition(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let browser = admin_browser(&app).await;
+    let admin = app.admin().await;
+    // 2 × Pro (990/month) + 1 × an annual plan of 12,000/year = 1,980 + 1,000 = 2,980 ₽.
+    let (status, body) = app
+        .post_json(
+            "/api/v1/admin/billing/plans",
+            &admin.token,
+            json!({"id": "team_annual", "name": "Team annual", "price": 12000.00, "currency": "RUB", "interval": "year"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    for plan in ["pro", "pro", "team_annual"] {
+        let user = app.customer("payer").await;
+        let (status, body) = app
+            .post_json(
+                "/api/v1/admin/billing/subscriptions",
+                &admin.token,
+                json!({"user_id": user.id, "plan_id": plan}),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let (status, overview, _) = browser.call("admin/overview", &[]).await;
+    assert_eq!(status, 200, "{overview}");
+    let rub = overview["totals"]["mrr"].as_array().unwrap().iter().find(|m| m["currency"] == "RUB").unwrap().clone();
+    assert_eq!(rub["mrr_minor"], 298_000);
+    assert!(overview["totals"]["active_subscriptions"].as_i64().unwrap() >= 3);
+    assert_eq!(overview["new_30d"], 3);
+    let arpu = overview["arpu"].as_array().unwrap().iter().find(|a| a["currency"] == "RUB").unwrap().clone();
+    assert_eq!((arpu["paying_subscriptions"].as_i64(), arpu["arpu_minor"].as_i64()), (Some(3), Some(99_333)));
+
+    let (status, html, _) = browser.page("/admin").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("2,980\u{a0}₽"), "the MRR figure is on the page");
+    assert!(html.contains("data-chart=\"mrr-by-plan\""));
+}
+on_both_databases!(overview_mrr_follows_the_definition, overview_mrr_follows_the_definition);
+
+async fn the_editor_refuses_lower_quotas_with_subscribers_and_confirms_price_changes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let browser = admin_browser(&app).await;
+    let admin = app.admin().await;
+    let subscriber = app.customer("keeper").await;
+    let (status, _) = app
+        .post_json(
+            "/api/v1/admin/billing/subscriptions",
+            &admin.token,
+            json!({"user_id": subscriber.id, "plan_id": "pro"}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, pro) = app.call(reqwest::Method::GET, "/api/v1/billing/plans/pro", None, None).await;
+    let limit = pro["quotas"]["tokens_input"].as_i64().unwrap();
+
+    let lowered = (limit - 1).to_string();
+    let (status, body) = save(&browser, &editor_fields(&pro, &[("quotas.tokens_input", &lowered)])).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["Fields"][0][0], "quotas.tokens_input");
+    assert!(body["Fields"][0][1].as_str().unwrap().contains("cannot be decreased"));
+
+    let (status, body) = save(&browser, &editor_fields(&pro, &[("price", "1290.00")])).await;
+    assert_eq!(status, 422, "a price change needs confirming: {body}");
+    assert_eq!(body["Fields"][0][0], "price");
+    let (status, body) = save(&browser, &editor_fields(&pro, &[("price", "1290.00"), ("confirm_price", "true")])).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, pro) = app.call(reqwest::Method::GET, "/api/v1/billing/plans/pro", None, None).await;
+    assert_eq!(pro["price_minor"], 129_000);
+    let (_, audit) = app.get_json("/api/v1/admin/billing/audit?action=plan.update&entity_id=pro", &admin.token).await;
+    assert!(
+        audit["items"][0]["description"].as_str().unwrap().contains("price changed from 990.00 RUB to 1290.00 RUB")
+    );
+    assert_eq!(audit["items"][0]["audit_metadata"]["channel"], "web");
+
+    // Bad values come back per field and change nothing.
+    let mut fields = editor_fields(&pro, &[("price", "abc"), ("quotas.images", "x"), ("plan_extra_metadata", "{")]);
+    fields.retain(|(k, _)| k != "fields[unlimited.images]");
+    let (status, body) = save(&browser, &fields).await;
+    assert_eq!(status, 422);
+    let fields: Vec<&str> = body["Fields"].as_array().unwrap().iter().map(|f| f[0].as_str().unwrap()).collect();
+    assert_eq!(fields, ["price", "quotas.images", "plan_extra_metadata"]);
+
+    // A new plan appears on the public catalogue.
+    let new_plan = json!({"id": "", "name": "Studio", "price": 2500.0, "currency": "RUB", "interval": "month", "quotas": {}, "display_order": 7});
+    let mut fields = editor_fields(&new_plan, &[("quotas.tokens_input", "5000")]);
+    fields.retain(|(k, _)| !k.starts_with("fields[unlimited.tokens_input"));
+    let (status, body) = save(&browser, &fields).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, studio) = app.call(reqwest::Method::GET, "/api/v1/billing/plans/studio", None, None).await;
+    assert_eq!(
+        (studio["price_minor"].as_i64(), studio["quotas"]["tokens_input"].as_i64()),
+        (Some(250_000), Some(5_000))
+    );
+    assert!(studio["quotas"]["images"].is_null(), "ticked unlimited");
+}
+on_both_databases!(
+    the_editor_refuses_lower_quotas_with_subscribers_and_confirms_price_changes,
+    the_editor_refuses_lower_quotas_with_subscribers_and_confirms_price_changes
+);
+
+#[tokio::test]
+async fn duplicate_makes_an_inactive_copy_and_delete_explains_why_it_cannot() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = admin_browser(&app).await;
+    let (status, copy, _) = browser.call("admin/plans/duplicate", &[("id", "pro")]).await;
+    assert_eq!(status, 200, "{copy}");
+    let (_, plans, _) = browser.call("admin/plans", &[]).await;
+    let copy = plans.as_array().unwrap().iter().find(|p| p["id"] == copy).expect("the copy is listed").clone();
+    assert_eq!(copy["is_active"], false);
+
+    // free has subscribers (every admin and user signed up on it).
+    let (status, body, _) = browser.call("admin/plans/delete", &[("id", "free")]).await;
+    assert_eq!(status, 409);
+    assert!(body["Message"].as_str().unwrap().contains("deactivate it instead"), "{body}");
+    let (status, _, _) = browser.call("admin/plans/delete", &[("id", copy["id"].as_str().unwrap())]).await;
+    assert_eq!(status, 200);
+    let (status, _, _) = browser.call("admin/plans/toggle", &[("id", "ghost")]).await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn an_admin_refunds_part_of_a_payment_and_the_users_history_shows_it() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let admin = admin_browser(&app).await;
+    let customer = Browser::new(&app);
+    let address = email("payer");
+    customer.sign_up(&address).await;
+    let (_, _, headers) = customer.call("plans/checkout", &[("plan_id", "pro")]).await;
+    let confirmation = headers["location"].to_str().unwrap().to_owned();
+    let paid = app
+        .client
+        .post(&confirmation)
+        .form(&[("card_number", "5555555555554444"), ("expiry", "12/30"), ("csc", "123")])
+        .send()
+        .await
+        .unwrap();
+    let transaction = paid.headers()["location"].to_str().unwrap().split("transaction=").nth(1).unwrap().to_owned();
+    let (_, result, _) = customer.call("plans/payment", &[("transaction", &transaction)]).await;
+    assert_eq!(result["transaction"]["status"], "succeeded");
+
+    let (_, users, _) = admin.call("admin/users", &[("email", &address), ("page", "1")]).await;
+    assert_eq!(users["total"], 1, "search by email: {users}");
+    let user_id = users["items"][0]["id"].as_str().unwrap().to_owned();
+    assert_eq!(users["items"][0]["plan_id"], "pro");
+
+    let (status, body, _) = admin.call("admin/refund", &[("transaction_id", &transaction), ("amount", "lots")]).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["Fields"][0][0], "amount");
+    let (status, body, _) = admin.call("admin/refund", &[("transaction_id", &transaction), ("amount", "300.00")]).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, detail, _) = admin.call("admin/user", &[("id", &user_id)]).await;
+    let original = detail["transactions"].as_array().unwrap().iter().find(|t| t["id"] == transaction).unwrap().clone();
+    assert_eq!(original["refunded_minor"], 30_000);
+
+    let (_, history, _) = customer.call("payments/page", &[("page", "1")]).await;
+    assert_eq!(history["total"], 2, "the payment and its refund: {history}");
+    let (_, html, _) = customer.page("/billing/transactions").await;
+    assert!(html.contains("data-refunded=\"30000\""), "{html}");
+
+    let (status, _, _) = admin.call("admin/assign", &[("user_id", &user_id), ("plan_id", "business")]).await;
+    assert_eq!(status, 200);
+    let (_, overview, _) = customer.call("billing/overview", &[]).await;
+    assert_eq!(overview["subscription"]["plan_id"], "business");
+    let (status, _, _) = admin.call("admin/assign", &[("user_id", "ghost"), ("plan_id", "business")]).await;
+    assert_eq!(status, 404);
+
+    let (_, audit, _) = admin
+        .call(
+            "admin/audit",
+            &[
+                ("filters[entity]", ""),
+                ("filters[actor]", ""),
+                ("filters[action]", "transaction.refund"),
+                ("page", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(audit["total"], 1, "{audit}");
+    let (_, html, _) = admin.page("/admin/audit?action=subscription.assign").await;
+    assert!(html.contains("data-action=\"subscription.assign\""));
+}
