@@ -104,6 +104,11 @@ pub fn PlanGrid(billing: Signal<Billing>) -> impl IntoView {
     use crate::ui::widgets::action_message;
     let locale = use_locale();
     let checkout = ServerAction::<StartCheckout>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(url)) = checkout.value().get() {
+            crate::ui::portal::plans::leave_for(&url);
+        }
+    });
     let catalog = Resource::new(|| (), |_| get_plan_catalog());
     view! {
         {action_message(checkout.value(), &[])}

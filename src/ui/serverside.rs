@@ -108,21 +108,25 @@ pub fn fail(error: Error) -> UiError {
 /// instead of the framework's 500. Plain form posts (no JavaScript) keep their redirect back to
 /// the page, which shows the error; pages rendered on the server keep their own status.
 pub fn set_status(status: axum::http::StatusCode) {
-    let Some(parts) = use_context::<Parts>() else {
-        return;
-    };
-    let server_function = parts.uri.path().starts_with("/api/ui/");
-    let form_post = parts
-        .headers
-        .get(axum::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/html"));
+    let server_function = use_context::<Parts>().is_some_and(|p| p.uri.path().starts_with("/api/ui/"));
     if server_function
-        && !form_post
+        && !is_form_post()
         && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
     {
         response.set_status(status);
     }
+}
+
+/// Whether this server function call is a plain HTML form post (no JavaScript): the browser
+/// asked for HTML, so the answer is a redirect.
+pub fn is_form_post() -> bool {
+    use_context::<Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    })
 }
 
 /// The admin as the audit log records them: user id, email, channel `web`, request id and

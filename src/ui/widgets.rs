@@ -32,6 +32,7 @@ pub fn payment_badge(status: &str, locale: Locale) -> impl IntoView + use<> {
         "canceled" => ("badge badge-danger", t(locale, "declined", "отклонён")),
         "failed" => ("badge badge-danger", t(locale, "failed", "ошибка")),
         "refunded" => ("badge badge-muted", t(locale, "refunded", "возвращён")),
+        "refund" => ("badge badge-muted", t(locale, "refund", "возврат")),
         _ => ("badge badge-muted", t(locale, "unknown", "неизвестно")),
     };
     view! { <span class=class data-status=status.to_owned()>{label}</span> }
@@ -154,7 +155,7 @@ pub fn bar_chart(bars: Vec<Bar>, caption: String, locale: Locale) -> impl IntoVi
         .collect_view();
     view! {
         <figure class="chart">
-            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=caption.clone() preserveAspectRatio="none">
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") role="img" aria-label=caption.clone()>
                 <line x1="0" x2=WIDTH.to_string() y1=format!("{:.1}", TOP + plot) y2=format!("{:.1}", TOP + plot) class="chart-axis"/>
                 <text x="2" y="10" class="chart-label">{max_label}</text>
                 {rects}

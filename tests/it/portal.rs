@@ -216,9 +216,9 @@ async fn checkout_sends_the_browser_to_the_payment_page_and_the_return_page_foll
     let app = spawn_app(backend).await;
     let browser = Browser::new(&app);
     browser.sign_up(&email("joan")).await;
-    let (status, body, headers) = browser.call("plans/checkout", &[("plan_id", "pro")]).await;
+    let (status, body, _) = browser.call("plans/checkout", &[("plan_id", "pro")]).await;
     assert_eq!(status, 200, "{body}");
-    let confirmation = headers["location"].to_str().unwrap().to_owned();
+    let confirmation = body.as_str().expect("the confirmation URL").to_owned();
     assert!(confirmation.contains("/sandbox/yookassa/checkout/"), "{confirmation}");
 
     let paid = app
@@ -238,6 +238,20 @@ async fn checkout_sends_the_browser_to_the_payment_page_and_the_return_page_foll
     assert_eq!(status, 200, "{result}");
     assert_eq!(result["transaction"]["status"], "succeeded");
     assert_eq!(result["subscription"]["plan_id"], "pro");
+
+    // Without JavaScript the form post is redirected to the payment page.
+    let response = browser
+        .client
+        .post(format!("{}/api/ui/plans/checkout", app.base))
+        .header("origin", &app.base)
+        .header("referer", format!("{}/billing/plans", app.base))
+        .header("accept", "text/html")
+        .form(&[("plan_id", "business")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    assert!(response.headers()["location"].to_str().unwrap().contains("/sandbox/yookassa/checkout/"));
 
     // Someone else's transaction is not found.
     let stranger = Browser::new(&app);

@@ -211,7 +211,8 @@ fn plan_row(
                 <span class="muted small">{counts}</span>
             </td>
             <td data-label="MRR" class="num" data-mrr-minor=stats.mrr_minor.to_string()>{format::money(stats.mrr_minor, plan.currency, locale)}</td>
-            <td data-label=t(locale, "Actions", "Действия") class="row-actions">
+            <td data-label=t(locale, "Actions", "Действия")>
+                <div class="row-actions">
                 <a class="button small" href=format!("/admin/plans/{id}/edit")>{t(locale, "Edit", "Изменить")}</a>
                 <details class="confirm">
                     <summary>{toggle_label}</summary>
@@ -237,6 +238,7 @@ fn plan_row(
                         <button type="submit" class="button small danger">{t(locale, "Yes, delete", "Да, удалить")}</button>
                     </ActionForm>
                 </details>
+                </div>
             </td>
         </tr>
     }

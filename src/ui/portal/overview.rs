@@ -3,7 +3,7 @@
 
 use super::{PortalNav, loading};
 use crate::model::portal::BillingOverview;
-use crate::model::{Plan, Subscription, SubscriptionStatus, UiError};
+use crate::model::{Metric, Plan, Subscription, SubscriptionStatus, UiError};
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::widgets::{ErrorPanel, action_message, page_title, payment_badge, status_badge};
@@ -152,14 +152,14 @@ fn subscription_card(
 ) -> impl IntoView {
     let plan = subscription.plan.clone();
     let name = plan_name(&plan, locale);
-    let price = if plan.is_free() {
-        t(locale, "Free", "Бесплатно").to_owned()
-    } else {
-        format!(
-            "{} / {}",
-            format::money(plan.price_minor, plan.currency, locale),
-            format::per_interval(plan.interval, locale)
-        )
+    let price = format!(
+        "{} / {}",
+        format::money(plan.price_minor, plan.currency, locale),
+        format::per_interval(plan.interval, locale)
+    );
+    let quotas: Vec<String> = match &plan.quotas {
+        Some(quotas) => quotas.iter().map(|(metric, limit)| format::quota(*metric, *limit, locale)).collect(),
+        None => Metric::ALL.iter().map(|metric| format::quota(*metric, None, locale)).collect(),
     };
     let end = format::date(subscription.current_period_end, locale);
     let period = format!("{} – {}", format::date(subscription.current_period_start, locale), end);
@@ -209,6 +209,10 @@ fn subscription_card(
                 <dd>{period}</dd>
             </dl>
             {next_line}
+            <h3 class="plan-section">{format::included_per(plan.interval, locale)}</h3>
+            <ul class="quota-list" data-testid="included-quotas">
+                {quotas.into_iter().map(|q| view! { <li>{q}</li> }).collect_view()}
+            </ul>
             <div class="actions">
                 <a class="button primary" href="/billing/plans">{t(locale, "Change plan", "Сменить тариф")}</a>
                 <a class="button" href="/billing/usage">{t(locale, "See usage", "Использование")}</a>

@@ -97,7 +97,9 @@ pub fn transactions_table(items: Vec<Transaction>, locale: Locale, extra: impl F
                                 <td data-label=t(locale, "Date", "Дата")>{format::date(tx.created_at, locale)}</td>
                                 <td data-label=t(locale, "Description", "Описание")>{description(tx, locale)}</td>
                                 <td data-label=t(locale, "Amount", "Сумма") class="num">{amount}{refunded}</td>
-                                <td data-label=t(locale, "Status", "Статус")>{payment_badge(&tx.status, locale)}</td>
+                                <td data-label=t(locale, "Status", "Статус")>
+                                    {payment_badge(if tx.kind == "refund" && tx.status == "succeeded" { "refund" } else { &tx.status }, locale)}
+                                </td>
                                 <td data-label=t(locale, "Receipt", "Чек")>
                                     {match &tx.receipt_url {
                                         Some(url) => view! { <a href=url.clone() rel="noopener" target="_blank">{t(locale, "Receipt", "Чек")}</a> }.into_any(),

@@ -34,14 +34,15 @@ pub async fn get_plan_catalog() -> Result<PlanCatalog, UiError> {
     Ok(PlanCatalog { plans, signed_in: viewer.is_some(), current_plan_id, payments_enabled: state.yookassa.is_some() })
 }
 
-/// Starts paying for `plan_id` and sends the browser to the payment page (YooKassa's or the
-/// sandbox's `confirmation_url`); YooKassa brings the payer back to `/billing/return`.
+/// Starts paying for `plan_id` and returns the payment page (YooKassa's or the sandbox's
+/// `confirmation_url`); a plain form post is redirected there. YooKassa brings the payer back to
+/// `/billing/return?transaction=…`.
 ///
 /// # Errors
 /// [`UiError::SignedOut`]; a message for a free or unknown plan, or when payments are
 /// unavailable or refused.
 #[server(prefix = "/api/ui", endpoint = "plans/checkout")]
-pub async fn start_checkout(plan_id: String) -> Result<(), UiError> {
+pub async fn start_checkout(plan_id: String) -> Result<String, UiError> {
     use crate::ui::serverside::{fail, require_viewer, state, user_ref};
     let viewer = require_viewer()?;
     let state = state();
@@ -55,8 +56,23 @@ pub async fn start_checkout(plan_id: String) -> Result<(), UiError> {
         UiError::Fields(fields) => UiError::Message(fields.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")),
         other => other,
     })?;
-    leptos_axum::redirect(&checkout.confirmation_url);
-    Ok(())
+    // A plain form post is redirected by the server; a hydrated page leaves for the payment page
+    // itself (see `PlanGrid`): the router would otherwise treat the sandbox's same-origin URL as
+    // one of its own routes.
+    if crate::ui::serverside::is_form_post() {
+        leptos_axum::redirect(&checkout.confirmation_url);
+    }
+    Ok(checkout.confirmation_url)
+}
+
+/// Sends the browser to `url` with a full page load (the payment page is not one of ours).
+pub fn leave_for(url: &str) {
+    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
+    if let Some(window) = web_sys::window() {
+        let _ = window.location().set_href(url);
+    }
+    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
+    let _ = url;
 }
 
 /// The transaction a checkout created, brought up to date with YooKassa while it is pending, with

@@ -104,10 +104,12 @@ fn report_view(report: UsageReport, locale: Locale) -> impl IntoView {
     }
 }
 
-/// One bar per day of the period up to today (at most the last 62 days), for one metric.
+/// One bar per day of the period (for long periods, the 62 days up to the latest usage), for one
+/// metric; days still to come are empty bars, so the chart shows where in the period we are.
 fn daily_chart(report: &UsageReport, metric: Metric, locale: Locale) -> impl IntoView + use<> {
-    let last_day = report.daily.iter().map(|d| d.day).max().unwrap_or(report.period_start);
-    let days = ((last_day - report.period_start) / 86_400 + 1).clamp(1, 366);
+    let period_days = ((report.period_end - report.period_start + 86_399) / 86_400).clamp(1, 366);
+    let last_used = report.daily.iter().map(|d| (d.day - report.period_start) / 86_400 + 1).max().unwrap_or(1);
+    let days = if period_days <= 62 { period_days } else { last_used.max(1) };
     let first = (days - 62).max(0);
     let bars: Vec<Bar> = (first..days)
         .map(|i| {

@@ -78,7 +78,7 @@ fn page_html(sandbox: &Sandbox, payment_id: &str, error: Option<&str>) -> Option
         .collect();
     Some(format!(
         r#"<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Pay {amount} · YooKassa sandbox</title><style>{STYLE}</style></head>
+<title>Pay {amount} · YooKassa sandbox</title><link rel="icon" type="image/svg+xml" href="/favicon.svg"><style>{STYLE}</style></head>
 <body><div class="banner" role="note">Test mode — no real money moves · Тестовый режим — деньги не списываются</div>
 <main><div class="card">
 <p class="muted">YooKassa sandbox · shop {shop}</p>

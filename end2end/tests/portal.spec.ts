@@ -1,0 +1,218 @@
+import { test, expect, type Page, type TestInfo } from '@playwright/test';
+import { waitForHydration, markDocument, expectSameDocument, screenshot } from './helpers';
+
+// The billing portal as a new user tries it (issue 5): sign up → Free with its quotas → choose
+// Pro → pay in the sandbox → return page says Pro is active → usage sent through the JSON API
+// with the user's own token shows on the meters → cancel at period end → a declined card's
+// reason. Once in English and once in Russian.
+
+const SUCCESS_CARD = '5555 5555 5555 4444';
+const DECLINE_CARD = '5555 5555 5555 4600'; // insufficient_funds (reference §7.2)
+
+type Lang = 'en' | 'ru';
+
+const words = {
+  en: {
+    signUpTitle: 'Create an account',
+    createAccount: 'Create account',
+    free: 'Free',
+    choosePro: 'Choose Pro',
+    chooseBusiness: 'Choose Business',
+    activeUntil: /Pro is active until \d{1,2} \w{3} \d{4}\./,
+    received: 'Payment received',
+    createToken: 'Create token',
+    tokensUsed: '1,200 / 1,000,000 input tokens',
+    cancelAtEnd: 'Cancel at period end',
+    confirmCancel: 'Yes, cancel at period end',
+    cancelsOn: /Cancels on \d{1,2} \w{3} \d{4}/,
+    declined: 'The card has insufficient funds.',
+    keep: 'Keep my plan',
+  },
+  ru: {
+    signUpTitle: 'Регистрация',
+    createAccount: 'Зарегистрироваться',
+    free: 'Бесплатный',
+    choosePro: 'Выбрать «Профессиональный»',
+    chooseBusiness: 'Выбрать «Бизнес»',
+    activeUntil: /Тариф «Профессиональный» действует до \d{1,2} \S+ \d{4} г\./,
+    received: 'Платёж получен',
+    createToken: 'Создать токен',
+    tokensUsed: '1 200 / 1 000 000 входящих токенов',
+    cancelAtEnd: 'Отменить в конце периода',
+    confirmCancel: 'Да, отменить в конце периода',
+    cancelsOn: /Отменится \d{1,2} \S+ \d{4} г\./,
+    declined: 'На карте недостаточно средств.',
+    keep: 'Не отменять',
+  },
+} as const;
+
+async function payInSandbox(page: Page, card: string, testInfo: TestInfo, name: string): Promise<void> {
+  await expect(page).toHaveURL(/\/sandbox\/yookassa\/checkout\//);
+  await expect(page.getByText('Test mode')).toBeVisible();
+  await page.locator('#card_number').fill(card);
+  await page.locator('#expiry').fill('12/30');
+  await page.locator('#csc').fill('123');
+  await screenshot(page, testInfo, name);
+  await page.getByRole('button', { name: /Pay/ }).click();
+  await expect(page).toHaveURL(/\/billing\/return\?transaction=/);
+}
+
+function journey(lang: Lang) {
+  const w = words[lang];
+  test(`a new user signs up, pays for Pro, watches usage and cancels (${lang})`, async ({ page, context, request }, testInfo) => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    page.on('response', (r) => r.status() >= 400 && errors.push(`${r.status()} ${r.url()}`));
+    await context.clearCookies();
+    const email = `journey-${lang}-${Date.now()}@example.com`;
+
+    // Sign up (the form submits through the server function without a reload).
+    await page.goto(`/signup?lang=${lang}`);
+    await waitForHydration(page);
+    await expect(page.locator('h1')).toHaveText(w.signUpTitle);
+    await page.locator('#signup-name').fill('Ada Lovelace');
+    await page.locator('#signup-email').fill(email);
+    await page.locator('#signup-password').fill('correct horse battery');
+    await screenshot(page, testInfo, `${lang}-01-signup`);
+    await page.getByRole('button', { name: w.createAccount }).click();
+
+    // On Free, with its quotas.
+    await expect(page).toHaveURL(/\/billing$/);
+    const card = page.locator('[data-card="subscription"]');
+    await expect(card.locator('.plan-title')).toHaveText(w.free);
+    await expect(card.locator('[data-status="active"]')).toBeVisible();
+    await expect(page.getByTestId('plan-badge')).toHaveText(w.free);
+    await expect(page.getByTestId('included-quotas')).toContainText(lang === 'en' ? '100,000 input tokens' : '100 000 входящих токенов');
+    await screenshot(page, testInfo, `${lang}-02-overview-free`);
+    await page.locator('.subnav a[href="/billing/usage"]').click();
+    await expect(page.locator('[data-metric="tokens_input"] .meter-figures')).toContainText(lang === 'en' ? '0 / 100,000' : '0 / 100 000');
+    await expect(page.locator('[data-metric="tokens_input"]')).toHaveAttribute('data-level', 'ok');
+    await screenshot(page, testInfo, `${lang}-03-usage-free`);
+
+    // Choose Pro and pay with the success card.
+    await page.goto('/billing/plans');
+    await waitForHydration(page);
+    await expect(page.locator('article[data-plan-id="free"] [data-current="true"]')).toBeVisible();
+    await screenshot(page, testInfo, `${lang}-04-plans`);
+    await page.getByRole('button', { name: w.choosePro }).click();
+    await payInSandbox(page, SUCCESS_CARD, testInfo, `${lang}-05-sandbox-success`);
+    await expect(page.locator('[data-payment-status="succeeded"]')).toBeVisible({ timeout: 20_000 });
+    await expect(page.locator('h1')).toHaveText(w.received);
+    await expect(page.getByTestId('active-until')).toHaveText(w.activeUntil);
+    await screenshot(page, testInfo, `${lang}-06-return-success`);
+
+    // A personal token, shown once, records usage through the JSON API.
+    await page.goto('/settings/tokens');
+    await waitForHydration(page);
+    await page.locator('#token-name').fill('journey');
+    await page.getByRole('button', { name: w.createToken }).click();
+    const secret = await page.locator('[data-testid="new-token"] .token-secret').inputValue();
+    expect(secret).toMatch(/^trf_[0-9a-f]{64}$/);
+    await screenshot(page, testInfo, `${lang}-07-token`);
+    const tracked = await request.post('/api/v1/billing/usage', {
+      headers: { Authorization: `Bearer ${secret}` },
+      data: { metric: 'tokens_input', amount: 1200, model_id: 'gpt-4o', chat_id: `chat-${lang}` },
+    });
+    expect(tracked.status()).toBe(201);
+    await page.goto('/billing/usage');
+    await waitForHydration(page);
+    await expect(page.locator('[data-metric="tokens_input"] .meter-figures')).toHaveText(w.tokensUsed);
+    await expect(page.locator('[data-metric="tokens_input"] [role="progressbar"]')).toHaveAttribute('aria-valuenow', '0');
+    await expect(page.locator('[data-chart="tokens_input"] svg rect')).not.toHaveCount(0);
+    await expect(page.locator('table').getByText('gpt-4o')).toBeVisible();
+    await expect(page.locator('table').getByText(`chat-${lang}`)).toBeVisible();
+    await screenshot(page, testInfo, `${lang}-08-usage-pro`);
+
+    // Cancel at period end, behind a confirmation, without a reload.
+    await page.goto('/billing');
+    await waitForHydration(page);
+    await markDocument(page);
+    await expect(page.locator('[data-card="subscription"] .plan-title')).not.toHaveText(w.free);
+    await page.getByText(w.cancelAtEnd, { exact: true }).click();
+    await page.getByRole('button', { name: w.confirmCancel }).click();
+    await expect(page.getByTestId('cancels-on')).toHaveText(w.cancelsOn);
+    await expect(page.getByRole('button', { name: w.keep })).toBeVisible();
+    await expectSameDocument(page);
+    await screenshot(page, testInfo, `${lang}-09-cancels-on`);
+
+    // Payment history shows the payment.
+    await page.goto('/billing/transactions');
+    await expect(page.locator('table[data-table="transactions"] tbody tr')).toHaveCount(1);
+    await expect(page.locator('[data-status="succeeded"]')).toBeVisible();
+    await screenshot(page, testInfo, `${lang}-10-payments`);
+
+    // A second purchase with a card that is declined: the reason in words.
+    await page.goto('/billing/plans');
+    await waitForHydration(page);
+    await page.getByRole('button', { name: w.chooseBusiness }).click();
+    await payInSandbox(page, DECLINE_CARD, testInfo, `${lang}-11-sandbox-decline`);
+    await expect(page.locator('[data-payment-status="canceled"]')).toBeVisible({ timeout: 20_000 });
+    await expect(page.locator('.decline-reason')).toHaveText(w.declined);
+    await screenshot(page, testInfo, `${lang}-12-return-declined`);
+
+    expect(errors, 'no errors in the browser console').toEqual([]);
+  });
+}
+
+test.describe('billing portal', () => {
+  journey('en');
+  journey('ru');
+
+  test('forms work without JavaScript', async ({ browser }, testInfo) => {
+    const context = await browser.newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    await page.goto('/signup');
+    await page.locator('#signup-email').fill(`nojs-${Date.now()}@example.com`);
+    await page.locator('#signup-password').fill('short');
+    // The browser's own minlength check would stop the post; remove it to see the server's answer.
+    await page.locator('#signup-password').evaluate((el) => el.removeAttribute('minlength'));
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect(page.locator('[data-field="password"]')).toHaveText('Use at least 8 characters');
+    await screenshot(page, testInfo, 'nojs-signup-error');
+
+    await page.locator('#signup-email').fill(`nojs-${Date.now()}@example.com`);
+    await page.locator('#signup-password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect(page).toHaveURL(/\/billing$/);
+    await page.getByText('Cancel at period end').count(); // free plan: no cancel offered
+    await page.goto('/settings/tokens');
+    await page.locator('#token-name').fill('no-js');
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await expect(page.locator('[data-testid="new-token"] .token-secret')).toHaveValue(/^trf_/);
+    await page.reload();
+    await expect(page.locator('[data-testid="new-token"]')).toHaveCount(0);
+    await screenshot(page, testInfo, 'nojs-tokens');
+    await context.close();
+  });
+
+  test('wrong passwords get one message next to the form', async ({ page, context }, testInfo) => {
+    await context.clearCookies();
+    await page.goto('/login');
+    await waitForHydration(page);
+    await page.locator('#login-email').fill('nobody@example.com');
+    await page.locator('#login-password').fill('whatever-password');
+    await page.getByRole('button', { name: 'Log in' }).click();
+    await expect(page.locator('.form-error')).toHaveText('The email or password is wrong.');
+    await screenshot(page, testInfo, 'login-error');
+  });
+
+  test('the portal is usable on a phone', async ({ browser }, testInfo) => {
+    const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
+    const page = await context.newPage();
+    await page.goto('/signup');
+    await waitForHydration(page);
+    await page.locator('#signup-email').fill(`phone-${Date.now()}@example.com`);
+    await page.locator('#signup-password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await expect(page).toHaveURL(/\/billing$/);
+    for (const path of ['/billing', '/billing/usage', '/billing/transactions', '/billing/plans', '/settings/tokens']) {
+      await page.goto(path);
+      await waitForHydration(page);
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      expect(overflow, `${path} scrolls sideways`).toBeLessThanOrEqual(0);
+      await screenshot(page, testInfo, `phone${path.replaceAll('/', '-')}`);
+    }
+    await context.close();
+  });
+});
