@@ -59,7 +59,7 @@ async function payInSandbox(page: Page, card: string, testInfo: TestInfo, name: 
 
 function journey(lang: Lang) {
   const w = words[lang];
-  test(`a new user signs up, pays for Pro, watches usage and cancels (${lang})`, async ({ page, context, request }, testInfo) => {
+  test(`a new user signs up, pays for Pro, watches usage and cancels (${lang})`, async ({ page, context, request, browser }, testInfo) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
@@ -150,6 +150,26 @@ function journey(lang: Lang) {
     await expect(page.locator('[data-payment-status="canceled"]')).toBeVisible({ timeout: 20_000 });
     await expect(page.locator('.decline-reason')).toHaveText(w.declined);
     await screenshot(page, testInfo, `${lang}-12-return-declined`);
+
+    // Switching language on a hydrated page is stored on the user: another device follows it.
+    const other = lang === 'en' ? 'ru' : 'en';
+    await page.goto('/billing');
+    await waitForHydration(page);
+    await page.getByRole('link', { name: other === 'ru' ? 'Русский' : 'English' }).click();
+    await expect(page.locator('html')).toHaveAttribute('lang', other);
+    const device = await browser.newContext();
+    const devicePage = await device.newPage();
+    await devicePage.goto('/login');
+    await waitForHydration(devicePage);
+    await devicePage.locator('#login-email').fill(email);
+    await devicePage.locator('#login-password').fill('correct horse battery');
+    await devicePage.locator('form[data-form="login"] button[type="submit"]').click();
+    await expect(devicePage).toHaveURL(/\/billing$/);
+    await expect.poll(async () => {
+      await devicePage.reload();
+      return devicePage.locator('html').getAttribute('lang');
+    }).toBe(other);
+    await device.close();
 
     expect(errors, 'no errors in the browser console').toEqual([]);
   });

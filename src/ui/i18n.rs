@@ -230,17 +230,46 @@ pub fn provide_locale() -> Memo<Locale> {
     if let Some(chosen) = from_query.get_untracked() {
         store_locale(chosen);
     }
-    Effect::new(move |_| {
-        if let Some(chosen) = from_query.get() {
+    Effect::new(move |previous: Option<Option<Locale>>| {
+        let current = from_query.get();
+        if let Some(chosen) = current {
             if remembered.get_untracked() != chosen {
                 remembered.set(chosen);
             }
             store_locale(chosen);
+            // A choice made after hydration never reaches the web layer (no page request), so
+            // store it on the signed-in user here; the first run is the server-rendered choice.
+            if previous.is_some() && previous != Some(current) {
+                leptos::task::spawn_local(async move {
+                    let _ = remember_locale(chosen.code().to_owned()).await;
+                });
+            }
         }
+        current
     });
     let locale = Memo::new(move |_| from_query.get().unwrap_or_else(|| remembered.get()));
     provide_context(locale);
     locale
+}
+
+/// Stores `locale` (`en` or `ru`) as the signed-in user's language, so it follows them to other
+/// devices. Anonymous visitors have only the cookie; for them this does nothing.
+///
+/// # Errors
+/// A field message for an unknown language code.
+#[server(prefix = "/api/ui", endpoint = "locale")]
+pub async fn remember_locale(locale: String) -> Result<(), crate::model::UiError> {
+    use crate::ui::serverside::{fail, state, viewer};
+    let Some(chosen) = Locale::parse(&locale) else {
+        return Err(fail(crate::server::Error::invalid("locale", "use en or ru")));
+    };
+    if let Some(viewer) = viewer() {
+        let state = state();
+        crate::server::store::users::set_locale(state.store.pool(), &viewer.id, chosen.code(), state.now())
+            .await
+            .map_err(|e| fail(e.into()))?;
+    }
+    Ok(())
 }
 
 /// The current locale (after [`provide_locale`] ran higher up).

@@ -306,6 +306,16 @@ async fn the_chosen_language_is_stored_on_the_user_and_follows_them() {
     let (_, html, _) = laptop.page("/billing?lang=ru").await;
     assert!(html.contains("<html lang=\"ru\""), "{}", &html[..200.min(html.len())]);
 
+    // The hydrated page stores a switch made without a page load through a server function.
+    let (status, _, _) = laptop.call("locale", &[("locale", "xx")]).await;
+    assert_eq!(status, 422);
+    let (status, _, _) = laptop.call("locale", &[("locale", "en")]).await;
+    assert_eq!(status, 200);
+    let (_, html, _) = Browser::new(&app).page("/").await;
+    assert!(html.contains("<html lang=\"en\""), "anonymous visitors are unaffected");
+    let (status, _, _) = laptop.call("locale", &[("locale", "ru")]).await;
+    assert_eq!(status, 200);
+
     // Another device, no cookie: after login the pages are in Russian.
     let phone = Browser::new(&app);
     let (status, _, _) = phone.call("login", &[("email", &address), ("password", PASSWORD)]).await;
