@@ -1,5 +1,5 @@
 import { test, expect, type Page, type APIRequestContext } from '@playwright/test';
-import { tariff, waitForHydration, screenshot } from './helpers';
+import { tariff, waitForHydration, screenshot, expectFitsScreen } from './helpers';
 
 // The admin dashboard (issue 6): MRR as the spec defines it, creating a plan that shows on the
 // pricing page, the inline refusal to lower a quota of a plan with subscribers, duplicating, a
@@ -188,13 +188,7 @@ test.describe('admin dashboard', () => {
     const context = await browser.newContext({ viewport: { width: 375, height: 740 } });
     const page = await context.newPage();
     await logIn(page, ADMIN_EMAIL, ADMIN_PASSWORD, '/admin');
-    for (const path of ['/admin', '/admin/plans', '/admin/plans/pro/edit', '/admin/users', '/admin/audit']) {
-      await page.goto(path);
-      await waitForHydration(page);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      expect(overflow, `${path} scrolls sideways`).toBeLessThanOrEqual(0);
-      await screenshot(page, testInfo, `phone${path.replaceAll('/', '-')}`);
-    }
+    await expectFitsScreen(page, testInfo, ['/admin', '/admin/plans', '/admin/plans/pro/edit', '/admin/users', '/admin/audit']);
     await context.close();
   });
 });

@@ -30,3 +30,14 @@ export async function screenshot(page: Page, testInfo: TestInfo, name: string): 
   await page.screenshot({ path, fullPage: true });
   await testInfo.attach(name, { path, contentType: 'image/png' });
 }
+
+/** Opens each path and checks nothing scrolls sideways (a phone-sized viewport), with a screenshot. */
+export async function expectFitsScreen(page: Page, testInfo: TestInfo, paths: string[]): Promise<void> {
+  for (const path of paths) {
+    await page.goto(path);
+    await waitForHydration(page);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    expect(overflow, `${path} scrolls sideways`).toBeLessThanOrEqual(0);
+    await screenshot(page, testInfo, `phone${path.replaceAll('/', '-')}`);
+  }
+}

@@ -1,5 +1,5 @@
 import { test, expect, type Page, type TestInfo } from '@playwright/test';
-import { waitForHydration, markDocument, expectSameDocument, screenshot } from './helpers';
+import { waitForHydration, markDocument, expectSameDocument, screenshot, expectFitsScreen } from './helpers';
 
 // The billing portal as a new user tries it (issue 5): sign up → Free with its quotas → choose
 // Pro → pay in the sandbox → return page says Pro is active → usage sent through the JSON API
@@ -226,13 +226,7 @@ test.describe('billing portal', () => {
     await page.locator('#signup-password').fill('correct horse battery');
     await page.getByRole('button', { name: 'Create account' }).click();
     await expect(page).toHaveURL(/\/billing$/);
-    for (const path of ['/billing', '/billing/usage', '/billing/transactions', '/billing/plans', '/settings/tokens']) {
-      await page.goto(path);
-      await waitForHydration(page);
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-      expect(overflow, `${path} scrolls sideways`).toBeLessThanOrEqual(0);
-      await screenshot(page, testInfo, `phone${path.replaceAll('/', '-')}`);
-    }
+    await expectFitsScreen(page, testInfo, ['/billing', '/billing/usage', '/billing/transactions', '/billing/plans', '/settings/tokens']);
     await context.close();
   });
 });

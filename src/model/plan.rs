@@ -138,6 +138,31 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// A new plan before any field is set: no id or name, free, RUB, monthly, active, no quotas
+    /// (unlimited), created at `now` (Unix seconds).
+    pub fn blank(now: i64) -> Plan {
+        Plan {
+            id: String::new(),
+            name: String::new(),
+            name_ru: None,
+            description: None,
+            description_ru: None,
+            price: 0.0,
+            price_minor: 0,
+            currency: Currency::Rub,
+            interval: Interval::Month,
+            quotas: None,
+            features: Vec::new(),
+            is_active: true,
+            display_order: 0,
+            plan_extra_metadata: None,
+            trial_days: 0,
+            overage: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
     /// Keeps the derived decimal `price` in step with `price_minor`.
     pub fn set_price_minor(&mut self, price_minor: i64) {
         self.price_minor = price_minor;

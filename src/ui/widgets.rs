@@ -165,6 +165,38 @@ pub fn bar_chart(bars: Vec<Bar>, caption: String, locale: Locale) -> impl IntoVi
     }
 }
 
+/// A navigation bar of `(href, English, Russian)` links with the current page marked
+/// (`aria-current="page"`). A link is current on its own path, and with `nested` also on the paths
+/// below it (except `root`, which is current only on itself).
+pub fn section_nav(
+    class: &'static str,
+    label: (&'static str, &'static str),
+    links: &'static [(&'static str, &'static str, &'static str)],
+    nested: bool,
+    root: &'static str,
+) -> impl IntoView {
+    let locale = use_locale();
+    let location = leptos_router::hooks::use_location();
+    view! {
+        <nav class=class aria-label=move || t(locale.get(), label.0, label.1)>
+            {links
+                .iter()
+                .map(|&(href, en, ru)| {
+                    let current = move || {
+                        let path = location.pathname.get();
+                        path == href || (nested && href != root && path.starts_with(&format!("{href}/")))
+                    };
+                    view! {
+                        <a href=href class:current=current aria-current=move || current().then_some("page")>
+                            {move || t(locale.get(), en, ru)}
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}
+
 /// A page-level error: "log in again" for an ended session, the 403 page for a missing role
 /// (with status 403 on the server), or the message itself.
 #[component]
@@ -206,6 +238,38 @@ pub fn ErrorPanel(error: UiError) -> impl IntoView {
             let text = other.general(&[]).unwrap_or_else(|| retry_hint(locale.get_untracked()).to_owned());
             view! { <p class="error" role="alert">{text}</p> }.into_any()
         }
+    }
+}
+
+/// `← Newer · Page 2 of 5 · 120 in all · Older →` for a newest-first list; the links keep the
+/// non-empty `query` parameters and set `page`.
+pub fn pager(
+    page: i64,
+    pages: i64,
+    total: i64,
+    query: &[(&'static str, String)],
+    locale: Locale,
+) -> impl IntoView + use<> {
+    let kept: Vec<String> = query
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k}={}", crate::ui::auth::encode(v)))
+        .collect();
+    let href = move |p: i64| {
+        let mut parts = kept.clone();
+        parts.push(format!("page={p}"));
+        format!("?{}", parts.join("&"))
+    };
+    let summary = match locale {
+        Locale::En => format!("Page {page} of {pages} · {} in all", format::number(total, locale)),
+        Locale::Ru => format!("Страница {page} из {pages} · всего {}", format::number(total, locale)),
+    };
+    view! {
+        <nav class="pager" aria-label=t(locale, "Pages", "Страницы")>
+            {(page > 1).then(|| view! { <a href=href(page - 1) rel="prev">{t(locale, "← Newer", "← Новее")}</a> })}
+            <span class="muted small">{summary}</span>
+            {(page < pages).then(|| view! { <a href=href(page + 1) rel="next">{t(locale, "Older →", "Старше →")}</a> })}
+        </nav>
     }
 }
 

@@ -3,7 +3,7 @@
 //! user search and the audit log.
 
 use crate::common::{Backend, TestApp, spawn_app};
-use crate::portal::{Browser, email};
+use crate::portal::{Browser, email, pay_in_sandbox};
 use serde_json::{Value, json};
 
 /// An admin signed in to the web UI (password `a long enough password`, see `TestApp::user`).
@@ -203,14 +203,8 @@ async fn an_admin_refunds_part_of_a_payment_and_the_users_history_shows_it() {
     customer.sign_up(&address).await;
     let (_, confirmation, _) = customer.call("plans/checkout", &[("plan_id", "pro")]).await;
     let confirmation = confirmation.as_str().unwrap().to_owned();
-    let paid = app
-        .client
-        .post(&confirmation)
-        .form(&[("card_number", "5555555555554444"), ("expiry", "12/30"), ("csc", "123")])
-        .send()
-        .await
-        .unwrap();
-    let transaction = paid.headers()["location"].to_str().unwrap().split("transaction=").nth(1).unwrap().to_owned();
+    let back = pay_in_sandbox(&app, &confirmation).await;
+    let transaction = back.split("transaction=").nth(1).unwrap().to_owned();
     let (_, result, _) = customer.call("plans/payment", &[("transaction", &transaction)]).await;
     assert_eq!(result["transaction"]["status"], "succeeded");
 

@@ -55,6 +55,20 @@ impl Browser {
     }
 }
 
+/// Pays on the sandbox's confirmation page with the success card; returns where it sends the
+/// payer back to (the shop's return URL).
+pub async fn pay_in_sandbox(app: &TestApp, confirmation_url: &str) -> String {
+    let paid = app
+        .client
+        .post(confirmation_url)
+        .form(&[("card_number", "5555555555554444"), ("expiry", "12/30"), ("csc", "123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 303);
+    paid.headers()["location"].to_str().unwrap().to_owned()
+}
+
 pub fn email(name: &str) -> String {
     format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple())
 }
@@ -221,15 +235,7 @@ async fn checkout_sends_the_browser_to_the_payment_page_and_the_return_page_foll
     let confirmation = body.as_str().expect("the confirmation URL").to_owned();
     assert!(confirmation.contains("/sandbox/yookassa/checkout/"), "{confirmation}");
 
-    let paid = app
-        .client
-        .post(&confirmation)
-        .form(&[("card_number", "5555555555554444"), ("expiry", "12/30"), ("csc", "123")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(paid.status(), 303);
-    let back = paid.headers()["location"].to_str().unwrap().to_owned();
+    let back = pay_in_sandbox(&app, &confirmation).await;
     let transaction = back.split("transaction=").nth(1).expect("return URL names the transaction").to_owned();
     assert!(back.starts_with(&format!("{}/billing/return?", app.base)), "{back}");
 

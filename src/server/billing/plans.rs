@@ -330,26 +330,7 @@ async fn insert_audited(
 /// [`Error::Validation`] naming each bad field; [`Error::Conflict`] when an explicit id exists;
 /// [`Error::Database`].
 pub async fn create(db: &Store, now: i64, actor: &Actor, changes: PlanChanges) -> Result<Plan> {
-    let blank = Plan {
-        id: String::new(),
-        name: String::new(),
-        name_ru: None,
-        description: None,
-        description_ru: None,
-        price: 0.0,
-        price_minor: 0,
-        currency: Currency::Rub,
-        interval: Interval::Month,
-        quotas: None,
-        features: Vec::new(),
-        is_active: true,
-        display_order: 0,
-        plan_extra_metadata: None,
-        trial_days: 0,
-        overage: None,
-        created_at: now,
-        updated_at: now,
-    };
+    let blank = Plan::blank(now);
     let mut errors = Vec::new();
     if changes.name.as_deref().is_none_or(|n| n.trim().is_empty()) {
         errors.push(FieldError::new("name", "Give the plan a name"));

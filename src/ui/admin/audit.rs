@@ -7,7 +7,7 @@ use crate::model::admin::AuditRow;
 use crate::model::portal::Page;
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
-use crate::ui::widgets::page_title;
+use crate::ui::widgets::{page_title, pager};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde_json::Value;
@@ -79,23 +79,8 @@ pub fn AuditPage() -> impl IntoView {
 fn audit_view(entries: Page<AuditRow>, filters: AuditFilters, locale: Locale) -> impl IntoView {
     let pages = entries.pages();
     let (page, total) = (entries.page, entries.total);
-    let query = {
-        let filters = filters.clone();
-        move |p: i64| {
-            let mut parts: Vec<String> =
-                [("entity", &filters.entity), ("actor", &filters.actor), ("action", &filters.action)]
-                    .into_iter()
-                    .filter(|(_, v)| !v.is_empty())
-                    .map(|(k, v)| format!("{k}={}", crate::ui::auth::encode(v)))
-                    .collect();
-            parts.push(format!("page={p}"));
-            format!("?{}", parts.join("&"))
-        }
-    };
-    let summary = match locale {
-        Locale::En => format!("Page {page} of {pages} · {} entries", format::number(total, locale)),
-        Locale::Ru => format!("Страница {page} из {pages} · записей: {}", format::number(total, locale)),
-    };
+    let query =
+        [("entity", filters.entity.clone()), ("actor", filters.actor.clone()), ("action", filters.action.clone())];
     view! {
         <h1 class="page-title">{t(locale, "Audit log", "Журнал аудита")}</h1>
         <form method="get" class="row-form filters" role="search">
@@ -115,11 +100,7 @@ fn audit_view(entries: Page<AuditRow>, filters: AuditFilters, locale: Locale) ->
             }
             .into_any()
         }}
-        <nav class="pager" aria-label=t(locale, "Pages", "Страницы")>
-            {(page > 1).then(|| view! { <a href=query(page - 1) rel="prev">{t(locale, "← Newer", "← Новее")}</a> })}
-            <span class="muted small">{summary}</span>
-            {(page < pages).then(|| view! { <a href=query(page + 1) rel="next">{t(locale, "Older →", "Старше →")}</a> })}
-        </nav>
+        {pager(page, pages, total, &query, locale)}
     }
 }
 

@@ -7,45 +7,24 @@ pub mod overview;
 pub mod plans;
 pub mod users;
 
-use super::i18n::{Locale, t, use_locale};
+use super::i18n::{Locale, use_locale};
 use super::portal::loading;
-use super::widgets::ErrorPanel;
+use super::widgets::{ErrorPanel, section_nav};
 use crate::model::UiError;
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 /// The left navigation: `Overview · Plans · Users · Audit log`.
 #[component]
 pub fn AdminNav() -> impl IntoView {
-    let locale = use_locale();
-    let location = use_location();
-    let links: [(&'static str, &'static str, &'static str); 4] = [
+    const LINKS: &[(&str, &str, &str)] = &[
         ("/admin", "Overview", "Обзор"),
         ("/admin/plans", "Plans", "Тарифы"),
         ("/admin/users", "Users", "Пользователи"),
         ("/admin/audit", "Audit log", "Журнал аудита"),
     ];
-    view! {
-        <nav class="sidenav" aria-label=move || t(locale.get(), "Administration", "Администрирование")>
-            <p class="eyebrow">{move || t(locale.get(), "Admin", "Админка")}</p>
-            {links
-                .into_iter()
-                .map(|(href, en, ru)| {
-                    let current = move || {
-                        let path = location.pathname.get();
-                        if href == "/admin" { path == "/admin" } else { path == href || path.starts_with(&format!("{href}/")) }
-                    };
-                    view! {
-                        <a href=href class:current=current aria-current=move || current().then_some("page")>
-                            {move || t(locale.get(), en, ru)}
-                        </a>
-                    }
-                })
-                .collect_view()}
-        </nav>
-    }
+    section_nav("sidenav", ("Administration", "Администрирование"), LINKS, true, "/admin")
 }
 
 /// An admin page: while `data` loads, "Loading…"; then the left navigation and `render(data)`,

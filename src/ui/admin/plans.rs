@@ -418,24 +418,9 @@ fn editor_view(stats: Option<PlanWithStats>, locale: Locale, save: ServerAction<
         .map(|s| s.active_subscriptions + s.trialing_subscriptions + s.past_due_subscriptions)
         .unwrap_or(0);
     let plan: Plan = stats.map(|s| s.plan).unwrap_or_else(|| Plan {
-        id: String::new(),
-        name: String::new(),
-        name_ru: None,
-        description: None,
-        description_ru: None,
-        price: 0.0,
-        price_minor: 0,
-        currency: Currency::Rub,
-        interval: Interval::Month,
+        // A new plan starts with every quota at 0 so the editor asks for each one.
         quotas: Some(Metric::ALL.iter().map(|m| (*m, Some(0))).collect()),
-        features: Vec::new(),
-        is_active: true,
-        display_order: 0,
-        plan_extra_metadata: None,
-        trial_days: 0,
-        overage: None,
-        created_at: 0,
-        updated_at: 0,
+        ..Plan::blank(0)
     });
     let value = save.value();
     let text =

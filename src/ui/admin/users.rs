@@ -10,7 +10,7 @@ use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::portal::overview::plan_name;
 use crate::ui::portal::payments::transactions_table;
-use crate::ui::widgets::{action_message, field_message, page_title, quota_meter, status_badge};
+use crate::ui::widgets::{action_message, field_message, page_title, pager, quota_meter, status_badge};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
@@ -145,30 +145,6 @@ fn status_options(locale: Locale, selected: Option<String>) -> impl IntoView {
     }
 }
 
-/// `← Newer · Page 2 of 5 · Older →` links that keep the other query parameters.
-fn pager(page: i64, pages: i64, total: i64, query: Vec<(&'static str, String)>, locale: Locale) -> impl IntoView {
-    let href = move |p: i64| {
-        let mut parts: Vec<String> = query
-            .iter()
-            .filter(|(_, v)| !v.is_empty())
-            .map(|(k, v)| format!("{k}={}", crate::ui::auth::encode(v)))
-            .collect();
-        parts.push(format!("page={p}"));
-        format!("?{}", parts.join("&"))
-    };
-    let summary = match locale {
-        Locale::En => format!("Page {page} of {pages} · {} in all", format::number(total, locale)),
-        Locale::Ru => format!("Страница {page} из {pages} · всего {}", format::number(total, locale)),
-    };
-    view! {
-        <nav class="pager" aria-label=t(locale, "Pages", "Страницы")>
-            {(page > 1).then(|| view! { <a href=href(page - 1) rel="prev">{t(locale, "← Previous", "← Назад")}</a> })}
-            <span class="muted small">{summary}</span>
-            {(page < pages).then(|| view! { <a href=href(page + 1) rel="next">{t(locale, "Next →", "Вперёд →")}</a> })}
-        </nav>
-    }
-}
-
 fn query_param(name: &'static str) -> Memo<Option<String>> {
     let query = use_query_map();
     Memo::new(move |_| query.read().get(name).filter(|v| !v.is_empty()))
@@ -235,7 +211,7 @@ fn users_view(users: Page<UserSummary>, email: Option<String>, locale: Locale) -
                 }
                 .into_any()
             }}
-            {pager(users.page, pages, users.total, vec![("email", email.unwrap_or_default())], locale)}
+            {pager(users.page, pages, users.total, &[("email", email.unwrap_or_default())], locale)}
         </section>
     }
 }
@@ -314,7 +290,7 @@ fn subscribers_view(
                 }
                 .into_any()
             }}
-            {pager(subscribers.page, pages, subscribers.total, vec![("email", email.unwrap_or_default()), ("status", status.unwrap_or_default())], locale)}
+            {pager(subscribers.page, pages, subscribers.total, &[("email", email.unwrap_or_default()), ("status", status.unwrap_or_default())], locale)}
         </section>
     }
 }

@@ -9,36 +9,20 @@ pub mod tokens;
 pub mod usage;
 
 use super::i18n::{t, use_locale};
+use super::widgets::section_nav;
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
 
 /// `Overview · Usage · Payments · Plans · API tokens`, the current page marked.
 #[component]
 pub fn PortalNav() -> impl IntoView {
-    let locale = use_locale();
-    let location = use_location();
-    let links: [(&'static str, &'static str, &'static str); 5] = [
+    const LINKS: &[(&str, &str, &str)] = &[
         ("/billing", "Overview", "Обзор"),
         ("/billing/usage", "Usage", "Использование"),
         ("/billing/transactions", "Payments", "Платежи"),
         ("/billing/plans", "Plans", "Тарифы"),
         ("/settings/tokens", "API tokens", "API-токены"),
     ];
-    view! {
-        <nav class="subnav" aria-label=move || t(locale.get(), "Billing", "Оплата")>
-            {links
-                .into_iter()
-                .map(|(href, en, ru)| {
-                    let current = move || location.pathname.get() == href;
-                    view! {
-                        <a href=href class:current=current aria-current=move || current().then_some("page")>
-                            {move || t(locale.get(), en, ru)}
-                        </a>
-                    }
-                })
-                .collect_view()}
-        </nav>
-    }
+    section_nav("subnav", ("Billing", "Оплата"), LINKS, false, "/billing")
 }
 
 /// "Loading…" in the viewer's language, for `Suspense` fallbacks.

@@ -226,28 +226,40 @@ fn subscription_card(
                 {action_message(resume.value(), &[])}
             })}
             {can_cancel.then(|| view! {
-                <details class="danger-zone" data-confirm="cancel-at-period-end">
-                    <summary>{t(locale, "Cancel at period end", "Отменить в конце периода")}</summary>
-                    <p>{at_end_text}</p>
-                    <ActionForm action=cancel attr:class="inline-form" attr:data-form="cancel-at-period-end">
-                        <input type="hidden" name="immediate" value="false"/>
-                        <button type="submit" class="button danger" disabled=move || cancel.pending().get()>
-                            {t(locale, "Yes, cancel at period end", "Да, отменить в конце периода")}
-                        </button>
-                    </ActionForm>
-                </details>
-                <details class="danger-zone" data-confirm="cancel-now">
-                    <summary>{t(locale, "Cancel now", "Отменить сейчас")}</summary>
-                    <p>{now_text}</p>
-                    <ActionForm action=cancel attr:class="inline-form" attr:data-form="cancel-now">
-                        <input type="hidden" name="immediate" value="true"/>
-                        <button type="submit" class="button danger" disabled=move || cancel.pending().get()>
-                            {t(locale, "Yes, cancel now", "Да, отменить сейчас")}
-                        </button>
-                    </ActionForm>
-                </details>
+                {cancel_choice(cancel, false, at_end_text, locale)}
+                {cancel_choice(cancel, true, now_text, locale)}
                 {action_message(cancel.value(), &[])}
             })}
         </section>
+    }
+}
+
+/// One way of cancelling, behind a confirmation that says what will happen (`explanation`).
+fn cancel_choice(
+    cancel: ServerAction<CancelSubscription>,
+    immediate: bool,
+    explanation: String,
+    locale: Locale,
+) -> impl IntoView {
+    let (key, summary, confirm) = if immediate {
+        ("cancel-now", t(locale, "Cancel now", "Отменить сейчас"), t(locale, "Yes, cancel now", "Да, отменить сейчас"))
+    } else {
+        (
+            "cancel-at-period-end",
+            t(locale, "Cancel at period end", "Отменить в конце периода"),
+            t(locale, "Yes, cancel at period end", "Да, отменить в конце периода"),
+        )
+    };
+    view! {
+        <details class="danger-zone" data-confirm=key>
+            <summary>{summary}</summary>
+            <p>{explanation}</p>
+            <ActionForm action=cancel attr:class="inline-form" attr:data-form=key>
+                <input type="hidden" name="immediate" value=immediate.to_string()/>
+                <button type="submit" class="button danger" disabled=move || cancel.pending().get()>
+                    {confirm}
+                </button>
+            </ActionForm>
+        </details>
     }
 }

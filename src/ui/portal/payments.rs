@@ -5,7 +5,7 @@ use crate::model::portal::Page;
 use crate::model::{Transaction, UiError};
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
-use crate::ui::widgets::{ErrorPanel, page_title, payment_badge};
+use crate::ui::widgets::{ErrorPanel, page_title, pager, payment_badge};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
@@ -119,19 +119,10 @@ pub fn transactions_table(items: Vec<Transaction>, locale: Locale, extra: impl F
 
 fn transactions_view(page: Page<Transaction>, locale: Locale) -> impl IntoView {
     let pages = page.pages();
-    let current = page.page;
-    let summary = match locale {
-        Locale::En => format!("Page {current} of {pages} · {} payments", format::number(page.total, locale)),
-        Locale::Ru => format!("Страница {current} из {pages} · платежей: {}", format::number(page.total, locale)),
-    };
     view! {
         <section class="card">
             {transactions_table(page.items, locale, |_| ().into_any())}
-            <nav class="pager" aria-label=t(locale, "Pages", "Страницы")>
-                {(current > 1).then(|| view! { <a href=format!("?page={}", current - 1) rel="prev">{t(locale, "← Newer", "← Новее")}</a> })}
-                <span class="muted small">{summary}</span>
-                {(current < pages).then(|| view! { <a href=format!("?page={}", current + 1) rel="next">{t(locale, "Older →", "Старше →")}</a> })}
-            </nav>
+            {pager(page.page, pages, page.total, &[], locale)}
         </section>
     }
 }
