@@ -49,7 +49,7 @@ async fn save(browser: &Browser, fields: &[(String, String)]) -> (u16, Value) {
     (status, body)
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn non_admins_get_403_and_anonymous_visitors_are_sent_to_log_in() {
     let app = spawn_app(Backend::Sqlite).await;
     let anonymous = Browser::new(&app);
@@ -174,7 +174,7 @@ on_both_databases!(
     the_editor_refuses_lower_quotas_with_subscribers_and_confirms_price_changes
 );
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn duplicate_makes_an_inactive_copy_and_delete_explains_why_it_cannot() {
     let app = spawn_app(Backend::Sqlite).await;
     let browser = admin_browser(&app).await;
@@ -194,7 +194,7 @@ async fn duplicate_makes_an_inactive_copy_and_delete_explains_why_it_cannot() {
     assert_eq!(status, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_refunds_part_of_a_payment_and_the_users_history_shows_it() {
     let app = spawn_app(Backend::Sqlite).await;
     let admin = admin_browser(&app).await;
@@ -210,6 +210,12 @@ async fn an_admin_refunds_part_of_a_payment_and_the_users_history_shows_it() {
 
     let (_, users, _) = admin.call("admin/users", &[("email", &address), ("page", "1")]).await;
     assert_eq!(users["total"], 1, "search by email: {users}");
+    let (_, active, _) = admin.call("admin/users", &[("email", &address), ("status", "active"), ("page", "1")]).await;
+    assert_eq!(active["total"], 1, "{active}");
+    let (_, none, _) = admin.call("admin/users", &[("email", &address), ("status", "canceled"), ("page", "1")]).await;
+    assert_eq!(none["total"], 0, "{none}");
+    let (status, _, _) = admin.call("admin/users", &[("status", "sleeping"), ("page", "1")]).await;
+    assert_eq!(status, 422);
     let user_id = users["items"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(users["items"][0]["plan_id"], "pro");
 
@@ -246,6 +252,19 @@ async fn an_admin_refunds_part_of_a_payment_and_the_users_history_shows_it() {
         )
         .await;
     assert_eq!(audit["total"], 1, "{audit}");
+    let (_, detail, _) = admin.call("admin/user", &[("id", &user_id)]).await;
+    assert_eq!(detail["subscription"]["plan_id"], "business");
+    let admin_email = {
+        let (_, users, _) = admin.call("admin/users", &[("email", "boss-"), ("page", "1")]).await;
+        users["items"][0]["email"].as_str().unwrap().to_owned()
+    };
+    let (_, by_email, _) = admin
+        .call(
+            "admin/audit",
+            &[("filters[entity]", ""), ("filters[actor]", &admin_email), ("filters[action]", ""), ("page", "1")],
+        )
+        .await;
+    assert_eq!(by_email["total"], 2, "the refund and the assignment, found by the admin's email: {by_email}");
     let (_, html, _) = admin.page("/admin/audit?action=subscription.assign").await;
     assert!(html.contains("data-action=\"subscription.assign\""));
 }

@@ -18,6 +18,7 @@ impl Browser {
         let client = reqwest::Client::builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
+            .timeout(std::time::Duration::from_secs(30))
             .build()
             .expect("client");
         Browser { client, base: app.base.clone() }
@@ -93,7 +94,7 @@ async fn sign_up_puts_the_account_on_free_and_logs_it_in(backend: Backend) {
 }
 on_both_databases!(sign_up_puts_the_account_on_free_and_logs_it_in, sign_up_puts_the_account_on_free_and_logs_it_in);
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_functions_and_private_pages_need_a_session() {
     let app = spawn_app(Backend::Sqlite).await;
     let browser = Browser::new(&app);
@@ -114,7 +115,7 @@ async fn server_functions_and_private_pages_need_a_session() {
     assert!(html.contains("data-form=\"login\""));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn posts_from_another_site_are_refused() {
     let app = spawn_app(Backend::Sqlite).await;
     let address = email("eve");
@@ -159,7 +160,7 @@ on_both_databases!(
     wrong_credentials_get_one_message_and_repeated_failures_are_throttled
 );
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn login_issues_a_new_session_id_and_keeps_cookies_http_only() {
     let app = spawn_app(Backend::Sqlite).await;
     let address = email("linus");
@@ -189,7 +190,7 @@ async fn login_issues_a_new_session_id_and_keeps_cookies_http_only() {
     assert_ne!(first.split(';').next(), second.split(';').next());
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plain_form_posts_work_without_javascript() {
     let app = spawn_app(Backend::Sqlite).await;
     let browser = Browser::new(&app);
@@ -275,7 +276,7 @@ on_both_databases!(
     checkout_sends_the_browser_to_the_payment_page_and_the_return_page_follows_it
 );
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_token_is_shown_once_works_on_the_api_and_stops_when_revoked() {
     let app = spawn_app(Backend::Sqlite).await;
     let browser = Browser::new(&app);
@@ -303,7 +304,7 @@ async fn a_new_token_is_shown_once_works_on_the_api_and_stops_when_revoked() {
     assert_eq!(status, 404);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_chosen_language_is_stored_on_the_user_and_follows_them() {
     let app = spawn_app(Backend::Sqlite).await;
     let address = email("ivan");
@@ -331,7 +332,7 @@ async fn the_chosen_language_is_stored_on_the_user_and_follows_them() {
     assert!(html.contains("Текущий тариф"));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancel_at_period_end_then_resume() {
     let app = spawn_app(Backend::Sqlite).await;
     let browser = Browser::new(&app);

@@ -139,25 +139,56 @@ pub fn generate_password() -> String {
 /// [`Error::Unauthorized`] for an unknown email or a wrong password (one message for both);
 /// [`Error::Database`].
 pub async fn authenticate(db: &Store, email: &str, password: &str) -> Result<String> {
-    let user = store::find_by_email(db.pool(), email.trim()).await?.ok_or(Error::Unauthorized)?;
-    let hash = store::password_hash(db.pool(), &user.id).await?.ok_or(Error::Unauthorized)?;
-    if verify_password(password.to_owned(), hash).await { Ok(user.id) } else { Err(Error::Unauthorized) }
+    let hash = match store::find_by_email(db.pool(), email.trim()).await? {
+        Some(user) => store::password_hash(db.pool(), &user.id).await?.map(|hash| (user.id, hash)),
+        None => None,
+    };
+    match hash {
+        Some((user_id, hash)) => {
+            if verify_password(password.to_owned(), hash).await {
+                Ok(user_id)
+            } else {
+                Err(Error::Unauthorized)
+            }
+        }
+        None => {
+            // Spend the same time as a wrong password, so response times do not tell which
+            // emails have accounts.
+            verify_password(password.to_owned(), decoy_hash().await?).await;
+            Err(Error::Unauthorized)
+        }
+    }
+}
+
+/// An argon2 hash of a random password, made once, to verify against for unknown emails.
+async fn decoy_hash() -> Result<String> {
+    static DECOY: tokio::sync::OnceCell<String> = tokio::sync::OnceCell::const_new();
+    DECOY.get_or_try_init(|| hash_password(generate_password())).await.cloned()
 }
 
 /// A page of users (newest first) with their live plan, optionally only those whose email
-/// contains `email_contains`. `page` is 1-based.
+/// contains `email_contains` and whose live subscription has `status` (`canceled`: those without
+/// a live subscription). `page` is 1-based.
 ///
 /// # Errors
-/// [`Error::Database`].
+/// [`Error::Validation`] for an unknown status; [`Error::Database`].
 pub async fn list_users(
     db: &Store,
     email_contains: Option<&str>,
+    status: Option<&str>,
     page: i64,
     page_size: i64,
 ) -> Result<crate::model::portal::Page<crate::model::admin::UserSummary>> {
+    use crate::model::SubscriptionStatus;
     let page = page.max(1);
     let email = email_contains.map(str::trim).filter(|e| !e.is_empty());
-    let (items, total) = store::list_with_plans(db.pool(), email, page_size, (page - 1) * page_size).await?;
+    let status = match status.map(str::trim).filter(|s| !s.is_empty()) {
+        None => None,
+        Some("canceled") => Some(store::UserStatusFilter::NoLiveSubscription),
+        Some(s) if SubscriptionStatus::parse(s).is_some() => Some(store::UserStatusFilter::Live(s)),
+        Some(_) => return Err(Error::invalid("status", "use active, trialing, past_due, canceled or paused")),
+    };
+    let (items, total) = store::list_with_plans(db.pool(), email, status, page_size, (page - 1) * page_size).await?;
     Ok(crate::model::portal::Page { items, total, page, page_size })
 }
 

@@ -116,11 +116,22 @@ pub async fn set_locale<'c, E: Executor<'c, Database = Any>>(
         .map(|_| ())
 }
 
-/// A page of users, newest first, optionally only those whose email contains `email_contains`,
-/// each with the plan and status of their account's live subscription; and the total that match.
+/// Which users [`list_with_plans`] keeps by subscription.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserStatusFilter<'a> {
+    /// Those whose live subscription has this status (`active`, `trialing`, `past_due`, `paused`).
+    Live(&'a str),
+    /// Those without a live subscription (canceled, or never subscribed).
+    NoLiveSubscription,
+}
+
+/// A page of users, newest first, optionally only those whose email contains `email_contains`
+/// and of one subscription status, each with the plan and status of their account's live
+/// subscription; and the total that match.
 pub async fn list_with_plans<'c, E>(
     db: E,
     email_contains: Option<&str>,
+    status: Option<UserStatusFilter<'_>>,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<crate::model::admin::UserSummary>, i64), sqlx::Error>
@@ -128,28 +139,36 @@ where
     E: Executor<'c, Database = Any> + Copy,
 {
     use sqlx::Row;
-    let filter = if email_contains.is_some() { "lower(u.email) like $1 escape '\\'" } else { "$1 = $1" };
+    let email_filter = if email_contains.is_some() { "lower(u.email) like $1 escape '\\'" } else { "$1 = $1" };
+    let (status_filter, status_value) = match status {
+        Some(UserStatusFilter::Live(value)) => ("s.status = $4", value),
+        Some(UserStatusFilter::NoLiveSubscription) => ("s.id is null and $4 = $4", ""),
+        None => ("$4 = $4", ""),
+    };
     let pattern = email_contains.map(super::subscriptions::like_pattern).unwrap_or_default();
-    let total: i64 =
-        sqlx::query_scalar(&format!("select count(*) from app_user u where {filter} and $2 = $2 and $3 = $3"))
-            .bind(&pattern)
-            .bind(limit)
-            .bind(offset)
-            .fetch_one(db)
-            .await?;
+    let from = format!(
+        "from app_user u
+         left join billing_subscription s on s.account_id = u.account_id and s.status in {}
+         left join billing_plan p on p.id = s.plan_id
+         where {email_filter} and {status_filter}",
+        super::subscriptions::LIVE_STATUSES
+    );
+    let total: i64 = sqlx::query_scalar(&format!("select count(*) {from} and $2 = $2 and $3 = $3"))
+        .bind(&pattern)
+        .bind(limit)
+        .bind(offset)
+        .bind(status_value)
+        .fetch_one(db)
+        .await?;
     let rows = sqlx::query(&format!(
         "select u.id, u.account_id, u.email, u.name, u.role, u.created_at, s.plan_id, p.name as plan_name, s.status
-         from app_user u
-         left join billing_subscription s
-           on s.account_id = u.account_id and s.status in {}
-         left join billing_plan p on p.id = s.plan_id
-         where {filter}
-         order by u.created_at desc, u.id desc limit $2 offset $3",
-        super::subscriptions::LIVE_STATUSES
+         {from}
+         order by u.created_at desc, u.id desc limit $2 offset $3"
     ))
     .bind(&pattern)
     .bind(limit)
     .bind(offset)
+    .bind(status_value)
     .fetch_all(db)
     .await?;
     let items = rows

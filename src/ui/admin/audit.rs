@@ -20,7 +20,7 @@ pub const PAGE_SIZE: i64 = 50;
 pub struct AuditFilters {
     /// `plan`, `subscription`, `transaction`, … optionally `type:id` for one entity.
     pub entity: String,
-    /// The acting user's id, or `system`, `system:cli`.
+    /// The acting user's id or email, or `system`, `system:cli`.
     pub actor: String,
     /// `plan.update`, `subscription.assign`, `transaction.refund`, …
     pub action: String,
@@ -40,10 +40,21 @@ pub async fn get_audit(filters: AuditFilters, page: i64) -> Result<Page<AuditRow
         Some((kind, id)) if !kind.starts_with("system") => (nonempty(kind), nonempty(id)),
         _ => (nonempty(&filters.entity), None),
     };
+    // The actor may be given by email; the log records user ids.
+    let actor = match nonempty(&filters.actor) {
+        Some(email) if email.contains('@') => Some(
+            crate::server::store::users::find_by_email(state().store.pool(), &email)
+                .await
+                .map_err(|e| fail(e.into()))?
+                .map(|user| user.id)
+                .unwrap_or(email),
+        ),
+        other => other,
+    };
     let filter = AuditFilter {
         entity_type,
         entity_id,
-        user_id: nonempty(&filters.actor),
+        user_id: actor,
         action: nonempty(&filters.action),
         since: None,
         until: None,
@@ -87,7 +98,7 @@ fn audit_view(entries: Page<AuditRow>, filters: AuditFilters, locale: Locale) ->
             <label for="audit-entity">{t(locale, "Entity", "Объект")}</label>
             <input id="audit-entity" type="text" name="entity" value=filters.entity.clone() placeholder="plan, plan:pro, subscription…"/>
             <label for="audit-actor">{t(locale, "Actor", "Кто")}</label>
-            <input id="audit-actor" type="text" name="actor" value=filters.actor.clone() placeholder=t(locale, "user id or system", "id пользователя или system")/>
+            <input id="audit-actor" type="text" name="actor" value=filters.actor.clone() placeholder=t(locale, "email, user id or system", "почта, id или system")/>
             <label for="audit-action">{t(locale, "Action", "Действие")}</label>
             <input id="audit-action" type="text" name="action" value=filters.action.clone() placeholder="plan.update"/>
             <button type="submit" class="button">{t(locale, "Filter", "Показать")}</button>

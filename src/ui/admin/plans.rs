@@ -484,6 +484,7 @@ fn editor_view(stats: Option<PlanWithStats>, locale: Locale, save: ServerAction<
                             step="1"
                             name=format!("fields[{overage_field}]")
                             value=overage
+                            placeholder=t(locale, "overage: none", "сверх квоты: нет")
                             aria-label=format!("{} — {}", metric_label(metric, locale), t(locale, "overage price", "цена сверх квоты"))
                         />
                         {field_message(value, overage_field)}

@@ -17,15 +17,22 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 /// Rows per page of the admin lists.
 pub const PAGE_SIZE: i64 = 25;
 
-/// A page of users, newest first, optionally only emails containing `email`.
+/// A page of users, newest first, optionally only emails containing `email` and of one
+/// subscription `status` (`canceled`: no live subscription).
 ///
 /// # Errors
 /// [`UiError::SignedOut`], [`UiError::Forbidden`]; a generic message when the store fails.
 #[server(prefix = "/api/ui", endpoint = "admin/users")]
-pub async fn get_admin_users(email: Option<String>, page: i64) -> Result<Page<UserSummary>, UiError> {
+pub async fn get_admin_users(
+    email: Option<String>,
+    status: Option<String>,
+    page: i64,
+) -> Result<Page<UserSummary>, UiError> {
     use crate::ui::serverside::{fail, require_admin, state};
     require_admin()?;
-    crate::server::billing::accounts::list_users(&state().store, email.as_deref(), page, PAGE_SIZE).await.map_err(fail)
+    crate::server::billing::accounts::list_users(&state().store, email.as_deref(), status.as_deref(), page, PAGE_SIZE)
+        .await
+        .map_err(fail)
 }
 
 /// A plan's subscribers: the plan and a page of them, optionally of one status and only emails
@@ -159,21 +166,32 @@ fn page_param() -> Memo<i64> {
 pub fn AdminUsersPage() -> impl IntoView {
     let locale = use_locale();
     let email = query_param("email");
+    let status = query_param("status");
     let page = page_param();
-    let data = Resource::new(move || (email.get(), page.get()), |(email, page)| get_admin_users(email, page));
+    let data = Resource::new(
+        move || (email.get(), status.get(), page.get()),
+        |(email, status, page)| get_admin_users(email, status, page),
+    );
     view! {
         {page_title(move || t(locale.get(), "Users", "Пользователи").to_owned())}
-        {admin_page(data, move |users, locale| users_view(users, email.get_untracked(), locale))}
+        {admin_page(data, move |users, locale| users_view(users, email.get_untracked(), status.get_untracked(), locale))}
     }
 }
 
-fn users_view(users: Page<UserSummary>, email: Option<String>, locale: Locale) -> impl IntoView {
+fn users_view(
+    users: Page<UserSummary>,
+    email: Option<String>,
+    status: Option<String>,
+    locale: Locale,
+) -> impl IntoView {
     let pages = users.pages();
     view! {
         <h1 class="page-title">{t(locale, "Users", "Пользователи")}</h1>
         <form method="get" class="row-form filters" role="search">
             <label for="user-search" class="visually-hidden">{t(locale, "Email contains", "Почта содержит")}</label>
             <input id="user-search" type="search" name="email" value=email.clone().unwrap_or_default() placeholder=t(locale, "Search by email", "Поиск по почте")/>
+            <label for="user-status" class="visually-hidden">{t(locale, "Status", "Статус")}</label>
+            <select id="user-status" name="status">{status_options(locale, status.clone())}</select>
             <button type="submit" class="button">{t(locale, "Search", "Найти")}</button>
         </form>
         <section class="card">
@@ -211,7 +229,7 @@ fn users_view(users: Page<UserSummary>, email: Option<String>, locale: Locale) -
                 }
                 .into_any()
             }}
-            {pager(users.page, pages, users.total, &[("email", email.unwrap_or_default())], locale)}
+            {pager(users.page, pages, users.total, &[("email", email.unwrap_or_default()), ("status", status.unwrap_or_default())], locale)}
         </section>
     }
 }
