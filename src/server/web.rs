@@ -177,11 +177,9 @@ async fn viewer(State(state): State<AppState>, session: Session, mut request: Re
         },
         None => None,
     };
-    let chosen = request
-        .uri()
-        .query()
-        .and_then(|q| q.split('&').find_map(|pair| pair.strip_prefix("lang=")))
-        .and_then(Locale::parse);
+    let query: HashMap<String, String> =
+        axum::extract::Query::try_from_uri(request.uri()).map(|q| q.0).unwrap_or_default();
+    let chosen = query.get("lang").and_then(|l| Locale::parse(l));
     let remembered =
         request.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(locale_from_cookie_header);
     let stored = user.as_ref().and_then(|u| Locale::parse(&u.locale));
@@ -193,6 +191,11 @@ async fn viewer(State(state): State<AppState>, session: Session, mut request: Re
         tracing::warn!(error = %e, "storing the chosen language failed");
     }
 
+    // Someone already signed in has nothing to do on the login and sign-up forms.
+    if user.is_some() && (path == "/login" || path == "/signup") && request.method() == Method::GET {
+        let next = query.get("next").map(String::as_str);
+        return Redirect::to(&safe_next(next).unwrap_or_else(|| "/billing".to_owned())).into_response();
+    }
     if user.is_none() && needs_login(&path) && request.method() == Method::GET {
         let target = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/billing");
         return Redirect::to(&format!("/login?next={}", crate::ui::auth::encode(target))).into_response();

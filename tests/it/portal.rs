@@ -86,6 +86,11 @@ async fn sign_up_puts_the_account_on_free_and_logs_it_in(backend: Backend) {
     let (status, html, _) = browser.page("/billing").await;
     assert_eq!(status, 200);
     assert!(html.contains("data-card=\"subscription\""), "{html}");
+    let (status, _, headers) = browser.page("/login?next=%2Fbilling%2Fusage").await;
+    assert_eq!(
+        (status, &headers["location"]),
+        (303, &"/billing/usage".parse::<reqwest::header::HeaderValue>().unwrap())
+    );
 
     let (status, _, _) = browser.call("logout", &[]).await;
     assert_eq!(status, 200);

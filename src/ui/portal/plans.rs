@@ -194,7 +194,8 @@ fn return_view(result: PaymentResult, locale: Locale) -> impl IntoView {
                 .map(|s| format::date(s.current_period_end, locale));
             let headline = match (locale, &until) {
                 (Locale::En, Some(until)) => format!("{plan} is active until {until}."),
-                (Locale::Ru, Some(until)) => format!("Тариф «{plan}» действует до {until}."),
+                // Russian dates end in "г." already.
+                (Locale::Ru, Some(until)) => format!("Тариф «{plan}» действует до {until}"),
                 (Locale::En, None) => format!("{plan} is paid."),
                 (Locale::Ru, None) => format!("Тариф «{plan}» оплачен."),
             };
