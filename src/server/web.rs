@@ -109,7 +109,8 @@ fn cookie_key(config: &Config) -> Key {
 pub fn layer(router: Router<AppState>, state: &AppState) -> Router<AppState> {
     let router = router
         .layer(axum::middleware::from_fn_with_state(state.clone(), viewer))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), same_origin));
+        .layer(axum::middleware::from_fn_with_state(state.clone(), same_origin))
+        .layer(axum::middleware::from_fn(undecodable_arguments_are_bad_requests));
     let key = cookie_key(&state.config);
     let secure = state.config.app_base_url.starts_with("https://");
     fn manager<S: tower_sessions::SessionStore + Clone>(
@@ -279,6 +280,28 @@ async fn same_origin(State(state): State<AppState>, request: Request, next: Next
         tracing::warn!(method = %request.method(), path = request.uri().path(), ?origin, "cross-origin form post refused");
         (StatusCode::FORBIDDEN, "This form was sent from another site and was refused.").into_response()
     }
+}
+
+/// A server function whose arguments cannot be decoded (a missing field, `immediate=maybe`)
+/// answers 400 instead of the framework's 500: the client sent something wrong. Such failures
+/// are the only source of [`crate::model::UiError::Transport`] on the server, so a 500 carrying
+/// one is rewritten; every other answer passes untouched.
+async fn undecodable_arguments_are_bad_requests(request: Request, next: Next) -> Response {
+    if !request.uri().path().starts_with("/api/ui/") {
+        return next.run(request).await;
+    }
+    let response = next.run(request).await;
+    if response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "The server could not complete the request.").into_response();
+    };
+    if bytes.starts_with(br#"{"Transport":"#) {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// Counts failed logins per key (email, client address) and refuses further attempts for a while

@@ -362,4 +362,13 @@ async fn cancel_at_period_end_then_resume() {
     let (status, resumed, _) = browser.call("billing/resume", &[]).await;
     assert_eq!(status, 200);
     assert_eq!(resumed["cancel_at_period_end"], false);
+
+    // Arguments that cannot be decoded are the client's mistake: 400, and nothing changes.
+    for fields in [&[("immediate", "maybe")][..], &[][..]] {
+        let (status, body, _) = browser.call("billing/cancel", fields).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.get("Transport").is_some(), "{body}");
+    }
+    let (_, overview, _) = browser.call("billing/overview", &[]).await;
+    assert_eq!(overview["subscription"]["cancel_at_period_end"], false);
 }
