@@ -89,3 +89,23 @@ async fn unknown_pages_answer_404_html() {
     assert!(html.contains("Page not found"));
     app.stop().await;
 }
+
+/// Apps starting while others render pages: every page completes. Guards the single route-list
+/// generation per process (leptos-rs/leptos#4773: a resource first polled while any app generates
+/// its route list never resolves).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_while_other_apps_start() {
+    let renders = (0..12).map(|_| {
+        tokio::spawn(async {
+            let app = crate::common::spawn_app(crate::common::Backend::Sqlite).await;
+            for _ in 0..3 {
+                let response = app.client.get(format!("{}/", app.base)).send().await.expect("the page completes");
+                assert_eq!(response.status(), 200);
+                assert!(response.text().await.expect("the whole body").contains("data-plan-id=\"pro\""));
+            }
+        })
+    });
+    for render in renders.collect::<Vec<_>>() {
+        render.await.expect("render task");
+    }
+}

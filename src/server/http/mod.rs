@@ -29,9 +29,21 @@ use tower_http::trace::TraceLayer;
 /// Largest request body accepted, in bytes (a usage batch of 1,000 events fits comfortably).
 pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
 
+/// The Leptos routes, generated once per process.
+///
+/// Generating them renders the app with resource loading suppressed through a process-wide flag
+/// (leptos_server 0.8.8), and a resource first polled while that flag is set never completes
+/// (leptos-rs/leptos#4773). `serve` builds one app before it listens, but the tests build an app
+/// per test while other tests render pages, so building the list twice made a page hang now and
+/// then. One generation per process removes the window.
+fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::OnceLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
+}
+
 /// Builds the whole application. Kept apart from `serve` so tests can run it on a random port.
 pub fn app(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = route_list();
     let api = Router::new()
         .route("/api/v1/billing/plans", get(api_user::list_plans).post(api_admin::create_plan_setup_guide))
         .route("/api/v1/billing/plans/{plan_id}", get(api_user::get_plan))
