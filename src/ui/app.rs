@@ -14,7 +14,7 @@ use super::portal::usage::UsagePage;
 use super::pricing::PricingPage;
 use crate::model::{UiError, Viewer};
 use leptos::prelude::*;
-use leptos_meta::{Html, Link, Meta, MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{Html, Link, Meta, MetaTags, Stylesheet, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_query_map};
 use leptos_router::{SsrMode, path};
@@ -62,8 +62,14 @@ fn Frame() -> impl IntoView {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
+    // The server reads <html> attributes outside the request's reactive arena (see
+    // `widgets::page_title`), so it gets a plain value; the browser keeps it reactive.
+    #[cfg(feature = "ssr")]
+    let lang = locale.get_untracked().code();
+    #[cfg(not(feature = "ssr"))]
+    let lang = move || locale.get().code();
     view! {
-        <Html {..} lang=move || locale.get().code()/>
+        <Html {..} lang=lang/>
         <a class="skip-link" href="#main">{move || if locale.get() == Locale::Ru { "К содержимому" } else { "Skip to content" }}</a>
         <header class="topbar">
             <div class="topbar-inner">
@@ -195,7 +201,7 @@ fn NotFound() -> impl IntoView {
         response.set_status(axum::http::StatusCode::NOT_FOUND);
     }
     view! {
-        <Title text=move || locale.get().text().not_found_title/>
+        {super::widgets::page_title(move || locale.get().text().not_found_title.to_owned())}
         <section class="empty-state">
             <h1>{move || locale.get().text().not_found_title}</h1>
             <p>{move || locale.get().text().not_found_text}</p>

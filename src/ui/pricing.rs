@@ -5,7 +5,6 @@ use super::format;
 use super::i18n::{Locale, use_locale};
 use crate::model::{Interval, Metric, Plan};
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::hooks::{use_location, use_query_map};
 
 /// Active plans ordered by `display_order`; the page's data (calls the same service as
@@ -83,7 +82,7 @@ pub fn PricingPage() -> impl IntoView {
     };
 
     view! {
-        <Title text=move || format!("{} · Tariff", locale.get().text().pricing_title)/>
+        {crate::ui::widgets::page_title(move || locale.get().text().pricing_title.to_owned())}
         <section class="hero">
             <h1>{move || locale.get().text().pricing_title}</h1>
             <p class="lead">{move || locale.get().text().pricing_lead}</p>

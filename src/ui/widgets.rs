@@ -8,8 +8,21 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 /// Page `<title>`: "`name` · Tariff".
+///
+/// On the server the title is computed once, while the page renders: leptos_meta reads title
+/// closures later, outside the request's reactive arena, and under concurrent requests a closure
+/// that reads a signal there finds another request's arena and panics ("already disposed"). In
+/// the browser the closure stays reactive, so the title follows a language switch.
 pub fn page_title(name: impl Fn() -> String + Send + Sync + 'static) -> impl IntoView {
-    view! { <Title text=move || format!("{} · Tariff", name())/> }
+    #[cfg(feature = "ssr")]
+    {
+        let text = format!("{} · Tariff", name());
+        view! { <Title text=text/> }
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        view! { <Title text=move || format!("{} · Tariff", name())/> }
+    }
 }
 
 /// A subscription status as a coloured badge with words (never colour alone).
@@ -217,7 +230,7 @@ pub fn ErrorPanel(error: UiError) -> impl IntoView {
                 response.set_status(axum::http::StatusCode::FORBIDDEN);
             }
             view! {
-                <Title text=move || t(locale.get(), "Access denied · Tariff", "Доступ запрещён · Tariff")/>
+                {page_title(move || t(locale.get(), "Access denied", "Доступ запрещён").to_owned())}
                 <section class="empty-state" data-error="forbidden">
                     <p class="big-code">"403"</p>
                     <h1>{move || t(locale.get(), "Access denied", "Доступ запрещён")}</h1>
