@@ -4,9 +4,9 @@
 //!
 //! JSON API routes (`/api/v1/...`) authenticate with Bearer tokens and skip all of this.
 
+use super::billing::accounts;
 use super::config::Config;
 use super::state::AppState;
-use super::store::users;
 use crate::model::Viewer;
 use crate::ui::i18n::{Locale, locale_from_cookie_header};
 use axum::Router;
@@ -169,7 +169,7 @@ async fn viewer(State(state): State<AppState>, session: Session, mut request: Re
         None
     });
     let user = match user_id {
-        Some(id) => match users::find_by_id(state.store.pool(), &id).await {
+        Some(id) => match accounts::find_user(&state.store, &id).await {
             Ok(user) => user,
             Err(e) => {
                 tracing::error!(error = %e, "loading the signed-in user failed");
@@ -187,7 +187,7 @@ async fn viewer(State(state): State<AppState>, session: Session, mut request: Re
     let locale = chosen.or(stored).or(remembered).unwrap_or_default();
     if let (Some(chosen), Some(user)) = (chosen, &user)
         && stored != Some(chosen)
-        && let Err(e) = users::set_locale(state.store.pool(), &user.id, chosen.code(), state.now()).await
+        && let Err(e) = accounts::set_locale(&state.store, state.now(), &user.id, chosen.code()).await
     {
         tracing::warn!(error = %e, "storing the chosen language failed");
     }

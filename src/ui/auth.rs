@@ -99,7 +99,7 @@ pub async fn signup(name: String, email: String, password: String, next: Option<
         Err(e) => return Err(fail(e)),
     };
     if let Err(e) =
-        crate::server::store::users::set_locale(state.store.pool(), &user_id, locale.code(), state.now()).await
+        crate::server::billing::accounts::set_locale(&state.store, state.now(), &user_id, locale.code()).await
     {
         tracing::warn!(error = %e, "storing the new user's language failed");
     }

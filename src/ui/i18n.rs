@@ -265,9 +265,9 @@ pub async fn remember_locale(locale: String) -> Result<(), crate::model::UiError
     };
     if let Some(viewer) = viewer() {
         let state = state();
-        crate::server::store::users::set_locale(state.store.pool(), &viewer.id, chosen.code(), state.now())
+        crate::server::billing::accounts::set_locale(&state.store, state.now(), &viewer.id, chosen.code())
             .await
-            .map_err(|e| fail(e.into()))?;
+            .map_err(fail)?;
     }
     Ok(())
 }

@@ -225,3 +225,49 @@ pub async fn user_detail(state: &crate::server::AppState, user_id: &str) -> Resu
     };
     Ok(crate::model::admin::UserDetail { user: summary, subscription, meters, transactions, plans })
 }
+
+/// The user with `user_id`, if there is one.
+///
+/// # Errors
+/// [`Error::Database`].
+pub async fn find_user(db: &Store, user_id: &str) -> Result<Option<store::UserRow>> {
+    Ok(store::find_by_id(db.pool(), user_id).await?)
+}
+
+/// The user with `user_id` as the service layer names a customer.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown user; [`Error::Database`].
+pub async fn user_ref(db: &Store, user_id: &str) -> Result<super::tokens::UserRef> {
+    let user = find_user(db, user_id).await?.ok_or_else(|| Error::not_found("user", user_id))?;
+    Ok(super::tokens::UserRef {
+        id: user.id,
+        account_id: user.account_id,
+        email: user.email,
+        is_admin: user.role == "admin",
+    })
+}
+
+/// Stores a user's interface language (`en` or `ru`), which follows them across devices.
+///
+/// # Errors
+/// [`Error::Validation`] for another code; [`Error::Database`].
+pub async fn set_locale(db: &Store, now: i64, user_id: &str, locale: &str) -> Result<()> {
+    if !matches!(locale, "en" | "ru") {
+        return Err(Error::invalid("locale", "use en or ru"));
+    }
+    Ok(store::set_locale(db.pool(), user_id, locale, now).await?)
+}
+
+/// The user id an audit filter means by `actor`: an email is looked up, anything else (an id,
+/// `system`, `system:cli`) is taken as it is.
+///
+/// # Errors
+/// [`Error::Database`].
+pub async fn audit_actor_id(db: &Store, actor: &str) -> Result<String> {
+    if actor.contains('@') {
+        Ok(store::find_by_email(db.pool(), actor).await?.map(|u| u.id).unwrap_or_else(|| actor.to_owned()))
+    } else {
+        Ok(actor.to_owned())
+    }
+}

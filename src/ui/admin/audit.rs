@@ -42,14 +42,10 @@ pub async fn get_audit(filters: AuditFilters, page: i64) -> Result<Page<AuditRow
     };
     // The actor may be given by email; the log records user ids.
     let actor = match nonempty(&filters.actor) {
-        Some(email) if email.contains('@') => Some(
-            crate::server::store::users::find_by_email(state().store.pool(), &email)
-                .await
-                .map_err(|e| fail(e.into()))?
-                .map(|user| user.id)
-                .unwrap_or(email),
-        ),
-        other => other,
+        Some(actor) => {
+            Some(crate::server::billing::accounts::audit_actor_id(&state().store, &actor).await.map_err(fail)?)
+        }
+        None => None,
     };
     let filter = AuditFilter {
         entity_type,

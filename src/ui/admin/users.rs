@@ -85,15 +85,10 @@ pub async fn get_admin_user(id: String) -> Result<UserDetail, UiError> {
 /// [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown user or plan.
 #[server(prefix = "/api/ui", endpoint = "admin/assign")]
 pub async fn assign_plan(user_id: String, plan_id: String) -> Result<(), UiError> {
-    use crate::server::billing::tokens::UserRef;
     use crate::ui::serverside::{admin_actor, fail, require_admin, state};
     let admin = require_admin()?;
     let state = state();
-    let user = crate::server::store::users::find_by_id(state.store.pool(), &user_id)
-        .await
-        .map_err(|e| fail(e.into()))?
-        .ok_or_else(|| fail(crate::server::Error::not_found("user", &user_id)))?;
-    let user = UserRef { id: user.id, account_id: user.account_id, email: user.email, is_admin: user.role == "admin" };
+    let user = crate::server::billing::accounts::user_ref(&state.store, &user_id).await.map_err(fail)?;
     crate::server::billing::subscriptions::assign(&state.store, state.now(), &admin_actor(&admin), &user, &plan_id)
         .await
         .map_err(fail)?;
