@@ -22,9 +22,9 @@ test:
 	scripts/setup.sh --test
 	scripts/test.sh
 
-# Only the Rust tests (fast loop while developing).
+# Only the Rust tests of every crate (fast loop while developing).
 test-rust:
-	cargo test --features ssr
+	cargo test --workspace --features tariff/ssr
 
 # Only the browser tests against a fresh release build.
 test-e2e: build
@@ -32,7 +32,7 @@ test-e2e: build
 	scripts/e2e.sh
 
 check:
-	cargo clippy --features ssr --all-targets -- -D warnings
+	cargo clippy --workspace --features tariff/ssr --all-targets -- -D warnings
 	cargo clippy --lib --features hydrate --target wasm32-unknown-unknown -- -D warnings
 	cargo fmt --check
 

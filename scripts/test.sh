@@ -12,8 +12,8 @@ else
 fi
 
 log=$(mktemp)
-echo "==> cargo test (unit and integration)"
-cargo test --features ssr 2>&1 | tee "$log"
+echo "==> cargo test (every crate: unit and integration)"
+cargo test --workspace --features tariff/ssr 2>&1 | tee "$log"
 rust_passed=$(grep -Eo 'test result: ok\. [0-9]+ passed' "$log" | awk '{ s += $4 } END { print s + 0 }')
 pg_ran=$(grep -Ec '::postgres \.\.\. ok' "$log" || true)
 rm -f "$log"

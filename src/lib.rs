@@ -1,12 +1,15 @@
-//! Tariff: a self-hosted billing server for AI products.
+//! Tariff: a self-hosted billing server for AI products — the Leptos app.
 //!
-//! One crate, two builds: the server (feature `ssr`: axum, sqlx, the billing service layer) and
-//! the browser bundle (feature `hydrate`: the same Leptos components, hydrated). `model` and `ui`
-//! compile in both; `server` only with `ssr`.
+//! One package, two builds: the server (feature `ssr`: axum, the billing core, YooKassa) and the
+//! browser bundle (feature `hydrate`: the same components, hydrated). `ui` (components) and
+//! `actions` (server functions) compile in both; `server` only with `ssr`. The shared types are
+//! `tariff-model`, re-exported as [`model`].
 
 #![recursion_limit = "256"]
 
-pub mod model;
+pub use tariff_model as model;
+
+pub mod actions;
 pub mod ui;
 
 #[cfg(feature = "ssr")]

@@ -1,20 +1,19 @@
-//! The `tariff` command line (clap): `serve` (default), `migrate`, `init-plans`.
+//! The `tariff` command line (clap): `serve` (default), `migrate`, `init-plans`, `user`, `token`.
 //! Every failure prints one clear line to stderr and exits non-zero.
 
-use super::billing::{self, accounts::AdminBootstrap, audit::Actor, plans::InitOptions};
-use super::clock::{Clock, SystemClock};
 use super::config::Config;
-use super::http;
-use super::state::AppState;
-use super::store::Store;
+use super::startup::{Application, open_store};
 use super::telemetry;
-use super::yookassa::client::{Client as YooKassaClient, ClientConfig};
-use super::yookassa::sandbox::Sandbox;
+use crate::ui::i18n::message;
 use clap::{Parser, Subcommand};
-use leptos::config::{Env, LeptosOptions};
-use secrecy::SecretString;
 use std::process::ExitCode;
 use std::sync::Arc;
+use tariff_core::accounts::{self, passwords};
+use tariff_core::audit::Actor;
+use tariff_core::clock::{Clock, SystemClock};
+use tariff_core::plans::{self, InitOptions};
+use tariff_core::{Error, tokens};
+use tariff_model::Locale;
 
 /// Tariff: a self-hosted billing server for AI products.
 #[derive(Debug, Parser)]
@@ -123,14 +122,6 @@ pub async fn run(cli: Cli) -> ExitCode {
     }
 }
 
-/// Connects and applies migrations; a failure here stops every command.
-async fn open_store(config: &Config) -> Result<Store, String> {
-    let store =
-        Store::connect(&config.database_url, config.database_max_connections).await.map_err(|e| e.to_string())?;
-    store.migrate().await.map_err(|e| e.to_string())?;
-    Ok(store)
-}
-
 async fn migrate(config: &Config) -> Result<(), String> {
     let store = open_store(config).await?;
     println!("Migrations applied ({} database).", store.dialect().name());
@@ -140,7 +131,7 @@ async fn migrate(config: &Config) -> Result<(), String> {
 
 async fn init_plans(config: &Config, options: InitOptions) -> Result<(), String> {
     let store = open_store(config).await?;
-    let summary = billing::plans::init_plans(&store, SystemClock.now(), &Actor::cli(), options)
+    let summary = plans::init_plans(&store, SystemClock.now(), &Actor::cli(), options)
         .await
         .map_err(|e| format!("plan initialisation failed: {e}"))?;
     for id in &summary.created {
@@ -167,10 +158,10 @@ async fn user(config: &Config, command: UserCommand) -> Result<(), String> {
     let UserCommand::Create { email, password, name, admin } = command;
     let (password, generated) = match password {
         Some(p) => (p, false),
-        None => (billing::accounts::generate_password(), true),
+        None => (passwords::generate(), true),
     };
-    let new_user = billing::accounts::NewUser { email: email.clone(), password: password.clone(), name, admin };
-    let user_id = billing::accounts::create_user(&store, SystemClock.now(), new_user).await.map_err(describe)?;
+    let new_user = accounts::NewUser { email: email.clone(), password: password.clone(), name, admin };
+    let user_id = accounts::create_user(&store, SystemClock.now(), new_user).await.map_err(describe)?;
     println!("Created {} {} (id {user_id}).", if admin { "admin" } else { "user" }, email.trim().to_lowercase());
     if generated {
         println!("Generated password: {password}");
@@ -184,8 +175,8 @@ async fn token(config: &Config, command: TokenCommand) -> Result<(), String> {
     let clock = SystemClock;
     match command {
         TokenCommand::Create { email, name, scope } => {
-            let scope = scope.parse().map_err(describe)?;
-            let created = billing::tokens::create(&store, &clock, &email, &name, scope).await.map_err(describe)?;
+            let scope = tokens::parse_scope(&scope).map_err(describe)?;
+            let created = tokens::create(&store, &clock, &email, &name, scope).await.map_err(describe)?;
             println!(
                 "Created {} token {:?} for {email} (id {}). It is shown only now:",
                 created.scope, name, created.id
@@ -193,11 +184,11 @@ async fn token(config: &Config, command: TokenCommand) -> Result<(), String> {
             println!("{}", created.token);
         }
         TokenCommand::Revoke { email, id } => {
-            billing::tokens::revoke(&store, &clock, &email, &id).await.map_err(describe)?;
+            tokens::revoke(&store, &clock, &email, &id).await.map_err(describe)?;
             println!("Revoked token {id}.");
         }
         TokenCommand::List { email } => {
-            for t in billing::tokens::list(&store, &email).await.map_err(describe)? {
+            for t in tokens::list(&store, &email).await.map_err(describe)? {
                 let state = if t.revoked_at.is_some() { "revoked" } else { "active" };
                 println!("{}  {:<8} {:<8} {}", t.id, t.scope, state, t.name);
             }
@@ -207,126 +198,22 @@ async fn token(config: &Config, command: TokenCommand) -> Result<(), String> {
     Ok(())
 }
 
-/// A service error as one line for the terminal, with field messages for validation errors.
-fn describe(error: super::Error) -> String {
+/// A billing error as one line for the terminal, with field messages for validation errors.
+fn describe(error: Error) -> String {
     match &error {
-        super::Error::Validation(fields) => {
-            fields.iter().map(|f| format!("{}: {}", f.field, f.message)).collect::<Vec<_>>().join("; ")
-        }
-        other => other.public_message(),
-    }
-}
-
-/// Builds the state the server runs with: store opened and migrated, plans seeded, first admin.
-///
-/// # Errors
-/// A message naming what failed (connection, migration, seeding, admin creation).
-pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, String> {
-    let store = open_store(&config).await?;
-    tracing::info!(database = store.dialect().name(), "database ready, migrations applied");
-
-    if let Some(summary) = billing::plans::seed_defaults_if_empty(&store, clock.now())
-        .await
-        .map_err(|e| format!("seeding default plans failed: {e}"))?
-    {
-        tracing::info!(created = ?summary.created, "plan table was empty: default plans created");
-    }
-
-    match billing::accounts::ensure_first_admin(&store, clock.now(), &config)
-        .await
-        .map_err(|e| format!("creating the first admin failed: {e}"))?
-    {
-        AdminBootstrap::Exists => {}
-        AdminBootstrap::Created { email } => {
-            tracing::info!(%email, "first admin created from ADMIN_EMAIL")
-        }
-        AdminBootstrap::Generated { email, password } => {
-            // Shown once, on stdout only, never through the logger.
-            println!(
-                "\n  First admin created: {email}\n  Generated password:  {password}\n  (shown once; set ADMIN_EMAIL/ADMIN_PASSWORD to choose your own)\n"
-            );
-        }
-        AdminBootstrap::Missing => {
-            tracing::warn!("no admin user exists; set ADMIN_EMAIL and ADMIN_PASSWORD to create one")
-        }
-    }
-
-    let (yookassa, sandbox) = yookassa_setup(&config)?;
-
-    let leptos_options = LeptosOptions::builder()
-        .output_name("tariff")
-        .site_root(config.site_root.to_string_lossy().into_owned())
-        .site_pkg_dir("pkg")
-        .site_addr(config.site_addr)
-        .env(Env::PROD)
-        .build();
-    let sessions = crate::server::web::SessionBackend::open(&config.database_url).await?;
-    Ok(AppState {
-        store,
-        config: Arc::new(config),
-        clock,
-        leptos_options,
-        yookassa,
-        sandbox,
-        sessions,
-        login_throttle: Arc::default(),
-    })
-}
-
-/// The YooKassa client and, in sandbox mode, the emulator it talks to, with the start-up lines
-/// of the setup guide (spec 003 §2).
-fn yookassa_setup(config: &Config) -> Result<(Option<YooKassaClient>, Option<Arc<Sandbox>>), String> {
-    let yk = &config.yookassa;
-    if yk.is_configured() {
-        tracing::info!("YooKassa billing client initialized");
-    } else {
-        tracing::info!("YooKassa billing not configured (set YOOKASSA_SHOP_ID and YOOKASSA_SECRET_KEY to enable)");
-    }
-    if yk.sandbox {
-        // The sandbox has its own credentials unless the operator set some.
-        let shop_id = yk.shop_id.clone().unwrap_or_else(|| "sandbox-shop".to_owned());
-        let secret = yk
-            .secret_key
-            .clone()
-            .unwrap_or_else(|| SecretString::from(format!("test_{}", uuid::Uuid::new_v4().simple())));
-        let local = match config.site_addr.ip() {
-            ip if ip.is_unspecified() => format!("http://127.0.0.1:{}", config.site_addr.port()),
-            _ => format!("http://{}", config.site_addr),
-        };
-        let webhook = format!("{local}/api/v1/billing/webhook/yookassa");
-        let sandbox = Arc::new(Sandbox::new(&shop_id, secret.clone(), &config.app_base_url, &webhook));
-        let base = yk.api_url.clone().unwrap_or_else(|| format!("{local}/sandbox/yookassa/v3"));
-        let client = YooKassaClient::new(ClientConfig::new(&base, &shop_id, secret)).map_err(|e| e.to_string())?;
-        tracing::info!(api = %base, "YooKassa sandbox mode: payments go to the built-in emulator, no real money moves");
-        return Ok((Some(client), Some(sandbox)));
-    }
-    match (&yk.shop_id, &yk.secret_key) {
-        (Some(shop_id), Some(secret)) => {
-            let base = yk.api_url.clone().unwrap_or_else(|| crate::server::config::DEFAULT_YOOKASSA_API_URL.to_owned());
-            let client =
-                YooKassaClient::new(ClientConfig::new(&base, shop_id, secret.clone())).map_err(|e| e.to_string())?;
-            Ok((Some(client), None))
-        }
-        _ => Ok((None, None)),
+        Error::Validation(fields) => fields
+            .iter()
+            .map(|f| format!("{}: {}", f.field, message(&f.message, Locale::En)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        Error::NotFound { .. } => error.to_string(),
+        other => message(&other.message(), Locale::En),
     }
 }
 
 async fn serve(config: Config) -> Result<(), String> {
-    let addr = config.site_addr;
-    let base_url = config.app_base_url.clone();
-    let state = prepare(config, Arc::new(SystemClock)).await?;
-    let store = state.store.clone();
-    let state_for_jobs = state.clone();
-    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    tracing::info!(%addr, url = %base_url, "Tariff is listening");
-    let jobs = super::jobs::spawn(state_for_jobs);
-    state.sessions.spawn_cleanup(std::time::Duration::from_secs(3600));
-    axum::serve(listener, http::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server error: {e}"))?;
-    jobs.abort();
-    store.close().await;
+    let application = Application::build(config, Arc::new(SystemClock)).await?;
+    application.run_until(shutdown_signal()).await?;
     tracing::info!("shut down cleanly");
     Ok(())
 }

@@ -2,9 +2,11 @@
 //! start (DESIGN.md "Configuration"). Secrets are wrapped in [`SecretString`], whose `Debug`
 //! output is redacted, and are never logged.
 
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use tariff_core::NoSubscriptionPolicy;
+use tariff_core::accounts::looks_like_email;
 
 /// Default SQLite database: a file under `./data`, created on first start.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/tariff.db?mode=rwc";
@@ -16,14 +18,6 @@ pub const DEFAULT_YOOKASSA_API_URL: &str = "https://api.yookassa.ru/v3";
 pub enum Environment {
     Development,
     Production,
-}
-
-/// What usage is allowed for an account that has no subscription
-/// (`BILLING_NO_SUBSCRIPTION_POLICY`; the spec's default is `allow`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum NoSubscriptionPolicy {
-    Allow,
-    Deny,
 }
 
 /// Log output format (`LOG_FORMAT`).
@@ -65,8 +59,9 @@ pub struct Config {
     pub site_addr: SocketAddr,
     /// `LEPTOS_SITE_ROOT`: where the built site (`pkg/`, assets) lives, default `target/site`.
     pub site_root: PathBuf,
-    /// `APP_BASE_URL`: the public URL of this server, default `http://<site addr>`.
-    pub app_base_url: String,
+    /// `APP_BASE_URL`: the public URL of this server (no trailing slash); when unset,
+    /// `http://<site addr>` (see [`Config::base_url`]).
+    pub app_base_url: Option<String>,
     pub session_secret: Option<SecretString>,
     pub admin_email: Option<String>,
     pub admin_password: Option<SecretString>,
@@ -94,6 +89,30 @@ pub struct ConfigError {
 }
 
 impl Config {
+    /// The public URL of this server without a trailing slash: `APP_BASE_URL`, or
+    /// `http://<LEPTOS_SITE_ADDR>`.
+    pub fn base_url(&self) -> String {
+        self.app_base_url.clone().unwrap_or_else(|| format!("http://{}", self.site_addr))
+    }
+
+    /// The billing core's settings.
+    pub fn billing_settings(&self) -> tariff_core::Settings {
+        tariff_core::Settings {
+            no_subscription_policy: self.no_subscription_policy,
+            receipts: self.receipts,
+            vat_code: self.vat_code,
+        }
+    }
+
+    /// Who the first admin is (`ADMIN_EMAIL` / `ADMIN_PASSWORD`).
+    pub fn first_admin(&self) -> tariff_core::accounts::FirstAdmin {
+        tariff_core::accounts::FirstAdmin {
+            email: self.admin_email.clone(),
+            password: self.admin_password.as_ref().map(|p| p.expose_secret().to_owned()),
+            production: self.environment == Environment::Production,
+        }
+    }
+
     /// Reads the process environment, after loading `.env` if one exists in the working directory.
     pub fn from_env() -> Result<Config, ConfigError> {
         let _ = dotenvy::dotenv();
@@ -135,9 +154,8 @@ impl Config {
             .parse()
             .map_err(|_| invalid("LEPTOS_SITE_ADDR", format!("{site_addr_text:?} is not host:port")))?;
         let site_root = PathBuf::from(get("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".to_owned()));
-        let app_base_url =
-            get("APP_BASE_URL").unwrap_or_else(|| format!("http://{site_addr}")).trim_end_matches('/').to_owned();
-        if !(app_base_url.starts_with("http://") || app_base_url.starts_with("https://")) {
+        let app_base_url = get("APP_BASE_URL").map(|u| u.trim_end_matches('/').to_owned());
+        if app_base_url.as_ref().is_some_and(|u| !(u.starts_with("http://") || u.starts_with("https://"))) {
             return Err(invalid("APP_BASE_URL", "must start with http:// or https://".into()));
         }
         let admin_email = get("ADMIN_EMAIL").map(|e| e.to_lowercase());
@@ -191,10 +209,7 @@ impl Config {
         };
         let mut webhook_allowed_ips = match get("YOOKASSA_WEBHOOK_ALLOWED_IPS") {
             Some(list) => parse_networks("YOOKASSA_WEBHOOK_ALLOWED_IPS", &list)?,
-            None => parse_networks(
-                "YOOKASSA_WEBHOOK_ALLOWED_IPS",
-                &crate::server::yookassa::NOTIFICATION_IP_RANGES.join(","),
-            )?,
+            None => parse_networks("YOOKASSA_WEBHOOK_ALLOWED_IPS", &tariff_yookassa::NOTIFICATION_IP_RANGES.join(","))?,
         };
         if yookassa.sandbox {
             webhook_allowed_ips.extend(parse_networks("YOOKASSA_WEBHOOK_ALLOWED_IPS", "127.0.0.0/8,::1/128")?);
@@ -248,20 +263,6 @@ impl Config {
             no_subscription_policy,
             log_format,
         })
-    }
-}
-
-/// A deliberately loose check: one `@` with text on both sides and a dot in the domain.
-pub fn looks_like_email(email: &str) -> bool {
-    match email.split_once('@') {
-        Some((local, domain)) => {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !email.contains(char::is_whitespace)
-        }
-        None => false,
     }
 }
 

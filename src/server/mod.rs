@@ -1,18 +1,17 @@
-//! Everything that runs only on the server (feature `ssr`): configuration, the store, the
-//! billing service layer, the HTTP adapters and the command line.
+//! Everything that runs only on the server (feature `ssr`): configuration, the one
+//! [`startup::Application`] that wires the app, the JSON API (`api`), the web UI's sessions and
+//! Origin check (`web`), the server-side bodies of the pages' server functions (`pages`), the
+//! background jobs, the command line and logging. The billing rules live in `tariff-core`.
 
-pub mod billing;
+pub mod api;
 pub mod cli;
-pub mod clock;
+pub mod client_ip;
 pub mod config;
-pub mod error;
-pub mod http;
 pub mod jobs;
+pub mod pages;
+pub mod startup;
 pub mod state;
-pub mod store;
 pub mod telemetry;
 pub mod web;
-pub mod yookassa;
 
-pub use error::Error;
 pub use state::AppState;

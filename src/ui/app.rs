@@ -12,7 +12,8 @@ use super::portal::plans::{PlansPage, ReturnPage};
 use super::portal::tokens::TokensPage;
 use super::portal::usage::UsagePage;
 use super::pricing::PricingPage;
-use crate::model::{UiError, Viewer};
+use crate::actions::auth::current_viewer;
+use crate::ui::i18n::LocaleText;
 use leptos::prelude::*;
 use leptos_meta::{Html, Link, Meta, MetaTags, Stylesheet, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
@@ -107,15 +108,6 @@ fn Frame() -> impl IntoView {
             <p>{move || locale.get().text().footer}</p>
         </footer>
     }
-}
-
-/// Who is signed in (for the top bar), or `None`.
-///
-/// # Errors
-/// None in practice: an anonymous visitor gets `Ok(None)`.
-#[server(prefix = "/api/ui", endpoint = "viewer")]
-pub async fn current_viewer() -> Result<Option<Viewer>, UiError> {
-    Ok(super::serverside::viewer())
 }
 
 /// The right end of the top bar: plan badge, email and "Log out", or "Log in" / "Sign up".

@@ -3,6 +3,7 @@
 
 use super::i18n::Locale;
 use crate::model::{Currency, Interval, Metric};
+use crate::ui::i18n::LocaleText;
 
 /// Groups digits by thousands: `1,000,000` in English, `1 000 000` (no-break spaces) in Russian.
 pub fn number(value: i64, locale: Locale) -> String {

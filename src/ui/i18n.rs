@@ -7,44 +7,25 @@
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use serde::{Deserialize, Serialize};
 
 /// Name of the cookie that remembers the language.
 pub const LOCALE_COOKIE: &str = "lang";
 
-/// A supported interface language.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Locale {
-    #[default]
-    En,
-    Ru,
+pub use tariff_model::Locale;
+use tariff_model::{Entity, Message};
+
+/// The language of this request, as the server's web layer settled it (`?lang=`, the user's
+/// stored language, the `lang` cookie, English), put into the request's extensions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RequestLocale(pub Locale);
+
+/// The interface strings of a [`Locale`].
+pub trait LocaleText {
+    fn text(self) -> &'static Text;
 }
 
-impl Locale {
-    pub fn code(self) -> &'static str {
-        match self {
-            Locale::En => "en",
-            Locale::Ru => "ru",
-        }
-    }
-
-    pub fn parse(code: &str) -> Option<Locale> {
-        match code.trim().to_ascii_lowercase().as_str() {
-            "en" => Some(Locale::En),
-            "ru" => Some(Locale::Ru),
-            _ => None,
-        }
-    }
-
-    /// The language's own name, for the switch.
-    pub fn native_name(self) -> &'static str {
-        match self {
-            Locale::En => "English",
-            Locale::Ru => "Русский",
-        }
-    }
-
-    pub fn text(self) -> &'static Text {
+impl LocaleText for Locale {
+    fn text(self) -> &'static Text {
         match self {
             Locale::En => &EN,
             Locale::Ru => &RU,
@@ -169,7 +150,7 @@ fn stored_locale() -> Option<Locale> {
     {
         use_context::<axum::http::request::Parts>().and_then(|parts| {
             // The web layer settled the language already (it knows the signed-in user's choice).
-            if let Some(locale) = parts.extensions.get::<crate::server::web::RequestLocale>() {
+            if let Some(locale) = parts.extensions.get::<RequestLocale>() {
                 return Some(locale.0);
             }
             parts
@@ -241,7 +222,7 @@ pub fn provide_locale() -> Memo<Locale> {
             // store it on the signed-in user here; the first run is the server-rendered choice.
             if previous.is_some() && previous != Some(current) {
                 leptos::task::spawn_local(async move {
-                    let _ = remember_locale(chosen.code().to_owned()).await;
+                    let _ = crate::actions::auth::remember_locale(chosen.code().to_owned()).await;
                 });
             }
         }
@@ -250,26 +231,6 @@ pub fn provide_locale() -> Memo<Locale> {
     let locale = Memo::new(move |_| from_query.get().unwrap_or_else(|| remembered.get()));
     provide_context(locale);
     locale
-}
-
-/// Stores `locale` (`en` or `ru`) as the signed-in user's language, so it follows them to other
-/// devices. Anonymous visitors have only the cookie; for them this does nothing.
-///
-/// # Errors
-/// A field message for an unknown language code.
-#[server(prefix = "/api/ui", endpoint = "locale")]
-pub async fn remember_locale(locale: String) -> Result<(), crate::model::UiError> {
-    use crate::ui::serverside::{fail, state, viewer};
-    let Some(chosen) = Locale::parse(&locale) else {
-        return Err(fail(crate::server::Error::invalid("locale", "use en or ru")));
-    };
-    if let Some(viewer) = viewer() {
-        let state = state();
-        crate::server::billing::accounts::set_locale(&state.store, state.now(), &viewer.id, chosen.code())
-            .await
-            .map_err(fail)?;
-    }
-    Ok(())
 }
 
 /// The current locale (after [`provide_locale`] ran higher up).
@@ -285,80 +246,237 @@ pub fn t(locale: Locale, en: &'static str, ru: &'static str) -> &'static str {
     }
 }
 
-/// A message of the service layer in the viewer's language. Service messages are English
-/// sentences; known ones have a Russian translation here, unknown ones stay English.
-pub fn message(english: &str, locale: Locale) -> String {
-    if locale == Locale::En {
-        return english.to_owned();
-    }
-    let russian = match english {
-        "Enter a valid email address" => "Введите корректный адрес электронной почты",
-        "Use at least 8 characters" => "Используйте не меньше 8 символов",
-        "The server could not complete the request. Try again later." => {
-            "Сервер не смог выполнить запрос. Попробуйте позже."
-        }
-        "Payments are not configured on this server." => "Приём платежей на этом сервере не настроен.",
-        "This plan is not available for purchase" => "Этот тариф недоступен для покупки",
-        "Free plans need no payment" => "Бесплатный тариф не нужно оплачивать",
-        "Give the token a name of 1 to 100 characters" => "Дайте токену название длиной от 1 до 100 символов",
-        "The plan was not found." => "Тариф не найден.",
-        "The subscription was not found." => "Подписка не найдена.",
-        "The transaction was not found." => "Платёж не найден.",
-        "The token was not found." => "Токен не найден.",
-        "The user was not found." => "Пользователь не найден.",
-        "must not be negative" => "не может быть отрицательным",
-        "must be at least 0" => "не может быть меньше 0",
-        "is required" => "обязательное поле",
-        "Give the plan a name" => "Укажите название тарифа",
-        "Set a price (0 for a free plan)" => "Укажите цену (0 для бесплатного тарифа)",
-        "Use 1 to 64 lower-case letters, digits, _ or -" => "От 1 до 64 строчных латинских букв, цифр, _ или -",
-        "Use at most 200 characters" => "Не больше 200 символов",
-        "cannot be decreased while the plan has active or trialing subscribers; create a new plan instead" => {
-            "нельзя уменьшить, пока у тарифа есть активные или пробные подписки; создайте новый тариф"
-        }
-        "must be between 0 and 365" => "должно быть от 0 до 365",
-        "must be a JSON object or null" => "должно быть JSON-объектом или пустым",
-        "Each feature is a code of 1 to 64 characters" => "Каждая функция — код длиной от 1 до 64 символов",
-        "A plan's id cannot be changed; duplicate the plan instead" => {
-            "Идентификатор тарифа изменить нельзя; создайте копию тарифа"
-        }
-        "Enter a whole number, or tick unlimited" => "Введите целое число или отметьте «без ограничений»",
-        "Enter a price such as 990.00" => "Введите цену, например 990.00",
-        "Enter a whole number of minor units" => "Введите целое число копеек",
-        "Enter a whole number" => "Введите целое число",
-        "Not valid JSON" => "Некорректный JSON",
-        _ => return russian_by_prefix(english).unwrap_or_else(|| english.to_owned()),
-    };
-    russian.to_owned()
+/// Formats an amount for a message: `990 ₽` / `990,00 ₽` style (see [`super::format::money`]).
+fn amount(minor: i64, currency: tariff_model::Currency, locale: Locale) -> String {
+    super::format::money(minor, currency, locale)
 }
 
-/// Translations of messages that carry a value after a fixed beginning.
-fn russian_by_prefix(english: &str) -> Option<String> {
-    if let Some(email) = english.strip_prefix("a user with email ").and_then(|r| r.strip_suffix(" already exists")) {
-        return Some(format!("Пользователь с адресом {email} уже зарегистрирован"));
+/// A [`Message`] in `locale`. Every code has its text in both languages (the match is
+/// exhaustive; a test checks that every Russian text is a translation). The JSON API answers the
+/// English text.
+pub fn message(message: &Message, locale: Locale) -> String {
+    match locale {
+        Locale::En => english(message),
+        Locale::Ru => russian(message),
     }
-    if let Some(rest) = english.strip_prefix("plan ")
-        && let Some((id, tail)) = rest.split_once(" has ")
-    {
-        if let Some(count) = tail.strip_suffix(" subscription(s); deactivate it instead of deleting it") {
-            return Some(format!("У тарифа {id} есть подписки ({count}); отключите его вместо удаления"));
+}
+
+fn english(m: &Message) -> String {
+    use Message::*;
+    let en = Locale::En;
+    match m {
+        ServerError => "The server could not complete the request. Try again later.".into(),
+        NotFound { entity } => format!("The {} was not found.", entity.as_str()),
+        Retry => "The request did not go through. Check your connection and try again.".into(),
+        SessionEnded => "Your session has ended. Log in again.".into(),
+        AdminsOnly => "This is for administrators only.".into(),
+        EmailInvalid => "Enter a valid email address".into(),
+        EmailTaken { email } => format!("a user with email {email} already exists"),
+        EmailTakenLogIn => "An account with this email already exists. Log in instead.".into(),
+        PasswordTooShort { min } => format!("Use at least {min} characters"),
+        WrongCredentials => "The email or password is wrong.".into(),
+        TooManyAttempts { minutes } => format!("Too many failed attempts. Try again in {minutes} min."),
+        TextTooLong { max } => format!("Use at most {max} characters"),
+        LocaleUnknown => "use en or ru".into(),
+        StatusUnknown => "use active, trialing, past_due, canceled or paused".into(),
+        UnknownUser => "unknown user".into(),
+        CrossOriginRefused => "This form was sent from another site and was refused.".into(),
+        TokenNameInvalid => "Give the token a name of 1 to 100 characters".into(),
+        ScopeUnknown { value } => format!("unknown scope {value:?}; use user, service or admin"),
+        AdminScopeForAdminsOnly => "only admin users can have admin tokens".into(),
+        AdminTokenRequired => "this route needs an admin token".into(),
+        ServiceTokenRequired => "this route needs a service token".into(),
+        OwnUserOnly => "a user token can only act for its own user".into(),
+        PlanNameRequired => "Give the plan a name".into(),
+        PriceRequired => "Set a price (0 for a free plan)".into(),
+        PlanIdInvalid => "Use 1 to 64 lower-case letters, digits, _ or -".into(),
+        PlanIdTaken { id } => format!("a plan with id {id:?} already exists"),
+        PlanIdImmutable => "A plan's id cannot be changed; duplicate the plan instead".into(),
+        PriceMinorMismatch => "does not match price".into(),
+        NotNegative => "must not be negative".into(),
+        QuotaNotNegative => "must not be negative (use null for unlimited)".into(),
+        FeatureCodeInvalid => "Each feature is a code of 1 to 64 characters".into(),
+        MetadataNotObject => "must be a JSON object or null".into(),
+        TrialDaysRange { max } => format!("must be between 0 and {max}"),
+        QuotaDecreaseForbidden => {
+            "cannot be decreased while the plan has active or trialing subscribers; create a new plan instead".into()
         }
-        if tail == "payments on record; deactivate it instead of deleting it" {
-            return Some(format!("По тарифу {id} есть платежи; отключите его вместо удаления"));
+        PlanHasSubscriptions { plan_id, count } => {
+            format!("plan {plan_id} has {count} subscription(s); deactivate it instead of deleting it")
         }
+        PlanHasPayments { plan_id } => {
+            format!("plan {plan_id} has payments on record; deactivate it instead of deleting it")
+        }
+        PriceChangeUnconfirmed { from_minor, to_minor, currency } => format!(
+            "The price changes from {} to {}; subscribers pay it from their next renewal. Confirm the new price and save again.",
+            amount(*from_minor, *currency, en),
+            amount(*to_minor, *currency, en)
+        ),
+        UnknownCurrency { value } => format!("unsupported currency {value:?}; use RUB, USD or EUR"),
+        UnknownInterval { value } => format!("unknown interval {value:?}; use day, week, month or year"),
+        UnknownMetric { value } => format!("unknown metric {value:?}"),
+        AmountNotExact { value } => {
+            format!("amount {value:?} is not a decimal number with at most two decimal places")
+        }
+        AmountTooLarge => "amount is too large".into(),
+        AmountNotPositive => "must be greater than zero".into(),
+        AlreadySubscribed => "the account already has a live subscription".into(),
+        SubscriptionChanged => "the subscription changed concurrently; try again".into(),
+        SubscriptionRequired => "an active subscription is required to use this service".into(),
+        PositiveWholeNumber => "must be a positive whole number".into(),
+        ReferenceLength { max } => format!("must be 1 to {max} characters"),
+        NotAnObject => "must be a JSON object".into(),
+        BatchEmpty => "send at least one event".into(),
+        BatchTooLarge { max } => format!("send at most {max} events per batch"),
+        PageTooSmall => "must be 1 or more".into(),
+        PageSizeRange { max } => format!("must be between 1 and {max}"),
+        PlanNotForSale => "This plan is not available for purchase".into(),
+        FreePlanNeedsNoPayment => "Free plans need no payment".into(),
+        ReturnUrlInvalid { max } => format!("Give an http(s) URL of at most {max} characters"),
+        PaymentsNotConfigured => "Payments are not configured on this server.".into(),
+        ProviderUnavailable => "The payment provider did not answer; try again in a minute.".into(),
+        ProviderRefused => "The payment provider refused the request. Try again later.".into(),
+        RefundNotAllowed => "Only a succeeded payment can be refunded".into(),
+        NothingToRefund => "Nothing is left to refund".into(),
+        RefundAtMost { amount_minor, currency } => {
+            format!("At most {} can be refunded", amount(*amount_minor, *currency, en))
+        }
+        SourceUnknown => "the source address is unknown".into(),
+        SourceNotAllowed => "notifications are accepted only from YooKassa's addresses".into(),
+        WholeNumberOrUnlimited => "Enter a whole number, or tick unlimited".into(),
+        PriceFormat => "Enter a price such as 990.00".into(),
+        WholeMinorUnits => "Enter a whole number of minor units".into(),
+        WholeNumber => "Enter a whole number".into(),
+        JsonInvalid => "Not valid JSON".into(),
     }
-    if english.starts_with("the payment provider refused the request") {
-        return Some("Платёжный сервис отклонил запрос. Попробуйте позже.".to_owned());
+}
+
+fn russian(m: &Message) -> String {
+    use Message::*;
+    let ru = Locale::Ru;
+    match m {
+        ServerError => "Сервер не смог выполнить запрос. Попробуйте позже.".into(),
+        NotFound { entity } => match entity {
+            Entity::Plan => "Тариф не найден.",
+            Entity::Subscription => "Подписка не найдена.",
+            Entity::Transaction => "Платёж не найден.",
+            Entity::Token => "Токен не найден.",
+            Entity::User => "Пользователь не найден.",
+            Entity::Metric => "Такой метрики нет.",
+            Entity::Route => "По этому адресу ничего нет.",
+        }
+        .into(),
+        Retry => "Запрос не прошёл. Проверьте соединение и попробуйте ещё раз.".into(),
+        SessionEnded => "Ваш сеанс завершён. Войдите ещё раз.".into(),
+        AdminsOnly => "Это доступно только администраторам.".into(),
+        EmailInvalid => "Введите корректный адрес электронной почты".into(),
+        EmailTaken { email } => format!("Пользователь с адресом {email} уже зарегистрирован"),
+        EmailTakenLogIn => "Аккаунт с этим адресом уже есть. Войдите.".into(),
+        PasswordTooShort { min } => format!("Используйте не меньше {min} символов"),
+        WrongCredentials => "Неверный адрес почты или пароль.".into(),
+        TooManyAttempts { minutes } => format!("Слишком много неудачных попыток. Попробуйте через {minutes} мин."),
+        TextTooLong { max } => format!("Не больше {max} символов"),
+        LocaleUnknown => "укажите en или ru".into(),
+        StatusUnknown => "укажите active, trialing, past_due, canceled или paused".into(),
+        UnknownUser => "неизвестный пользователь".into(),
+        CrossOriginRefused => "Форма отправлена с другого сайта и отклонена.".into(),
+        TokenNameInvalid => "Дайте токену название длиной от 1 до 100 символов".into(),
+        ScopeUnknown { value } => format!("неизвестная область {value:?}; укажите user, service или admin"),
+        AdminScopeForAdminsOnly => "токены с областью admin бывают только у администраторов".into(),
+        AdminTokenRequired => "для этого адреса нужен токен администратора".into(),
+        ServiceTokenRequired => "для этого адреса нужен сервисный токен".into(),
+        OwnUserOnly => "токен пользователя действует только от имени своего владельца".into(),
+        PlanNameRequired => "Укажите название тарифа".into(),
+        PriceRequired => "Укажите цену (0 для бесплатного тарифа)".into(),
+        PlanIdInvalid => "От 1 до 64 строчных латинских букв, цифр, _ или -".into(),
+        PlanIdTaken { id } => format!("Тариф с идентификатором {id:?} уже есть"),
+        PlanIdImmutable => "Идентификатор тарифа изменить нельзя; создайте копию тарифа".into(),
+        PriceMinorMismatch => "не совпадает с ценой".into(),
+        NotNegative => "не может быть отрицательным".into(),
+        QuotaNotNegative => "не может быть отрицательной (null — без ограничений)".into(),
+        FeatureCodeInvalid => "Каждая функция — код длиной от 1 до 64 символов".into(),
+        MetadataNotObject => "должно быть JSON-объектом или пустым".into(),
+        TrialDaysRange { max } => format!("должно быть от 0 до {max}"),
+        QuotaDecreaseForbidden => {
+            "нельзя уменьшить, пока у тарифа есть активные или пробные подписки; создайте новый тариф".into()
+        }
+        PlanHasSubscriptions { plan_id, count } => {
+            format!("У тарифа {plan_id} есть подписки ({count}); отключите его вместо удаления")
+        }
+        PlanHasPayments { plan_id } => format!("По тарифу {plan_id} есть платежи; отключите его вместо удаления"),
+        PriceChangeUnconfirmed { from_minor, to_minor, currency } => format!(
+            "Цена меняется с {} на {}; подписчики будут платить её со следующего продления. Подтвердите новую цену и сохраните ещё раз.",
+            amount(*from_minor, *currency, ru),
+            amount(*to_minor, *currency, ru)
+        ),
+        UnknownCurrency { value } => format!("валюта {value:?} не поддерживается; укажите RUB, USD или EUR"),
+        UnknownInterval { value } => format!("неизвестный период {value:?}; укажите day, week, month или year"),
+        UnknownMetric { value } => format!("неизвестная метрика {value:?}"),
+        AmountNotExact { value } => format!("сумма {value:?} — не десятичное число с не более чем двумя знаками"),
+        AmountTooLarge => "слишком большая сумма".into(),
+        AmountNotPositive => "должно быть больше нуля".into(),
+        AlreadySubscribed => "у аккаунта уже есть действующая подписка".into(),
+        SubscriptionChanged => "подписка изменилась одновременно с запросом; попробуйте ещё раз".into(),
+        SubscriptionRequired => "чтобы пользоваться сервисом, нужна действующая подписка".into(),
+        PositiveWholeNumber => "должно быть целым положительным числом".into(),
+        ReferenceLength { max } => format!("должно быть длиной от 1 до {max} символов"),
+        NotAnObject => "должно быть JSON-объектом".into(),
+        BatchEmpty => "отправьте хотя бы одно событие".into(),
+        BatchTooLarge { max } => format!("не больше {max} событий в пакете"),
+        PageTooSmall => "должно быть не меньше 1".into(),
+        PageSizeRange { max } => format!("должно быть от 1 до {max}"),
+        PlanNotForSale => "Этот тариф недоступен для покупки".into(),
+        FreePlanNeedsNoPayment => "Бесплатный тариф не нужно оплачивать".into(),
+        ReturnUrlInvalid { max } => format!("Укажите адрес http(s) длиной не больше {max} символов"),
+        PaymentsNotConfigured => "Приём платежей на этом сервере не настроен.".into(),
+        ProviderUnavailable => "Платёжный сервис не ответил; попробуйте через минуту.".into(),
+        ProviderRefused => "Платёжный сервис отклонил запрос. Попробуйте позже.".into(),
+        RefundNotAllowed => "Вернуть можно только успешный платёж".into(),
+        NothingToRefund => "Возвращать больше нечего".into(),
+        RefundAtMost { amount_minor, currency } => {
+            format!("Вернуть можно не больше {}", amount(*amount_minor, *currency, ru))
+        }
+        SourceUnknown => "адрес отправителя неизвестен".into(),
+        SourceNotAllowed => "уведомления принимаются только с адресов ЮKassa".into(),
+        WholeNumberOrUnlimited => "Введите целое число или отметьте «без ограничений»".into(),
+        PriceFormat => "Введите цену, например 990.00".into(),
+        WholeMinorUnits => "Введите целое число копеек".into(),
+        WholeNumber => "Введите целое число".into(),
+        JsonInvalid => "Некорректный JSON".into(),
     }
-    if english.starts_with("YooKassa") || english.contains("could not be reached") {
-        return Some("Платёжный сервис сейчас недоступен. Попробуйте позже.".to_owned());
+}
+
+/// The text of a page-level error: its messages in `locale`, or the retry hint for a request
+/// that never got an answer.
+pub fn error_text(error: &crate::actions::UiError, shown: &[&str], locale: Locale) -> Option<String> {
+    if let crate::actions::UiError::Transport(_) = error {
+        return Some(message(&Message::Retry, locale));
     }
-    None
+    let messages = error.general(shown);
+    (!messages.is_empty()).then(|| messages.iter().map(|m| message(m, locale)).collect::<Vec<_>>().join(" "))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_message_has_its_text_in_both_languages() {
+        for m in Message::examples() {
+            let (en, ru) = (message(&m, Locale::En), message(&m, Locale::Ru));
+            assert!(!en.trim().is_empty() && !ru.trim().is_empty(), "{m:?}");
+            assert_ne!(en, ru, "{m:?} has no Russian text");
+            // A Russian text is written in Cyrillic (codes and values it quotes may be Latin).
+            assert!(ru.chars().any(|c| ('а'..='я').contains(&c.to_lowercase().next().unwrap_or(c))), "{m:?}: {ru}");
+        }
+    }
+
+    #[test]
+    fn every_error_code_answers_with_its_status() {
+        for code in tariff_model::ErrorCode::ALL {
+            assert!((400..600).contains(&code.status()), "{code}");
+        }
+    }
 
     #[test]
     fn cookie_header_yields_the_locale() {

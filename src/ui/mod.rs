@@ -7,6 +7,4 @@ pub mod format;
 pub mod i18n;
 pub mod portal;
 pub mod pricing;
-#[cfg(feature = "ssr")]
-pub mod serverside;
 pub mod widgets;

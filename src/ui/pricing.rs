@@ -4,23 +4,9 @@
 use super::format;
 use super::i18n::{Locale, use_locale};
 use crate::model::{Interval, Metric, Plan};
+use crate::ui::i18n::LocaleText;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_query_map};
-
-/// Active plans ordered by `display_order`; the page's data (calls the same service as
-/// `GET /api/v1/billing/plans`).
-///
-/// # Errors
-/// A generic message when the store fails; details are logged on the server only.
-#[server(prefix = "/api/ui", endpoint = "plans")]
-pub async fn list_plans() -> Result<Vec<Plan>, ServerFnError> {
-    use crate::server::{AppState, billing};
-    let state = expect_context::<AppState>();
-    billing::plans::list_active(&state.store).await.map_err(|e| {
-        tracing::error!(error = %e, "listing plans for the pricing page failed");
-        ServerFnError::new(e.public_message())
-    })
-}
 
 /// Which plans the toggle shows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -99,7 +85,8 @@ pub fn PricingPage() -> impl IntoView {
 /// checkout's error above them.
 #[component]
 pub fn PlanGrid(billing: Signal<Billing>) -> impl IntoView {
-    use crate::ui::portal::plans::{StartCheckout, choose_button, get_plan_catalog};
+    use crate::actions::portal::{StartCheckout, get_plan_catalog};
+    use crate::ui::portal::plans::choose_button;
     use crate::ui::widgets::action_message;
     let locale = use_locale();
     let checkout = ServerAction::<StartCheckout>::new();

@@ -2,8 +2,9 @@
 //! error panels and field messages, and YooKassa's decline reasons in words.
 
 use super::format;
-use super::i18n::{Locale, t, use_locale};
-use crate::model::{Metric, QuotaStatus, SubscriptionStatus, UiError};
+use super::i18n::{Locale, error_text, message, t, use_locale};
+use crate::actions::UiError;
+use crate::model::{Metric, QuotaStatus, SubscriptionStatus, Transaction, TransactionKind, TransactionStatus};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -37,18 +38,22 @@ pub fn status_badge(status: SubscriptionStatus, locale: Locale) -> impl IntoView
     view! { <span class=class data-status=status.as_str()>{label}</span> }
 }
 
-/// A transaction status (`pending`, `succeeded`, `canceled`, `refunded`, …) as a badge.
-pub fn payment_badge(status: &str, locale: Locale) -> impl IntoView + use<> {
-    let (class, label) = match status {
-        "succeeded" => ("badge badge-ok", t(locale, "paid", "оплачен")),
-        "pending" | "waiting_for_capture" => ("badge badge-info", t(locale, "pending", "ожидает")),
-        "canceled" => ("badge badge-danger", t(locale, "declined", "отклонён")),
-        "failed" => ("badge badge-danger", t(locale, "failed", "ошибка")),
-        "refunded" => ("badge badge-muted", t(locale, "refunded", "возвращён")),
-        "refund" => ("badge badge-muted", t(locale, "refund", "возврат")),
-        _ => ("badge badge-muted", t(locale, "unknown", "неизвестно")),
+/// A transaction's status as a badge (`paid`, `pending`, `declined`, `refunded`, …); a refund
+/// that went through reads `refund`.
+pub fn payment_badge(tx: &Transaction, locale: Locale) -> impl IntoView + use<> {
+    let (class, label, key) = match (tx.kind, tx.status) {
+        (TransactionKind::Refund, TransactionStatus::Succeeded) => {
+            ("badge badge-muted", t(locale, "refund", "возврат"), "refund")
+        }
+        (_, TransactionStatus::Succeeded) => ("badge badge-ok", t(locale, "paid", "оплачен"), "succeeded"),
+        (_, status @ (TransactionStatus::Pending | TransactionStatus::WaitingForCapture)) => {
+            ("badge badge-info", t(locale, "pending", "ожидает"), status.as_str())
+        }
+        (_, TransactionStatus::Canceled) => ("badge badge-danger", t(locale, "declined", "отклонён"), "canceled"),
+        (_, TransactionStatus::Failed) => ("badge badge-danger", t(locale, "failed", "ошибка"), "failed"),
+        (_, TransactionStatus::Refunded) => ("badge badge-muted", t(locale, "refunded", "возвращён"), "refunded"),
     };
-    view! { <span class=class data-status=status.to_owned()>{label}</span> }
+    view! { <span class=class data-status=key>{label}</span> }
 }
 
 /// How full a quota is: `ok` under 80 %, `warn` from 80 %, `full` at 100 %.
@@ -245,12 +250,10 @@ pub fn ErrorPanel(error: UiError) -> impl IntoView {
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                 response.set_status(axum::http::StatusCode::NOT_FOUND);
             }
-            view! { <section class="empty-state" data-error="not-found"><h1>{text}</h1></section> }.into_any()
+            view! { <section class="empty-state" data-error="not-found"><h1>{move || message(&text, locale.get())}</h1></section> }
+                .into_any()
         }
-        other => {
-            let text = other.general(&[]).unwrap_or_else(|| retry_hint(locale.get_untracked()).to_owned());
-            view! { <p class="error" role="alert">{text}</p> }.into_any()
-        }
+        other => view! { <p class="error" role="alert">{move || error_text(&other, &[], locale.get())}</p> }.into_any(),
     }
 }
 
@@ -286,25 +289,17 @@ pub fn pager(
     }
 }
 
-/// What to say when a request did not reach the server.
-pub fn retry_hint(locale: Locale) -> &'static str {
-    t(
-        locale,
-        "The request did not go through. Check your connection and try again.",
-        "Запрос не прошёл. Проверьте соединение и попробуйте ещё раз.",
-    )
-}
-
 /// The message for `field` from an action's last result, for the line under the input.
 pub fn field_message<T, S>(value: S, field: &'static str) -> impl IntoView
 where
     T: Send + Sync + 'static,
     S: With<Value = Option<Result<T, UiError>>> + Clone + Send + Sync + 'static,
 {
+    let locale = use_locale();
     move || {
         value
             .with(|v| match v {
-                Some(Err(e)) => e.field(field),
+                Some(Err(e)) => e.field(field).map(|m| message(m, locale.get())),
                 _ => None,
             })
             .map(|m| view! { <p class="field-error" role="alert" data-field=field>{m}</p> })
@@ -321,8 +316,7 @@ where
     move || {
         value
             .with(|v| match v {
-                Some(Err(UiError::Transport(_))) => Some(retry_hint(locale.get()).to_owned()),
-                Some(Err(e)) => e.general(fields),
+                Some(Err(e)) => error_text(e, fields, locale.get()),
                 _ => None,
             })
             .map(|m| view! { <p class="form-error" role="alert">{m}</p> })

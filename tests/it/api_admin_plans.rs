@@ -105,8 +105,16 @@ async fn updates_are_partial_audited_and_never_lower_a_quota_with_subscribers(ba
     let admin = app.admin().await;
     let alice = app.customer("alice").await; // on the free plan
 
-    let (status, plan) =
+    // A new price must be confirmed; unconfirmed, nothing changes.
+    let (status, body) =
         app.call(Method::PUT, "/api/v1/admin/billing/plans/pro", Some(&admin.token), Some(json!({"price": 890}))).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["errors"][0]["field"], "price");
+    assert_eq!(body["code"], "validation_failed");
+    let (_, unchanged) = app.get_json("/api/v1/admin/billing/plans/pro", &admin.token).await;
+    assert_eq!(unchanged["price_minor"], 99_000);
+    let body = json!({"price": 890, "confirm_price_change": true});
+    let (status, plan) = app.call(Method::PUT, "/api/v1/admin/billing/plans/pro", Some(&admin.token), Some(body)).await;
     assert_eq!(status, 200, "{plan}");
     assert_eq!(plan["price_minor"], 89_000);
     assert_eq!(plan["name"], "Pro", "untouched fields stay");
@@ -256,15 +264,8 @@ on_both_databases!(plan_lifecycle, delete_toggle_duplicate_and_subscribers);
 async fn statistics_and_mrr_follow_the_definition(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin().await;
-    let options = tariff::server::billing::plans::InitOptions { include_annual: true, ..Default::default() };
-    tariff::server::billing::plans::init_plans(
-        &app.state.store,
-        0,
-        &tariff::server::billing::audit::Actor::cli(),
-        options,
-    )
-    .await
-    .unwrap();
+    let options = tariff_core::plans::InitOptions { include_annual: true, ..Default::default() };
+    tariff_core::plans::init_plans(app.store(), 0, &tariff_core::audit::Actor::cli(), options).await.unwrap();
     let (a, b, c, d) =
         (app.customer("a").await, app.customer("b").await, app.customer("c").await, app.customer("d").await);
     let trial_plan = json!({"id": "pro_trial", "name": "Pro trial", "price": 990, "trial_days": 14});

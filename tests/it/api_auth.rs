@@ -4,7 +4,8 @@
 use crate::common::{Backend, spawn_app};
 use reqwest::Method;
 use serde_json::json;
-use tariff::server::billing::tokens::{self, Scope};
+use tariff_core::tokens;
+use tariff_model::Scope;
 
 async fn tokens_authenticate_and_scopes_are_enforced(backend: Backend) {
     let app = spawn_app(backend).await;
@@ -54,17 +55,19 @@ async fn tokens_authenticate_and_scopes_are_enforced(backend: Backend) {
     assert_eq!(status, 200);
     // A user-scope token of an admin user is not an admin token.
     let admin_user_token =
-        tokens::create(&app.state.store, app.state.clock.as_ref(), &admin.email, "plain", Scope::User).await.unwrap();
+        tokens::create(app.store(), app.state.billing.clock.as_ref(), &admin.email, "plain", Scope::User)
+            .await
+            .unwrap();
     let (status, _) = app.get_json("/api/v1/admin/billing/plans", &admin_user_token.token).await;
     assert_eq!(status, 403);
 
     // Admin tokens exist only for admins.
-    let refused = tokens::create(&app.state.store, app.state.clock.as_ref(), &alice.email, "x", Scope::Admin).await;
+    let refused = tokens::create(app.store(), app.state.billing.clock.as_ref(), &alice.email, "x", Scope::Admin).await;
     assert!(refused.is_err());
 
     // Revoked tokens stop working.
-    let list = tokens::list(&app.state.store, &alice.email).await.unwrap();
-    tokens::revoke(&app.state.store, app.state.clock.as_ref(), &alice.email, &list[0].id).await.unwrap();
+    let list = tokens::list(app.store(), &alice.email).await.unwrap();
+    tokens::revoke(app.store(), app.state.billing.clock.as_ref(), &alice.email, &list[0].id).await.unwrap();
     let (status, _) = app.get_json("/api/v1/billing/me", &alice.token).await;
     assert_eq!(status, 401);
     app.stop().await;

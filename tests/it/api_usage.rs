@@ -4,7 +4,7 @@
 use crate::common::{Backend, TestApp, TestUser, spawn_app};
 use reqwest::Method;
 use serde_json::{Value, json};
-use tariff::server::billing::tokens::Scope;
+use tariff_model::Scope;
 
 const DAY: i64 = 86_400;
 
@@ -155,7 +155,7 @@ async fn concurrent_clients_never_exceed_the_quota(backend: Backend) {
     assert_eq!(usage["current_usage"], 1000);
     let rows: i64 = sqlx::query_scalar("select count(*) from billing_usage where account_id = $1")
         .bind(&user.account_id)
-        .fetch_one(app.state.store.pool())
+        .fetch_one(&app.reader().await)
         .await
         .unwrap();
     assert_eq!(rows, 1000, "refused events left no usage rows");
@@ -279,13 +279,12 @@ async fn periods_roll_on_time(backend: Backend) {
         .await;
     // One day past the period end: inside the 5-day grace.
     app.clock.advance(pro["current_period_end"].as_i64().unwrap() - app.state.now() + DAY);
-    let visited =
-        tariff::server::billing::subscriptions::rollover_due(&app.state.store, app.state.now()).await.unwrap();
+    let visited = tariff_core::subscriptions::rollover_due(app.store(), app.state.now()).await.unwrap();
     assert!(visited >= 1);
     let status: String =
         sqlx::query_scalar("select status from billing_subscription where account_id = $1 and plan_id = 'pro'")
             .bind(&dave.account_id)
-            .fetch_one(app.state.store.pool())
+            .fetch_one(&app.reader().await)
             .await
             .unwrap();
     assert_eq!(status, "past_due");

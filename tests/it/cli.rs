@@ -59,9 +59,9 @@ async fn a_changed_migration_stops_with_a_clear_message() {
     assert!(stdout(&migrated).contains("Migrations applied (SQLite database)."));
 
     // Simulate an edited migration: its recorded checksum no longer matches.
-    let store = tariff::server::store::Store::connect(&db.url, 1).await.unwrap();
-    sqlx::query("update _sqlx_migrations set checksum = x'00'").execute(store.pool()).await.unwrap();
-    store.close().await;
+    let pool = db.reader().await;
+    sqlx::query("update _sqlx_migrations set checksum = x'00'").execute(&pool).await.unwrap();
+    pool.close().await;
 
     let output = tariff(&db.url, &["serve"]);
     assert!(!output.status.success());

@@ -2,13 +2,16 @@
 //! when `TEST_DATABASE_URL` is set) and the real server on a random loopback port.
 
 use std::sync::Arc;
-use tariff::server::clock::OffsetClock;
+use tariff::server::AppState;
 use tariff::server::config::Config;
-use tariff::server::store::Store;
-use tariff::server::{AppState, cli, http};
+use tariff::server::startup::Application;
+use tariff_core::clock::OffsetClock;
+use tariff_core::store::Store;
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "correct horse battery staple";
+/// The secret key of the test server's YooKassa sandbox (shop `sandbox-shop`).
+pub const SANDBOX_SECRET: &str = "test_sandbox_secret";
 
 /// Which database a test runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -60,8 +63,8 @@ impl TestDb {
             Backend::Postgres => {
                 let base = postgres_url().expect("TEST_DATABASE_URL");
                 let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-                let admin = Store::connect(&base, 1).await.expect("connect to TEST_DATABASE_URL");
-                sqlx::query(&format!("create schema {schema}")).execute(admin.pool()).await.expect("create schema");
+                let admin = raw_pool(&base).await;
+                sqlx::query(&format!("create schema {schema}")).execute(&admin).await.expect("create schema");
                 admin.close().await;
                 let separator = if base.contains('?') { '&' } else { '?' };
                 let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
@@ -72,10 +75,9 @@ impl TestDb {
 
     /// Drops the PostgreSQL schema (SQLite files go with the temp dir).
     pub async fn cleanup(self) {
-        if let Some((base, schema)) = &self.schema
-            && let Ok(admin) = Store::connect(base, 1).await
-        {
-            let _ = sqlx::query(&format!("drop schema {schema} cascade")).execute(admin.pool()).await;
+        if let Some((base, schema)) = &self.schema {
+            let admin = raw_pool(base).await;
+            let _ = sqlx::query(&format!("drop schema {schema} cascade")).execute(&admin).await;
             admin.close().await;
         }
     }
@@ -85,6 +87,18 @@ impl TestDb {
         store.migrate().await.expect("migrate");
         store
     }
+
+    /// A pool of the test's own for assertions that read the database directly (the store's
+    /// pool is private to it).
+    pub async fn reader(&self) -> sqlx::AnyPool {
+        raw_pool(&self.url).await
+    }
+}
+
+/// A plain sqlx pool on `url`.
+pub async fn raw_pool(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::any::AnyPoolOptions::new().max_connections(2).connect(url).await.expect("connect")
 }
 
 /// Configuration for a test server on `db`, with extra variables on top.
@@ -96,6 +110,8 @@ pub fn config(db: &TestDb, extra: &[(&str, &str)]) -> Config {
         ("LEPTOS_SITE_ROOT".into(), std::env::temp_dir().join("tariff-test-site").display().to_string()),
         ("ADMIN_EMAIL".into(), ADMIN_EMAIL.into()),
         ("ADMIN_PASSWORD".into(), ADMIN_PASSWORD.into()),
+        // The sandbox's credentials, so tests can talk to it with the YooKassa client.
+        ("YOOKASSA_SECRET_KEY".into(), SANDBOX_SECRET.into()),
     ];
     for (k, v) in extra {
         vars.retain(|(key, _)| key != k);
@@ -123,8 +139,36 @@ impl TestApp {
     }
 
     pub async fn stop(self) {
-        self.state.store.close().await;
+        self.state.billing.store.close().await;
         self.db.cleanup().await;
+    }
+
+    /// The billing core of the server under test.
+    pub fn billing(&self) -> &tariff_core::Billing {
+        &self.state.billing
+    }
+
+    /// A pool of the test's own, to read the database directly in assertions.
+    pub async fn reader(&self) -> sqlx::AnyPool {
+        self.db.reader().await
+    }
+
+    /// The YooKassa client, talking to the server's sandbox over HTTP (needs the default
+    /// `YOOKASSA_SECRET_KEY` or `secret`).
+    pub fn yookassa_with(&self, secret: &str) -> tariff_yookassa::Client {
+        let base = format!("{}/sandbox/yookassa/v3", self.base);
+        let config = tariff_yookassa::ClientConfig::new(&base, "sandbox-shop", secret.to_owned().into());
+        tariff_yookassa::Client::new(config).expect("client")
+    }
+
+    /// [`TestApp::yookassa_with`] the default secret.
+    pub fn yookassa(&self) -> tariff_yookassa::Client {
+        self.yookassa_with(SANDBOX_SECRET)
+    }
+
+    /// The store of the server under test.
+    pub fn store(&self) -> &Store {
+        &self.state.billing.store
     }
 }
 
@@ -139,17 +183,12 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
     }
     let db = TestDb::new(backend).await;
     let clock = Arc::new(OffsetClock::default());
-    // Bind first: the sandbox's confirmation and API URLs need the real port.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let site_addr = addr.to_string();
-    let base_url = format!("http://{addr}");
-    let mut vars: Vec<(&str, &str)> = vec![("LEPTOS_SITE_ADDR", &site_addr), ("APP_BASE_URL", &base_url)];
-    vars.extend_from_slice(extra);
-    let state = cli::prepare(config(&db, &vars), clock.clone()).await.expect("prepare app");
-    let app = http::app(state.clone());
+    let application = Application::build(config(&db, extra), clock.clone()).await.expect("build app");
+    let base = format!("http://{}", application.address());
+    let state = application.state().clone();
+    // The tests drive the background jobs themselves, with the test clock.
     tokio::spawn(async move {
-        axum::serve(listener, app.into_make_service_with_connect_info::<std::net::SocketAddr>()).await.expect("server");
+        application.run_without_jobs_until(std::future::pending()).await.expect("server");
     });
     // A request that hangs fails the test after 30 s instead of stalling the whole run.
     let client = reqwest::Client::builder()
@@ -157,7 +196,7 @@ pub async fn spawn_app_with(backend: Backend, extra: &[(&str, &str)]) -> TestApp
         .timeout(std::time::Duration::from_secs(30))
         .build()
         .expect("client");
-    TestApp { base: format!("http://{addr}"), client, state, clock, db }
+    TestApp { base, client, state, clock, db }
 }
 
 /// A signed-up user with an API token of the given scope.
@@ -170,39 +209,31 @@ pub struct TestUser {
 
 impl TestApp {
     /// Signs up a user (on the free plan, like every new account) and gives them a token.
-    pub async fn user(&self, email: &str, admin: bool, scope: tariff::server::billing::tokens::Scope) -> TestUser {
-        use tariff::server::billing::{accounts, tokens};
+    pub async fn user(&self, email: &str, admin: bool, scope: tariff_model::Scope) -> TestUser {
+        use tariff_core::{accounts, tokens};
         let new_user = accounts::NewUser {
             email: email.into(),
             password: "a long enough password".into(),
             name: email.split('@').next().unwrap_or("user").into(),
             admin,
         };
-        let id = accounts::create_user(&self.state.store, self.state.now(), new_user).await.expect("create user");
+        let id = accounts::create_user(self.store(), self.state.now(), new_user).await.expect("create user");
         let created =
-            tokens::create(&self.state.store, self.state.clock.as_ref(), email, "test", scope).await.expect("token");
-        let row = tariff::server::store::users::find_by_id(self.state.store.pool(), &id).await.unwrap().unwrap();
-        TestUser { id, account_id: row.account_id, email: email.into(), token: created.token }
+            tokens::create(self.store(), self.state.billing.clock.as_ref(), email, "test", scope).await.expect("token");
+        let user = accounts::user_ref(self.store(), &id).await.expect("user");
+        TestUser { id, account_id: user.account_id, email: email.into(), token: created.token }
     }
 
     /// An admin user with an admin-scope token.
     pub async fn admin(&self) -> TestUser {
-        self.user(
-            &format!("boss-{}@example.com", uuid::Uuid::new_v4().simple()),
-            true,
-            tariff::server::billing::tokens::Scope::Admin,
-        )
-        .await
+        self.user(&format!("boss-{}@example.com", uuid::Uuid::new_v4().simple()), true, tariff_model::Scope::Admin)
+            .await
     }
 
     /// A regular user with a user-scope token.
     pub async fn customer(&self, name: &str) -> TestUser {
-        self.user(
-            &format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple()),
-            false,
-            tariff::server::billing::tokens::Scope::User,
-        )
-        .await
+        self.user(&format!("{name}-{}@example.com", uuid::Uuid::new_v4().simple()), false, tariff_model::Scope::User)
+            .await
     }
 
     pub async fn call(

@@ -8,6 +8,7 @@ mod admin_ui;
 mod api_admin_plans;
 mod api_auth;
 mod api_usage;
+mod architecture;
 mod cli;
 mod openapi;
 mod payments;

@@ -66,14 +66,13 @@ async fn a_paid_plan_becomes_one_active_period_and_redeliveries_change_nothing(b
     assert!((28 * 86_400..=31 * 86_400).contains(&length), "one month: {length}");
     let saved: Option<String> = sqlx::query_scalar("select payment_method_id from billing_subscription where id = $1")
         .bind(sub["id"].as_str().unwrap())
-        .fetch_one(app.state.store.pool())
+        .fetch_one(&app.reader().await)
         .await
         .unwrap();
     assert!(saved.is_some(), "the card is saved for renewals");
 
     // The same notification 100 more times: the period is extended once.
-    let payment =
-        app.state.yookassa.as_ref().unwrap().get_payment(started["payment_id"].as_str().unwrap()).await.unwrap();
+    let payment = app.yookassa().get_payment(started["payment_id"].as_str().unwrap()).await.unwrap();
     let note = json!({"type": "notification", "event": "payment.succeeded", "object": payment});
     for _ in 0..100 {
         assert_eq!(notify(&app, &note).await, 200);
@@ -90,7 +89,7 @@ async fn a_paid_plan_becomes_one_active_period_and_redeliveries_change_nothing(b
         "select deliveries from billing_webhook_event where object_id = $1 and event = 'payment.succeeded'",
     )
     .bind(&payment.id)
-    .fetch_one(app.state.store.pool())
+    .fetch_one(&app.reader().await)
     .await
     .unwrap();
     assert!(deliveries >= 100, "every delivery is counted in the inbox: {deliveries}");
@@ -131,10 +130,8 @@ async fn forged_and_foreign_notifications_change_nothing() {
         .await
         .unwrap();
     assert_eq!(response.status(), 403);
-    let stored: i64 = sqlx::query_scalar("select count(*) from billing_webhook_event")
-        .fetch_one(app.state.store.pool())
-        .await
-        .unwrap();
+    let stored: i64 =
+        sqlx::query_scalar("select count(*) from billing_webhook_event").fetch_one(&app.reader().await).await.unwrap();
     assert_eq!(stored, 0);
 
     // From a YooKassa address, claiming success for a payment YooKassa reports as pending.
@@ -182,7 +179,7 @@ async fn the_reference_test_vectors_are_accepted() {
     }
     assert!(posted >= 5, "B0, B1, C1, D2 and D3 were posted ({posted})");
     let events: i64 = sqlx::query_scalar("select count(*) from billing_webhook_event where status = 'ignored'")
-        .fetch_one(app.state.store.pool())
+        .fetch_one(&app.reader().await)
         .await
         .unwrap();
     assert_eq!(events, posted, "stored, re-fetched (unknown to YooKassa) and ignored");
@@ -244,7 +241,7 @@ async fn checkout_refuses_what_cannot_be_bought() {
         401
     );
     let count: i64 =
-        sqlx::query_scalar("select count(*) from billing_transaction").fetch_one(app.state.store.pool()).await.unwrap();
+        sqlx::query_scalar("select count(*) from billing_transaction").fetch_one(&app.reader().await).await.unwrap();
     assert_eq!(count, 0, "refused checkouts leave no transaction");
 
     let started = checkout(&app, &user, "pro").await;
@@ -307,8 +304,7 @@ async fn receipts_are_sent_when_configured() {
     let app = spawn_app_with(Backend::Sqlite, &[("YOOKASSA_RECEIPTS", "on"), ("YOOKASSA_VAT_CODE", "4")]).await;
     let user = app.customer("receipt").await;
     let started = checkout(&app, &user, "pro").await;
-    let payment =
-        app.state.yookassa.as_ref().unwrap().get_payment(started["payment_id"].as_str().unwrap()).await.unwrap();
+    let payment = app.yookassa().get_payment(started["payment_id"].as_str().unwrap()).await.unwrap();
     assert_eq!(payment.receipt_registration.as_deref(), Some("pending"), "the sandbox accepted the 54-FZ receipt");
     app.stop().await;
 }
@@ -322,11 +318,11 @@ async fn payments_whose_notification_never_came_are_polled() {
     let started = checkout(&app, &user, "pro").await;
     pay(&app, started["confirmation_url"].as_str().unwrap(), "4111111111111111").await;
     let id = started["transaction_id"].as_str().unwrap();
-    assert_eq!(tariff::server::billing::payments::poll_pending(&app.state).await.unwrap(), 0, "too early to poll");
+    assert_eq!(tariff_core::payments::poll_pending(app.billing()).await.unwrap(), 0, "too early to poll");
     let (_, t) = app.get_json(&format!("/api/v1/billing/transactions/{id}"), &user.token).await;
     assert_eq!(t["status"], "pending");
-    app.clock.advance(tariff::server::billing::payments::POLL_PENDING_AFTER + 1);
-    assert_eq!(tariff::server::billing::payments::poll_pending(&app.state).await.unwrap(), 1);
+    app.clock.advance(tariff_core::payments::POLL_PENDING_AFTER + 1);
+    assert_eq!(tariff_core::payments::poll_pending(app.billing()).await.unwrap(), 1);
     let (_, t) = app.get_json(&format!("/api/v1/billing/transactions/{id}"), &user.token).await;
     assert_eq!(t["status"], "succeeded");
     let (_, sub) = app.get_json("/api/v1/billing/subscription", &user.token).await;
@@ -337,7 +333,7 @@ async fn payments_whose_notification_never_came_are_polled() {
 #[tokio::test]
 async fn a_notification_that_cannot_be_stored_answers_500_for_redelivery() {
     let app = spawn_app_with(Backend::Sqlite, &[]).await;
-    app.state.store.close().await;
+    app.store().close().await;
     let note =
         json!({"type": "notification", "event": "payment.succeeded", "object": {"id": "p-1", "status": "succeeded"}});
     assert_eq!(notify(&app, &note).await, 500);
@@ -345,7 +341,7 @@ async fn a_notification_that_cannot_be_stored_answers_500_for_redelivery() {
 }
 
 async fn renewals_charge_the_saved_card_and_dunning_cancels_after_the_last_retry(backend: Backend) {
-    use tariff::server::billing::payments::charge_due_renewals;
+    use tariff_core::payments::charge_due_renewals;
     let app = spawn_app_with(backend, &[("YOOKASSA_SECRET_KEY", "test_dunning")]).await;
     let user = app.customer("renewer").await;
     let started = checkout(&app, &user, "pro").await;
@@ -353,11 +349,11 @@ async fn renewals_charge_the_saved_card_and_dunning_cancels_after_the_last_retry
     final_transaction(&app, &user, started["transaction_id"].as_str().unwrap()).await;
     let (_, sub) = app.get_json("/api/v1/billing/subscription", &user.token).await;
     let end1 = sub["current_period_end"].as_i64().unwrap();
-    assert_eq!(charge_due_renewals(&app.state).await.unwrap(), 0, "nothing is due before the period ends");
+    assert_eq!(charge_due_renewals(app.billing()).await.unwrap(), 0, "nothing is due before the period ends");
 
     // At the end of the period the saved card pays the next one, from the old end.
     app.clock.advance(end1 - app.state.now() + 60);
-    assert_eq!(charge_due_renewals(&app.state).await.unwrap(), 1);
+    assert_eq!(charge_due_renewals(app.billing()).await.unwrap(), 1);
     let (_, renewed) = app.get_json("/api/v1/billing/subscription", &user.token).await;
     assert_eq!(renewed["status"], "active");
     assert_eq!(renewed["current_period_start"], end1);
@@ -370,7 +366,7 @@ async fn renewals_charge_the_saved_card_and_dunning_cancels_after_the_last_retry
     // The card starts declining: past due, retried after 1, 3 and 5 days, then canceled.
     let method: String = sqlx::query_scalar("select payment_method_id from billing_subscription where id = $1")
         .bind(renewed["id"].as_str().unwrap())
-        .fetch_one(app.state.store.pool())
+        .fetch_one(&app.reader().await)
         .await
         .unwrap();
     let declined = app
@@ -383,26 +379,26 @@ async fn renewals_charge_the_saved_card_and_dunning_cancels_after_the_last_retry
         .unwrap();
     assert_eq!(declined.status(), 200);
     app.clock.advance(end2 - app.state.now() + 60);
-    assert_eq!(charge_due_renewals(&app.state).await.unwrap(), 1);
+    assert_eq!(charge_due_renewals(app.billing()).await.unwrap(), 1);
     let (_, due) = app.get_json("/api/v1/billing/subscription", &user.token).await;
     assert_eq!(due["status"], "past_due");
-    assert_eq!(charge_due_renewals(&app.state).await.unwrap(), 0, "the next retry waits a day");
+    assert_eq!(charge_due_renewals(app.billing()).await.unwrap(), 0, "the next retry waits a day");
     for (day, expected_status) in [(1, "past_due"), (3, "past_due")] {
         app.clock.advance(end2 + day * 86_400 - app.state.now() + 60);
-        assert_eq!(charge_due_renewals(&app.state).await.unwrap(), 1, "retry after {day} day(s)");
+        assert_eq!(charge_due_renewals(app.billing()).await.unwrap(), 1, "retry after {day} day(s)");
         let (_, s) = app.get_json("/api/v1/billing/subscription", &user.token).await;
         assert_eq!(s["status"], expected_status);
         assert_eq!(s["plan_id"], "pro");
     }
     app.clock.advance(end2 + 5 * 86_400 - app.state.now() + 60);
-    assert_eq!(charge_due_renewals(&app.state).await.unwrap(), 1);
+    assert_eq!(charge_due_renewals(app.billing()).await.unwrap(), 1);
     let (_, after) = app.get_json("/api/v1/billing/subscription", &user.token).await;
     assert_eq!(after["plan_id"], "free", "canceled after the last retry");
     let declines: i64 = sqlx::query_scalar(
         "select count(*) from billing_transaction where account_id = $1 and kind = 'renewal' and status = 'canceled'",
     )
     .bind(&user.account_id)
-    .fetch_one(app.state.store.pool())
+    .fetch_one(&app.reader().await)
     .await
     .unwrap();
     assert_eq!(declines, 4, "the charge at period end and three retries");

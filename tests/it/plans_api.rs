@@ -65,7 +65,7 @@ async fn health_check_reports_the_database(backend: Backend) {
     let body: Value = response.json().await.unwrap();
     assert_eq!(body, serde_json::json!({"status": "ok", "database": "ok"}));
 
-    app.state.store.close().await;
+    app.store().close().await;
     let response = app.get("/healthz").await;
     assert_eq!(response.status(), 503);
     app.db.cleanup().await;

@@ -4,14 +4,15 @@
 use crate::common::{Backend, TestDb};
 use std::collections::BTreeMap;
 use tariff::model::{Currency, Interval, Metric, Plan};
-use tariff::server::billing::accounts::{self, AdminBootstrap};
-use tariff::server::billing::audit::Actor;
-use tariff::server::billing::plans::{InitOptions, init_plans};
-use tariff::server::store::{audit, plans};
+use tariff_core::accounts::{self, AdminBootstrap};
+use tariff_core::audit::Actor;
+use tariff_core::plans::{InitOptions, init_plans};
+use tariff_core::store::{audit, plans};
 
 async fn init_plans_creates_then_skips_then_updates_with_force(backend: Backend) {
     let db = TestDb::new(backend).await;
     let store = db.store().await;
+    let reader = db.reader().await;
     let actor = Actor::cli();
 
     let first = init_plans(&store, 1_000, &actor, InitOptions::default()).await.unwrap();
@@ -29,23 +30,23 @@ async fn init_plans_creates_then_skips_then_updates_with_force(backend: Backend)
 
     let forced = init_plans(&store, 4_000, &actor, InitOptions { force: true, ..all }).await.unwrap();
     assert_eq!(forced.updated.len(), 9);
-    let pro = plans::get(store.pool(), "pro").await.unwrap().unwrap();
+    let pro = plans::get(&reader, "pro").await.unwrap().unwrap();
     assert_eq!(pro.created_at, 1_000, "--force keeps the creation time");
     assert_eq!(pro.updated_at, 4_000);
 
-    let annual = plans::get(store.pool(), "business_annual").await.unwrap().unwrap();
+    let annual = plans::get(&reader, "business_annual").await.unwrap().unwrap();
     assert_eq!(annual.interval, Interval::Year);
     assert_eq!(annual.price_minor, 299_000 * 12 * 80 / 100);
-    let promo = plans::get(store.pool(), "pro_promo").await.unwrap().unwrap();
+    let promo = plans::get(&reader, "pro_promo").await.unwrap().unwrap();
     let meta = promo.plan_extra_metadata.unwrap();
     assert_eq!(meta["promo"], true);
     assert_eq!(meta["promo_code"], "PROHALF");
 
-    let unlimited = plans::get(store.pool(), "unlimited").await.unwrap().unwrap();
+    let unlimited = plans::get(&reader, "unlimited").await.unwrap().unwrap();
     assert!(!unlimited.is_active);
     assert_eq!(unlimited.quotas, None);
 
-    let trail = audit::list_for_entity(store.pool(), "plan", "pro").await.unwrap();
+    let trail = audit::list_for_entity(&reader, "plan", "pro").await.unwrap();
     let actions: Vec<&str> = trail.iter().map(|(action, _)| action.as_str()).collect();
     assert_eq!(actions, ["plan.update", "plan.create"], "each write is audited, newest first");
     assert!(trail.iter().all(|(_, user)| user == "system:cli"));
@@ -79,16 +80,21 @@ async fn every_plan_field_round_trips(backend: Backend) {
         updated_at: 1_795_219_201,
     };
     plan.set_price_minor(123_456_789);
-    assert!(plans::insert_if_absent(store.pool(), &plan).await.unwrap());
-    assert!(!plans::insert_if_absent(store.pool(), &plan).await.unwrap(), "a second insert is a no-op");
-    let stored = plans::get(store.pool(), "roundtrip").await.unwrap().unwrap();
+    let reader = db.reader().await;
+    let mut tx = store.begin_write().await.unwrap();
+    assert!(plans::insert_if_absent(&mut tx, &plan).await.unwrap());
+    assert!(!plans::insert_if_absent(&mut tx, &plan).await.unwrap(), "a second insert is a no-op");
+    tx.commit().await.unwrap();
+    let stored = plans::get(&reader, "roundtrip").await.unwrap().unwrap();
     assert_eq!(stored, plan);
     assert_eq!(stored.price, 1_234_567.89);
 
     plan.is_active = true;
     plan.quotas = None;
-    assert!(plans::update(store.pool(), &plan).await.unwrap());
-    assert_eq!(plans::get(store.pool(), "roundtrip").await.unwrap().unwrap(), plan);
+    let mut tx = store.begin_write().await.unwrap();
+    assert!(plans::update(&mut tx, &plan).await.unwrap());
+    tx.commit().await.unwrap();
+    assert_eq!(plans::get(&reader, "roundtrip").await.unwrap().unwrap(), plan);
     store.close().await;
     db.cleanup().await;
 }
@@ -99,10 +105,10 @@ async fn first_admin_is_created_once_and_can_sign_in(backend: Backend) {
     let store = db.store().await;
     let config = crate::common::config(&db, &[]);
     assert_eq!(
-        accounts::ensure_first_admin(&store, 1, &config).await.unwrap(),
+        accounts::ensure_first_admin(&store, 1, &config.first_admin()).await.unwrap(),
         AdminBootstrap::Created { email: crate::common::ADMIN_EMAIL.into() }
     );
-    assert_eq!(accounts::ensure_first_admin(&store, 2, &config).await.unwrap(), AdminBootstrap::Exists);
+    assert_eq!(accounts::ensure_first_admin(&store, 2, &config.first_admin()).await.unwrap(), AdminBootstrap::Exists);
     assert!(accounts::authenticate(&store, "ADMIN@example.com", crate::common::ADMIN_PASSWORD).await.is_ok());
     assert!(accounts::authenticate(&store, crate::common::ADMIN_EMAIL, "wrong password").await.is_err());
     store.close().await;
@@ -115,14 +121,15 @@ async fn development_without_admin_email_generates_a_password_once() {
     let db = TestDb::new(Backend::Sqlite).await;
     let store = db.store().await;
     let config = crate::common::config(&db, &[("ADMIN_EMAIL", ""), ("ADMIN_PASSWORD", "")]);
-    let AdminBootstrap::Generated { email, password } = accounts::ensure_first_admin(&store, 1, &config).await.unwrap()
+    let AdminBootstrap::Generated { email, password } =
+        accounts::ensure_first_admin(&store, 1, &config.first_admin()).await.unwrap()
     else {
         panic!("expected a generated admin");
     };
     assert_eq!(email, accounts::DEV_ADMIN_EMAIL);
     assert!(password.len() >= 16);
     assert!(accounts::authenticate(&store, &email, &password).await.is_ok());
-    assert_eq!(accounts::ensure_first_admin(&store, 2, &config).await.unwrap(), AdminBootstrap::Exists);
+    assert_eq!(accounts::ensure_first_admin(&store, 2, &config.first_admin()).await.unwrap(), AdminBootstrap::Exists);
 
     let production = crate::common::config(
         &db,
@@ -135,5 +142,8 @@ async fn development_without_admin_email_generates_a_password_once() {
     );
     let empty = TestDb::new(Backend::Sqlite).await;
     let empty_store = empty.store().await;
-    assert_eq!(accounts::ensure_first_admin(&empty_store, 1, &production).await.unwrap(), AdminBootstrap::Missing);
+    assert_eq!(
+        accounts::ensure_first_admin(&empty_store, 1, &production.first_admin()).await.unwrap(),
+        AdminBootstrap::Missing
+    );
 }

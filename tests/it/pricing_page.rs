@@ -64,15 +64,8 @@ async fn annual_toggle_is_a_plain_link_and_lists_yearly_plans() {
     assert!(html.contains("Annual billing is not offered yet"));
     assert!(html.contains("<h2 class=\"plan-name\">Free</h2>"));
 
-    let options = tariff::server::billing::plans::InitOptions { include_annual: true, ..Default::default() };
-    tariff::server::billing::plans::init_plans(
-        &app.state.store,
-        0,
-        &tariff::server::billing::audit::Actor::cli(),
-        options,
-    )
-    .await
-    .unwrap();
+    let options = tariff_core::plans::InitOptions { include_annual: true, ..Default::default() };
+    tariff_core::plans::init_plans(app.store(), 0, &tariff_core::audit::Actor::cli(), options).await.unwrap();
     let (_, _, html) = page(&app, "/?billing=annual", None).await;
     assert!(html.contains("Pro Annual"));
     assert!(html.contains("9,504\u{a0}₽"));

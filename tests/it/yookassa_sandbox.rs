@@ -5,10 +5,9 @@ use crate::common::{Backend, TestApp, spawn_app_with};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
-use tariff::server::yookassa::client::{Client, ClientConfig, YooKassaError};
-use tariff::server::yookassa::{Amount, Confirmation, CreatePayment, CreateRefund};
+use tariff_yookassa::{Amount, Client, ClientConfig, Confirmation, CreatePayment, CreateRefund, YooKassaError};
 
-const SECRET: &str = "test_sandbox_secret";
+const SECRET: &str = crate::common::SANDBOX_SECRET;
 
 async fn app() -> TestApp {
     spawn_app_with(Backend::Sqlite, &[("YOOKASSA_SECRET_KEY", SECRET)]).await
@@ -61,7 +60,7 @@ fn payment_request(value: &str, capture: bool) -> CreatePayment {
 }
 
 fn client(app: &TestApp) -> Client {
-    app.state.yookassa.clone().expect("sandbox client")
+    app.yookassa()
 }
 
 /// Pays on the hosted page with `card`; returns the response status and redirect target.

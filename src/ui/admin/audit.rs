@@ -2,7 +2,7 @@
 //! before/after changes as a readable diff.
 
 use super::admin_page;
-use crate::model::UiError;
+use crate::actions::admin::{AuditFilters, get_audit};
 use crate::model::admin::AuditRow;
 use crate::model::portal::Page;
 use crate::ui::format;
@@ -11,57 +11,6 @@ use crate::ui::widgets::{page_title, pager};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use serde_json::Value;
-
-/// Entries per page.
-pub const PAGE_SIZE: i64 = 50;
-
-/// Filters of the audit page; empty strings mean "any".
-#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AuditFilters {
-    /// `plan`, `subscription`, `transaction`, … optionally `type:id` for one entity.
-    pub entity: String,
-    /// The acting user's id or email, or `system`, `system:cli`.
-    pub actor: String,
-    /// `plan.update`, `subscription.assign`, `transaction.refund`, …
-    pub action: String,
-}
-
-/// A page of audit entries matching `filters`, newest first.
-///
-/// # Errors
-/// [`UiError::SignedOut`], [`UiError::Forbidden`]; a generic message when the store fails.
-#[server(prefix = "/api/ui", endpoint = "admin/audit")]
-pub async fn get_audit(filters: AuditFilters, page: i64) -> Result<Page<AuditRow>, UiError> {
-    use crate::server::store::audit::AuditFilter;
-    use crate::ui::serverside::{fail, require_admin, state};
-    require_admin()?;
-    let nonempty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
-    let (entity_type, entity_id) = match filters.entity.split_once(':') {
-        Some((kind, id)) if !kind.starts_with("system") => (nonempty(kind), nonempty(id)),
-        _ => (nonempty(&filters.entity), None),
-    };
-    // The actor may be given by email; the log records user ids.
-    let actor = match nonempty(&filters.actor) {
-        Some(actor) => {
-            Some(crate::server::billing::accounts::audit_actor_id(&state().store, &actor).await.map_err(fail)?)
-        }
-        None => None,
-    };
-    let filter = AuditFilter {
-        entity_type,
-        entity_id,
-        user_id: actor,
-        action: nonempty(&filters.action),
-        since: None,
-        until: None,
-    };
-    let page = page.max(1);
-    let (items, total) =
-        crate::server::billing::audit::list(&state().store, &filter, PAGE_SIZE, (page - 1) * PAGE_SIZE)
-            .await
-            .map_err(fail)?;
-    Ok(Page { items, total, page, page_size: PAGE_SIZE })
-}
 
 #[component]
 pub fn AuditPage() -> impl IntoView {

@@ -10,7 +10,7 @@ pub mod users;
 use super::i18n::{Locale, use_locale};
 use super::portal::loading;
 use super::widgets::{ErrorPanel, section_nav};
-use crate::model::UiError;
+use crate::actions::UiError;
 use leptos::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;

@@ -2,26 +2,13 @@
 //! MRR by plan as a server-drawn bar chart, with the definitions one click away.
 
 use super::admin_page;
-use crate::model::UiError;
+use crate::actions::admin::get_admin_overview;
 use crate::model::admin::AdminOverview;
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::portal::overview::plan_name;
 use crate::ui::widgets::{Bar, bar_chart, page_title};
 use leptos::prelude::*;
-
-/// The overview's figures, computed now.
-///
-/// # Errors
-/// [`UiError::SignedOut`], [`UiError::Forbidden`] for non-admins; a generic message when the
-/// store fails.
-#[server(prefix = "/api/ui", endpoint = "admin/overview")]
-pub async fn get_admin_overview() -> Result<AdminOverview, UiError> {
-    use crate::ui::serverside::{fail, require_admin, state};
-    require_admin()?;
-    let state = state();
-    crate::server::billing::stats::overview(&state.store, state.now()).await.map_err(fail)
-}
 
 #[component]
 pub fn AdminOverviewPage() -> impl IntoView {

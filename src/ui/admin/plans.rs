@@ -4,67 +4,15 @@
 //! confirming price changes.
 
 use super::admin_page;
+use crate::actions::admin::{DeletePlan, DuplicatePlan, SavePlan, TogglePlan, get_admin_plans, get_plan_for_edit};
 use crate::model::admin::PlanWithStats;
-use crate::model::{Currency, Interval, Metric, Plan, UiError};
+use crate::model::{Currency, Interval, Metric, Plan};
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::portal::overview::plan_name;
 use crate::ui::widgets::{action_message, field_message, metric_label, page_title};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use std::collections::BTreeMap;
-
-/// Every plan, active or not, with its statistics.
-///
-/// # Errors
-/// [`UiError::SignedOut`], [`UiError::Forbidden`]; a generic message when the store fails.
-#[server(prefix = "/api/ui", endpoint = "admin/plans")]
-pub async fn get_admin_plans() -> Result<Vec<PlanWithStats>, UiError> {
-    use crate::ui::serverside::{fail, require_admin, state};
-    require_admin()?;
-    Ok(crate::server::billing::stats::plans_with_stats(&state().store).await.map_err(fail)?.0)
-}
-
-/// Flips a plan between active and inactive (audited).
-///
-/// # Errors
-/// [`UiError::Forbidden`] for non-admins; [`UiError::NotFound`].
-#[server(prefix = "/api/ui", endpoint = "admin/plans/toggle")]
-pub async fn toggle_plan(id: String) -> Result<(), UiError> {
-    use crate::ui::serverside::{admin_actor, fail, require_admin, state};
-    let admin = require_admin()?;
-    let state = state();
-    crate::server::billing::plans::toggle(&state.store, state.now(), &admin_actor(&admin), &id).await.map_err(fail)?;
-    Ok(())
-}
-
-/// Copies a plan under a new id, inactive (audited). Returns the copy's id.
-///
-/// # Errors
-/// [`UiError::Forbidden`] for non-admins; [`UiError::NotFound`].
-#[server(prefix = "/api/ui", endpoint = "admin/plans/duplicate")]
-pub async fn duplicate_plan(id: String) -> Result<String, UiError> {
-    use crate::ui::serverside::{admin_actor, fail, require_admin, state};
-    let admin = require_admin()?;
-    let state = state();
-    let copy =
-        crate::server::billing::plans::duplicate(&state.store, state.now(), &admin_actor(&admin), &id, None, None)
-            .await
-            .map_err(fail)?;
-    Ok(copy.id)
-}
-
-/// Deletes a plan nothing refers to (audited).
-///
-/// # Errors
-/// [`UiError::Forbidden`]; a message when subscriptions or payments refer to the plan.
-#[server(prefix = "/api/ui", endpoint = "admin/plans/delete")]
-pub async fn delete_plan(id: String) -> Result<(), UiError> {
-    use crate::ui::serverside::{admin_actor, fail, require_admin, state};
-    let admin = require_admin()?;
-    let state = state();
-    crate::server::billing::plans::delete(&state.store, state.now(), &admin_actor(&admin), &id).await.map_err(fail)
-}
 
 #[component]
 pub fn AdminPlansPage() -> impl IntoView {
@@ -244,28 +192,9 @@ fn plan_row(
     }
 }
 
-/// The plan to edit with its statistics (`None` for a new plan, whose form starts empty).
-///
-/// # Errors
-/// [`UiError::SignedOut`], [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown plan.
-#[server(prefix = "/api/ui", endpoint = "admin/plans/get")]
-pub async fn get_plan_for_edit(id: Option<String>) -> Result<Option<PlanWithStats>, UiError> {
-    use crate::ui::serverside::{fail, require_admin, state};
-    require_admin()?;
-    let Some(id) = id else {
-        return Ok(None);
-    };
-    let (plans, _) = crate::server::billing::stats::plans_with_stats(&state().store).await.map_err(fail)?;
-    plans
-        .into_iter()
-        .find(|p| p.plan.id == id)
-        .map(Some)
-        .ok_or_else(|| fail(crate::server::Error::not_found("plan", id)))
-}
-
 /// The form field naming `metric`'s quota, its "unlimited" box and its overage price; the names
 /// of the first double as the service's validation field (`quotas.<metric>`).
-fn metric_fields(metric: Metric) -> (&'static str, &'static str, &'static str) {
+pub fn metric_fields(metric: Metric) -> (&'static str, &'static str, &'static str) {
     match metric {
         Metric::TokensInput => ("quotas.tokens_input", "unlimited.tokens_input", "overage.tokens_input"),
         Metric::TokensOutput => ("quotas.tokens_output", "unlimited.tokens_output", "overage.tokens_output"),
@@ -273,126 +202,6 @@ fn metric_fields(metric: Metric) -> (&'static str, &'static str, &'static str) {
         Metric::Images => ("quotas.images", "unlimited.images", "overage.images"),
         Metric::AudioMinutes => ("quotas.audio_minutes", "unlimited.audio_minutes", "overage.audio_minutes"),
     }
-}
-
-/// Creates (`id` empty) or updates a plan from the editor's fields. A price change on an
-/// existing plan needs `confirm_price`. On success goes back to the plan list.
-///
-/// # Errors
-/// [`UiError::Forbidden`]; [`UiError::Fields`] naming each field that is wrong, including
-/// `quotas.<metric>` when lowering a quota of a plan with subscribers.
-#[server(prefix = "/api/ui", endpoint = "admin/plans/save")]
-pub async fn save_plan(id: String, fields: BTreeMap<String, String>) -> Result<(), UiError> {
-    use crate::server::billing::plans;
-    use crate::ui::i18n::message;
-    use crate::ui::serverside::{admin_actor, fail, locale, require_admin, set_status, state};
-    let admin = require_admin()?;
-    let state = state();
-    let locale = locale();
-    let (changes, mut errors) = plan_changes(&fields);
-    let existing = if id.is_empty() { None } else { Some(plans::get(&state.store, &id).await.map_err(fail)?) };
-    if let (Some(plan), Some(price)) = (&existing, &changes.price)
-        && let Ok(new_minor) = crate::model::money::minor_from_decimal(&price.to_string())
-        && new_minor != plan.price_minor
-        && fields.get("confirm_price").map(String::as_str) != Some("true")
-    {
-        let (from, to) =
-            (format::money(plan.price_minor, plan.currency, locale), format::money(new_minor, plan.currency, locale));
-        errors.push((
-            "price".to_owned(),
-            match locale {
-                Locale::En => format!("The price changes from {from} to {to}; subscribers pay it from their next renewal. Tick “Confirm the new price” and save again."),
-                Locale::Ru => format!("Цена меняется с {from} на {to}; подписчики будут платить её со следующего продления. Отметьте «Подтверждаю новую цену» и сохраните ещё раз."),
-            },
-        ));
-    }
-    if !errors.is_empty() {
-        set_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY);
-        return Err(UiError::Fields(errors.into_iter().map(|(f, m)| (f, message(&m, locale))).collect()));
-    }
-    let actor = admin_actor(&admin);
-    match existing {
-        Some(plan) => plans::update(&state.store, state.now(), &actor, &plan.id, changes).await.map_err(fail)?,
-        None => plans::create(&state.store, state.now(), &actor, changes).await.map_err(fail)?,
-    };
-    leptos_axum::redirect("/admin/plans");
-    Ok(())
-}
-
-/// The editor's fields as a [`crate::model::PlanChanges`], and the fields that could not be read.
-#[cfg(feature = "ssr")]
-fn plan_changes(fields: &BTreeMap<String, String>) -> (crate::model::PlanChanges, Vec<(String, String)>) {
-    let mut errors = Vec::new();
-    let get = |name: &str| fields.get(name).map(|v| v.trim()).unwrap_or_default();
-    let optional = |name: &str| {
-        let v = get(name);
-        Some((!v.is_empty()).then(|| v.to_owned()))
-    };
-    let mut changes = crate::model::PlanChanges {
-        name: Some(get("name").to_owned()),
-        name_ru: optional("name_ru"),
-        description: optional("description"),
-        description_ru: optional("description_ru"),
-        currency: Some(get("currency").to_owned()),
-        interval: Some(get("interval").to_owned()),
-        is_active: Some(get("is_active") == "true"),
-        ..Default::default()
-    };
-    if !get("new_id").is_empty() {
-        changes.id = Some(get("new_id").to_owned());
-    }
-    match serde_json::from_str::<serde_json::Number>(&get("price").replace(',', ".")) {
-        Ok(price) => changes.price = Some(price),
-        Err(_) => errors.push(("price".to_owned(), "Enter a price such as 990.00".to_owned())),
-    }
-    for (name, slot) in [("trial_days", &mut changes.trial_days), ("display_order", &mut changes.display_order)] {
-        match get(name) {
-            "" => *slot = Some(0),
-            text => match text.parse::<i64>() {
-                Ok(n) => *slot = Some(n),
-                Err(_) => errors.push((name.to_owned(), "Enter a whole number".to_owned())),
-            },
-        }
-    }
-    let mut quotas = BTreeMap::new();
-    let mut overage = BTreeMap::new();
-    for metric in Metric::ALL {
-        let (quota_field, unlimited_field, overage_field) = metric_fields(metric);
-        if get(unlimited_field) == "true" {
-            quotas.insert(metric.as_str().to_owned(), None);
-        } else {
-            match get(quota_field).replace([' ', ','], "").parse::<i64>() {
-                Ok(limit) => {
-                    quotas.insert(metric.as_str().to_owned(), Some(limit));
-                }
-                Err(_) => errors.push((quota_field.to_owned(), "Enter a whole number, or tick unlimited".to_owned())),
-            }
-        }
-        match get(overage_field) {
-            "" => {}
-            text => match text.parse::<i64>() {
-                Ok(price) => {
-                    overage.insert(metric.as_str().to_owned(), price);
-                }
-                Err(_) => errors.push((overage_field.to_owned(), "Enter a whole number of minor units".to_owned())),
-            },
-        }
-    }
-    changes.quotas = Some(Some(quotas));
-    changes.overage = Some((!overage.is_empty()).then_some(overage));
-    changes.features =
-        Some(get("features").split(['\n', ',']).map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect());
-    changes.plan_extra_metadata = match get("plan_extra_metadata") {
-        "" => Some(None),
-        text => match serde_json::from_str::<serde_json::Value>(text) {
-            Ok(value) => Some(Some(value)),
-            Err(_) => {
-                errors.push(("plan_extra_metadata".to_owned(), "Not valid JSON".to_owned()));
-                None
-            }
-        },
-    };
-    (changes, errors)
 }
 
 #[component]

@@ -3,9 +3,10 @@
 //! usage meters, transactions with refunds, and assigning or comping a plan.
 
 use super::admin_page;
+use crate::actions::admin::{AssignPlan, RefundPayment, get_admin_user, get_admin_users, get_plan_subscribers};
 use crate::model::admin::{SubscriberRow, UserDetail, UserSummary};
 use crate::model::portal::Page;
-use crate::model::{Plan, SubscriptionStatus, Transaction, UiError};
+use crate::model::{Plan, Role, SubscriptionStatus, Transaction};
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::portal::overview::plan_name;
@@ -13,118 +14,6 @@ use crate::ui::portal::payments::transactions_table;
 use crate::ui::widgets::{action_message, field_message, page_title, pager, quota_meter, status_badge};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-
-/// Rows per page of the admin lists.
-pub const PAGE_SIZE: i64 = 25;
-
-/// A page of users, newest first, optionally only emails containing `email` and of one
-/// subscription `status` (`canceled`: no live subscription).
-///
-/// # Errors
-/// [`UiError::SignedOut`], [`UiError::Forbidden`]; a generic message when the store fails.
-#[server(prefix = "/api/ui", endpoint = "admin/users")]
-pub async fn get_admin_users(
-    email: Option<String>,
-    status: Option<String>,
-    page: i64,
-) -> Result<Page<UserSummary>, UiError> {
-    use crate::ui::serverside::{fail, require_admin, state};
-    require_admin()?;
-    crate::server::billing::accounts::list_users(&state().store, email.as_deref(), status.as_deref(), page, PAGE_SIZE)
-        .await
-        .map_err(fail)
-}
-
-/// A plan's subscribers: the plan and a page of them, optionally of one status and only emails
-/// containing `email`.
-///
-/// # Errors
-/// [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown plan; a field message for an
-/// unknown status.
-#[server(prefix = "/api/ui", endpoint = "admin/subscribers")]
-pub async fn get_plan_subscribers(
-    plan_id: String,
-    status: Option<String>,
-    email: Option<String>,
-    page: i64,
-) -> Result<(Plan, Page<SubscriberRow>), UiError> {
-    use crate::server::billing;
-    use crate::ui::serverside::{fail, require_admin, state};
-    require_admin()?;
-    let state = state();
-    let plan = billing::plans::get(&state.store, &plan_id).await.map_err(fail)?;
-    let page = page.max(1);
-    let status = status.filter(|s| !s.is_empty());
-    let (items, total) = billing::subscriptions::plan_subscribers(
-        &state.store,
-        &plan_id,
-        status.as_deref(),
-        email.as_deref(),
-        PAGE_SIZE,
-        (page - 1) * PAGE_SIZE,
-    )
-    .await
-    .map_err(fail)?;
-    Ok((plan, Page { items, total, page, page_size: PAGE_SIZE }))
-}
-
-/// Everything about one user.
-///
-/// # Errors
-/// [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown user.
-#[server(prefix = "/api/ui", endpoint = "admin/user")]
-pub async fn get_admin_user(id: String) -> Result<UserDetail, UiError> {
-    use crate::ui::serverside::{fail, require_admin, state};
-    require_admin()?;
-    crate::server::billing::accounts::user_detail(&state(), &id).await.map_err(fail)
-}
-
-/// Puts the user on `plan_id` now, paid or not (assign or comp; audited).
-///
-/// # Errors
-/// [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown user or plan.
-#[server(prefix = "/api/ui", endpoint = "admin/assign")]
-pub async fn assign_plan(user_id: String, plan_id: String) -> Result<(), UiError> {
-    use crate::ui::serverside::{admin_actor, fail, require_admin, state};
-    let admin = require_admin()?;
-    let state = state();
-    let user = crate::server::billing::accounts::user_ref(&state.store, &user_id).await.map_err(fail)?;
-    crate::server::billing::subscriptions::assign(&state.store, state.now(), &admin_actor(&admin), &user, &plan_id)
-        .await
-        .map_err(fail)?;
-    Ok(())
-}
-
-/// Refunds `amount` (decimal, e.g. `300.00`; empty for everything not yet refunded) of a
-/// payment through YooKassa (audited).
-///
-/// # Errors
-/// [`UiError::Forbidden`]; a field message (`amount`) for an unreadable amount or one larger
-/// than what is left; a message when YooKassa refuses or cannot be reached.
-#[server(prefix = "/api/ui", endpoint = "admin/refund")]
-pub async fn refund_payment(transaction_id: String, amount: String) -> Result<(), UiError> {
-    use crate::ui::i18n::message;
-    use crate::ui::serverside::{admin_actor, fail, locale, require_admin, set_status, state};
-    let admin = require_admin()?;
-    let state = state();
-    let amount = match amount.trim() {
-        "" => None,
-        text => match crate::model::money::minor_from_decimal(&text.replace(',', ".")) {
-            Ok(minor) => Some(minor),
-            Err(_) => {
-                set_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY);
-                return Err(UiError::Fields(vec![(
-                    "amount".to_owned(),
-                    message("Enter a price such as 990.00", locale()),
-                )]));
-            }
-        },
-    };
-    crate::server::billing::payments::refund(&state, &admin_actor(&admin), &transaction_id, amount)
-        .await
-        .map_err(fail)?;
-    Ok(())
-}
 
 fn status_options(locale: Locale, selected: Option<String>) -> impl IntoView {
     let selected = selected.unwrap_or_default();
@@ -206,11 +95,11 @@ fn users_view(
                         </thead>
                         <tbody>
                             {users.items.into_iter().map(|u| {
-                                let status = u.status.as_deref().and_then(SubscriptionStatus::parse);
+                                let status = u.status;
                                 view! {
                                     <tr data-user-id=u.id.clone()>
                                         <td data-label=t(locale, "Email", "Почта")><a href=format!("/admin/users/{}", u.id)>{u.email.clone()}</a>
-                                            {(u.role == "admin").then(|| view! { " " <span class="badge badge-info">{t(locale, "admin", "админ")}</span> })}
+                                            {(u.role == Role::Admin).then(|| view! { " " <span class="badge badge-info">{t(locale, "admin", "админ")}</span> })}
                                         </td>
                                         <td data-label=t(locale, "Name", "Имя")>{u.name.clone()}</td>
                                         <td data-label=t(locale, "Plan", "Тариф")>{u.plan_name.clone().unwrap_or_else(|| "—".into())}</td>
@@ -283,7 +172,7 @@ fn subscribers_view(
                         </thead>
                         <tbody>
                             {subscribers.items.into_iter().map(|s| {
-                                let status = SubscriptionStatus::parse(&s.status);
+                                let status = Some(s.status);
                                 view! {
                                     <tr data-subscription-id=s.subscription_id.clone()>
                                         <td data-label=t(locale, "Email", "Почта")><a href=format!("/admin/users/{}", s.user_id)>{s.email.clone()}</a></td>
@@ -346,17 +235,12 @@ fn user_view(
         }
     });
     let plans = detail.plans;
-    let refundable = |tx: &Transaction| {
-        tx.kind != "refund"
-            && matches!(tx.status.as_str(), "succeeded")
-            && tx.refunded_minor < tx.amount
-            && tx.yookassa_payment_id.is_some()
-    };
+    let refundable = detail.refundable_minor;
     let refund_cell = move |tx: &Transaction| -> AnyView {
-        if !refundable(tx) {
+        let Some(left) = refundable.get(&tx.id) else {
             return ().into_any();
-        }
-        let left = format::money(tx.amount - tx.refunded_minor, tx.currency, locale);
+        };
+        let left = format::money(*left, tx.currency, locale);
         let id = tx.id.clone();
         view! {
             <details class="confirm danger-zone compact" data-refund=tx.id.clone()>

@@ -2,55 +2,13 @@
 //! period end or now, each confirmed) or undoing a pending cancellation.
 
 use super::{PortalNav, loading};
+use crate::actions::portal::{CancelSubscription, ResumeSubscription, get_billing_overview};
 use crate::model::portal::BillingOverview;
-use crate::model::{Metric, Plan, Subscription, SubscriptionStatus, UiError};
+use crate::model::{Metric, Plan, Subscription, SubscriptionStatus};
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::widgets::{ErrorPanel, action_message, page_title, payment_badge, status_badge};
 use leptos::prelude::*;
-
-/// The live subscription, the free plan a cancellation falls back to, and the latest payments.
-///
-/// # Errors
-/// [`UiError::SignedOut`] without a session; a generic message when the store fails.
-#[server(prefix = "/api/ui", endpoint = "billing/overview")]
-pub async fn get_billing_overview() -> Result<BillingOverview, UiError> {
-    use crate::server::billing;
-    use crate::ui::serverside::{fail, require_viewer, state};
-    let viewer = require_viewer()?;
-    let state = state();
-    let now = state.now();
-    let subscription = billing::subscriptions::current(&state.store, now, &viewer.account_id).await.map_err(fail)?;
-    let fallback_plan = billing::plans::get_active(&state.store, billing::subscriptions::FREE_PLAN_ID).await.ok();
-    let (recent_transactions, _) = billing::payments::history(&state, &viewer.account_id, 5, 0).await.map_err(fail)?;
-    Ok(BillingOverview { subscription, fallback_plan, recent_transactions })
-}
-
-/// Cancels the viewer's subscription: at the end of the period, or now when `immediate`.
-///
-/// # Errors
-/// [`UiError::SignedOut`]; a message when there is nothing to cancel.
-#[server(prefix = "/api/ui", endpoint = "billing/cancel")]
-pub async fn cancel_subscription(immediate: bool) -> Result<Subscription, UiError> {
-    use crate::ui::serverside::{fail, require_viewer, state};
-    let viewer = require_viewer()?;
-    let state = state();
-    crate::server::billing::subscriptions::cancel(&state.store, state.now(), &viewer.account_id, immediate)
-        .await
-        .map_err(fail)
-}
-
-/// Withdraws a pending cancellation: the plan renews again.
-///
-/// # Errors
-/// [`UiError::SignedOut`]; a message when nothing is pending.
-#[server(prefix = "/api/ui", endpoint = "billing/resume")]
-pub async fn resume_subscription() -> Result<Subscription, UiError> {
-    use crate::ui::serverside::{fail, require_viewer, state};
-    let viewer = require_viewer()?;
-    let state = state();
-    crate::server::billing::subscriptions::resume(&state.store, state.now(), &viewer.account_id).await.map_err(fail)
-}
 
 /// The plan's name in the viewer's language.
 pub fn plan_name(plan: &Plan, locale: Locale) -> String {
@@ -88,7 +46,7 @@ fn overview_view(
     cancel: ServerAction<CancelSubscription>,
     resume: ServerAction<ResumeSubscription>,
 ) -> impl IntoView {
-    let fallback = overview.fallback_plan.as_ref().map(|p| plan_name(p, locale));
+    let fallback = overview.cancel.fallback_plan.as_ref().map(|p| plan_name(p, locale));
     let subscription_card = match overview.subscription {
         Some(subscription) => subscription_card(subscription, fallback, locale, cancel, resume).into_any(),
         None => view! {
@@ -127,7 +85,7 @@ fn overview_view(
                                                 {description}
                                             </span>
                                             <span class="nowrap">
-                                                {format::money(tx.amount, tx.currency, locale)} " " {payment_badge(&tx.status, locale)}
+                                                {format::money(tx.amount, tx.currency, locale)} " " {payment_badge(&tx, locale)}
                                             </span>
                                         </li>
                                     }

@@ -1,8 +1,9 @@
 //! `/billing/transactions`: the payment history, paginated, newest first.
 
 use super::{PortalNav, loading};
+use crate::actions::portal::get_transaction_page;
 use crate::model::portal::Page;
-use crate::model::{Transaction, UiError};
+use crate::model::{Transaction, TransactionKind};
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::widgets::{ErrorPanel, page_title, pager, payment_badge};
@@ -12,30 +13,13 @@ use leptos_router::hooks::use_query_map;
 /// Payments per page.
 pub const PER_PAGE: i64 = 20;
 
-/// Page `page` (1-based) of the viewer's transactions.
-///
-/// # Errors
-/// [`UiError::SignedOut`]; a generic message when the store fails.
-#[server(prefix = "/api/ui", endpoint = "payments/page")]
-pub async fn get_transaction_page(page: i64) -> Result<Page<Transaction>, UiError> {
-    use crate::ui::serverside::{fail, require_viewer, state};
-    let viewer = require_viewer()?;
-    let state = state();
-    let page = page.clamp(1, 100_000);
-    let (items, total) =
-        crate::server::billing::payments::history(&state, &viewer.account_id, PER_PAGE, (page - 1) * PER_PAGE)
-            .await
-            .map_err(fail)?;
-    Ok(Page { items, total, page, page_size: PER_PAGE })
-}
-
 /// A transaction's description in the viewer's language.
 pub fn description(tx: &Transaction, locale: Locale) -> String {
     match locale {
         Locale::Ru => tx.description_ru.clone().or_else(|| tx.description.clone()),
         Locale::En => tx.description.clone(),
     }
-    .unwrap_or_else(|| tx.kind.clone())
+    .unwrap_or_else(|| tx.kind.to_string())
 }
 
 #[component]
@@ -80,25 +64,25 @@ pub fn transactions_table(items: Vec<Transaction>, locale: Locale, extra: impl F
                 {items
                     .iter()
                     .map(|tx| {
-                        let refunded = (tx.refunded_minor > 0 && tx.kind != "refund").then(|| {
+                        let refunded = (tx.refunded_minor > 0 && tx.kind != TransactionKind::Refund).then(|| {
                             view! {
                                 <span class="muted small refunded" data-refunded=tx.refunded_minor.to_string()>
                                     {format!(" · {} {}", t(locale, "refunded", "возвращено"), format::money(tx.refunded_minor, tx.currency, locale))}
                                 </span>
                             }
                         });
-                        let amount = if tx.kind == "refund" {
+                        let amount = if tx.kind == TransactionKind::Refund {
                             format!("−{}", format::money(tx.amount, tx.currency, locale))
                         } else {
                             format::money(tx.amount, tx.currency, locale)
                         };
                         view! {
-                            <tr data-transaction-id=tx.id.clone() data-kind=tx.kind.clone()>
+                            <tr data-transaction-id=tx.id.clone() data-kind=tx.kind.as_str()>
                                 <td data-label=t(locale, "Date", "Дата")>{format::date(tx.created_at, locale)}</td>
                                 <td data-label=t(locale, "Description", "Описание")>{description(tx, locale)}</td>
                                 <td data-label=t(locale, "Amount", "Сумма") class="num">{amount}{refunded}</td>
                                 <td data-label=t(locale, "Status", "Статус")>
-                                    {payment_badge(if tx.kind == "refund" && tx.status == "succeeded" { "refund" } else { &tx.status }, locale)}
+                                    {payment_badge(tx, locale)}
                                 </td>
                                 <td data-label=t(locale, "Receipt", "Чек")>
                                     {match &tx.receipt_url {

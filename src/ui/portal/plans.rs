@@ -4,66 +4,15 @@
 
 use super::overview::plan_name;
 use super::{PortalNav, loading};
+use crate::actions::portal::{StartCheckout, get_payment_result};
+use crate::model::Plan;
 use crate::model::portal::{PaymentResult, PlanCatalog};
-use crate::model::{Plan, UiError};
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::pricing::{Billing, PlanGrid};
 use crate::ui::widgets::{ErrorPanel, decline_reason, page_title};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-
-/// Active plans by `display_order`, whether the visitor is signed in, and their current plan.
-///
-/// # Errors
-/// A generic message when the store fails.
-#[server(prefix = "/api/ui", endpoint = "plans/catalog")]
-pub async fn get_plan_catalog() -> Result<PlanCatalog, UiError> {
-    use crate::server::billing;
-    use crate::ui::serverside::{fail, state, viewer};
-    let state = state();
-    let viewer = viewer();
-    let plans = billing::plans::list_active(&state.store).await.map_err(fail)?;
-    let current_plan_id = match &viewer {
-        Some(v) => billing::subscriptions::current(&state.store, state.now(), &v.account_id)
-            .await
-            .map_err(fail)?
-            .map(|s| s.plan_id),
-        None => None,
-    };
-    Ok(PlanCatalog { plans, signed_in: viewer.is_some(), current_plan_id, payments_enabled: state.yookassa.is_some() })
-}
-
-/// Starts paying for `plan_id` and returns the payment page (YooKassa's or the sandbox's
-/// `confirmation_url`); a plain form post is redirected there. YooKassa brings the payer back to
-/// `/billing/return?transaction=…`.
-///
-/// # Errors
-/// [`UiError::SignedOut`]; a message for a free or unknown plan, or when payments are
-/// unavailable or refused.
-#[server(prefix = "/api/ui", endpoint = "plans/checkout")]
-pub async fn start_checkout(plan_id: String) -> Result<String, UiError> {
-    use crate::ui::serverside::{fail, require_viewer, state, user_ref};
-    let viewer = require_viewer()?;
-    let state = state();
-    let base = state.config.app_base_url.trim_end_matches('/').to_owned();
-    let checkout = crate::server::billing::payments::checkout_returning(&state, &user_ref(&viewer), &plan_id, |id| {
-        format!("{base}/billing/return?transaction={id}")
-    })
-    .await
-    .map_err(|e| match fail(e) {
-        // The form has no plan_id field to show it next to: say it for the whole action.
-        UiError::Fields(fields) => UiError::Message(fields.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")),
-        other => other,
-    })?;
-    // A plain form post is redirected by the server; a hydrated page leaves for the payment page
-    // itself (see `PlanGrid`): the router would otherwise treat the sandbox's same-origin URL as
-    // one of its own routes.
-    if crate::ui::serverside::is_form_post() {
-        leptos_axum::redirect(&checkout.confirmation_url);
-    }
-    Ok(checkout.confirmation_url)
-}
 
 /// Sends the browser to `url` with a full page load (the payment page is not one of ours).
 pub fn leave_for(url: &str) {
@@ -73,27 +22,6 @@ pub fn leave_for(url: &str) {
     }
     #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
     let _ = url;
-}
-
-/// The transaction a checkout created, brought up to date with YooKassa while it is pending, with
-/// its plan and the subscription it paid for.
-///
-/// # Errors
-/// [`UiError::SignedOut`]; [`UiError::NotFound`] for another account's or an unknown transaction.
-#[server(prefix = "/api/ui", endpoint = "plans/payment")]
-pub async fn get_payment_result(transaction: String) -> Result<PaymentResult, UiError> {
-    use crate::server::billing;
-    use crate::ui::serverside::{fail, require_viewer, state, user_ref};
-    let viewer = require_viewer()?;
-    let state = state();
-    let transaction = billing::payments::follow(&state, &user_ref(&viewer), &transaction).await.map_err(fail)?;
-    let plan = match &transaction.plan_id {
-        Some(id) => billing::plans::get(&state.store, id).await.ok(),
-        None => None,
-    };
-    let subscription =
-        billing::subscriptions::current(&state.store, state.now(), &viewer.account_id).await.map_err(fail)?;
-    Ok(PaymentResult { transaction, plan, subscription })
 }
 
 /// `/billing/plans`: the catalogue with the current plan marked and a checkout button per paid plan.

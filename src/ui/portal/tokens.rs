@@ -2,78 +2,12 @@
 //! with a copy button) and revoke.
 
 use super::{PortalNav, loading};
-use crate::model::UiError;
+use crate::actions::portal::{CreateToken, RevokeToken, get_token_list};
 use crate::model::portal::{TokenList, TokenView};
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::widgets::{ErrorPanel, action_message, field_message, page_title};
 use leptos::prelude::*;
-
-/// The viewer's tokens, newest first, and the secret of a token created a moment ago (taken out
-/// of the session, so it is shown exactly once).
-///
-/// # Errors
-/// [`UiError::SignedOut`]; a generic message when the store fails.
-#[server(prefix = "/api/ui", endpoint = "tokens/list")]
-pub async fn get_token_list() -> Result<TokenList, UiError> {
-    use crate::ui::serverside::{fail, require_viewer, session, state};
-    let viewer = require_viewer()?;
-    let state = state();
-    let tokens = crate::server::billing::tokens::list(&state.store, &viewer.email)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|row| TokenView {
-            id: row.id,
-            name: row.name,
-            scope: row.scope,
-            created_at: row.created_at,
-            last_used_at: row.last_used_at,
-            revoked_at: row.revoked_at,
-        })
-        .collect();
-    let fresh =
-        session().await?.remove::<(String, String)>(crate::server::web::FRESH_TOKEN_KEY).await.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "reading the new token from the session failed");
-            None
-        });
-    Ok(TokenList { tokens, fresh })
-}
-
-/// Creates a `user`-scope token named `name` for the viewer. The secret goes into the session
-/// until the list shows it once.
-///
-/// # Errors
-/// [`UiError::SignedOut`]; a field message for an empty or over-long name.
-#[server(prefix = "/api/ui", endpoint = "tokens/create")]
-pub async fn create_token(name: String) -> Result<(), UiError> {
-    use crate::server::billing::tokens::{Scope, create_for_user};
-    use crate::ui::i18n::message;
-    use crate::ui::serverside::{fail, locale, require_viewer, session, state};
-    let viewer = require_viewer()?;
-    let state = state();
-    let created = create_for_user(&state.store, state.clock.as_ref(), &viewer.id, viewer.is_admin, &name, Scope::User)
-        .await
-        .map_err(fail)?;
-    session().await?.insert(crate::server::web::FRESH_TOKEN_KEY, (name.trim(), created.token)).await.map_err(|e| {
-        tracing::error!(error = %e, "keeping the new token in the session failed");
-        UiError::Message(message("The server could not complete the request. Try again later.", locale()))
-    })?;
-    Ok(())
-}
-
-/// Revokes one of the viewer's tokens; requests with it get 401 from then on.
-///
-/// # Errors
-/// [`UiError::SignedOut`]; [`UiError::NotFound`] for a token that is not the viewer's or is
-/// already revoked.
-#[server(prefix = "/api/ui", endpoint = "tokens/revoke")]
-pub async fn revoke_token(id: String) -> Result<(), UiError> {
-    use crate::ui::serverside::{fail, require_viewer, state};
-    let viewer = require_viewer()?;
-    let state = state();
-    crate::server::billing::tokens::revoke(&state.store, state.clock.as_ref(), &viewer.email, &id).await.map_err(fail)
-}
 
 #[component]
 pub fn TokensPage() -> impl IntoView {

@@ -3,52 +3,13 @@
 
 use super::overview::plan_name;
 use super::{PortalNav, loading};
+use crate::actions::portal::get_usage_report;
+use crate::model::Metric;
 use crate::model::portal::{UsageEventView, UsageReport};
-use crate::model::{Metric, UiError};
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::widgets::{Bar, ErrorPanel, bar_chart, metric_label, page_title, quota_meter};
 use leptos::prelude::*;
-
-/// How many recent events the page lists.
-pub const RECENT_EVENTS: i64 = 25;
-
-/// The viewer's meters for every metric, daily totals of the current period and recent events.
-///
-/// # Errors
-/// [`UiError::SignedOut`]; a generic message when the store fails.
-#[server(prefix = "/api/ui", endpoint = "usage/report")]
-pub async fn get_usage_report() -> Result<UsageReport, UiError> {
-    use crate::server::billing::{subscriptions, usage};
-    use crate::ui::serverside::{fail, require_viewer, state, user_ref};
-    let viewer = require_viewer()?;
-    let state = state();
-    let now = state.now();
-    let user = user_ref(&viewer);
-    let subscription = subscriptions::current(&state.store, now, &viewer.account_id).await.map_err(fail)?;
-    let meters = usage::overview(&state.store, now, state.config.no_subscription_policy, &user, subscription.as_ref())
-        .await
-        .map_err(fail)?;
-    let (period_start, period_end) =
-        meters.first().map(|m| (m.period_start, m.period_end)).unwrap_or((now - 30 * 86_400, now));
-    let daily = usage::daily(&state.store, &viewer.account_id, period_start, period_end).await.map_err(fail)?;
-    let recent = usage::recent(&state.store, &viewer.account_id, RECENT_EVENTS)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .filter_map(|row| {
-            Some(UsageEventView {
-                metric: row.metric.parse().ok()?,
-                id: row.id,
-                amount: row.amount,
-                model_id: row.model_id,
-                chat_id: row.chat_id,
-                created_at: row.created_at,
-            })
-        })
-        .collect();
-    Ok(UsageReport { plan: subscription.map(|s| s.plan), meters, period_start, period_end, daily, recent })
-}
 
 #[component]
 pub fn UsagePage() -> impl IntoView {

@@ -1,0 +1,112 @@
+//! The one error type of the billing core. Every variant carries a stable code
+//! ([`Error::code`], the problem JSON's `code`) and, where a person may read it, a
+//! [`Message`] code with parameters instead of a sentence: the app's edge (problem JSON, page
+//! messages, the CLI) turns codes into English or Russian text.
+//!
+//! Statuses follow DESIGN.md "Bad input gets a clear error": validation 422 with field-level
+//! messages, unknown entity 404, missing auth 401, not allowed 403, conflict 409, quota
+//! exceeded 429, insufficient balance 402. Database and internal errors are 500; their detail
+//! is for the log only.
+
+use tariff_model::{Entity, ErrorCode, InvalidField, Message, Metric};
+
+/// Everything a billing function can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// 404: the entity does not exist (or is not visible to the caller).
+    #[error("{} {id:?} was not found", .entity.as_str())]
+    NotFound { entity: Entity, id: String },
+    /// 422: the request was well-formed but its values break a rule, field by field.
+    #[error("validation failed: {0:?}")]
+    Validation(Vec<InvalidField>),
+    /// 409: the change conflicts with the current state.
+    #[error("conflict: {0:?}")]
+    Conflict(Message),
+    /// 429: consuming `requested` units of `metric` would pass the quota `limit`.
+    #[error(
+        "quota exceeded for {metric}: {current_usage} of {limit} used, {remaining} remaining, {requested} requested"
+    )]
+    QuotaExceeded { metric: Metric, limit: i64, current_usage: i64, remaining: i64, requested: i64 },
+    /// 401: no or bad credentials.
+    #[error("authentication required")]
+    Unauthorized,
+    /// 403: authenticated, but not allowed.
+    #[error("forbidden: {0:?}")]
+    Forbidden(Message),
+    /// 502: the payment provider refused the request; `detail` is the provider's own text, for
+    /// operators (API problem detail, logs), never shown on a page.
+    #[error("the payment provider refused the request: {detail}")]
+    PaymentProvider { detail: String },
+    /// 503: a dependency (the payment provider) cannot be reached or is not configured; try later.
+    #[error("unavailable: {0:?}")]
+    Unavailable(Message),
+    /// 500: the database failed; the detail is logged, never sent.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// 500: anything else that is our fault.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// 404 for `entity` with `id`.
+    pub fn not_found(entity: Entity, id: impl Into<String>) -> Self {
+        Error::NotFound { entity, id: id.into() }
+    }
+
+    /// 422 for one field.
+    pub fn invalid(field: impl Into<String>, message: Message) -> Self {
+        Error::Validation(vec![InvalidField::new(field, message)])
+    }
+
+    /// The stable code of this error (and with it the HTTP status).
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            Error::NotFound { .. } => ErrorCode::NotFound,
+            Error::Validation(_) => ErrorCode::ValidationFailed,
+            Error::Conflict(_) => ErrorCode::Conflict,
+            Error::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
+            Error::Unauthorized => ErrorCode::Unauthorized,
+            Error::Forbidden(_) => ErrorCode::Forbidden,
+            Error::PaymentProvider { .. } => ErrorCode::PaymentProviderError,
+            Error::Unavailable(_) => ErrorCode::Unavailable,
+            Error::Database(_) | Error::Internal(_) => ErrorCode::InternalError,
+        }
+    }
+
+    /// What a person may be shown about this error as one message (field errors have their
+    /// own, per field).
+    pub fn message(&self) -> Message {
+        match self {
+            Error::NotFound { entity, .. } => Message::NotFound { entity: *entity },
+            Error::Validation(fields) => fields.first().map(|f| f.message.clone()).unwrap_or(Message::ServerError),
+            Error::Conflict(m) | Error::Forbidden(m) | Error::Unavailable(m) => m.clone(),
+            Error::QuotaExceeded { .. } => Message::ServerError,
+            Error::Unauthorized => Message::WrongCredentials,
+            Error::PaymentProvider { .. } => Message::ProviderRefused,
+            Error::Database(_) | Error::Internal(_) => Message::ServerError,
+        }
+    }
+}
+
+/// Result of a billing function.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_errors_are_internal_and_carry_no_text_for_people() {
+        let err = Error::Database(sqlx::Error::Protocol("secret table layout".into()));
+        assert_eq!(err.code(), ErrorCode::InternalError);
+        assert_eq!(err.message(), Message::ServerError);
+    }
+
+    #[test]
+    fn validation_errors_carry_their_fields() {
+        let Error::Validation(fields) = Error::invalid("price", Message::NotNegative) else { panic!() };
+        assert_eq!(fields[0].field, "price");
+        assert_eq!(Error::invalid("price", Message::NotNegative).code().status(), 422);
+    }
+}

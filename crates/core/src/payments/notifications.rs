@@ -1,0 +1,210 @@
+//! Provider notifications: stored in the inbox first, then the object they name is fetched from
+//! the gateway again and only its answer is applied (DESIGN.md "Webhooks are never trusted").
+
+use super::provider_error;
+use crate::gateway::{GatewayError, Notification, Payment, PaymentState};
+use crate::store::plans;
+use crate::store::transactions::{self as store, TransitionFacts};
+use crate::store::webhooks::{self, NewNotification};
+use crate::subscriptions::{self, PaidBy};
+use crate::{Billing, Error, Result};
+use tariff_model::{Entity, InboxStatus, TransactionKind, TransactionStatus};
+
+/// What handling a notification did, stored as the inbox row's outcome.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The state moved (e.g. `transaction succeeded, subscription extended`).
+    Applied(String),
+    /// Nothing to do (a redelivery, an unknown event, a status that does not match the gateway's).
+    Ignored(String),
+}
+
+/// Applies a payment as the gateway reports it (after a fetch). Idempotent.
+///
+/// # Errors
+/// [`Error::Database`]; [`Error::Unavailable`] / [`Error::PaymentProvider`] when capturing fails.
+pub async fn apply_payment(billing: &Billing, payment: &Payment) -> Result<Outcome> {
+    let db = &billing.store;
+    let Some(transaction) = store::find_by_payment(db.reader(), &payment.id).await? else {
+        return Ok(Outcome::Ignored(format!("no transaction for payment {}", payment.id)));
+    };
+    match payment.state {
+        PaymentState::Succeeded => {
+            let now = billing.now();
+            let method = payment.payment_method.as_ref().filter(|m| m.saved && !m.id.is_empty()).map(|m| m.id.as_str());
+            let mut tx = db.begin_write().await?;
+            let facts = TransitionFacts {
+                provider_status: Some(PaymentState::Succeeded.as_str()),
+                payment_method_id: method,
+                ..Default::default()
+            };
+            let from = [TransactionStatus::Pending, TransactionStatus::WaitingForCapture, TransactionStatus::Failed];
+            if !store::transition(&mut tx, &transaction.id, &from, TransactionStatus::Succeeded, facts, now).await? {
+                return Ok(Outcome::Ignored(format!(
+                    "transaction {} was already {}",
+                    transaction.id, transaction.status
+                )));
+            }
+            let mut outcome = format!("transaction {} succeeded", transaction.id);
+            if matches!(transaction.kind, TransactionKind::Subscription | TransactionKind::Renewal) {
+                let plan_id = transaction.plan_id.clone().unwrap_or_default();
+                let plan =
+                    plans::get(tx.conn(), &plan_id).await?.ok_or_else(|| Error::not_found(Entity::Plan, &plan_id))?;
+                let paid = PaidBy {
+                    user_id: &transaction.user_id,
+                    account_id: &transaction.account_id,
+                    payment_method_id: method,
+                    payment_id: &payment.id,
+                };
+                let subscription_id = subscriptions::apply_paid_period(&mut tx, now, &plan, paid).await?;
+                let facts = TransitionFacts { subscription_id: Some(&subscription_id), ..Default::default() };
+                store::transition(
+                    &mut tx,
+                    &transaction.id,
+                    &[TransactionStatus::Succeeded],
+                    TransactionStatus::Succeeded,
+                    facts,
+                    now,
+                )
+                .await?;
+                outcome.push_str(&format!("; subscription {subscription_id} paid on plan {plan_id}"));
+            }
+            tx.commit().await?;
+            Ok(Outcome::Applied(outcome))
+        }
+        PaymentState::WaitingForCapture => {
+            let gateway = billing.gateway()?;
+            // A deterministic key: every attempt to capture this payment is the same operation.
+            let captured = gateway
+                .capture_payment(&payment.id, &format!("capture-{}", payment.id))
+                .await
+                .map_err(provider_error)?;
+            if captured.state == PaymentState::Succeeded {
+                Box::pin(apply_payment(billing, &captured)).await
+            } else {
+                Ok(Outcome::Ignored(format!("capture left payment {} {}", payment.id, captured.state.as_str())))
+            }
+        }
+        PaymentState::Canceled => {
+            let reason = payment.cancellation_reason.as_deref().unwrap_or("unknown");
+            let mut tx = db.begin_write().await?;
+            let facts = TransitionFacts {
+                provider_status: Some(PaymentState::Canceled.as_str()),
+                cancellation_reason: Some(reason),
+                ..Default::default()
+            };
+            let from = [TransactionStatus::Pending, TransactionStatus::WaitingForCapture];
+            let moved =
+                store::transition(&mut tx, &transaction.id, &from, TransactionStatus::Canceled, facts, billing.now())
+                    .await?;
+            tx.commit().await?;
+            Ok(if moved {
+                Outcome::Applied(format!("transaction {} canceled: {reason}", transaction.id))
+            } else {
+                Outcome::Ignored(format!(
+                    "transaction {} is {}; a cancellation does not move it back",
+                    transaction.id, transaction.status
+                ))
+            })
+        }
+        PaymentState::Pending => Ok(Outcome::Ignored(format!("payment {} is pending; nothing to do yet", payment.id))),
+    }
+}
+
+/// Handles one notification: fetches its object from the gateway and applies what the gateway
+/// says, never what the notification says.
+///
+/// # Errors
+/// [`Error::Unavailable`] / [`Error::PaymentProvider`] when the gateway cannot be asked;
+/// [`Error::Database`].
+pub async fn process_notification(billing: &Billing, event: &str, object_id: &str) -> Result<Outcome> {
+    let gateway = billing.gateway()?;
+    match event {
+        "payment.succeeded" | "payment.waiting_for_capture" | "payment.canceled" => {
+            let payment = match gateway.get_payment(object_id).await {
+                Ok(p) => p,
+                Err(GatewayError::Refused { status: 404, .. }) => {
+                    return Ok(Outcome::Ignored(format!("the payment provider does not know payment {object_id}")));
+                }
+                Err(e) => return Err(provider_error(e)),
+            };
+            apply_payment(billing, &payment).await
+        }
+        "refund.succeeded" => match gateway.get_refund(object_id).await {
+            Ok(refund) => Ok(Outcome::Ignored(format!(
+                "refund {} is {} (refunds are applied when issued)",
+                refund.id,
+                refund.state.as_str()
+            ))),
+            Err(GatewayError::Refused { status: 404, .. }) => {
+                Ok(Outcome::Ignored(format!("the payment provider does not know refund {object_id}")))
+            }
+            Err(e) => Err(provider_error(e)),
+        },
+        other => Ok(Outcome::Ignored(format!("event {other} is not used"))),
+    }
+}
+
+/// Stores a verified notification in the inbox (with its raw `body`), then processes it. A
+/// storage failure is an error (the route answers 500 so the provider redelivers); a processing
+/// failure is recorded on the inbox row for the sweeper and is not an error.
+///
+/// # Errors
+/// [`Error::Database`] when it cannot be stored.
+pub async fn receive_notification(
+    billing: &Billing,
+    provider: &str,
+    notification: &Notification,
+    body: &str,
+    source_ip: Option<&str>,
+) -> Result<Outcome> {
+    let mut tx = billing.store.begin_write().await?;
+    let row = NewNotification {
+        provider,
+        event: &notification.event,
+        object_id: &notification.object_id,
+        object_status: &notification.object_status,
+        source_ip,
+        body,
+        now: billing.now(),
+    };
+    let (inbox_id, status) = webhooks::store(&mut tx, &row).await?;
+    tx.commit().await?;
+    if status.is_final() {
+        return Ok(Outcome::Ignored(format!("notification {inbox_id} was handled before")));
+    }
+    finish(billing, &inbox_id, &notification.event, &notification.object_id).await
+}
+
+async fn finish(billing: &Billing, inbox_id: &str, event: &str, object_id: &str) -> Result<Outcome> {
+    let result = process_notification(billing, event, object_id).await;
+    let now = billing.now();
+    let mut tx = billing.store.begin_write().await?;
+    match &result {
+        Ok(Outcome::Applied(text)) => {
+            webhooks::finish(&mut tx, inbox_id, InboxStatus::Processed, text, None, now).await?
+        }
+        Ok(Outcome::Ignored(text)) => {
+            webhooks::finish(&mut tx, inbox_id, InboxStatus::Ignored, text, None, now).await?
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, inbox_id, "notification stored but not applied yet; the sweeper retries it");
+            webhooks::finish(&mut tx, inbox_id, InboxStatus::Failed, "will retry", Some(&e.to_string()), now).await?;
+        }
+    }
+    tx.commit().await?;
+    Ok(result.unwrap_or_else(|e| Outcome::Ignored(format!("deferred: {e}"))))
+}
+
+/// Handles stored notifications again that failed or never finished (the sweeper job). Returns
+/// how many it looked at.
+///
+/// # Errors
+/// [`Error::Database`].
+pub async fn sweep_notifications(billing: &Billing) -> Result<usize> {
+    let rows = webhooks::unfinished(billing.store.reader(), billing.now() - 30, 100).await?;
+    for row in &rows {
+        finish(billing, &row.id, &row.event, &row.object_id).await?;
+    }
+    Ok(rows.len())
+}

@@ -1,0 +1,35 @@
+//! Asking the gateway about payments whose notification never came.
+
+use super::notifications::apply_payment;
+use crate::store::transactions as store;
+use crate::{Billing, Result};
+
+/// How long a payment may stay pending before the sweeper asks the gateway about it, in seconds.
+pub const POLL_PENDING_AFTER: i64 = 10 * 60;
+
+/// Asks the gateway about payments left pending longer than [`POLL_PENDING_AFTER`] and applies
+/// what it says. Returns how many it asked about.
+///
+/// # Errors
+/// [`crate::Error::Database`]. Gateway failures are logged and retried on the next run.
+pub async fn poll_pending(billing: &Billing) -> Result<usize> {
+    let Some(gateway) = &billing.gateway else {
+        return Ok(0);
+    };
+    let now = billing.now();
+    let ids = store::stale_pending_payments(billing.store.reader(), now - POLL_PENDING_AFTER, 50).await?;
+    for payment_id in &ids {
+        match gateway.get_payment(payment_id).await {
+            Ok(payment) => {
+                if let Err(e) = apply_payment(billing, &payment).await {
+                    tracing::warn!(error = %e, %payment_id, "could not apply a polled payment; will retry");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, %payment_id, "could not poll a pending payment; will retry"),
+        }
+        let mut tx = billing.store.begin_write().await?;
+        store::touch(&mut tx, payment_id, now).await?;
+        tx.commit().await?;
+    }
+    Ok(ids.len())
+}

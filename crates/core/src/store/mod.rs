@@ -1,0 +1,274 @@
+//! The store: sqlx on SQLite or PostgreSQL through the `Any` driver, so that one set of queries
+//! (with `$1` placeholders) serves both dialects. One file per aggregate; no business rules here.
+//!
+//! Conventions: money in minor units (`bigint`), time in Unix seconds (`bigint`), JSON as text,
+//! booleans as `boolean` on PostgreSQL and 0/1 on SQLite (read them with [`get_bool`]), states as
+//! their enum's name (read them with [`get_enum`]: an unknown value is a decode error).
+//!
+//! Reads take any executor (the pool through [`Store::reader`], or a transaction). Every write
+//! takes a [`WriteTx`], the only way to write: on SQLite it holds this process's place in the
+//! writer queue, so no code can bypass the queue.
+
+pub mod audit;
+pub mod plans;
+pub mod sessions;
+pub mod subscriptions;
+pub mod tokens;
+pub mod transactions;
+pub mod usage;
+pub mod users;
+pub mod webhooks;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor, Row};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The error of a database call.
+pub use sqlx::Error as DatabaseError;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Which SQL database the store talks to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The dialect a `DATABASE_URL` names.
+    pub fn from_url(url: &str) -> Option<Dialect> {
+        if url.starts_with("sqlite:") {
+            Some(Dialect::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Some(Dialect::Postgres)
+        } else {
+            None
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Sqlite => "SQLite",
+            Dialect::Postgres => "PostgreSQL",
+        }
+    }
+}
+
+/// Why the store could not be opened or migrated.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("unsupported database URL (use sqlite:... or postgres://...)")]
+    UnsupportedUrl,
+    #[error("cannot create the directory for the SQLite database {path}: {source}")]
+    CreateDir { path: String, source: std::io::Error },
+    #[error("cannot connect to the {dialect} database: {source}")]
+    Connect { dialect: &'static str, source: sqlx::Error },
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+/// A connection pool plus the dialect it speaks. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+    /// Queue of this process's SQLite writers (see [`Store::begin_write`]).
+    sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// A write transaction (see [`Store::begin_write`]): the store's write functions take it, reads
+/// may use [`WriteTx::conn`]. Finish with [`WriteTx::commit`]; dropping it rolls back.
+pub struct WriteTx {
+    tx: sqlx::Transaction<'static, sqlx::Any>,
+    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+}
+
+impl WriteTx {
+    /// The transaction's connection, as an executor for reads inside the transaction.
+    pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
+        &mut self.tx
+    }
+
+    /// Commits, then lets the next writer in.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        self.tx.commit().await
+    }
+
+    /// Rolls back, then lets the next writer in.
+    pub async fn rollback(self) -> Result<(), sqlx::Error> {
+        self.tx.rollback().await
+    }
+}
+
+impl Store {
+    /// Opens a pool on `url`. For SQLite the database file's directory is created if missing and
+    /// every connection uses WAL journaling, foreign keys, a 5 s busy timeout and a 64 MiB page cache.
+    ///
+    /// # Errors
+    /// [`StoreError::UnsupportedUrl`], [`StoreError::CreateDir`] or [`StoreError::Connect`].
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Store, StoreError> {
+        sqlx::any::install_default_drivers();
+        let dialect = Dialect::from_url(url).ok_or(StoreError::UnsupportedUrl)?;
+        if dialect == Dialect::Sqlite {
+            ensure_sqlite_dir(url)?;
+        }
+        let mut options =
+            AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(10));
+        if dialect == Dialect::Sqlite {
+            options = options.after_connect(|conn, _meta| {
+                Box::pin(async move {
+                    conn.execute("pragma journal_mode = wal").await?;
+                    conn.execute("pragma synchronous = normal").await?;
+                    conn.execute("pragma foreign_keys = on").await?;
+                    conn.execute("pragma busy_timeout = 5000").await?;
+                    // 64 MiB page cache per connection (default 2 MiB): usage tables grow fast.
+                    conn.execute("pragma cache_size = -65536").await?;
+                    conn.execute("pragma temp_store = memory").await?;
+                    Ok(())
+                })
+            });
+        }
+        let pool =
+            options.connect(url).await.map_err(|source| StoreError::Connect { dialect: dialect.name(), source })?;
+        Ok(Store { pool, dialect, sqlite_writer: Arc::new(tokio::sync::Mutex::new(())) })
+    }
+
+    /// Applies the pending migrations of this dialect (`migrations/sqlite` or `migrations/postgres`).
+    ///
+    /// # Errors
+    /// [`StoreError::Migrate`] when a migration fails or an applied one was changed.
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.dialect {
+            Dialect::Sqlite => &SQLITE_MIGRATIONS,
+            Dialect::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Round-trips a trivial query; used by `GET /healthz`.
+    pub async fn ping(&self) -> Result<(), sqlx::Error> {
+        sqlx::query("select 1").execute(&self.pool).await.map(|_| ())
+    }
+
+    /// Starts a transaction that will write.
+    ///
+    /// SQLite has one writer at a time. Left to itself, a waiting writer sleeps in SQLite's busy
+    /// handler (up to 100 ms a nap), which wrecks tail latency under load; so this process queues
+    /// its writers on an async mutex (FIFO, no sleeping), and the transaction still begins with
+    /// `BEGIN IMMEDIATE` so that writers in other processes (the CLI) wait on the busy timeout
+    /// instead of failing with `SQLITE_BUSY` after a read. PostgreSQL transactions begin as usual.
+    ///
+    /// # Errors
+    /// The database error, e.g. when the lock is not granted within the busy timeout.
+    pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
+        match self.dialect {
+            Dialect::Sqlite => {
+                let guard = self.sqlite_writer.clone().lock_owned().await;
+                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+                Ok(WriteTx { tx, _writer: Some(guard) })
+            }
+            Dialect::Postgres => Ok(WriteTx { tx: self.pool.begin().await?, _writer: None }),
+        }
+    }
+
+    /// The pool, for reads only; writes go through [`Store::begin_write`].
+    pub(crate) fn reader(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Closes every connection; pending queries finish first.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn ensure_sqlite_dir(url: &str) -> Result<(), StoreError> {
+    let path = url.trim_start_matches("sqlite://").trim_start_matches("sqlite:").split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = std::path::Path::new(path).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)
+            .map_err(|source| StoreError::CreateDir { path: parent.display().to_string(), source })?;
+    }
+    Ok(())
+}
+
+/// Reads a boolean column: `boolean` on PostgreSQL, integer 0/1 on SQLite.
+pub(crate) fn get_bool(row: &AnyRow, column: &str) -> Result<bool, sqlx::Error> {
+    match row.try_get::<bool, _>(column) {
+        Ok(value) => Ok(value),
+        Err(_) => row.try_get::<i64, _>(column).map(|v| v != 0),
+    }
+}
+
+/// Reads a nullable JSON text column into `T`.
+pub(crate) fn get_json<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<Option<T>, sqlx::Error> {
+    let text: Option<String> = row.try_get(column)?;
+    match text {
+        None => Ok(None),
+        Some(text) => serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| sqlx::Error::ColumnDecode { index: column.to_owned(), source: Box::new(e) }),
+    }
+}
+
+/// Serialises a value for a JSON text column.
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("serialising plain data to JSON cannot fail")
+}
+
+/// Reads a text column holding one of an enum's names (an unknown value is a decode error, never
+/// a silent default).
+pub(crate) fn get_enum<T>(row: &AnyRow, column: &str) -> Result<T, sqlx::Error>
+where
+    T: std::str::FromStr<Err = tariff_model::UnknownValue>,
+{
+    let text: String = row.try_get(column)?;
+    text.parse().map_err(|e: tariff_model::UnknownValue| sqlx::Error::ColumnDecode {
+        index: column.to_owned(),
+        source: Box::new(e),
+    })
+}
+
+/// Reads a nullable text column holding one of an enum's names.
+pub(crate) fn get_enum_opt<T>(row: &AnyRow, column: &str) -> Result<Option<T>, sqlx::Error>
+where
+    T: std::str::FromStr<Err = tariff_model::UnknownValue>,
+{
+    let text: Option<String> = row.try_get(column)?;
+    text.map(|t| {
+        t.parse().map_err(|e: tariff_model::UnknownValue| sqlx::Error::ColumnDecode {
+            index: column.to_owned(),
+            source: Box::new(e),
+        })
+    })
+    .transpose()
+}
+
+/// `$first, $first+1, …` for `count` parameters: the placeholders of an `in (…)` list whose
+/// values are bound, never formatted into the SQL.
+pub(crate) fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// Whether `err` is a violation of the unique index or constraint called `name`.
+pub(crate) fn is_unique_violation(err: &sqlx::Error, name: &str) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.is_unique_violation() && (db.constraint() == Some(name) || db.message().contains(name))
+        }
+        _ => false,
+    }
+}

@@ -1,0 +1,77 @@
+//! Applying a paid period to an account (DESIGN.md "Paying"), inside the payment's transaction.
+
+use super::{DUNNING_GRACE_SECONDS, insert, new_row};
+use crate::periods::{add_intervals, period_containing};
+use crate::store::WriteTx;
+use crate::store::subscriptions as store;
+use crate::{Error, Result};
+use tariff_model::{Message, Plan, SubscriptionStatus};
+
+/// The payment a paid period comes from.
+#[derive(Clone, Copy, Debug)]
+pub struct PaidBy<'a> {
+    pub user_id: &'a str,
+    pub account_id: &'a str,
+    /// The saved card, for renewals without the payer.
+    pub payment_method_id: Option<&'a str>,
+    /// The provider's payment id.
+    pub payment_id: &'a str,
+}
+
+/// Applies a paid period of `plan` to the account inside the payment's transaction `tx`: the same
+/// plan is renewed from its current end (or from now if that end has passed beyond the dunning
+/// grace); another plan is switched to at once with a new period from now; without a live
+/// subscription one is created. The saved card and the payment id are recorded; the dunning
+/// state is cleared. Returns the subscription id. Call it only once per payment (the caller's
+/// conditional transaction update guarantees that).
+///
+/// # Errors
+/// [`Error::Conflict`] when the subscription changed concurrently; [`Error::Database`].
+pub async fn apply_paid_period(tx: &mut WriteTx, now: i64, plan: &Plan, paid: PaidBy<'_>) -> Result<String> {
+    match store::find_live(tx.conn(), paid.account_id).await? {
+        Some(current) => {
+            let mut next = current.clone();
+            if current.plan_id == plan.id && current.status != SubscriptionStatus::Trialing {
+                // Renewals (on time, or paid during dunning) continue the billing cycle.
+                if now < current.current_period_end + DUNNING_GRACE_SECONDS + 86_400 {
+                    let anchor = current.billing_anchor.unwrap_or(current.current_period_start);
+                    next.current_period_start = current.current_period_end;
+                    next.current_period_end = period_containing(anchor, plan.interval, current.current_period_end).1;
+                } else {
+                    next.current_period_start = now;
+                    next.current_period_end = add_intervals(now, plan.interval, 1);
+                    next.billing_anchor = Some(now);
+                }
+            } else {
+                next.plan_id = plan.id.clone();
+                next.current_period_start = now;
+                next.current_period_end = add_intervals(now, plan.interval, 1);
+                next.billing_anchor = Some(now);
+            }
+            next.status = SubscriptionStatus::Active;
+            next.trial_end = None;
+            next.cancel_at_period_end = false;
+            next.canceled_at = None;
+            if let Some(method) = paid.payment_method_id {
+                next.payment_method_id = Some(method.to_owned());
+            }
+            next.yookassa_payment_id = Some(paid.payment_id.to_owned());
+            next.updated_at = now.max(current.updated_at + 1);
+            if !store::update_if_unchanged(tx, &next, current.updated_at, current.status).await? {
+                return Err(Error::Conflict(Message::SubscriptionChanged));
+            }
+            store::reset_dunning(tx, &next.id).await?;
+            Ok(next.id)
+        }
+        None => {
+            let mut row = new_row(paid.user_id, paid.account_id, plan, now, now);
+            row.status = SubscriptionStatus::Active;
+            row.trial_end = None;
+            row.current_period_end = add_intervals(now, plan.interval, 1);
+            row.payment_method_id = paid.payment_method_id.map(str::to_owned);
+            row.yookassa_payment_id = Some(paid.payment_id.to_owned());
+            insert(tx, &row).await?;
+            Ok(row.id)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+//! Recording a batch of usage that already happened (service tokens).
+
+use super::allowance;
+use super::track::{usage_row, validate_event};
+use crate::store::{Store, usage as store};
+use crate::subscriptions::{self, rollover_if_due};
+use crate::tokens::{Principal, UserRef};
+use crate::{Error, NoSubscriptionPolicy, Result};
+use std::collections::{BTreeMap, HashMap, HashSet};
+use tariff_model::{BatchOutcome, InvalidField, Message, Metric, Subscription, UsageEvent};
+
+/// Largest number of events one batch may carry.
+pub const MAX_BATCH_EVENTS: usize = 1_000;
+
+/// Records up to [`MAX_BATCH_EVENTS`] events, validated as a whole: one bad event rejects the
+/// batch and records nothing. Events are usage that already happened, so they are counted even
+/// past a quota (later `track` and `check` calls then see the quota exhausted). Idempotent per
+/// `event_id`. Events without `user_id` belong to the principal's user.
+///
+/// # Errors
+/// [`Error::Forbidden`] unless `principal` may send batches (service or admin tokens);
+/// [`Error::Validation`] naming `events[i].field` (unknown metric, non-positive amount, unknown
+/// user) or `events` (none, or more than 1,000); [`Error::Database`].
+pub async fn record_batch(
+    db: &Store,
+    now: i64,
+    policy: NoSubscriptionPolicy,
+    principal: &Principal,
+    events: Vec<UsageEvent>,
+) -> Result<BatchOutcome> {
+    principal.require_service()?;
+    let default_user = &principal.user;
+    if events.is_empty() {
+        return Err(Error::invalid("events", Message::BatchEmpty));
+    }
+    if events.len() > MAX_BATCH_EVENTS {
+        return Err(Error::invalid("events", Message::BatchTooLarge { max: MAX_BATCH_EVENTS as u32 }));
+    }
+    let mut errors = Vec::new();
+    let mut metrics = Vec::with_capacity(events.len());
+    for (i, event) in events.iter().enumerate() {
+        let prefix = format!("events[{i}].");
+        match event.metric.parse::<Metric>() {
+            Ok(m) => metrics.push(m),
+            Err(_) => {
+                errors.push(InvalidField::new(
+                    format!("{prefix}metric"),
+                    Message::UnknownMetric { value: event.metric.clone() },
+                ));
+                metrics.push(Metric::Requests);
+            }
+        }
+        validate_event(event, &prefix, &mut errors);
+    }
+    // Resolve each distinct user once, with their current period.
+    let mut users: HashMap<String, (UserRef, Option<Subscription>)> = HashMap::new();
+    for (i, event) in events.iter().enumerate() {
+        let id = event.user_id.clone().unwrap_or_else(|| default_user.id.clone());
+        if users.contains_key(&id) {
+            continue;
+        }
+        match principal.subject(db, Some(&id)).await {
+            Ok(user) => {
+                rollover_if_due(db, now, &user.account_id).await?;
+                let subscription = subscriptions::current(db, now, &user.account_id).await?;
+                users.insert(id, (user, subscription));
+            }
+            Err(Error::NotFound { .. }) => {
+                errors.push(InvalidField::new(format!("events[{i}].user_id"), Message::UnknownUser))
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+
+    let mut rows = Vec::with_capacity(events.len());
+    for (event, metric) in events.into_iter().zip(metrics) {
+        let id = event.user_id.clone().unwrap_or_else(|| default_user.id.clone());
+        let (user, subscription) = &users[&id];
+        let a = allowance(subscription.as_ref(), metric, policy, now)?;
+        rows.push(usage_row(user, metric, &a, event, now));
+    }
+
+    let mut tx = db.begin_write().await?;
+    let mut inserted = HashSet::new();
+    for chunk in rows.chunks(500) {
+        inserted.extend(store::insert_many(&mut tx, db.dialect(), chunk).await?);
+    }
+    let mut sums: BTreeMap<(String, &'static str, i64), (i64, i64)> = BTreeMap::new();
+    for row in rows.iter().filter(|r| inserted.contains(&r.id)) {
+        let entry = sums.entry((row.account_id.clone(), row.metric, row.period_start)).or_insert((row.period_end, 0));
+        entry.1 += row.amount;
+    }
+    for ((account_id, metric, period_start), (period_end, amount)) in &sums {
+        store::add(&mut tx, account_id, metric, *period_start, *period_end, *amount, now).await?;
+    }
+    tx.commit().await?;
+    Ok(BatchOutcome { accepted: inserted.len(), duplicates: rows.len() - inserted.len() })
+}

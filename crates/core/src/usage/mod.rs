@@ -1,0 +1,118 @@
+//! Usage metering and quota enforcement (DESIGN.md "Usage and quotas", "Quota checks are atomic").
+//!
+//! Usage counts within the account's current subscription period; an account without a
+//! subscription follows `BILLING_NO_SUBSCRIPTION_POLICY` (`allow`: unlimited, counted per calendar
+//! month; `deny`: 403). [`check`] only reads; [`track`] records one event and consumes its amount
+//! with a single conditional update, so concurrent calls never push usage past the limit; a
+//! [`batch`] records usage that already happened. Events may carry an `event_id`: a repeated id
+//! is acknowledged and counted once.
+
+pub mod batch;
+pub mod check;
+pub mod report;
+pub mod track;
+
+use crate::store::{Store, usage as store};
+use crate::{Error, NoSubscriptionPolicy, Result};
+use tariff_model::{Entity, Interval, Message, Metric, QuotaStatus, Subscription};
+
+pub use batch::{MAX_BATCH_EVENTS, record_batch};
+pub use check::{check, standing_of};
+pub use report::{daily, meters, recent, report};
+pub use track::track;
+
+/// The period and limit that apply to an account's usage of one metric right now.
+#[derive(Clone, Debug)]
+pub(crate) struct Allowance {
+    pub subscription_id: Option<String>,
+    pub period_start: i64,
+    pub period_end: i64,
+    pub limit: Option<i64>,
+}
+
+/// The calendar month (UTC) containing `now`, for accounts without a subscription.
+pub(crate) fn calendar_month(now: i64) -> (i64, i64) {
+    let Ok(moment) = time::OffsetDateTime::from_unix_timestamp(now) else {
+        return (now, now + 30 * 86_400);
+    };
+    let first = moment.replace_day(1).map(|d| d.replace_time(time::Time::MIDNIGHT)).unwrap_or(moment);
+    let start = first.unix_timestamp();
+    (start, crate::periods::add_intervals(start, Interval::Month, 1))
+}
+
+/// The allowance a subscription (or its absence, under `policy`) gives on `metric` at `now`.
+pub(crate) fn allowance(
+    subscription: Option<&Subscription>,
+    metric: Metric,
+    policy: NoSubscriptionPolicy,
+    now: i64,
+) -> Result<Allowance> {
+    match subscription {
+        Some(s) => Ok(Allowance {
+            subscription_id: Some(s.id.clone()),
+            period_start: s.current_period_start,
+            period_end: s.current_period_end,
+            limit: s.plan.quota(metric),
+        }),
+        None if policy == NoSubscriptionPolicy::Deny => Err(Error::Forbidden(Message::SubscriptionRequired)),
+        None => {
+            let (period_start, period_end) = calendar_month(now);
+            Ok(Allowance { subscription_id: None, period_start, period_end, limit: None })
+        }
+    }
+}
+
+/// Where `used` units stand against allowance `a`, and whether `requested` more fit.
+pub(crate) fn status(metric: Metric, requested: i64, used: i64, a: &Allowance) -> QuotaStatus {
+    QuotaStatus {
+        allowed: a.limit.is_none_or(|limit| used.saturating_add(requested) <= limit),
+        metric,
+        requested,
+        current_usage: used,
+        quota_limit: a.limit,
+        remaining: a.limit.map(|limit| (limit - used).max(0)),
+        period_start: a.period_start,
+        period_end: a.period_end,
+    }
+}
+
+/// The allowance of `account_id` on `metric` and the units used in its period. One query when the
+/// account's period is current; otherwise the subscription as it stands at `now` (see
+/// [`crate::subscriptions::current`]). Reads only.
+pub(crate) async fn standing(
+    db: &Store,
+    now: i64,
+    policy: NoSubscriptionPolicy,
+    account_id: &str,
+    metric: Metric,
+) -> Result<(Allowance, i64)> {
+    if let Some(row) = store::standing(db.reader(), account_id, metric.as_str()).await?
+        && (row.current_period_end > now || row.status == tariff_model::SubscriptionStatus::Paused)
+    {
+        let quotas: Option<tariff_model::Quotas> = match row.quotas.as_deref() {
+            Some(text) => serde_json::from_str(text)
+                .map_err(|e| Error::Internal(format!("plan quotas are not valid JSON: {e}")))?,
+            None => None,
+        };
+        let limit = quotas.as_ref().and_then(|q| q.get(&metric).copied().flatten());
+        let allowance = Allowance {
+            subscription_id: Some(row.subscription_id),
+            period_start: row.current_period_start,
+            period_end: row.current_period_end,
+            limit,
+        };
+        return Ok((allowance, row.used.unwrap_or(0)));
+    }
+    let subscription = crate::subscriptions::current(db, now, account_id).await?;
+    let a = allowance(subscription.as_ref(), metric, policy, now)?;
+    let used = store::used(db.reader(), account_id, metric.as_str(), a.period_start).await?;
+    Ok((a, used))
+}
+
+/// Parses a metric name from a path or body.
+///
+/// # Errors
+/// [`Error::NotFound`] for a name that is not a metric (the spec's "unknown metric → 404").
+pub fn parse_metric(name: &str) -> Result<Metric> {
+    name.parse().map_err(|_| Error::not_found(Entity::Metric, name))
+}

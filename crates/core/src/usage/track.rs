@@ -1,0 +1,97 @@
+//! Recording one usage event and consuming it from the quota atomically (the hot path).
+
+use super::{Allowance, parse_metric, standing, status};
+use crate::store::{Store, usage as store};
+use crate::subscriptions::rollover_if_due;
+use crate::tokens::UserRef;
+use crate::{Error, NoSubscriptionPolicy, Result};
+use tariff_model::{InvalidField, Message, Metric, Tracked, UsageEvent};
+
+/// Longest accepted `model_id`, `chat_id` or `event_id`, in characters.
+pub(crate) const MAX_REF_LEN: u32 = 200;
+
+/// Checks an event's amount, ids and metadata, naming fields under `prefix` (`events[3].`).
+pub(crate) fn validate_event(event: &UsageEvent, prefix: &str, errors: &mut Vec<InvalidField>) {
+    if event.amount <= 0 {
+        errors.push(InvalidField::new(format!("{prefix}amount"), Message::PositiveWholeNumber));
+    }
+    for (name, value) in [("model_id", &event.model_id), ("chat_id", &event.chat_id), ("event_id", &event.event_id)] {
+        if value.as_ref().is_some_and(|v| v.is_empty() || v.chars().count() > MAX_REF_LEN as usize) {
+            errors.push(InvalidField::new(format!("{prefix}{name}"), Message::ReferenceLength { max: MAX_REF_LEN }));
+        }
+    }
+    if event.metadata.as_ref().is_some_and(|m| !m.is_object() && !m.is_null()) {
+        errors.push(InvalidField::new(format!("{prefix}metadata"), Message::NotAnObject));
+    }
+}
+
+/// The row that records `event` for `user` in the period of allowance `a`. Ids are time-ordered
+/// (UUIDv7) so inserts append to the primary-key index.
+pub(crate) fn usage_row(user: &UserRef, metric: Metric, a: &Allowance, event: UsageEvent, now: i64) -> store::NewUsage {
+    store::NewUsage {
+        id: uuid::Uuid::now_v7().to_string(),
+        user_id: user.id.clone(),
+        account_id: user.account_id.clone(),
+        subscription_id: a.subscription_id.clone(),
+        metric: metric.as_str(),
+        amount: event.amount,
+        period_start: a.period_start,
+        period_end: a.period_end,
+        model_id: event.model_id,
+        chat_id: event.chat_id,
+        event_id: event.event_id,
+        extra_metadata: event.metadata.filter(|m| !m.is_null()).map(|m| m.to_string()),
+        created_at: now,
+    }
+}
+
+/// Records one usage event for `user` and consumes its amount from the quota atomically.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown metric; [`Error::Validation`] for a non-positive amount or
+/// oversized ids; [`Error::QuotaExceeded`] (429) when the amount does not fit — nothing is
+/// recorded then; [`Error::Forbidden`] under the `deny` policy; [`Error::Database`].
+pub async fn track(
+    db: &Store,
+    now: i64,
+    policy: NoSubscriptionPolicy,
+    user: &UserRef,
+    event: UsageEvent,
+) -> Result<Tracked> {
+    let metric = parse_metric(&event.metric)?;
+    let mut errors = Vec::new();
+    validate_event(&event, "", &mut errors);
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    rollover_if_due(db, now, &user.account_id).await?;
+    let (a, _) = standing(db, now, policy, &user.account_id, metric).await?;
+    let amount = event.amount;
+    let row = usage_row(user, metric, &a, event, now);
+
+    // Writes first, so SQLite takes its write lock at the first statement of the transaction.
+    let mut tx = db.begin_write().await?;
+    let inserted = store::insert_many(&mut tx, db.dialect(), std::slice::from_ref(&row)).await?;
+    if inserted.is_empty() {
+        tx.rollback().await?;
+        let used = store::used(db.reader(), &user.account_id, metric.as_str(), a.period_start).await?;
+        return Ok(Tracked { recorded: false, duplicate: true, usage: status(metric, 0, used, &a) });
+    }
+    let consumed =
+        store::consume(&mut tx, &user.account_id, metric.as_str(), a.period_start, a.period_end, amount, a.limit, now)
+            .await?;
+    let Some(used) = consumed else {
+        tx.rollback().await?;
+        let used = store::used(db.reader(), &user.account_id, metric.as_str(), a.period_start).await?;
+        let limit = a.limit.unwrap_or(0);
+        return Err(Error::QuotaExceeded {
+            metric,
+            limit,
+            current_usage: used,
+            remaining: (limit - used).max(0),
+            requested: amount,
+        });
+    };
+    tx.commit().await?;
+    Ok(Tracked { recorded: true, duplicate: false, usage: status(metric, 0, used, &a) })
+}

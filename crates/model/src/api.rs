@@ -1,0 +1,139 @@
+//! Request and response bodies of the JSON API that are not an entity themselves (spec 000
+//! "User Endpoints" and "Admin Endpoints", spec 003 "API Endpoints"). One place for a client
+//! author to read; the handlers parse into and answer with exactly these.
+
+use super::{Plan, QuotaStatus, Subscription, Transaction, usage::UsageRow};
+use serde::{Deserialize, Serialize};
+
+/// `?user_id=` for service tokens: act for that user.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct ForUser {
+    pub user_id: Option<String>,
+}
+
+/// Body of `POST /api/v1/billing/subscription/cancel`: `immediate` ends the subscription now;
+/// otherwise it ends at `current_period_end`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CancelBody {
+    #[serde(default)]
+    pub immediate: bool,
+    pub user_id: Option<String>,
+}
+
+/// Body of `POST /api/v1/billing/payment`: the plan to pay for and where YooKassa sends the payer
+/// back to (http(s), at most 2,048 characters).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PaymentBody {
+    pub plan_id: String,
+    pub return_url: String,
+    pub user_id: Option<String>,
+}
+
+/// What `POST /api/v1/billing/payment` answers: where to send the payer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Checkout {
+    pub transaction_id: String,
+    pub payment_id: String,
+    pub confirmation_url: String,
+    /// YooKassa's status of the new payment, normally `pending`.
+    pub status: String,
+}
+
+/// Query of `GET /api/v1/billing/transactions`: `page` from 1, `page_size` 1–200 (default 50).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct TransactionsQuery {
+    pub user_id: Option<String>,
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+}
+
+/// The whole billing picture of a user (`GET /api/v1/billing/me`): subscription and plan, every
+/// metric's standing, the 20 latest usage events and the 10 latest transactions.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BillingInfo {
+    pub user_id: String,
+    pub email: String,
+    pub subscription: Option<Subscription>,
+    pub plan: Option<Plan>,
+    pub usage: Vec<QuotaStatus>,
+    pub recent_usage: Vec<UsageRow>,
+    pub transactions: Vec<Transaction>,
+}
+
+/// Optional body of `POST /api/v1/admin/billing/plans/{plan_id}/duplicate`: the copy's id and name.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DuplicateBody {
+    pub id: Option<String>,
+    pub name: Option<String>,
+}
+
+/// Query of the subscriber list of a plan.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct SubscribersQuery {
+    /// `active`, `trialing`, `past_due`, `canceled` or `paused`.
+    pub status: Option<String>,
+    /// Only subscribers whose email contains this text (case-insensitive).
+    pub email: Option<String>,
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+}
+
+/// Query of the audit list; times are Unix seconds (`since` inclusive, `until` exclusive).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+pub struct AuditQuery {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub user_id: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
+    pub page: Option<i64>,
+    pub page_size: Option<i64>,
+}
+
+/// Body of `POST /api/v1/admin/billing/subscriptions`: assign or comp `plan_id` to `user_id` now.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AssignBody {
+    pub user_id: String,
+    pub plan_id: String,
+}
+
+/// Body of the refund route: `amount` in major units (`300.00`, at most two decimals); omitted =
+/// everything not yet refunded.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RefundBody {
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>, example = 300.00))]
+    pub amount: Option<serde_json::Number>,
+}
+
+/// The answer of `DELETE /api/v1/admin/billing/plans/{plan_id}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Deleted {
+    pub id: String,
+    pub deleted: bool,
+}
+
+/// `GET /healthz`: `{"status": "ok", "database": "ok"}`, or `error` / `unreachable` with 503.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Health {
+    pub status: String,
+    pub database: String,
+}
+
+/// What the YooKassa notification route answers once the notification is stored: `{"status": "ok"}`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Acknowledged {
+    pub status: String,
+}

@@ -1,0 +1,411 @@
+//! The stable error vocabulary of Tariff: the problem `code` of every error answer
+//! ([`ErrorCode`]), and every sentence a person can be shown as a code with parameters
+//! ([`Message`]). Services return codes, never sentences; the UI's i18n turns each code into
+//! English or Russian, so rewording a message cannot break its translation (STYLE.md, lago-api).
+
+use super::money::{Currency, MoneyError};
+use serde::{Deserialize, Serialize};
+
+/// The machine-readable `code` of a problem answer (RFC 9457 extension member). Stable: clients
+/// may switch on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// 404: the entity does not exist or is not the caller's.
+    NotFound,
+    /// 422: values break a rule; `errors` names each field.
+    ValidationFailed,
+    /// 400: the body could not be parsed.
+    BadRequest,
+    /// 409: the change conflicts with the current state.
+    Conflict,
+    /// 413: the body is larger than the server accepts.
+    PayloadTooLarge,
+    /// 429: the quota of a metric would be passed.
+    QuotaExceeded,
+    /// 502: the payment provider refused the request.
+    PaymentProviderError,
+    /// 503: a dependency cannot be reached or is not configured; try later.
+    Unavailable,
+    /// 401: no or bad credentials.
+    Unauthorized,
+    /// 403: authenticated, but not allowed.
+    Forbidden,
+    /// 500: our fault; details are in the server log only.
+    InternalError,
+}
+
+impl ErrorCode {
+    pub const ALL: [ErrorCode; 11] = [
+        ErrorCode::NotFound,
+        ErrorCode::ValidationFailed,
+        ErrorCode::BadRequest,
+        ErrorCode::Conflict,
+        ErrorCode::PayloadTooLarge,
+        ErrorCode::QuotaExceeded,
+        ErrorCode::PaymentProviderError,
+        ErrorCode::Unavailable,
+        ErrorCode::Unauthorized,
+        ErrorCode::Forbidden,
+        ErrorCode::InternalError,
+    ];
+
+    /// The code as sent, e.g. `validation_failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorCode::NotFound => "not_found",
+            ErrorCode::ValidationFailed => "validation_failed",
+            ErrorCode::BadRequest => "bad_request",
+            ErrorCode::Conflict => "conflict",
+            ErrorCode::PayloadTooLarge => "payload_too_large",
+            ErrorCode::QuotaExceeded => "quota_exceeded",
+            ErrorCode::PaymentProviderError => "payment_provider_error",
+            ErrorCode::Unavailable => "unavailable",
+            ErrorCode::Unauthorized => "unauthorized",
+            ErrorCode::Forbidden => "forbidden",
+            ErrorCode::InternalError => "internal_error",
+        }
+    }
+
+    /// The HTTP status this code is answered with.
+    pub fn status(self) -> u16 {
+        match self {
+            ErrorCode::NotFound => 404,
+            ErrorCode::ValidationFailed => 422,
+            ErrorCode::BadRequest => 400,
+            ErrorCode::Conflict => 409,
+            ErrorCode::PayloadTooLarge => 413,
+            ErrorCode::QuotaExceeded => 429,
+            ErrorCode::PaymentProviderError => 502,
+            ErrorCode::Unavailable => 503,
+            ErrorCode::Unauthorized => 401,
+            ErrorCode::Forbidden => 403,
+            ErrorCode::InternalError => 500,
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kinds of things a caller can ask for by id (for "not found" answers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Entity {
+    Plan,
+    Subscription,
+    Transaction,
+    Token,
+    User,
+    Metric,
+    Route,
+}
+
+impl Entity {
+    pub const ALL: [Entity; 7] = [
+        Entity::Plan,
+        Entity::Subscription,
+        Entity::Transaction,
+        Entity::Token,
+        Entity::User,
+        Entity::Metric,
+        Entity::Route,
+    ];
+
+    /// The entity's name in problem details, e.g. `plan`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Entity::Plan => "plan",
+            Entity::Subscription => "subscription",
+            Entity::Transaction => "transaction",
+            Entity::Token => "token",
+            Entity::User => "user",
+            Entity::Metric => "metric",
+            Entity::Route => "route",
+        }
+    }
+}
+
+/// Every sentence Tariff can show a person, by code, with the values it mentions. Amounts are
+/// minor units with their currency; the UI formats them for the reader's language.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "code", rename_all = "snake_case")]
+pub enum Message {
+    // General.
+    /// Something failed on our side; the detail is in the server log.
+    ServerError,
+    /// The entity asked for does not exist (or is not the caller's).
+    NotFound {
+        entity: Entity,
+    },
+    /// The request never reached the service; try again.
+    Retry,
+    /// The session ended; log in again.
+    SessionEnded,
+    /// The action is for administrators only.
+    AdminsOnly,
+
+    // Accounts, sign-in and sessions.
+    EmailInvalid,
+    EmailTaken {
+        email: String,
+    },
+    /// The sign-up form's wording of [`Message::EmailTaken`].
+    EmailTakenLogIn,
+    PasswordTooShort {
+        min: u32,
+    },
+    WrongCredentials,
+    TooManyAttempts {
+        minutes: i64,
+    },
+    TextTooLong {
+        max: u32,
+    },
+    LocaleUnknown,
+    StatusUnknown,
+    UnknownUser,
+    CrossOriginRefused,
+
+    // API tokens.
+    TokenNameInvalid,
+    ScopeUnknown {
+        value: String,
+    },
+    AdminScopeForAdminsOnly,
+    AdminTokenRequired,
+    ServiceTokenRequired,
+    OwnUserOnly,
+
+    // Plans.
+    PlanNameRequired,
+    PriceRequired,
+    PlanIdInvalid,
+    PlanIdTaken {
+        id: String,
+    },
+    PlanIdImmutable,
+    PriceMinorMismatch,
+    NotNegative,
+    QuotaNotNegative,
+    FeatureCodeInvalid,
+    MetadataNotObject,
+    TrialDaysRange {
+        max: i64,
+    },
+    QuotaDecreaseForbidden,
+    PlanHasSubscriptions {
+        plan_id: String,
+        count: i64,
+    },
+    PlanHasPayments {
+        plan_id: String,
+    },
+    /// A plan's price would change; the caller must confirm (`confirm_price_change`).
+    PriceChangeUnconfirmed {
+        from_minor: i64,
+        to_minor: i64,
+        currency: Currency,
+    },
+    UnknownCurrency {
+        value: String,
+    },
+    UnknownInterval {
+        value: String,
+    },
+    UnknownMetric {
+        value: String,
+    },
+    AmountNotExact {
+        value: String,
+    },
+    AmountTooLarge,
+    AmountNotPositive,
+
+    // Subscriptions.
+    AlreadySubscribed,
+    SubscriptionChanged,
+
+    // Usage and quotas.
+    SubscriptionRequired,
+    PositiveWholeNumber,
+    ReferenceLength {
+        max: u32,
+    },
+    NotAnObject,
+    BatchEmpty,
+    BatchTooLarge {
+        max: u32,
+    },
+
+    // Lists.
+    PageTooSmall,
+    PageSizeRange {
+        max: i64,
+    },
+
+    // Payments and refunds.
+    PlanNotForSale,
+    FreePlanNeedsNoPayment,
+    ReturnUrlInvalid {
+        max: u32,
+    },
+    PaymentsNotConfigured,
+    ProviderUnavailable,
+    ProviderRefused,
+    RefundNotAllowed,
+    NothingToRefund,
+    RefundAtMost {
+        amount_minor: i64,
+        currency: Currency,
+    },
+
+    // Notifications from the payment provider.
+    SourceUnknown,
+    SourceNotAllowed,
+
+    // Form fields the pages read themselves.
+    WholeNumberOrUnlimited,
+    PriceFormat,
+    WholeMinorUnits,
+    WholeNumber,
+    JsonInvalid,
+}
+
+impl Message {
+    /// One instance of every variant, for tests that check each has its text in every language.
+    pub fn examples() -> Vec<Message> {
+        use Message::*;
+        let rub = Currency::Rub;
+        let mut all = vec![
+            ServerError,
+            Retry,
+            SessionEnded,
+            AdminsOnly,
+            EmailInvalid,
+            EmailTaken { email: "a@example.com".into() },
+            EmailTakenLogIn,
+            PasswordTooShort { min: 8 },
+            WrongCredentials,
+            TooManyAttempts { minutes: 15 },
+            TextTooLong { max: 200 },
+            LocaleUnknown,
+            StatusUnknown,
+            UnknownUser,
+            CrossOriginRefused,
+            TokenNameInvalid,
+            ScopeUnknown { value: "root".into() },
+            AdminScopeForAdminsOnly,
+            AdminTokenRequired,
+            ServiceTokenRequired,
+            OwnUserOnly,
+            PlanNameRequired,
+            PriceRequired,
+            PlanIdInvalid,
+            PlanIdTaken { id: "pro".into() },
+            PlanIdImmutable,
+            PriceMinorMismatch,
+            NotNegative,
+            QuotaNotNegative,
+            FeatureCodeInvalid,
+            MetadataNotObject,
+            TrialDaysRange { max: 365 },
+            QuotaDecreaseForbidden,
+            PlanHasSubscriptions { plan_id: "pro".into(), count: 3 },
+            PlanHasPayments { plan_id: "pro".into() },
+            PriceChangeUnconfirmed { from_minor: 99_000, to_minor: 129_000, currency: rub },
+            UnknownCurrency { value: "GBP".into() },
+            UnknownInterval { value: "hour".into() },
+            UnknownMetric { value: "tokens".into() },
+            AmountNotExact { value: "9.999".into() },
+            AmountTooLarge,
+            AmountNotPositive,
+            AlreadySubscribed,
+            SubscriptionChanged,
+            SubscriptionRequired,
+            PositiveWholeNumber,
+            ReferenceLength { max: 200 },
+            NotAnObject,
+            BatchEmpty,
+            BatchTooLarge { max: 1000 },
+            PageTooSmall,
+            PageSizeRange { max: 200 },
+            PlanNotForSale,
+            FreePlanNeedsNoPayment,
+            ReturnUrlInvalid { max: 2048 },
+            PaymentsNotConfigured,
+            ProviderUnavailable,
+            ProviderRefused,
+            RefundNotAllowed,
+            NothingToRefund,
+            RefundAtMost { amount_minor: 39_000, currency: rub },
+            SourceUnknown,
+            SourceNotAllowed,
+            WholeNumberOrUnlimited,
+            PriceFormat,
+            WholeMinorUnits,
+            WholeNumber,
+            JsonInvalid,
+        ];
+        all.extend(Entity::ALL.into_iter().map(|entity| NotFound { entity }));
+        all
+    }
+}
+
+impl From<MoneyError> for Message {
+    fn from(error: MoneyError) -> Message {
+        match error {
+            MoneyError::UnknownCurrency(value) => Message::UnknownCurrency { value },
+            MoneyError::NotExact(value) => Message::AmountNotExact { value },
+            MoneyError::Negative => Message::NotNegative,
+            MoneyError::TooLarge => Message::AmountTooLarge,
+        }
+    }
+}
+
+/// One field that failed validation, with what is wrong as a [`Message`]. `field` is the JSON
+/// path of the value (`price`, `quotas.tokens_input`, `events[3].amount`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvalidField {
+    pub field: String,
+    pub message: Message,
+}
+
+impl InvalidField {
+    pub fn new(field: impl Into<String>, message: Message) -> InvalidField {
+        InvalidField { field: field.into(), message }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_variant_has_an_example() {
+        // Serialising each example names its code; each code must appear once (a new variant
+        // without an example fails here once someone adds it to the match in the UI's i18n).
+        let codes: Vec<String> = Message::examples()
+            .iter()
+            .filter(|m| !matches!(m, Message::NotFound { .. }))
+            .map(|m| serde_json::to_value(m).unwrap()["code"].as_str().unwrap().to_owned())
+            .collect();
+        let mut unique = codes.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), codes.len());
+    }
+
+    #[test]
+    fn codes_and_statuses_are_stable() {
+        assert_eq!(serde_json::to_value(ErrorCode::ValidationFailed).unwrap(), "validation_failed");
+        for code in ErrorCode::ALL {
+            assert_eq!(serde_json::to_value(code).unwrap(), code.as_str());
+        }
+        assert_eq!(ErrorCode::QuotaExceeded.status(), 429);
+    }
+}

@@ -1,0 +1,151 @@
+//! Money as integer minor units (kopecks, cents) plus an ISO 4217 currency.
+//!
+//! DESIGN.md "Money is never a float": amounts are stored and computed as `i64` minor units. The
+//! JSON API additionally shows the spec's decimal `price` (e.g. `990.00`); [`minor_from_decimal`]
+//! converts such a decimal exactly or rejects it, and [`decimal_from_minor`] renders the other way.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The currencies a plan may be priced in (DESIGN.md business rules: RUB, USD, EUR).
+/// Each has two decimal places, so one major unit is 100 minor units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum Currency {
+    #[serde(rename = "RUB")]
+    Rub,
+    #[serde(rename = "USD")]
+    Usd,
+    #[serde(rename = "EUR")]
+    Eur,
+}
+
+impl Currency {
+    pub const ALL: [Currency; 3] = [Currency::Rub, Currency::Usd, Currency::Eur];
+
+    /// ISO 4217 code, as stored in the database and sent to YooKassa.
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::Rub => "RUB",
+            Currency::Usd => "USD",
+            Currency::Eur => "EUR",
+        }
+    }
+
+    /// The currency sign shown to people.
+    pub fn symbol(self) -> &'static str {
+        match self {
+            Currency::Rub => "₽",
+            Currency::Usd => "$",
+            Currency::Eur => "€",
+        }
+    }
+}
+
+impl fmt::Display for Currency {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+impl FromStr for Currency {
+    type Err = MoneyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Currency::ALL.into_iter().find(|c| c.code() == s).ok_or_else(|| MoneyError::UnknownCurrency(s.to_owned()))
+    }
+}
+
+/// Why an amount or currency was rejected.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum MoneyError {
+    #[error("unsupported currency {0:?}; use RUB, USD or EUR")]
+    UnknownCurrency(String),
+    #[error("amount {0:?} is not a decimal number with at most two decimal places")]
+    NotExact(String),
+    #[error("amount must not be negative")]
+    Negative,
+    #[error("amount is too large")]
+    TooLarge,
+}
+
+/// Converts a decimal amount in major units, as written in JSON (`990`, `990.5`, `990.00`), to
+/// minor units. Exact or rejected: more than two significant decimals, exponents, signs other than
+/// a leading `-`, and values beyond `i64` are errors. Negative amounts are returned as negative;
+/// callers that forbid them check the sign.
+pub fn minor_from_decimal(text: &str) -> Result<i64, MoneyError> {
+    let not_exact = || MoneyError::NotExact(text.to_owned());
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text),
+    };
+    let (whole, frac) = match digits.split_once('.') {
+        Some((w, f)) => (w, f),
+        None => (digits, ""),
+    };
+    if whole.is_empty() || !whole.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(not_exact());
+    }
+    if !frac.bytes().all(|b| b.is_ascii_digit()) || (digits.contains('.') && frac.is_empty()) {
+        return Err(not_exact());
+    }
+    // Trailing zeros beyond two places are harmless (`990.000`); other digits are not.
+    let (cents, rest) = frac.split_at(frac.len().min(2));
+    if rest.bytes().any(|b| b != b'0') {
+        return Err(not_exact());
+    }
+    let whole: i64 = whole.parse().map_err(|_| MoneyError::TooLarge)?;
+    let cents: i64 = format!("{cents:0<2}").parse().map_err(|_| not_exact())?;
+    let minor = whole.checked_mul(100).and_then(|w| w.checked_add(cents)).ok_or(MoneyError::TooLarge)?;
+    Ok(if negative { -minor } else { minor })
+}
+
+/// Minor units as a decimal number in major units (`99000` → `990.0`), for the JSON `price`
+/// field. Exact for every amount below 2^53 minor units, which covers any real price.
+pub fn decimal_from_minor(minor: i64) -> f64 {
+    minor as f64 / 100.0
+}
+
+/// Minor units as the two-decimal string YooKassa expects (`99000` → `"990.00"`).
+pub fn yookassa_amount(minor: i64) -> String {
+    let sign = if minor < 0 { "-" } else { "" };
+    let abs = minor.unsigned_abs();
+    format!("{sign}{}.{:02}", abs / 100, abs % 100)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimal_prices_convert_exactly() {
+        assert_eq!(minor_from_decimal("990.00"), Ok(99_000));
+        assert_eq!(minor_from_decimal("990"), Ok(99_000));
+        assert_eq!(minor_from_decimal("0.5"), Ok(50));
+        assert_eq!(minor_from_decimal("19.99"), Ok(1_999));
+        assert_eq!(minor_from_decimal("1.100"), Ok(110));
+        assert_eq!(minor_from_decimal("-5.25"), Ok(-525));
+    }
+
+    #[test]
+    fn inexact_or_malformed_prices_are_rejected() {
+        for bad in ["9.999", "1e3", "", ".5", "5.", "+1", "1,5", "abc", "99999999999999999999"] {
+            assert!(minor_from_decimal(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn yookassa_amounts_have_two_decimals() {
+        assert_eq!(yookassa_amount(99_000), "990.00");
+        assert_eq!(yookassa_amount(5), "0.05");
+        assert_eq!(yookassa_amount(0), "0.00");
+    }
+
+    #[test]
+    fn currency_codes_round_trip() {
+        for c in Currency::ALL {
+            assert_eq!(c.code().parse::<Currency>(), Ok(c));
+        }
+        assert!("GBP".parse::<Currency>().is_err());
+    }
+}

@@ -1,0 +1,95 @@
+//! Usage and quota shapes of the JSON API (spec 003 "Проверить квоту", "Получить использование").
+
+use super::plan::Metric;
+use serde::{Deserialize, Serialize};
+
+/// Where an account stands on one metric in its current period. `quota_limit` and `remaining`
+/// are `null` when the metric is unlimited. Units are the metric's own (tokens, requests, images,
+/// minutes); the period is `[period_start, period_end)` in Unix seconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct QuotaStatus {
+    /// Whether `requested` more units fit within the quota.
+    pub allowed: bool,
+    pub metric: Metric,
+    pub requested: i64,
+    pub current_usage: i64,
+    pub quota_limit: Option<i64>,
+    pub remaining: Option<i64>,
+    pub period_start: i64,
+    pub period_end: i64,
+}
+
+/// One usage event as a client reports it (`POST /api/v1/billing/usage`, and each element of a
+/// batch). `amount` is in the metric's unit; `metric` stays a string so that an unknown one is
+/// answered 404 (single events) or named as a field (batches).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageEvent {
+    /// With a service token: the user the usage belongs to.
+    pub user_id: Option<String>,
+    pub metric: String,
+    pub amount: i64,
+    pub model_id: Option<String>,
+    pub chat_id: Option<String>,
+    /// Client-chosen id; a repeated id is acknowledged and counted once per account.
+    pub event_id: Option<String>,
+    #[serde(alias = "extra_metadata")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// What recording one event did (`POST /api/v1/billing/usage`: 201 when recorded, 200 for a
+/// repeated `event_id`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Tracked {
+    /// False when the `event_id` had been recorded before (nothing was counted now).
+    pub recorded: bool,
+    pub duplicate: bool,
+    pub usage: QuotaStatus,
+}
+
+/// Body of `POST /api/v1/billing/usage/batch` (service tokens): up to 1,000 events.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchBody {
+    pub events: Vec<UsageEvent>,
+}
+
+/// What a batch did: events counted now, and events whose `event_id` was already recorded.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct BatchOutcome {
+    pub accepted: usize,
+    pub duplicates: usize,
+}
+
+fn one() -> i64 {
+    1
+}
+
+/// Body of `POST /api/v1/billing/usage/check`: would `amount` (default 1) more units fit?
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CheckBody {
+    pub metric: String,
+    #[serde(default = "one")]
+    pub amount: i64,
+    pub user_id: Option<String>,
+}
+
+/// A recorded usage event, as listed to its account. `metric` is the metric's name; `amount` its
+/// unit; `created_at` Unix seconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageRow {
+    pub id: String,
+    pub user_id: String,
+    pub metric: String,
+    pub amount: i64,
+    pub model_id: Option<String>,
+    pub chat_id: Option<String>,
+    pub event_id: Option<String>,
+    pub created_at: i64,
+}

@@ -1,0 +1,161 @@
+//! The admin dashboard's server functions: revenue overview, plans and the plan editor, users
+//! and subscribers, assigning plans, refunds and the audit log. Each answers 403
+//! ([`UiError::Forbidden`]) to a viewer who is not an admin.
+
+use super::UiError;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use tariff_model::Plan;
+use tariff_model::admin::{AdminOverview, AuditRow, PlanWithStats, SubscriberRow, UserDetail, UserSummary};
+use tariff_model::portal::Page;
+
+/// Rows per page of the admin's user and subscriber lists.
+pub const PAGE_SIZE: i64 = 25;
+/// Entries per page of the audit log.
+pub const AUDIT_PAGE_SIZE: i64 = 50;
+
+/// Filters of the audit page; empty strings mean "any".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditFilters {
+    /// `plan`, `subscription`, `transaction`, … optionally `type:id` for one entity.
+    pub entity: String,
+    /// The acting user's id or email, or `system`, `system:cli`.
+    pub actor: String,
+    /// `plan.update`, `subscription.assign`, `transaction.refund`, …
+    pub action: String,
+}
+
+/// The overview's figures, computed now.
+///
+/// # Errors
+/// [`UiError::SignedOut`], [`UiError::Forbidden`]; [`tariff_model::Message::ServerError`].
+#[server(prefix = "/api/ui", endpoint = "admin/overview")]
+pub async fn get_admin_overview() -> Result<AdminOverview, UiError> {
+    crate::server::pages::admin::overview().await
+}
+
+/// Every plan with its statistics.
+///
+/// # Errors
+/// [`UiError::SignedOut`], [`UiError::Forbidden`]; [`tariff_model::Message::ServerError`].
+#[server(prefix = "/api/ui", endpoint = "admin/plans")]
+pub async fn get_admin_plans() -> Result<Vec<PlanWithStats>, UiError> {
+    crate::server::pages::admin::plans().await
+}
+
+/// Flips a plan between active and inactive (audited).
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::NotFound`].
+#[server(prefix = "/api/ui", endpoint = "admin/plans/toggle")]
+pub async fn toggle_plan(id: String) -> Result<(), UiError> {
+    crate::server::pages::admin::toggle_plan(id).await
+}
+
+/// Copies a plan under a new id, inactive (audited). Returns the copy's id.
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::NotFound`].
+#[server(prefix = "/api/ui", endpoint = "admin/plans/duplicate")]
+pub async fn duplicate_plan(id: String) -> Result<String, UiError> {
+    crate::server::pages::admin::duplicate_plan(id).await
+}
+
+/// Deletes a plan nothing refers to (audited).
+///
+/// # Errors
+/// [`UiError::Forbidden`]; a message when subscriptions or payments refer to the plan.
+#[server(prefix = "/api/ui", endpoint = "admin/plans/delete")]
+pub async fn delete_plan(id: String) -> Result<(), UiError> {
+    crate::server::pages::admin::delete_plan(id).await
+}
+
+/// The plan to edit with its statistics (`None` for a new plan, whose form starts empty).
+///
+/// # Errors
+/// [`UiError::SignedOut`], [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown plan.
+#[server(prefix = "/api/ui", endpoint = "admin/plans/get")]
+pub async fn get_plan_for_edit(id: Option<String>) -> Result<Option<PlanWithStats>, UiError> {
+    crate::server::pages::admin::plan_for_edit(id).await
+}
+
+/// Creates (`id` empty) or updates a plan from the editor's fields. A price change on an
+/// existing plan needs `confirm_price`. On success goes back to the plan list.
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::Fields`] naming each field that is wrong, including
+/// `quotas.<metric>` when lowering a quota of a plan with subscribers and `price` for an
+/// unconfirmed price change.
+#[server(prefix = "/api/ui", endpoint = "admin/plans/save")]
+pub async fn save_plan(id: String, fields: BTreeMap<String, String>) -> Result<(), UiError> {
+    crate::server::pages::admin::save_plan(id, fields).await
+}
+
+/// A page of users, newest first, optionally only emails containing `email` and of one
+/// subscription `status` (`canceled`: no live subscription).
+///
+/// # Errors
+/// [`UiError::SignedOut`], [`UiError::Forbidden`]; a field message for an unknown status.
+#[server(prefix = "/api/ui", endpoint = "admin/users")]
+pub async fn get_admin_users(
+    email: Option<String>,
+    status: Option<String>,
+    page: i64,
+) -> Result<Page<UserSummary>, UiError> {
+    crate::server::pages::admin::users(email, status, page).await
+}
+
+/// A plan's subscribers: the plan and a page of them, optionally of one status and only emails
+/// containing `email`.
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown plan; a field message for an
+/// unknown status.
+#[server(prefix = "/api/ui", endpoint = "admin/subscribers")]
+pub async fn get_plan_subscribers(
+    plan_id: String,
+    status: Option<String>,
+    email: Option<String>,
+    page: i64,
+) -> Result<(Plan, Page<SubscriberRow>), UiError> {
+    crate::server::pages::admin::subscribers(plan_id, status, email, page).await
+}
+
+/// Everything about one user.
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown user.
+#[server(prefix = "/api/ui", endpoint = "admin/user")]
+pub async fn get_admin_user(id: String) -> Result<UserDetail, UiError> {
+    crate::server::pages::admin::user(id).await
+}
+
+/// Puts the user on `plan_id` now, paid or not (assign or comp; audited).
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown user or plan.
+#[server(prefix = "/api/ui", endpoint = "admin/assign")]
+pub async fn assign_plan(user_id: String, plan_id: String) -> Result<(), UiError> {
+    crate::server::pages::admin::assign(user_id, plan_id).await
+}
+
+/// Refunds `amount` (decimal, e.g. `300.00`; empty for everything not yet refunded) of a
+/// payment through YooKassa (audited).
+///
+/// # Errors
+/// [`UiError::Forbidden`]; a field message (`amount`) for an unreadable amount or one larger
+/// than what is left; a message when YooKassa refuses or cannot be reached.
+#[server(prefix = "/api/ui", endpoint = "admin/refund")]
+pub async fn refund_payment(transaction_id: String, amount: String) -> Result<(), UiError> {
+    crate::server::pages::admin::refund(transaction_id, amount).await
+}
+
+/// A page of audit entries matching `filters`, newest first.
+///
+/// # Errors
+/// [`UiError::SignedOut`], [`UiError::Forbidden`]; [`tariff_model::Message::ServerError`].
+#[server(prefix = "/api/ui", endpoint = "admin/audit")]
+pub async fn get_audit(filters: AuditFilters, page: i64) -> Result<Page<AuditRow>, UiError> {
+    crate::server::pages::admin::audit(filters, page).await
+}

@@ -1,0 +1,141 @@
+//! Errors of the JSON API as RFC 9457 problem JSON (`application/problem+json`): the billing
+//! core's [`Error`]s with their stable `code`, English text for every message code (from the
+//! UI's i18n), and the API's own failures (bodies that cannot be read, unknown routes). Mapped
+//! to HTTP in exactly this one place.
+
+use crate::ui::i18n::message;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use tariff_core::Error;
+use tariff_model::{ErrorCode, FieldError, Locale, Problem, QuotaProblem};
+
+/// Everything an API handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A billing rule refused, or the store failed.
+    #[error(transparent)]
+    Core(#[from] Error),
+    /// 400: the body (or a notification) could not be parsed at all; `0` says why, in English.
+    #[error("{0}")]
+    BadRequest(String),
+    /// 422: JSON or a query of the wrong shape; `message` is the parser's own words.
+    #[error("{field}: {message}")]
+    Shape { field: String, message: String },
+    /// 413: the body is larger than the server accepts.
+    #[error("the request body is too large")]
+    PayloadTooLarge,
+    /// 404: no route at this path under `/api`.
+    #[error("route {0:?} was not found")]
+    NoRoute(String),
+}
+
+/// Result of an API handler.
+pub type ApiResult<T> = std::result::Result<T, ApiError>;
+
+impl ApiError {
+    /// The stable code (and with it the status) of this error.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ApiError::Core(e) => e.code(),
+            ApiError::BadRequest(_) => ErrorCode::BadRequest,
+            ApiError::Shape { .. } => ErrorCode::ValidationFailed,
+            ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
+            ApiError::NoRoute(_) => ErrorCode::NotFound,
+        }
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+
+    /// The problem document: details in English; internal failures as one generic sentence
+    /// (their detail goes to the log only).
+    pub fn problem(&self) -> Problem {
+        let status = self.status();
+        let en = |m: &tariff_model::Message| message(m, Locale::En);
+        let (detail, errors, quota) = match self {
+            ApiError::Core(Error::Validation(fields)) => (
+                "validation failed".to_owned(),
+                fields.iter().map(|f| FieldError { field: f.field.clone(), message: en(&f.message) }).collect(),
+                None,
+            ),
+            ApiError::Core(e @ Error::QuotaExceeded { metric, limit, current_usage, remaining, requested }) => (
+                e.to_string(),
+                Vec::new(),
+                Some(QuotaProblem {
+                    metric: *metric,
+                    quota_limit: *limit,
+                    current_usage: *current_usage,
+                    remaining: *remaining,
+                    requested: *requested,
+                }),
+            ),
+            ApiError::Core(Error::Conflict(m) | Error::Forbidden(m) | Error::Unavailable(m)) => {
+                (en(m), Vec::new(), None)
+            }
+            ApiError::Core(Error::Database(_) | Error::Internal(_)) => {
+                (en(&tariff_model::Message::ServerError), Vec::new(), None)
+            }
+            ApiError::Core(e) => (e.to_string(), Vec::new(), None),
+            ApiError::Shape { field, message } => (
+                "validation failed".to_owned(),
+                vec![FieldError { field: field.clone(), message: message.clone() }],
+                None,
+            ),
+            other => (other.to_string(), Vec::new(), None),
+        };
+        Problem {
+            kind: "about:blank".to_owned(),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail,
+            code: self.code(),
+            errors,
+            quota,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %self, "request failed");
+        }
+        let body = serde_json::to_vec(&self.problem()).unwrap_or_default();
+        let mut response = (status, [(header::CONTENT_TYPE, "application/problem+json")], body).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"tariff\""));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tariff_model::Message;
+
+    #[test]
+    fn database_errors_do_not_leak_their_text() {
+        let problem = ApiError::from(Error::Database(sqlx_protocol("secret table layout"))).problem();
+        assert_eq!(problem.status, 500);
+        assert!(!problem.detail.contains("secret"));
+        assert_eq!(problem.code, ErrorCode::InternalError);
+    }
+
+    fn sqlx_protocol(text: &str) -> tariff_core::store::DatabaseError {
+        tariff_core::store::DatabaseError::Protocol(text.into())
+    }
+
+    #[test]
+    fn validation_errors_carry_their_fields_in_english() {
+        let problem = ApiError::from(Error::invalid("price", Message::NotNegative)).problem();
+        assert_eq!(problem.status, 422);
+        assert_eq!(problem.errors[0].field, "price");
+        assert_eq!(problem.errors[0].message, "must not be negative");
+    }
+}

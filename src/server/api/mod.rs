@@ -1,0 +1,71 @@
+//! The JSON API under `/api/v1` and `GET /healthz`: thin adapters that extract (`extract`),
+//! call one billing function and answer JSON or problem JSON (`error`). No session and no Origin
+//! check here: callers authenticate with Bearer tokens.
+
+pub mod admin;
+pub mod billing;
+pub mod error;
+pub mod extract;
+pub mod json;
+pub mod openapi;
+pub mod responses;
+pub mod webhook;
+
+use crate::server::state::AppState;
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use error::ApiError;
+use tariff_model::api::Health;
+
+/// The routes of the JSON API, the OpenAPI document and the health check.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/api/v1/billing/plans", get(billing::list_plans).post(admin::create_plan_setup_guide))
+        .route("/api/v1/billing/plans/{plan_id}", get(billing::get_plan))
+        .route("/api/v1/billing/subscription", get(billing::get_subscription))
+        .route("/api/v1/billing/subscription/cancel", post(billing::cancel_subscription))
+        .route("/api/v1/billing/subscription/resume", post(billing::resume_subscription))
+        .route("/api/v1/billing/usage", post(billing::track_usage))
+        .route("/api/v1/billing/usage/check", post(billing::check_usage))
+        .route("/api/v1/billing/usage/batch", post(billing::track_batch))
+        .route("/api/v1/billing/usage/{metric}", get(billing::get_usage))
+        .route("/api/v1/billing/transactions", get(billing::list_transactions))
+        .route("/api/v1/billing/transactions/{transaction_id}", get(billing::get_transaction))
+        .route("/api/v1/billing/payment", post(billing::create_payment))
+        .route("/api/v1/billing/webhook/yookassa", post(webhook::yookassa))
+        .route("/api/v1/billing/me", get(billing::me))
+        .route("/api/v1/admin/billing/plans", get(admin::list_plans).post(admin::create_plan))
+        .route(
+            "/api/v1/admin/billing/plans/{plan_id}",
+            get(admin::get_plan).put(admin::update_plan).delete(admin::delete_plan),
+        )
+        .route("/api/v1/admin/billing/plans/{plan_id}/toggle", patch(admin::toggle_plan))
+        .route("/api/v1/admin/billing/plans/{plan_id}/duplicate", post(admin::duplicate_plan))
+        .route("/api/v1/admin/billing/plans/{plan_id}/subscribers", get(admin::plan_subscribers))
+        .route("/api/v1/admin/billing/stats", get(admin::totals))
+        .route("/api/v1/admin/billing/audit", get(admin::audit_log))
+        .route("/api/v1/admin/billing/subscriptions", post(admin::assign_subscription))
+        .route("/api/v1/admin/billing/transactions/{transaction_id}/refund", post(admin::refund_transaction))
+        .route("/api/v1/openapi.json", get(openapi::document))
+}
+
+/// `GET /healthz`: 200 `{"status":"ok","database":"ok"}` when the database answers, else 503.
+async fn healthz(State(state): State<AppState>) -> Response {
+    match state.billing.store.ping().await {
+        Ok(()) => axum::Json(Health { status: "ok".into(), database: "ok".into() }).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            let body = Health { status: "error".into(), database: "unreachable".into() };
+            (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response()
+        }
+    }
+}
+
+/// What unknown paths under `/api` answer: 404 problem JSON (not the web UI's 404 page).
+pub fn no_route(uri: &Uri) -> Response {
+    ApiError::NoRoute(uri.path().to_owned()).into_response()
+}

@@ -1,0 +1,250 @@
+//! The admin dashboard's page bodies. Every one starts with [`require_admin`].
+
+use super::{admin_actor, fail, invalid, require_admin, state};
+use crate::actions::UiError;
+use crate::actions::admin::{AUDIT_PAGE_SIZE, AuditFilters, PAGE_SIZE};
+use crate::ui::admin::plans::metric_fields;
+use std::collections::BTreeMap;
+use tariff_core::accounts::{self, picture};
+use tariff_core::store::audit::AuditFilter;
+use tariff_core::{Error, audit, payments, plans, stats, subscriptions};
+use tariff_model::admin::{AdminOverview, AuditRow, PlanWithStats, SubscriberRow, UserDetail, UserSummary};
+use tariff_model::money::minor_from_decimal;
+use tariff_model::portal::Page;
+use tariff_model::{Entity, InvalidField, Message, Metric, Plan, PlanChanges};
+
+/// See [`crate::actions::admin::get_admin_overview`].
+pub async fn overview() -> Result<AdminOverview, UiError> {
+    require_admin()?;
+    let state = state();
+    stats::overview(&state.billing.store, state.now()).await.map_err(fail)
+}
+
+/// See [`crate::actions::admin::get_admin_plans`].
+pub async fn plans() -> Result<Vec<PlanWithStats>, UiError> {
+    require_admin()?;
+    Ok(stats::plans_with_stats(&state().billing.store).await.map_err(fail)?.0)
+}
+
+/// See [`crate::actions::admin::toggle_plan`].
+pub async fn toggle_plan(id: String) -> Result<(), UiError> {
+    let admin = require_admin()?;
+    let state = state();
+    plans::toggle(&state.billing.store, state.now(), &admin_actor(&admin), &id).await.map_err(fail)?;
+    Ok(())
+}
+
+/// See [`crate::actions::admin::duplicate_plan`].
+pub async fn duplicate_plan(id: String) -> Result<String, UiError> {
+    let admin = require_admin()?;
+    let state = state();
+    let copy = plans::duplicate(&state.billing.store, state.now(), &admin_actor(&admin), &id, None, None)
+        .await
+        .map_err(fail)?;
+    Ok(copy.id)
+}
+
+/// See [`crate::actions::admin::delete_plan`].
+pub async fn delete_plan(id: String) -> Result<(), UiError> {
+    let admin = require_admin()?;
+    let state = state();
+    plans::delete(&state.billing.store, state.now(), &admin_actor(&admin), &id).await.map_err(fail)
+}
+
+/// See [`crate::actions::admin::get_plan_for_edit`].
+pub async fn plan_for_edit(id: Option<String>) -> Result<Option<PlanWithStats>, UiError> {
+    require_admin()?;
+    let Some(id) = id else {
+        return Ok(None);
+    };
+    let (plans, _) = stats::plans_with_stats(&state().billing.store).await.map_err(fail)?;
+    plans.into_iter().find(|p| p.plan.id == id).map(Some).ok_or_else(|| fail(Error::not_found(Entity::Plan, id)))
+}
+
+/// See [`crate::actions::admin::save_plan`].
+pub async fn save_plan(id: String, fields: BTreeMap<String, String>) -> Result<(), UiError> {
+    let admin = require_admin()?;
+    let state = state();
+    let (changes, errors) = plan_changes(&fields);
+    if !errors.is_empty() {
+        return Err(invalid(errors));
+    }
+    let actor = admin_actor(&admin);
+    let db = &state.billing.store;
+    if id.is_empty() {
+        plans::create(db, state.now(), &actor, changes).await.map_err(fail)?;
+    } else {
+        plans::update(db, state.now(), &actor, &id, changes).await.map_err(fail)?;
+    }
+    leptos_axum::redirect("/admin/plans");
+    Ok(())
+}
+
+/// The editor's fields as a [`PlanChanges`], and the fields that could not be read.
+fn plan_changes(fields: &BTreeMap<String, String>) -> (PlanChanges, Vec<InvalidField>) {
+    let mut errors = Vec::new();
+    let get = |name: &str| fields.get(name).map(|v| v.trim()).unwrap_or_default();
+    let optional = |name: &str| {
+        let v = get(name);
+        Some((!v.is_empty()).then(|| v.to_owned()))
+    };
+    let mut changes = PlanChanges {
+        name: Some(get("name").to_owned()),
+        name_ru: optional("name_ru"),
+        description: optional("description"),
+        description_ru: optional("description_ru"),
+        currency: Some(get("currency").to_owned()),
+        interval: Some(get("interval").to_owned()),
+        is_active: Some(get("is_active") == "true"),
+        confirm_price_change: Some(get("confirm_price") == "true"),
+        ..Default::default()
+    };
+    if !get("new_id").is_empty() {
+        changes.id = Some(get("new_id").to_owned());
+    }
+    match serde_json::from_str::<serde_json::Number>(&get("price").replace(',', ".")) {
+        Ok(price) => changes.price = Some(price),
+        Err(_) => errors.push(InvalidField::new("price", Message::PriceFormat)),
+    }
+    for (name, slot) in [("trial_days", &mut changes.trial_days), ("display_order", &mut changes.display_order)] {
+        match get(name) {
+            "" => *slot = Some(0),
+            text => match text.parse::<i64>() {
+                Ok(n) => *slot = Some(n),
+                Err(_) => errors.push(InvalidField::new(name, Message::WholeNumber)),
+            },
+        }
+    }
+    let mut quotas = BTreeMap::new();
+    let mut overage = BTreeMap::new();
+    for metric in Metric::ALL {
+        let (quota_field, unlimited_field, overage_field) = metric_fields(metric);
+        if get(unlimited_field) == "true" {
+            quotas.insert(metric.as_str().to_owned(), None);
+        } else {
+            match get(quota_field).replace([' ', ','], "").parse::<i64>() {
+                Ok(limit) => {
+                    quotas.insert(metric.as_str().to_owned(), Some(limit));
+                }
+                Err(_) => errors.push(InvalidField::new(quota_field, Message::WholeNumberOrUnlimited)),
+            }
+        }
+        match get(overage_field) {
+            "" => {}
+            text => match text.parse::<i64>() {
+                Ok(price) => {
+                    overage.insert(metric.as_str().to_owned(), price);
+                }
+                Err(_) => errors.push(InvalidField::new(overage_field, Message::WholeMinorUnits)),
+            },
+        }
+    }
+    changes.quotas = Some(Some(quotas));
+    changes.overage = Some((!overage.is_empty()).then_some(overage));
+    changes.features =
+        Some(get("features").split(['\n', ',']).map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect());
+    changes.plan_extra_metadata = match get("plan_extra_metadata") {
+        "" => Some(None),
+        text => match serde_json::from_str::<serde_json::Value>(text) {
+            Ok(value) => Some(Some(value)),
+            Err(_) => {
+                errors.push(InvalidField::new("plan_extra_metadata", Message::JsonInvalid));
+                None
+            }
+        },
+    };
+    (changes, errors)
+}
+
+/// See [`crate::actions::admin::get_admin_users`].
+pub async fn users(email: Option<String>, status: Option<String>, page: i64) -> Result<Page<UserSummary>, UiError> {
+    require_admin()?;
+    accounts::list_users(&state().billing.store, email.as_deref(), status.as_deref(), page, PAGE_SIZE)
+        .await
+        .map_err(fail)
+}
+
+/// See [`crate::actions::admin::get_plan_subscribers`].
+pub async fn subscribers(
+    plan_id: String,
+    status: Option<String>,
+    email: Option<String>,
+    page: i64,
+) -> Result<(Plan, Page<SubscriberRow>), UiError> {
+    require_admin()?;
+    let db = &state().billing.store;
+    let plan = plans::get(db, &plan_id).await.map_err(fail)?;
+    let page = page.max(1);
+    let (items, total) = subscriptions::plan_subscribers(
+        db,
+        &plan_id,
+        status.as_deref(),
+        email.as_deref(),
+        PAGE_SIZE,
+        (page - 1) * PAGE_SIZE,
+    )
+    .await
+    .map_err(fail)?;
+    Ok((plan, Page { items, total, page, page_size: PAGE_SIZE }))
+}
+
+/// See [`crate::actions::admin::get_admin_user`].
+pub async fn user(id: String) -> Result<UserDetail, UiError> {
+    require_admin()?;
+    let state = state();
+    let policy = state.billing.settings.no_subscription_policy;
+    picture::user_detail(&state.billing.store, state.now(), policy, &id).await.map_err(fail)
+}
+
+/// See [`crate::actions::admin::assign_plan`].
+pub async fn assign(user_id: String, plan_id: String) -> Result<(), UiError> {
+    let admin = require_admin()?;
+    let state = state();
+    let user = accounts::user_ref(&state.billing.store, &user_id).await.map_err(fail)?;
+    subscriptions::assign(&state.billing.store, state.now(), &admin_actor(&admin), &user, &plan_id)
+        .await
+        .map_err(fail)?;
+    Ok(())
+}
+
+/// See [`crate::actions::admin::refund_payment`].
+pub async fn refund(transaction_id: String, amount: String) -> Result<(), UiError> {
+    let admin = require_admin()?;
+    let state = state();
+    let amount = match amount.trim() {
+        "" => None,
+        text => match minor_from_decimal(&text.replace(',', ".")) {
+            Ok(minor) => Some(minor),
+            Err(_) => return Err(invalid(vec![InvalidField::new("amount", Message::PriceFormat)])),
+        },
+    };
+    payments::refund(&state.billing, &admin_actor(&admin), &transaction_id, amount).await.map_err(fail)?;
+    Ok(())
+}
+
+/// See [`crate::actions::admin::get_audit`].
+pub async fn audit(filters: AuditFilters, page: i64) -> Result<Page<AuditRow>, UiError> {
+    require_admin()?;
+    let db = &state().billing.store;
+    let nonempty = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let (entity_type, entity_id) = match filters.entity.split_once(':') {
+        Some((kind, id)) if !kind.starts_with("system") => (nonempty(kind), nonempty(id)),
+        _ => (nonempty(&filters.entity), None),
+    };
+    // The actor may be given by email; the log records user ids.
+    let actor = match nonempty(&filters.actor) {
+        Some(actor) => Some(accounts::audit_actor_id(db, &actor).await.map_err(fail)?),
+        None => None,
+    };
+    let filter = AuditFilter {
+        entity_type,
+        entity_id,
+        user_id: actor,
+        action: nonempty(&filters.action),
+        since: None,
+        until: None,
+    };
+    let page = page.max(1);
+    let (items, total) = audit::list(db, &filter, AUDIT_PAGE_SIZE, (page - 1) * AUDIT_PAGE_SIZE).await.map_err(fail)?;
+    Ok(Page { items, total, page, page_size: AUDIT_PAGE_SIZE })
+}

@@ -1,0 +1,81 @@
+//! Sign-up, log-in, log-out and the stored language, for the pages.
+
+use super::{client_ip, fail, locale, session, session_failed, set_status, state, viewer};
+use crate::actions::UiError;
+use crate::server::web::{USER_ID_KEY, safe_next};
+use axum::http::StatusCode;
+use tariff_core::Error;
+use tariff_core::accounts::{self, NewUser};
+use tariff_model::{InvalidField, Message};
+
+/// See [`crate::actions::auth::login`].
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), UiError> {
+    let state = state();
+    let email = email.trim().to_lowercase();
+    let keys: Vec<String> =
+        [Some(format!("email:{email}")), client_ip().map(|ip| format!("ip:{ip}"))].into_iter().flatten().collect();
+    let now = state.now();
+    if let Err(wait) = state.login_throttle.check(&keys, now) {
+        set_status(StatusCode::TOO_MANY_REQUESTS);
+        return Err(UiError::Message(Message::TooManyAttempts { minutes: (wait + 59) / 60 }));
+    }
+    let user_id = match accounts::authenticate(&state.billing.store, &email, &password).await {
+        Ok(id) => id,
+        Err(Error::Unauthorized) => {
+            state.login_throttle.failed(&keys, now);
+            set_status(StatusCode::UNAUTHORIZED);
+            return Err(UiError::Message(Message::WrongCredentials));
+        }
+        Err(e) => return Err(fail(e)),
+    };
+    state.login_throttle.succeeded(&keys);
+    start_session(&user_id).await?;
+    leptos_axum::redirect(&safe_next(next.as_deref()).unwrap_or_else(|| "/billing".to_owned()));
+    Ok(())
+}
+
+/// Puts `user_id` into a fresh session (new id, old data dropped).
+async fn start_session(user_id: &str) -> Result<(), UiError> {
+    let session = session().await?;
+    session.cycle_id().await.map_err(session_failed)?;
+    session.insert(USER_ID_KEY, user_id).await.map_err(session_failed)?;
+    Ok(())
+}
+
+/// See [`crate::actions::auth::signup`].
+pub async fn signup(name: String, email: String, password: String, next: Option<String>) -> Result<(), UiError> {
+    let state = state();
+    let locale = locale();
+    let new_user = NewUser { email, password, name, admin: false };
+    let user_id = match accounts::create_user(&state.billing.store, state.now(), new_user).await {
+        Ok(id) => id,
+        Err(Error::Conflict(Message::EmailTaken { .. })) => {
+            set_status(StatusCode::CONFLICT);
+            return Err(UiError::Fields(vec![InvalidField::new("email", Message::EmailTakenLogIn)]));
+        }
+        Err(e) => return Err(fail(e)),
+    };
+    if let Err(e) = accounts::set_locale(&state.billing.store, state.now(), &user_id, locale).await {
+        tracing::warn!(error = %e, "storing the new user's language failed");
+    }
+    start_session(&user_id).await?;
+    leptos_axum::redirect(&safe_next(next.as_deref()).unwrap_or_else(|| "/billing".to_owned()));
+    Ok(())
+}
+
+/// See [`crate::actions::auth::logout`].
+pub async fn logout() -> Result<(), UiError> {
+    session().await?.flush().await.map_err(session_failed)?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+/// See [`crate::actions::auth::remember_locale`].
+pub async fn remember_locale(locale: String) -> Result<(), UiError> {
+    let chosen = accounts::parse_locale(&locale).map_err(fail)?;
+    if let Some(viewer) = viewer() {
+        let state = state();
+        accounts::set_locale(&state.billing.store, state.now(), &viewer.id, chosen).await.map_err(fail)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,163 @@
+//! The server-side bodies of the pages' server functions (`crate::actions`): each checks the
+//! session itself, calls one billing function and maps its error to a [`UiError`] of message
+//! codes. Also what every body starts with: the app state, the signed-in viewer, the request's
+//! language and the response status.
+
+pub mod admin;
+pub mod auth;
+pub mod portal;
+
+use crate::actions::UiError;
+use crate::server::state::AppState;
+use crate::server::web::CurrentViewer;
+use crate::ui::i18n::RequestLocale;
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use leptos::prelude::*;
+use tariff_core::Error;
+use tariff_core::accounts::UserRef;
+use tariff_core::audit::Actor;
+use tariff_model::{Locale, Message, Viewer};
+
+/// The application state.
+pub fn state() -> AppState {
+    expect_context::<AppState>()
+}
+
+/// The request's language, as the web layer settled it.
+pub fn locale() -> Locale {
+    use_context::<Parts>().and_then(|p| p.extensions.get::<RequestLocale>().copied()).map(|l| l.0).unwrap_or_default()
+}
+
+/// The signed-in viewer, if any.
+pub fn viewer() -> Option<Viewer> {
+    use_context::<Parts>().and_then(|p| p.extensions.get::<CurrentViewer>().cloned()).and_then(|v| v.0)
+}
+
+/// The signed-in viewer.
+///
+/// # Errors
+/// [`UiError::SignedOut`] without a valid session.
+pub fn require_viewer() -> Result<Viewer, UiError> {
+    viewer().ok_or_else(|| {
+        set_status(StatusCode::UNAUTHORIZED);
+        UiError::SignedOut
+    })
+}
+
+/// The signed-in viewer, who must be an admin.
+///
+/// # Errors
+/// [`UiError::SignedOut`] without a session; [`UiError::Forbidden`] for a non-admin (the page
+/// answers 403 then).
+pub fn require_admin() -> Result<Viewer, UiError> {
+    let viewer = require_viewer()?;
+    if viewer.is_admin {
+        Ok(viewer)
+    } else {
+        set_status(StatusCode::FORBIDDEN);
+        Err(UiError::Forbidden)
+    }
+}
+
+/// The viewer as the billing rules name a user.
+pub fn user_ref(viewer: &Viewer) -> UserRef {
+    UserRef {
+        id: viewer.id.clone(),
+        account_id: viewer.account_id.clone(),
+        email: viewer.email.clone(),
+        is_admin: viewer.is_admin,
+    }
+}
+
+/// The client's address (behind `TRUSTED_PROXIES`, from `X-Forwarded-For`).
+pub fn client_ip() -> Option<String> {
+    let parts = use_context::<Parts>()?;
+    let peer = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()?.0.ip();
+    Some(crate::server::client_ip::client_ip(peer, &parts.headers, &state().config.trusted_proxies).to_string())
+}
+
+/// The request id (`x-request-id`), for audit entries.
+pub fn request_id() -> Option<String> {
+    use_context::<Parts>()?.headers.get("x-request-id")?.to_str().ok().map(str::to_owned)
+}
+
+/// The session of this request.
+///
+/// # Errors
+/// [`Message::ServerError`] when the session layer is missing (a server misconfiguration).
+pub async fn session() -> Result<tower_sessions::Session, UiError> {
+    leptos_axum::extract::<tower_sessions::Session>().await.map_err(|e| {
+        tracing::error!(error = %e, "no session on a page request");
+        UiError::Message(Message::ServerError)
+    })
+}
+
+/// A session store failure as the page shows it (the detail is logged).
+pub fn session_failed(e: tower_sessions::session::Error) -> UiError {
+    tracing::error!(error = %e, "the session store failed");
+    UiError::Message(Message::ServerError)
+}
+
+/// A billing error for the viewer: validation into per-field messages, refusals into messages,
+/// internal failures into [`Message::ServerError`] (the detail is logged, never shown). Sets the
+/// server function's status from the error's code.
+pub fn fail(error: Error) -> UiError {
+    set_status(StatusCode::from_u16(error.code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
+    match error {
+        Error::Validation(fields) => UiError::Fields(fields),
+        Error::Unauthorized => UiError::SignedOut,
+        Error::Forbidden(_) => UiError::Forbidden,
+        e @ Error::NotFound { .. } => UiError::NotFound(e.message()),
+        e @ (Error::Database(_) | Error::Internal(_)) => {
+            tracing::error!(error = %e, "a page action failed");
+            UiError::Message(Message::ServerError)
+        }
+        other => UiError::Message(other.message()),
+    }
+}
+
+/// Field errors the page found itself (422).
+pub fn invalid(fields: Vec<tariff_model::InvalidField>) -> UiError {
+    set_status(StatusCode::UNPROCESSABLE_ENTITY);
+    UiError::Fields(fields)
+}
+
+/// Gives a server function's JSON answer the status its error deserves (401, 403, 404, 422, …)
+/// instead of the framework's 500. Plain form posts (no JavaScript) keep their redirect back to
+/// the page, which shows the error; pages rendered on the server keep their own status.
+pub fn set_status(status: StatusCode) {
+    let server_function = use_context::<Parts>().is_some_and(|p| p.uri.path().starts_with("/api/ui/"));
+    if server_function
+        && !is_form_post()
+        && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
+    {
+        response.set_status(status);
+    }
+}
+
+/// Whether this server function call is a plain HTML form post (no JavaScript): the browser
+/// asked for HTML, so the answer is a redirect.
+pub fn is_form_post() -> bool {
+    use_context::<Parts>().is_some_and(|parts| {
+        parts
+            .headers
+            .get(axum::http::header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|accept| accept.contains("text/html"))
+    })
+}
+
+/// The admin as the audit log records them: user id, email, channel `web`, request id and
+/// client address.
+pub fn admin_actor(viewer: &Viewer) -> Actor {
+    Actor {
+        user_id: viewer.id.clone(),
+        metadata: serde_json::json!({
+            "channel": "web",
+            "email": viewer.email,
+            "request_id": request_id(),
+            "source_ip": client_ip(),
+        }),
+    }
+}

@@ -1,0 +1,170 @@
+//! The billing portal's page bodies.
+
+use super::{fail, is_form_post, require_viewer, session, session_failed, state, user_ref, viewer};
+use crate::actions::UiError;
+use crate::server::web::FRESH_TOKEN_KEY;
+use tariff_core::accounts::picture;
+use tariff_core::{payments, plans, subscriptions, tokens, usage};
+use tariff_model::portal::{BillingOverview, Page, PaymentResult, PlanCatalog, TokenList, TokenView, UsageReport};
+use tariff_model::{Plan, Scope, Subscription, Transaction};
+
+/// Payments per page of `/billing/transactions`.
+pub const TRANSACTIONS_PER_PAGE: i64 = 20;
+/// How many recent events the usage page lists.
+pub const RECENT_EVENTS: i64 = 25;
+
+/// See [`crate::actions::portal::list_plans`].
+pub async fn list_plans() -> Result<Vec<Plan>, UiError> {
+    plans::list_active(&state().billing.store).await.map_err(fail)
+}
+
+/// See [`crate::actions::portal::get_billing_overview`].
+pub async fn billing_overview() -> Result<BillingOverview, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    picture::overview(&state.billing.store, state.now(), &user_ref(&viewer)).await.map_err(fail)
+}
+
+/// See [`crate::actions::portal::cancel_subscription`].
+pub async fn cancel(immediate: bool) -> Result<Subscription, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    subscriptions::cancel(&state.billing.store, state.now(), &viewer.account_id, immediate).await.map_err(fail)
+}
+
+/// See [`crate::actions::portal::resume_subscription`].
+pub async fn resume() -> Result<Subscription, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    subscriptions::resume(&state.billing.store, state.now(), &viewer.account_id).await.map_err(fail)
+}
+
+/// See [`crate::actions::portal::get_plan_catalog`].
+pub async fn plan_catalog() -> Result<PlanCatalog, UiError> {
+    let state = state();
+    let viewer = viewer();
+    let plans = plans::list_active(&state.billing.store).await.map_err(fail)?;
+    let current_plan_id = match &viewer {
+        Some(v) => subscriptions::current(&state.billing.store, state.now(), &v.account_id)
+            .await
+            .map_err(fail)?
+            .map(|s| s.plan_id),
+        None => None,
+    };
+    Ok(PlanCatalog {
+        plans,
+        signed_in: viewer.is_some(),
+        current_plan_id,
+        payments_enabled: state.billing.gateway.is_some(),
+    })
+}
+
+/// See [`crate::actions::portal::start_checkout`].
+pub async fn start_checkout(plan_id: String) -> Result<String, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    let base = state.config.base_url();
+    let checkout = payments::checkout_returning(&state.billing, &user_ref(&viewer), &plan_id, |id| {
+        format!("{base}/billing/return?transaction={id}")
+    })
+    .await
+    .map_err(|e| match fail(e) {
+        // The form has no plan_id field to show it next to: say it for the whole action.
+        UiError::Fields(mut fields) if fields.len() == 1 => UiError::Message(fields.remove(0).message),
+        other => other,
+    })?;
+    // A plain form post is redirected by the server; a hydrated page leaves for the payment page
+    // itself (see `PlanGrid`): the router would otherwise treat the sandbox's same-origin URL as
+    // one of its own routes.
+    if is_form_post() {
+        leptos_axum::redirect(&checkout.confirmation_url);
+    }
+    Ok(checkout.confirmation_url)
+}
+
+/// See [`crate::actions::portal::get_payment_result`].
+pub async fn payment_result(transaction: String) -> Result<PaymentResult, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    let transaction = payments::follow(&state.billing, &user_ref(&viewer), &transaction).await.map_err(fail)?;
+    let plan = match &transaction.plan_id {
+        Some(id) => plans::get(&state.billing.store, id).await.ok(),
+        None => None,
+    };
+    let subscription =
+        subscriptions::current(&state.billing.store, state.now(), &viewer.account_id).await.map_err(fail)?;
+    Ok(PaymentResult { transaction, plan, subscription })
+}
+
+/// See [`crate::actions::portal::get_transaction_page`].
+pub async fn transaction_page(page: i64) -> Result<Page<Transaction>, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    let page = page.clamp(1, 100_000);
+    let (items, total) = payments::history(
+        &state.billing.store,
+        &viewer.account_id,
+        TRANSACTIONS_PER_PAGE,
+        (page - 1) * TRANSACTIONS_PER_PAGE,
+    )
+    .await
+    .map_err(fail)?;
+    Ok(Page { items, total, page, page_size: TRANSACTIONS_PER_PAGE })
+}
+
+/// See [`crate::actions::portal::get_usage_report`].
+pub async fn usage_report() -> Result<UsageReport, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    let policy = state.billing.settings.no_subscription_policy;
+    usage::report(&state.billing.store, state.now(), policy, &user_ref(&viewer), RECENT_EVENTS).await.map_err(fail)
+}
+
+/// See [`crate::actions::portal::get_token_list`].
+pub async fn token_list() -> Result<TokenList, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    let tokens = tokens::list(&state.billing.store, &viewer.email)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|row| TokenView {
+            id: row.id,
+            name: row.name,
+            scope: row.scope,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
+        })
+        .collect();
+    let fresh = session().await?.remove::<(String, String)>(FRESH_TOKEN_KEY).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "reading the new token from the session failed");
+        None
+    });
+    Ok(TokenList { tokens, fresh })
+}
+
+/// See [`crate::actions::portal::create_token`].
+pub async fn create_token(name: String) -> Result<(), UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    let created = tokens::create_for_user(
+        &state.billing.store,
+        state.billing.clock.as_ref(),
+        &viewer.id,
+        viewer.is_admin,
+        &name,
+        Scope::User,
+    )
+    .await
+    .map_err(fail)?;
+    session().await?.insert(FRESH_TOKEN_KEY, (name.trim(), created.token)).await.map_err(session_failed)?;
+    Ok(())
+}
+
+/// See [`crate::actions::portal::revoke_token`].
+pub async fn revoke_token(id: String) -> Result<(), UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    tokens::revoke(&state.billing.store, state.billing.clock.as_ref(), &viewer.email, &id).await.map_err(fail)
+}

@@ -1,0 +1,57 @@
+//! The web UI's front door: cookie sessions (tower-sessions over the billing database), the
+//! signed-in viewer and their language for every page and server function, the Origin check on
+//! state-changing requests, and throttling of failed logins. These layers wrap the page and
+//! server-function routes only ([`layer`]); the JSON API, the sandbox and static files are routed
+//! beside them without sessions.
+
+pub mod origin;
+pub mod sessions;
+pub mod throttle;
+pub mod viewer;
+
+use super::config::Config;
+use super::state::AppState;
+use axum::Router;
+use sha2::{Digest, Sha512};
+use tower_sessions::cookie::{Key, SameSite};
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+pub use sessions::DatabaseSessions;
+pub use throttle::LoginThrottle;
+pub use viewer::{CurrentViewer, safe_next};
+
+/// Session key holding the signed-in user's id.
+pub const USER_ID_KEY: &str = "user_id";
+/// Session key holding a just-created API token `(name, secret)`, shown once.
+pub const FRESH_TOKEN_KEY: &str = "fresh_token";
+/// Name of the session cookie.
+pub const SESSION_COOKIE: &str = "tariff_session";
+/// A session ends after this many days without a request.
+pub const SESSION_IDLE_DAYS: i64 = 14;
+
+/// The signing key of session cookies: SHA-512 of `SESSION_SECRET`, or a random key (sessions
+/// then end when the process restarts; [`Config`] refuses that in production).
+fn cookie_key(config: &Config) -> Key {
+    use secrecy::ExposeSecret;
+    match &config.session_secret {
+        Some(secret) => Key::from(&Sha512::digest(secret.expose_secret().as_bytes())),
+        None => Key::generate(),
+    }
+}
+
+/// Wraps the web routes in `router` with their layers: sessions (outermost), then the Origin
+/// check, then the viewer.
+pub fn layer(router: Router<AppState>, state: &AppState) -> Router<AppState> {
+    let sessions = DatabaseSessions::new(state.billing.store.clone());
+    let manager = SessionManagerLayer::new(sessions)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.base_url().starts_with("https://"))
+        .with_expiry(Expiry::OnInactivity(time::Duration::days(SESSION_IDLE_DAYS)))
+        .with_signed(cookie_key(&state.config));
+    router
+        .layer(axum::middleware::from_fn_with_state(state.clone(), viewer::viewer))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), origin::same_origin))
+        .layer(manager)
+}

@@ -1,0 +1,125 @@
+//! The signed-in viewer and the language of every page request: loaded from the session,
+//! with anonymous visitors of private pages sent to log in.
+
+use crate::server::state::AppState;
+use crate::ui::i18n::{RequestLocale, locale_cookie, locale_from_cookie_header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use std::collections::HashMap;
+use tariff_core::{accounts, subscriptions};
+use tariff_model::{Locale, Role, Viewer};
+use tower_sessions::Session;
+
+use super::USER_ID_KEY;
+
+/// Pages that need a signed-in viewer; anonymous visitors are sent to log in.
+fn needs_login(path: &str) -> bool {
+    ["/billing", "/settings", "/admin"].iter().any(|p| path == *p || path.starts_with(&format!("{p}/")))
+}
+
+/// The signed-in viewer of this request (`None` when anonymous), in the request's extensions.
+#[derive(Clone, Debug, Default)]
+pub struct CurrentViewer(pub Option<Viewer>);
+
+/// Loads the viewer from the session, settles the language (`?lang=`, else the user's stored
+/// language, else the `lang` cookie, else English), and sends anonymous visitors of private
+/// pages to `/login?next=…`. Reads only: a `?lang=` choice of a signed-in user is stored on the
+/// user by a background task, after the page is answered.
+pub async fn viewer(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path().to_owned();
+    let user_id: Option<String> = session.get(USER_ID_KEY).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "reading the session failed");
+        None
+    });
+    let user = match user_id {
+        Some(id) => match accounts::find_user(&state.billing.store, &id).await {
+            Ok(user) => user,
+            Err(e) => {
+                tracing::error!(error = %e, "loading the signed-in user failed");
+                None
+            }
+        },
+        None => None,
+    };
+    let query: HashMap<String, String> =
+        axum::extract::Query::try_from_uri(request.uri()).map(|q| q.0).unwrap_or_default();
+    let chosen = query.get("lang").and_then(|l| Locale::parse(l));
+    let remembered =
+        request.headers().get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(locale_from_cookie_header);
+    let stored = user.as_ref().map(|u| u.locale);
+    let locale = chosen.or(stored).or(remembered).unwrap_or_default();
+    if let (Some(chosen), Some(user)) = (chosen, &user)
+        && stored != Some(chosen)
+    {
+        let billing = state.billing.clone();
+        let user_id = user.id.clone();
+        tokio::spawn(async move {
+            if let Err(e) = accounts::set_locale(&billing.store, billing.now(), &user_id, chosen).await {
+                tracing::warn!(error = %e, "storing the chosen language failed");
+            }
+        });
+    }
+
+    // Someone already signed in has nothing to do on the login and sign-up forms.
+    if user.is_some() && (path == "/login" || path == "/signup") && request.method() == Method::GET {
+        let next = query.get("next").map(String::as_str);
+        return Redirect::to(&safe_next(next).unwrap_or_else(|| "/billing".to_owned())).into_response();
+    }
+    if user.is_none() && needs_login(&path) && request.method() == Method::GET {
+        let target = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/billing");
+        return Redirect::to(&format!("/login?next={}", crate::ui::auth::encode(target))).into_response();
+    }
+
+    let viewer = match user {
+        Some(user) => {
+            let plan = subscriptions::current(&state.billing.store, state.now(), &user.account_id)
+                .await
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "loading the viewer's subscription failed");
+                    None
+                })
+                .map(|s| s.plan);
+            Some(Viewer {
+                id: user.id,
+                account_id: user.account_id,
+                email: user.email,
+                name: user.name,
+                is_admin: user.role == Role::Admin,
+                locale,
+                plan_name: plan.as_ref().map(|p| p.name.clone()),
+                plan_name_ru: plan.and_then(|p| p.name_ru),
+            })
+        }
+        None => None,
+    };
+    request.extensions_mut().insert(CurrentViewer(viewer));
+    request.extensions_mut().insert(RequestLocale(locale));
+    let mut response = next.run(request).await;
+    if remembered != Some(locale)
+        && let Ok(value) = HeaderValue::from_str(&locale_cookie(locale))
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// Whether a `next` target after login is a path on this site (not `//evil.example`).
+pub fn safe_next(next: Option<&str>) -> Option<String> {
+    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() <= 512)
+        .map(str::to_owned)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_targets_stay_on_this_site() {
+        assert_eq!(safe_next(Some("/billing/plans")), Some("/billing/plans".to_owned()));
+        assert_eq!(safe_next(Some("//evil.example")), None);
+        assert_eq!(safe_next(Some("https://evil.example")), None);
+        assert_eq!(safe_next(None), None);
+    }
+}
