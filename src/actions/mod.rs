@@ -8,11 +8,12 @@ pub mod auth;
 pub mod portal;
 
 use serde::{Deserialize, Serialize};
-use tariff_model::{InvalidField, Message};
 
-/// What a page's server function can fail with. Every message is a code ([`Message`]); the page
-/// shows it in the reader's language. Database and internal failures arrive as
-/// [`Message::ServerError`]; their details stay in the server log.
+/// What a page's server function can fail with, already in the viewer's language (the server
+/// translates every [`tariff_model::Message`] code with the UI's i18n before answering).
+///
+/// Every variant's text is safe to show: database and internal errors arrive as a generic
+/// [`UiError::Message`], their details stay in the server log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum UiError {
     /// No session, or it expired: the page offers to log in again.
@@ -22,14 +23,14 @@ pub enum UiError {
     #[error("forbidden")]
     Forbidden,
     /// The thing asked for does not exist (or is not the viewer's).
-    #[error("not found: {0:?}")]
-    NotFound(Message),
-    /// Validation failed: shown next to the fields.
-    #[error("invalid fields: {0:?}")]
-    Fields(Vec<InvalidField>),
-    /// A refusal or failure that concerns the whole action.
-    #[error("{0:?}")]
-    Message(Message),
+    #[error("{0}")]
+    NotFound(String),
+    /// Validation failed: `(field, message)` pairs, shown next to the fields.
+    #[error("{}", .0.iter().map(|(_, m)| m.as_str()).collect::<Vec<_>>().join("; "))]
+    Fields(Vec<(String, String)>),
+    /// A refusal or failure that concerns the whole action, in words.
+    #[error("{0}")]
+    Message(String),
     /// The request never reached the service, or its arguments could not be read (the server
     /// answers 400 then): a generic retry hint is shown.
     #[error("{0}")]
@@ -38,24 +39,25 @@ pub enum UiError {
 
 impl UiError {
     /// The message for `field`, when validation failed on it.
-    pub fn field(&self, field: &str) -> Option<&Message> {
+    pub fn field(&self, field: &str) -> Option<String> {
         match self {
-            UiError::Fields(fields) => fields.iter().find(|f| f.field == field).map(|f| &f.message),
+            UiError::Fields(fields) => fields.iter().find(|(f, _)| f == field).map(|(_, m)| m.clone()),
             _ => None,
         }
     }
 
-    /// Field messages not claimed by any of `shown` fields, plus any message about the whole
-    /// action: what an action-level error line should say. Empty for [`UiError::Transport`].
-    pub fn general(&self, shown: &[&str]) -> Vec<Message> {
+    /// Field messages not claimed by any of `shown` fields, plus any non-field message: what an
+    /// action-level error line should say (`None` for transport failures: the page shows its
+    /// retry hint).
+    pub fn general(&self, shown: &[&str]) -> Option<String> {
         match self {
             UiError::Fields(fields) => {
-                fields.iter().filter(|f| !shown.contains(&f.field.as_str())).map(|f| f.message.clone()).collect()
+                let rest: Vec<&str> =
+                    fields.iter().filter(|(f, _)| !shown.contains(&f.as_str())).map(|(_, m)| m.as_str()).collect();
+                (!rest.is_empty()).then(|| rest.join(" "))
             }
-            UiError::NotFound(m) | UiError::Message(m) => vec![m.clone()],
-            UiError::SignedOut => vec![Message::SessionEnded],
-            UiError::Forbidden => vec![Message::AdminsOnly],
-            UiError::Transport(_) => Vec::new(),
+            UiError::Transport(_) => None,
+            other => Some(other.to_string()),
         }
     }
 }

@@ -158,9 +158,12 @@ async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Stri
     Ok(AppState { billing, config: Arc::new(config), leptos_options, sandbox, login_throttle: Arc::default() })
 }
 
+/// The payment gateway, if payments are configured, and the sandbox it talks to in sandbox mode.
+type Payments = (Option<Arc<dyn PaymentGateway>>, Option<Arc<Sandbox>>);
+
 /// The payment gateway (YooKassa's client) and, in sandbox mode, the emulator it talks to, with
 /// the start-up lines of the setup guide (spec 003 §2).
-fn yookassa_setup(config: &Config) -> Result<(Option<Arc<dyn PaymentGateway>>, Option<Arc<Sandbox>>), String> {
+fn yookassa_setup(config: &Config) -> Result<Payments, String> {
     let yk = &config.yookassa;
     if yk.is_configured() {
         tracing::info!("YooKassa billing client initialized");
@@ -212,17 +215,23 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 /// The whole router. Which requests get a session and the Origin check is decided by route:
 /// - the JSON API and `/healthz` (Bearer tokens; no session);
 /// - the sandbox at `/sandbox/yookassa` in sandbox mode (its own Basic auth);
-/// - the built bundle at `/pkg` (static files);
+/// - the built bundle at `/pkg` and the other public files of the site root (static files);
 /// - the pages and their server functions, with the web layers (sessions, viewer, Origin check),
-///   whose fallback serves the other public files or the 404 page.
+///   and the 404 page.
 pub fn app(state: AppState) -> Router {
     let leptos_state = state.clone();
-    let web = Router::new()
-        .leptos_routes_with_context(&state, route_list(), move || provide_context(leptos_state.clone()), {
+    let pages = Router::new().leptos_routes_with_context(
+        &state,
+        route_list(),
+        move || provide_context(leptos_state.clone()),
+        {
             let options = state.leptos_options.clone();
             move || shell(options.clone())
-        })
-        .fallback(files_or_not_found);
+        },
+    );
+    // Paths that are neither a route nor a public file get the 404 page, with the web layers (it
+    // shows the signed-in viewer's top bar).
+    let not_found = web::layer(Router::new().fallback(not_found_page), &state).with_state(state.clone());
     let mut router = api::routes()
         .route("/api", axum::routing::any(|uri: Uri| async move { api::no_route(&uri) }))
         .route("/api/{*rest}", axum::routing::any(|uri: Uri| async move { api::no_route(&uri) }))
@@ -231,7 +240,8 @@ pub fn app(state: AppState) -> Router {
         router = router.nest("/sandbox/yookassa", tariff_yookassa::sandbox::router(sandbox.clone()));
     }
     router
-        .merge(web::layer(web, &state))
+        .merge(web::layer(pages, &state))
+        .fallback_service(ServeDir::new(&state.config.site_root).fallback(not_found))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
@@ -246,8 +256,8 @@ pub fn app(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// A public file from the site root (the favicon), or the Leptos 404 page.
-async fn files_or_not_found(uri: Uri, State(state): State<AppState>, request: Request<Body>) -> Response {
+/// The Leptos 404 page (status 404).
+async fn not_found_page(uri: Uri, State(state): State<AppState>, request: Request<Body>) -> Response {
     let context_state = state.clone();
     let handler = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
         move || provide_context(context_state.clone()),

@@ -338,8 +338,8 @@ fn english(m: &Message) -> String {
         ProviderRefused => "The payment provider refused the request. Try again later.".into(),
         RefundNotAllowed => "Only a succeeded payment can be refunded".into(),
         NothingToRefund => "Nothing is left to refund".into(),
-        RefundAtMost { amount_minor, currency } => {
-            format!("At most {} can be refunded", amount(*amount_minor, *currency, en))
+        RefundAtMost { amount_minor, .. } => {
+            format!("At most {} can be refunded", tariff_model::money::yookassa_amount(*amount_minor))
         }
         SourceUnknown => "the source address is unknown".into(),
         SourceNotAllowed => "notifications are accepted only from YooKassa's addresses".into(),
@@ -444,16 +444,6 @@ fn russian(m: &Message) -> String {
         WholeNumber => "Введите целое число".into(),
         JsonInvalid => "Некорректный JSON".into(),
     }
-}
-
-/// The text of a page-level error: its messages in `locale`, or the retry hint for a request
-/// that never got an answer.
-pub fn error_text(error: &crate::actions::UiError, shown: &[&str], locale: Locale) -> Option<String> {
-    if let crate::actions::UiError::Transport(_) = error {
-        return Some(message(&Message::Retry, locale));
-    }
-    let messages = error.general(shown);
-    (!messages.is_empty()).then(|| messages.iter().map(|m| message(m, locale)).collect::<Vec<_>>().join(" "))
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! error panels and field messages, and YooKassa's decline reasons in words.
 
 use super::format;
-use super::i18n::{Locale, error_text, message, t, use_locale};
+use super::i18n::{Locale, t, use_locale};
 use crate::actions::UiError;
 use crate::model::{Metric, QuotaStatus, SubscriptionStatus, Transaction, TransactionKind, TransactionStatus};
 use leptos::prelude::*;
@@ -250,10 +250,12 @@ pub fn ErrorPanel(error: UiError) -> impl IntoView {
             if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
                 response.set_status(axum::http::StatusCode::NOT_FOUND);
             }
-            view! { <section class="empty-state" data-error="not-found"><h1>{move || message(&text, locale.get())}</h1></section> }
-                .into_any()
+            view! { <section class="empty-state" data-error="not-found"><h1>{text}</h1></section> }.into_any()
         }
-        other => view! { <p class="error" role="alert">{move || error_text(&other, &[], locale.get())}</p> }.into_any(),
+        other => {
+            let text = other.general(&[]).unwrap_or_else(|| retry_hint(locale.get_untracked()).to_owned());
+            view! { <p class="error" role="alert">{text}</p> }.into_any()
+        }
     }
 }
 
@@ -289,17 +291,25 @@ pub fn pager(
     }
 }
 
+/// What to say when a request did not reach the server.
+pub fn retry_hint(locale: Locale) -> &'static str {
+    t(
+        locale,
+        "The request did not go through. Check your connection and try again.",
+        "Запрос не прошёл. Проверьте соединение и попробуйте ещё раз.",
+    )
+}
+
 /// The message for `field` from an action's last result, for the line under the input.
 pub fn field_message<T, S>(value: S, field: &'static str) -> impl IntoView
 where
     T: Send + Sync + 'static,
     S: With<Value = Option<Result<T, UiError>>> + Clone + Send + Sync + 'static,
 {
-    let locale = use_locale();
     move || {
         value
             .with(|v| match v {
-                Some(Err(e)) => e.field(field).map(|m| message(m, locale.get())),
+                Some(Err(e)) => e.field(field),
                 _ => None,
             })
             .map(|m| view! { <p class="field-error" role="alert" data-field=field>{m}</p> })
@@ -316,7 +326,8 @@ where
     move || {
         value
             .with(|v| match v {
-                Some(Err(e)) => error_text(e, fields, locale.get()),
+                Some(Err(UiError::Transport(_))) => Some(retry_hint(locale.get()).to_owned()),
+                Some(Err(e)) => e.general(fields),
                 _ => None,
             })
             .map(|m| view! { <p class="form-error" role="alert">{m}</p> })

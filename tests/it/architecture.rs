@@ -1,6 +1,6 @@
 //! The structural rules of the restructure, through the front door: sessions live in the billing
 //! database, which routes get a session and the Origin check, reads that never write, and every
-//! error of a page carried as a code.
+//! error of a page in the page's language.
 
 use crate::common::{Backend, spawn_app};
 use crate::portal::{Browser, email};
@@ -105,16 +105,30 @@ async fn reads_project_the_rollover_and_only_the_job_stores_it(backend: Backend)
 on_both_databases!(reads_do_not_write, reads_project_the_rollover_and_only_the_job_stores_it);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn page_errors_are_codes_the_page_translates() {
+async fn page_errors_read_in_the_pages_language() {
     let app = spawn_app(Backend::Sqlite).await;
     let browser = Browser::new(&app);
-    let (status, body, _) =
-        browser.call("signup", &[("name", "x"), ("email", "not-an-email"), ("password", "short"), ("next", "")]).await;
+    let fields = [("name", "x"), ("email", "not-an-email"), ("password", "long enough pass"), ("next", "")];
+    let (status, body, _) = browser.call("signup", &fields).await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["Fields"][0]["field"], "email");
-    assert_eq!(body["Fields"][0]["message"]["code"], "email_invalid");
-    // The same refusal posted by a Russian page without JavaScript comes back to it and reads in
-    // Russian next to the field.
+    assert_eq!(body["Fields"][0][0], "email");
+    assert_eq!(body["Fields"][0][1], "Enter a valid email address");
+    // A Russian page's call gets the Russian text of the same code.
+    let response = browser
+        .client
+        .post(app.url("/api/ui/signup?lang=ru"))
+        .header("origin", &app.base)
+        .header("accept", "application/json")
+        .header("cookie", "lang=ru")
+        .form(&fields)
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert_eq!(body["Fields"][0][1], "Введите корректный адрес электронной почты", "{body}");
+    // Posted by a Russian page without JavaScript (the page remembered the language in its
+    // cookie), it comes back to the page next to the field.
+    browser.page("/signup?lang=ru").await;
     let referer = format!("{}/signup?lang=ru", app.base);
     let response = browser
         .client
@@ -122,7 +136,7 @@ async fn page_errors_are_codes_the_page_translates() {
         .header("origin", &app.base)
         .header("accept", "text/html")
         .header("referer", &referer)
-        .form(&[("name", "x"), ("email", "not-an-email"), ("password", "long enough pass"), ("next", "")])
+        .form(&fields)
         .send()
         .await
         .unwrap();

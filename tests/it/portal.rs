@@ -156,7 +156,7 @@ async fn wrong_credentials_get_one_message_and_repeated_failures_are_throttled(b
     }
     let (status, body, _) = browser.call("login", &[("email", &address), ("password", PASSWORD)]).await;
     assert_eq!(status, 429, "{body}");
-    assert_eq!(body["Message"]["code"], "too_many_attempts", "{body}");
+    assert!(body.to_string().contains("Too many failed attempts"), "{body}");
     let (status, _, _) = browser.call("billing/overview", &[]).await;
     assert_eq!(status, 401, "a throttled login must not sign in");
 }
@@ -274,7 +274,7 @@ async fn checkout_sends_the_browser_to_the_payment_page_and_the_return_page_foll
     // A free plan cannot be bought: the refusal is a message, not a 500.
     let (status, body, _) = browser.call("plans/checkout", &[("plan_id", "free")]).await;
     assert_eq!(status, 422, "{body}");
-    assert_eq!(body["Message"]["code"], "free_plan_needs_no_payment");
+    assert_eq!(body["Message"], "Free plans need no payment");
 }
 on_both_databases!(
     checkout_sends_the_browser_to_the_payment_page_and_the_return_page_follows_it,
@@ -288,7 +288,7 @@ async fn a_new_token_is_shown_once_works_on_the_api_and_stops_when_revoked() {
     browser.sign_up(&email("tim")).await;
     let (status, body, _) = browser.call("tokens/create", &[("name", "  ")]).await;
     assert_eq!(status, 422);
-    assert!(body["Fields"][0]["field"] == "name", "{body}");
+    assert!(body["Fields"][0][0] == "name", "{body}");
 
     let (status, _, _) = browser.call("tokens/create", &[("name", "chat backend")]).await;
     assert_eq!(status, 200);

@@ -71,13 +71,15 @@ pub async fn record(
     .await
 }
 
+pub use tariff_model::admin::AuditFilter;
+
 /// A page of audit entries matching `filter`, newest first, and the total that match.
 ///
 /// # Errors
 /// [`crate::Error::Database`].
 pub async fn list(
     db: &Store,
-    filter: &store::AuditFilter,
+    filter: &AuditFilter,
     limit: i64,
     offset: i64,
 ) -> crate::Result<(Vec<store::AuditRow>, i64)> {

@@ -32,8 +32,8 @@ pub struct UserRef {
     pub is_admin: bool,
 }
 
-impl From<users::UserRow> for UserRef {
-    fn from(user: users::UserRow) -> UserRef {
+impl From<crate::accounts::User> for UserRef {
+    fn from(user: crate::accounts::User) -> UserRef {
         UserRef { id: user.id, account_id: user.account_id, email: user.email, is_admin: user.role == Role::Admin }
     }
 }
@@ -208,9 +208,20 @@ pub async fn revoke(db: &Store, clock: &dyn Clock, email: &str, token_id: &str) 
 ///
 /// # Errors
 /// [`Error::NotFound`] for an unknown user; [`Error::Database`].
-pub async fn list(db: &Store, email: &str) -> Result<Vec<store::TokenRow>> {
+pub async fn list(db: &Store, email: &str) -> Result<Vec<tariff_model::portal::TokenView>> {
     let user = users::find_by_email(db.reader(), email).await?.ok_or_else(|| Error::not_found(Entity::User, email))?;
-    Ok(store::list_for_user(db.reader(), &user.id).await?)
+    let rows = store::list_for_user(db.reader(), &user.id).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| tariff_model::portal::TokenView {
+            id: row.id,
+            name: row.name,
+            scope: row.scope,
+            created_at: row.created_at,
+            last_used_at: row.last_used_at,
+            revoked_at: row.revoked_at,
+        })
+        .collect())
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! users, audit entries. Amounts are minor units (with decimal twins where the API has them),
 //! times Unix seconds.
 
-use super::{Currency, Plan, QuotaStatus, Role, Subscription, SubscriptionStatus, Transaction};
+use super::{Currency, Locale, Plan, QuotaStatus, Role, Subscription, SubscriptionStatus, Transaction};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -129,4 +129,29 @@ pub struct UserDetail {
     pub refundable_minor: BTreeMap<String, i64>,
     /// Every plan, for the assign/comp form.
     pub plans: Vec<Plan>,
+}
+
+/// A person who signs in for an account (the password hash stays in the server's store).
+/// `created_at` is Unix seconds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub account_id: String,
+    pub email: String,
+    pub name: String,
+    pub role: Role,
+    pub locale: Locale,
+    pub created_at: i64,
+}
+
+/// Filters of the audit list; `None` means any. Times are Unix seconds, `since` inclusive,
+/// `until` exclusive.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub user_id: Option<String>,
+    pub action: Option<String>,
+    pub since: Option<i64>,
+    pub until: Option<i64>,
 }

@@ -15,6 +15,7 @@ pub mod subscription;
 pub mod transaction;
 pub mod usage;
 
+pub use admin::User;
 pub use error::{Entity, ErrorCode, InvalidField, Message};
 pub use money::{Currency, MoneyError};
 pub use plan::{Interval, Metric, Plan, PlanChanges, Quotas};

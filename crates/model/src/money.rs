@@ -4,22 +4,19 @@
 //! JSON API additionally shows the spec's decimal `price` (e.g. `990.00`); [`minor_from_decimal`]
 //! converts such a decimal exactly or rejects it, and [`decimal_from_minor`] renders the other way.
 
-use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
 
 /// The currencies a plan may be priced in (DESIGN.md business rules: RUB, USD, EUR).
 /// Each has two decimal places, so one major unit is 100 minor units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Currency {
-    #[serde(rename = "RUB")]
     Rub,
-    #[serde(rename = "USD")]
     Usd,
-    #[serde(rename = "EUR")]
     Eur,
 }
+
+crate::states::by_name!(Currency, code);
 
 impl Currency {
     pub const ALL: [Currency; 3] = [Currency::Rub, Currency::Usd, Currency::Eur];

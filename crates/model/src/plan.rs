@@ -10,9 +10,7 @@ use std::fmt;
 use std::str::FromStr;
 
 /// A usage metric a plan can put a quota on (spec 000 "UsageMetric").
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Metric {
     TokensInput,
     TokensOutput,
@@ -37,6 +35,8 @@ impl Metric {
     }
 }
 
+crate::states::by_name!(Metric);
+
 impl fmt::Display for Metric {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -56,9 +56,7 @@ impl FromStr for Metric {
 }
 
 /// How often a plan bills: one subscription period.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Interval {
     Day,
     Week,
@@ -78,6 +76,8 @@ impl Interval {
         }
     }
 }
+
+crate::states::by_name!(Interval);
 
 impl fmt::Display for Interval {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -3,7 +3,7 @@
 //! Each is parsed once (at the store boundary or from a request) and is an enum everywhere else;
 //! an unknown value is an error ([`UnknownValue`]), never a silent default.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// A stored or sent value that is not one of an enum's names.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
@@ -24,11 +24,14 @@ macro_rules! string_enum {
         }
     ) => {
         $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
         pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+            $($(#[$vmeta])* $variant),+
         }
+
+        // Serde and the OpenAPI schema by name, written out rather than derived: a derived
+        // deserializer per enum and per input type costs the browser bundle kilobytes each.
+        $crate::states::by_name!($name);
 
         impl $name {
             /// Every value, in declaration order.
@@ -44,7 +47,7 @@ macro_rules! string_enum {
 
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
+                f.pad(self.as_str())
             }
         }
 
@@ -61,6 +64,59 @@ macro_rules! string_enum {
 }
 
 pub(crate) use string_enum;
+
+/// Serde (by name, through `FromStr`) and the OpenAPI schema (the names of `ALL`) of an enum
+/// with `ALL` and a name method (`as_str` unless given).
+macro_rules! by_name {
+    ($name:ident) => {
+        $crate::states::by_name!($name, as_str);
+    };
+    ($name:ident, $method:ident) => {
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.$method())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                $crate::states::deserialize_by_name(deserializer)
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $crate::states::names_schema(&$name::ALL.map($name::$method))
+            }
+        }
+
+        #[cfg(feature = "openapi")]
+        impl utoipa::ToSchema for $name {}
+    };
+}
+
+pub(crate) use by_name;
+
+/// Deserializes a string enum from its name (through `FromStr`).
+pub(crate) fn deserialize_by_name<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    let name = std::borrow::Cow::<'de, str>::deserialize(deserializer)?;
+    name.parse().map_err(serde::de::Error::custom)
+}
+
+/// The OpenAPI schema of a string enum: a string, one of `names`.
+#[cfg(feature = "openapi")]
+pub(crate) fn names_schema(names: &[&'static str]) -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(names.iter().copied()))
+        .into()
+}
 
 string_enum! {
     /// Where a payment, renewal, top-up or refund stands (spec 000 "Transaction Entity").
@@ -147,15 +203,14 @@ string_enum! {
 }
 
 /// A supported interface language (UI.md "Both languages everywhere").
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Locale {
     #[default]
-    #[serde(rename = "en")]
     En,
-    #[serde(rename = "ru")]
     Ru,
 }
+
+by_name!(Locale, code);
 
 impl Locale {
     pub const ALL: [Locale; 2] = [Locale::En, Locale::Ru];

@@ -10,7 +10,6 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use tariff_core::paging::paging;
-use tariff_core::store::audit::AuditFilter;
 use tariff_core::{Error, audit, payments, plans, stats, subscriptions};
 use tariff_model::admin::{AuditRow, PlanWithStats, SubscriberRow, Totals};
 use tariff_model::api::{AssignBody, AuditQuery, Deleted, DuplicateBody, RefundBody, SubscribersQuery};
@@ -178,7 +177,7 @@ pub async fn audit_log(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<Json<Page<AuditRow>>> {
     let (page, page_size, offset) = paging(q.page, q.page_size)?;
-    let filter = AuditFilter {
+    let filter = audit::AuditFilter {
         entity_type: q.entity_type,
         entity_id: q.entity_id,
         user_id: q.user_id,

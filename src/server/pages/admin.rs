@@ -6,7 +6,6 @@ use crate::actions::admin::{AUDIT_PAGE_SIZE, AuditFilters, PAGE_SIZE};
 use crate::ui::admin::plans::metric_fields;
 use std::collections::BTreeMap;
 use tariff_core::accounts::{self, picture};
-use tariff_core::store::audit::AuditFilter;
 use tariff_core::{Error, audit, payments, plans, stats, subscriptions};
 use tariff_model::admin::{AdminOverview, AuditRow, PlanWithStats, SubscriberRow, UserDetail, UserSummary};
 use tariff_model::money::minor_from_decimal;
@@ -236,7 +235,7 @@ pub async fn audit(filters: AuditFilters, page: i64) -> Result<Page<AuditRow>, U
         Some(actor) => Some(accounts::audit_actor_id(db, &actor).await.map_err(fail)?),
         None => None,
     };
-    let filter = AuditFilter {
+    let filter = audit::AuditFilter {
         entity_type,
         entity_id,
         user_id: actor,

@@ -1,12 +1,12 @@
 //! Sign-up, log-in, log-out and the stored language, for the pages.
 
-use super::{client_ip, fail, locale, session, session_failed, set_status, state, viewer};
+use super::{client_ip, fail, locale, say, session, session_failed, set_status, state, viewer};
 use crate::actions::UiError;
 use crate::server::web::{USER_ID_KEY, safe_next};
 use axum::http::StatusCode;
 use tariff_core::Error;
 use tariff_core::accounts::{self, NewUser};
-use tariff_model::{InvalidField, Message};
+use tariff_model::Message;
 
 /// See [`crate::actions::auth::login`].
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), UiError> {
@@ -17,14 +17,14 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     let now = state.now();
     if let Err(wait) = state.login_throttle.check(&keys, now) {
         set_status(StatusCode::TOO_MANY_REQUESTS);
-        return Err(UiError::Message(Message::TooManyAttempts { minutes: (wait + 59) / 60 }));
+        return Err(UiError::Message(say(&Message::TooManyAttempts { minutes: (wait + 59) / 60 })));
     }
     let user_id = match accounts::authenticate(&state.billing.store, &email, &password).await {
         Ok(id) => id,
         Err(Error::Unauthorized) => {
             state.login_throttle.failed(&keys, now);
             set_status(StatusCode::UNAUTHORIZED);
-            return Err(UiError::Message(Message::WrongCredentials));
+            return Err(UiError::Message(say(&Message::WrongCredentials)));
         }
         Err(e) => return Err(fail(e)),
     };
@@ -51,7 +51,7 @@ pub async fn signup(name: String, email: String, password: String, next: Option<
         Ok(id) => id,
         Err(Error::Conflict(Message::EmailTaken { .. })) => {
             set_status(StatusCode::CONFLICT);
-            return Err(UiError::Fields(vec![InvalidField::new("email", Message::EmailTakenLogIn)]));
+            return Err(UiError::Fields(vec![("email".to_owned(), say(&Message::EmailTakenLogIn))]));
         }
         Err(e) => return Err(fail(e)),
     };

@@ -10,7 +10,7 @@ pub mod portal;
 use crate::actions::UiError;
 use crate::server::state::AppState;
 use crate::server::web::CurrentViewer;
-use crate::ui::i18n::RequestLocale;
+use crate::ui::i18n::{RequestLocale, message};
 use axum::http::StatusCode;
 use axum::http::request::Parts;
 use leptos::prelude::*;
@@ -82,6 +82,11 @@ pub fn request_id() -> Option<String> {
     use_context::<Parts>()?.headers.get("x-request-id")?.to_str().ok().map(str::to_owned)
 }
 
+/// A message in the request's language.
+pub fn say(m: &Message) -> String {
+    message(m, locale())
+}
+
 /// The session of this request.
 ///
 /// # Errors
@@ -89,14 +94,14 @@ pub fn request_id() -> Option<String> {
 pub async fn session() -> Result<tower_sessions::Session, UiError> {
     leptos_axum::extract::<tower_sessions::Session>().await.map_err(|e| {
         tracing::error!(error = %e, "no session on a page request");
-        UiError::Message(Message::ServerError)
+        UiError::Message(say(&Message::ServerError))
     })
 }
 
 /// A session store failure as the page shows it (the detail is logged).
 pub fn session_failed(e: tower_sessions::session::Error) -> UiError {
     tracing::error!(error = %e, "the session store failed");
-    UiError::Message(Message::ServerError)
+    UiError::Message(say(&Message::ServerError))
 }
 
 /// A billing error for the viewer: validation into per-field messages, refusals into messages,
@@ -105,22 +110,27 @@ pub fn session_failed(e: tower_sessions::session::Error) -> UiError {
 pub fn fail(error: Error) -> UiError {
     set_status(StatusCode::from_u16(error.code().status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
     match error {
-        Error::Validation(fields) => UiError::Fields(fields),
+        Error::Validation(fields) => fields_in_words(fields),
         Error::Unauthorized => UiError::SignedOut,
         Error::Forbidden(_) => UiError::Forbidden,
-        e @ Error::NotFound { .. } => UiError::NotFound(e.message()),
+        e @ Error::NotFound { .. } => UiError::NotFound(say(&e.message())),
         e @ (Error::Database(_) | Error::Internal(_)) => {
             tracing::error!(error = %e, "a page action failed");
-            UiError::Message(Message::ServerError)
+            UiError::Message(say(&Message::ServerError))
         }
-        other => UiError::Message(other.message()),
+        other => UiError::Message(say(&other.message())),
     }
+}
+
+/// Field errors in the request's language.
+fn fields_in_words(fields: Vec<tariff_model::InvalidField>) -> UiError {
+    UiError::Fields(fields.into_iter().map(|f| (f.field, say(&f.message))).collect())
 }
 
 /// Field errors the page found itself (422).
 pub fn invalid(fields: Vec<tariff_model::InvalidField>) -> UiError {
     set_status(StatusCode::UNPROCESSABLE_ENTITY);
-    UiError::Fields(fields)
+    fields_in_words(fields)
 }
 
 /// Gives a server function's JSON answer the status its error deserves (401, 403, 404, 422, …)

@@ -5,7 +5,7 @@ use crate::actions::UiError;
 use crate::server::web::FRESH_TOKEN_KEY;
 use tariff_core::accounts::picture;
 use tariff_core::{payments, plans, subscriptions, tokens, usage};
-use tariff_model::portal::{BillingOverview, Page, PaymentResult, PlanCatalog, TokenList, TokenView, UsageReport};
+use tariff_model::portal::{BillingOverview, Page, PaymentResult, PlanCatalog, TokenList, UsageReport};
 use tariff_model::{Plan, Scope, Subscription, Transaction};
 
 /// Payments per page of `/billing/transactions`.
@@ -70,7 +70,7 @@ pub async fn start_checkout(plan_id: String) -> Result<String, UiError> {
     .await
     .map_err(|e| match fail(e) {
         // The form has no plan_id field to show it next to: say it for the whole action.
-        UiError::Fields(mut fields) if fields.len() == 1 => UiError::Message(fields.remove(0).message),
+        UiError::Fields(fields) => UiError::Message(fields.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")),
         other => other,
     })?;
     // A plain form post is redirected by the server; a hydrated page leaves for the payment page
@@ -124,19 +124,7 @@ pub async fn usage_report() -> Result<UsageReport, UiError> {
 pub async fn token_list() -> Result<TokenList, UiError> {
     let viewer = require_viewer()?;
     let state = state();
-    let tokens = tokens::list(&state.billing.store, &viewer.email)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|row| TokenView {
-            id: row.id,
-            name: row.name,
-            scope: row.scope,
-            created_at: row.created_at,
-            last_used_at: row.last_used_at,
-            revoked_at: row.revoked_at,
-        })
-        .collect();
+    let tokens = tokens::list(&state.billing.store, &viewer.email).await.map_err(fail)?;
     let fresh = session().await?.remove::<(String, String)>(FRESH_TOKEN_KEY).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "reading the new token from the session failed");
         None

@@ -45,6 +45,12 @@ pub async fn same_origin(State(state): State<AppState>, request: Request, next: 
         next.run(request).await
     } else {
         tracing::warn!(method = %request.method(), path = request.uri().path(), ?origin, "cross-origin form post refused");
-        (StatusCode::FORBIDDEN, "This form was sent from another site and was refused.").into_response()
+        let locale = headers
+            .get(header::COOKIE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(crate::ui::i18n::locale_from_cookie_header)
+            .unwrap_or_default();
+        let text = crate::ui::i18n::message(&tariff_model::Message::CrossOriginRefused, locale);
+        (StatusCode::FORBIDDEN, text).into_response()
     }
 }

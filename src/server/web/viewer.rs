@@ -26,7 +26,7 @@ pub struct CurrentViewer(pub Option<Viewer>);
 /// Loads the viewer from the session, settles the language (`?lang=`, else the user's stored
 /// language, else the `lang` cookie, else English), and sends anonymous visitors of private
 /// pages to `/login?next=…`. Reads only: a `?lang=` choice of a signed-in user is stored on the
-/// user by a background task, after the page is answered.
+/// user by a background task, off the request's path.
 pub async fn viewer(State(state): State<AppState>, session: Session, mut request: Request, next: Next) -> Response {
     let path = request.uri().path().to_owned();
     let user_id: Option<String> = session.get(USER_ID_KEY).await.unwrap_or_else(|e| {

@@ -4,7 +4,7 @@
 use super::{PortalNav, loading};
 use crate::actions::portal::{CancelSubscription, ResumeSubscription, get_billing_overview};
 use crate::model::portal::BillingOverview;
-use crate::model::{Metric, Plan, Subscription, SubscriptionStatus};
+use crate::model::{CancelOptions, Metric, Plan, Subscription, SubscriptionStatus};
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::widgets::{ErrorPanel, action_message, page_title, payment_badge, status_badge};
@@ -46,9 +46,9 @@ fn overview_view(
     cancel: ServerAction<CancelSubscription>,
     resume: ServerAction<ResumeSubscription>,
 ) -> impl IntoView {
-    let fallback = overview.cancel.fallback_plan.as_ref().map(|p| plan_name(p, locale));
+    let options = overview.cancel;
     let subscription_card = match overview.subscription {
-        Some(subscription) => subscription_card(subscription, fallback, locale, cancel, resume).into_any(),
+        Some(subscription) => subscription_card(subscription, options, locale, cancel, resume).into_any(),
         None => view! {
             <section class="card" data-card="subscription">
                 <h2>{t(locale, "No plan yet", "Тариф не выбран")}</h2>
@@ -103,7 +103,7 @@ fn overview_view(
 
 fn subscription_card(
     subscription: Subscription,
-    fallback: Option<String>,
+    options: CancelOptions,
     locale: Locale,
     cancel: ServerAction<CancelSubscription>,
     resume: ServerAction<ResumeSubscription>,
@@ -121,11 +121,7 @@ fn subscription_card(
     };
     let end = format::date(subscription.current_period_end, locale);
     let period = format!("{} – {}", format::date(subscription.current_period_start, locale), end);
-    let live = matches!(
-        subscription.status,
-        SubscriptionStatus::Active | SubscriptionStatus::Trialing | SubscriptionStatus::PastDue
-    );
-    let pending_cancel = subscription.cancel_at_period_end && live;
+    let pending_cancel = options.resume;
     let next_line = if pending_cancel {
         view! { <p class="notice warn" data-testid="cancels-on">{format!("{} {end}", t(locale, "Cancels on", "Отменится"))}</p> }.into_any()
     } else if subscription.status == SubscriptionStatus::Trialing {
@@ -139,7 +135,11 @@ fn subscription_card(
     } else {
         view! { <p data-testid="renews-on">{format!("{} {end}", t(locale, "Renews on", "Продлится"))}</p> }.into_any()
     };
-    let fallback_name = fallback.unwrap_or_else(|| t(locale, "no plan", "без тарифа").to_owned());
+    let fallback_name = options
+        .fallback_plan
+        .as_ref()
+        .map(|p| plan_name(p, locale))
+        .unwrap_or_else(|| t(locale, "no plan", "без тарифа").to_owned());
     let at_end_text = match locale {
         Locale::En => format!("Your {name} plan stays active until {end}, then you move to {fallback_name}."),
         Locale::Ru => format!("Тариф «{name}» будет действовать до {end}, затем вы перейдёте на «{fallback_name}»."),
@@ -152,7 +152,7 @@ fn subscription_card(
             "Тариф «{name}» закончится сейчас, и вы перейдёте на «{fallback_name}». Остаток оплаченного периода не возвращается."
         ),
     };
-    let can_cancel = live && !plan.is_free() && !pending_cancel;
+    let (at_end_allowed, now_allowed) = (options.at_period_end, options.immediately);
     let status = subscription.status;
     view! {
         <section class="card" data-card="subscription" data-plan-id=plan.id.clone()>
@@ -183,11 +183,9 @@ fn subscription_card(
                 </ActionForm>
                 {action_message(resume.value(), &[])}
             })}
-            {can_cancel.then(|| view! {
-                {cancel_choice(cancel, false, at_end_text, locale)}
-                {cancel_choice(cancel, true, now_text, locale)}
-                {action_message(cancel.value(), &[])}
-            })}
+            {at_end_allowed.then(|| cancel_choice(cancel, false, at_end_text, locale))}
+            {now_allowed.then(|| cancel_choice(cancel, true, now_text, locale))}
+            {(at_end_allowed || now_allowed).then(|| action_message(cancel.value(), &[]))}
         </section>
     }
 }

@@ -12,7 +12,8 @@ use tariff_model::portal::Page;
 use tariff_model::{Entity, Locale, Message, Role, SubscriptionStatus};
 
 pub use crate::tokens::UserRef;
-pub use store::UserRow;
+
+pub use tariff_model::User;
 
 /// Email used for the development admin when `ADMIN_EMAIL` is unset.
 pub const DEV_ADMIN_EMAIL: &str = "admin@tariff.local";
@@ -204,7 +205,7 @@ pub async fn list_users(
 ///
 /// # Errors
 /// [`Error::Database`].
-pub async fn find_user(db: &Store, user_id: &str) -> Result<Option<UserRow>> {
+pub async fn find_user(db: &Store, user_id: &str) -> Result<Option<User>> {
     Ok(store::find_by_id(db.reader(), user_id).await?)
 }
 

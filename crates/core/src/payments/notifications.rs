@@ -6,7 +6,7 @@ use crate::gateway::{GatewayError, Notification, Payment, PaymentState};
 use crate::store::plans;
 use crate::store::transactions::{self as store, TransitionFacts};
 use crate::store::webhooks::{self, NewNotification};
-use crate::subscriptions::{self, PaidBy};
+use crate::subscriptions::{self, PaidBy, rollover_if_due};
 use crate::{Billing, Error, Result};
 use tariff_model::{Entity, InboxStatus, TransactionKind, TransactionStatus};
 
@@ -31,6 +31,9 @@ pub async fn apply_payment(billing: &Billing, payment: &Payment) -> Result<Outco
     match payment.state {
         PaymentState::Succeeded => {
             let now = billing.now();
+            // The period is applied to the subscription as it stands now (a cancellation or a
+            // fallback to free that is due is stored first).
+            rollover_if_due(db, now, &transaction.account_id).await?;
             let method = payment.payment_method.as_ref().filter(|m| m.saved && !m.id.is_empty()).map(|m| m.id.as_str());
             let mut tx = db.begin_write().await?;
             let facts = TransitionFacts {

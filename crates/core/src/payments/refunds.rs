@@ -8,14 +8,39 @@ use crate::{Billing, Error, Result};
 use tariff_model::money::yookassa_amount;
 use tariff_model::{Currency, Entity, Message, Transaction, TransactionKind, TransactionStatus};
 
-/// How much of `transaction` may still be refunded, in minor units: what is left of a succeeded
-/// payment (checkout, renewal or top-up) that reached the provider; `None` for anything else.
+/// The refund rule: only a succeeded payment (checkout, renewal or top-up) that reached the
+/// provider may be refunded, and only what is left of it. Returns what is left, in minor units.
+///
+/// # Errors
+/// [`Message::RefundNotAllowed`] for anything but such a payment; [`Message::NothingToRefund`]
+/// when all of it was refunded (or is reserved for a refund in flight).
+fn refundable_left(
+    kind: TransactionKind,
+    status: TransactionStatus,
+    reached_provider: bool,
+    amount: i64,
+    refunded_minor: i64,
+) -> std::result::Result<i64, Message> {
+    if !(kind.is_payment() && status == TransactionStatus::Succeeded && reached_provider) {
+        return Err(Message::RefundNotAllowed);
+    }
+    match amount - refunded_minor {
+        left if left > 0 => Ok(left),
+        _ => Err(Message::NothingToRefund),
+    }
+}
+
+/// How much of `transaction` may still be refunded, in minor units (see [`refund`] for the rule);
+/// `None` when it may not be refunded.
 pub fn refundable_minor(transaction: &Transaction) -> Option<i64> {
-    let refundable = transaction.kind.is_payment()
-        && transaction.status == TransactionStatus::Succeeded
-        && transaction.yookassa_payment_id.is_some()
-        && transaction.amount > transaction.refunded_minor;
-    refundable.then(|| transaction.amount - transaction.refunded_minor)
+    refundable_left(
+        transaction.kind,
+        transaction.status,
+        transaction.yookassa_payment_id.is_some(),
+        transaction.amount,
+        transaction.refunded_minor,
+    )
+    .ok()
 }
 
 /// Refunds all or part of a succeeded payment. The amount (minor units; default: everything not
@@ -43,19 +68,24 @@ pub async fn refund(
     let original = store::find(db.reader(), transaction_id)
         .await?
         .ok_or_else(|| Error::not_found(Entity::Transaction, transaction_id))?;
-    let payment_id = match (&original.yookassa_payment_id, original.kind.is_payment(), original.status) {
-        (Some(id), true, TransactionStatus::Succeeded) => id.clone(),
-        _ => return Err(Error::invalid("transaction_id", Message::RefundNotAllowed)),
-    };
+    let refunded = original.refunded_minor;
+    let left = refundable_left(
+        original.kind,
+        original.status,
+        original.yookassa_payment_id.is_some(),
+        original.amount,
+        refunded,
+    )
+    .map_err(|m| match m {
+        Message::RefundNotAllowed => Error::invalid("transaction_id", m),
+        other => Error::invalid("amount", other),
+    })?;
+    let payment_id = original.yookassa_payment_id.clone().unwrap_or_default();
     let currency: Currency = original
         .currency
         .parse()
         .map_err(|_| Error::Internal(format!("transaction {} has an unknown currency", original.id)))?;
-    let refunded = original.refunded_minor;
-    let amount = amount.unwrap_or(original.amount - refunded);
-    if amount <= 0 {
-        return Err(Error::invalid("amount", Message::NothingToRefund));
-    }
+    let amount = amount.unwrap_or(left);
     let now = billing.now();
     let mut refund_row = NewTransaction::pending(
         TransactionKind::Refund,

@@ -2,6 +2,7 @@
 
 use super::WriteTx;
 use sqlx::{Any, Executor};
+use tariff_model::admin::AuditFilter;
 
 /// One audit entry. `changes` is `{field: {"before": .., "after": ..}}`; `audit_metadata` carries
 /// request facts (request id, source IP, channel). `created_at` is Unix seconds.
@@ -52,18 +53,6 @@ struct RawAuditRow {
     changes: Option<String>,
     audit_metadata: Option<String>,
     created_at: i64,
-}
-
-/// Filters of the audit list; `None` means any. Times are Unix seconds, `since` inclusive,
-/// `until` exclusive.
-#[derive(Clone, Debug, Default)]
-pub struct AuditFilter {
-    pub entity_type: Option<String>,
-    pub entity_id: Option<String>,
-    pub user_id: Option<String>,
-    pub action: Option<String>,
-    pub since: Option<i64>,
-    pub until: Option<i64>,
 }
 
 /// A page of entries matching `filter`, newest first, and how many match in all.

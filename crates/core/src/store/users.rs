@@ -3,25 +3,14 @@
 use super::{WriteTx, get_enum, get_enum_opt, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
+use tariff_model::User;
 use tariff_model::admin::UserSummary;
 use tariff_model::{Locale, Role, SubscriptionStatus};
 
-/// A user as stored, without the password hash.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct UserRow {
-    pub id: String,
-    pub account_id: String,
-    pub email: String,
-    pub name: String,
-    pub role: Role,
-    pub locale: Locale,
-    pub created_at: i64,
-}
-
 const USER_COLUMNS: &str = "id, account_id, email, name, role, locale, created_at";
 
-fn user_from_row(row: &AnyRow) -> Result<UserRow, sqlx::Error> {
-    Ok(UserRow {
+fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
+    Ok(User {
         id: row.try_get("id")?,
         account_id: row.try_get("account_id")?,
         email: row.try_get("email")?,
@@ -89,14 +78,14 @@ pub async fn insert_user(tx: &mut WriteTx, user: &NewUserRow<'_>) -> Result<(), 
 pub async fn find_by_email<'c, E: Executor<'c, Database = Any>>(
     db: E,
     email: &str,
-) -> Result<Option<UserRow>, sqlx::Error> {
+) -> Result<Option<User>, sqlx::Error> {
     let sql = format!("select {USER_COLUMNS} from app_user where lower(email) = lower($1)");
     let row = sqlx::query(&sql).bind(email).fetch_optional(db).await?;
     row.as_ref().map(user_from_row).transpose()
 }
 
 /// The user with this id.
-pub async fn find_by_id<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<Option<UserRow>, sqlx::Error> {
+pub async fn find_by_id<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<Option<User>, sqlx::Error> {
     let sql = format!("select {USER_COLUMNS} from app_user where id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(db).await?;
     row.as_ref().map(user_from_row).transpose()

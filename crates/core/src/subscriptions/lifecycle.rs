@@ -91,6 +91,7 @@ async fn switch_or_create(
 /// # Errors
 /// [`Error::NotFound`] for an unknown plan; [`Error::Conflict`]; [`Error::Database`].
 pub async fn assign(db: &Store, now: i64, actor: &Actor, user: &UserRef, plan_id: &str) -> Result<Subscription> {
+    rollover_if_due(db, now, &user.account_id).await?;
     let mut tx = db.begin_write().await?;
     let plan = plans::get(tx.conn(), plan_id).await?.ok_or_else(|| Error::not_found(Entity::Plan, plan_id))?;
     let (before, after) = switch_or_create(&mut tx, now, user, &plan).await?;

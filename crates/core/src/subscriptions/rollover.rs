@@ -4,6 +4,7 @@
 //! - a free plan renews itself (straight to the period containing now);
 //! - a paid plan without a renewal payment → `past_due`; after [`DUNNING_GRACE_SECONDS`] (plus a
 //!   day when a saved card is being retried) → `canceled`, and the account falls back to free.
+//!
 //! Paused subscriptions do not move.
 //!
 //! [`step`] decides one transition without touching the store. [`project`] applies the due steps

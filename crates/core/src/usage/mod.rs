@@ -89,24 +89,48 @@ pub(crate) async fn standing(
     if let Some(row) = store::standing(db.reader(), account_id, metric.as_str()).await?
         && (row.current_period_end > now || row.status == tariff_model::SubscriptionStatus::Paused)
     {
-        let quotas: Option<tariff_model::Quotas> = match row.quotas.as_deref() {
-            Some(text) => serde_json::from_str(text)
-                .map_err(|e| Error::Internal(format!("plan quotas are not valid JSON: {e}")))?,
-            None => None,
-        };
-        let limit = quotas.as_ref().and_then(|q| q.get(&metric).copied().flatten());
-        let allowance = Allowance {
-            subscription_id: Some(row.subscription_id),
-            period_start: row.current_period_start,
-            period_end: row.current_period_end,
-            limit,
-        };
-        return Ok((allowance, row.used.unwrap_or(0)));
+        return standing_from(row, metric);
     }
     let subscription = crate::subscriptions::current(db, now, account_id).await?;
     let a = allowance(subscription.as_ref(), metric, policy, now)?;
     let used = store::used(db.reader(), account_id, metric.as_str(), a.period_start).await?;
     Ok((a, used))
+}
+
+/// [`standing`] for a write: when the stored period has ended, the due transitions are stored
+/// first (writes may write), then the standing is read again.
+pub(crate) async fn standing_for_write(
+    db: &Store,
+    now: i64,
+    policy: NoSubscriptionPolicy,
+    account_id: &str,
+    metric: Metric,
+) -> Result<(Allowance, i64)> {
+    if let Some(row) = store::standing(db.reader(), account_id, metric.as_str()).await?
+        && (row.current_period_end > now || row.status == tariff_model::SubscriptionStatus::Paused)
+    {
+        return standing_from(row, metric);
+    }
+    crate::subscriptions::rollover(db, now, account_id).await?;
+    standing(db, now, policy, account_id, metric).await
+}
+
+/// The allowance of a stored standing whose period is current.
+fn standing_from(row: store::Standing, metric: Metric) -> Result<(Allowance, i64)> {
+    let quotas: Option<tariff_model::Quotas> = match row.quotas.as_deref() {
+        Some(text) => {
+            serde_json::from_str(text).map_err(|e| Error::Internal(format!("plan quotas are not valid JSON: {e}")))?
+        }
+        None => None,
+    };
+    let limit = quotas.as_ref().and_then(|q| q.get(&metric).copied().flatten());
+    let allowance = Allowance {
+        subscription_id: Some(row.subscription_id),
+        period_start: row.current_period_start,
+        period_end: row.current_period_end,
+        limit,
+    };
+    Ok((allowance, row.used.unwrap_or(0)))
 }
 
 /// Parses a metric name from a path or body.

@@ -1,8 +1,7 @@
 //! Recording one usage event and consuming it from the quota atomically (the hot path).
 
-use super::{Allowance, parse_metric, standing, status};
+use super::{Allowance, parse_metric, standing_for_write, status};
 use crate::store::{Store, usage as store};
-use crate::subscriptions::rollover_if_due;
 use crate::tokens::UserRef;
 use crate::{Error, NoSubscriptionPolicy, Result};
 use tariff_model::{InvalidField, Message, Metric, Tracked, UsageEvent};
@@ -64,8 +63,7 @@ pub async fn track(
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
-    rollover_if_due(db, now, &user.account_id).await?;
-    let (a, _) = standing(db, now, policy, &user.account_id, metric).await?;
+    let (a, _) = standing_for_write(db, now, policy, &user.account_id, metric).await?;
     let amount = event.amount;
     let row = usage_row(user, metric, &a, event, now);
 
