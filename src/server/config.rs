@@ -47,8 +47,9 @@ impl YooKassaConfig {
     }
 }
 
-/// The whole configuration of a Tariff server.
-#[derive(Clone, Debug)]
+/// The whole configuration of a Tariff server. Its `Debug` output redacts secrets and the
+/// credentials inside the database and Redis URLs.
+#[derive(Clone)]
 pub struct Config {
     pub environment: Environment,
     /// `DATABASE_URL`: `sqlite://...` or `postgres://...`.
@@ -67,7 +68,7 @@ pub struct Config {
     pub admin_password: Option<SecretString>,
     pub yookassa: YooKassaConfig,
     /// Networks notifications may come from (`YOOKASSA_WEBHOOK_ALLOWED_IPS`, comma-separated;
-    /// default YooKassa's published ranges, plus loopback in sandbox mode).
+    /// default YooKassa's published ranges, plus loopback for the sandbox in development).
     pub webhook_allowed_ips: Vec<ipnet::IpNet>,
     /// Proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`, comma-separated; default none).
     pub trusted_proxies: Vec<ipnet::IpNet>,
@@ -78,6 +79,38 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub no_subscription_policy: NoSubscriptionPolicy,
     pub log_format: LogFormat,
+}
+
+/// `url` without its credentials: `postgres://tariff:secret@db/x` → `postgres://***@db/x`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => format!("{}***{}", &url[..scheme_end + 3], &url[at..]),
+        _ => url.to_owned(),
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("environment", &self.environment)
+            .field("database_url", &redact_url(&self.database_url))
+            .field("database_max_connections", &self.database_max_connections)
+            .field("site_addr", &self.site_addr)
+            .field("site_root", &self.site_root)
+            .field("app_base_url", &self.app_base_url)
+            .field("session_secret", &self.session_secret)
+            .field("admin_email", &self.admin_email)
+            .field("admin_password", &self.admin_password)
+            .field("yookassa", &self.yookassa)
+            .field("webhook_allowed_ips", &self.webhook_allowed_ips)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("receipts", &self.receipts)
+            .field("vat_code", &self.vat_code)
+            .field("redis_url", &self.redis_url.as_deref().map(redact_url))
+            .field("no_subscription_policy", &self.no_subscription_policy)
+            .field("log_format", &self.log_format)
+            .finish()
+    }
 }
 
 /// A variable that is set but cannot be used; the message names the variable.
@@ -101,6 +134,8 @@ impl Config {
             no_subscription_policy: self.no_subscription_policy,
             receipts: self.receipts,
             vat_code: self.vat_code,
+            test_payments: self.yookassa.sandbox
+                || self.yookassa.secret_key.as_ref().is_some_and(|k| k.expose_secret().starts_with("test_")),
         }
     }
 
@@ -177,17 +212,33 @@ impl Config {
         }
 
         let shop_id = get("YOOKASSA_SHOP_ID");
+        let production = environment == Environment::Production;
+        // Production never takes test money: the sandbox runs there only when asked for by name
+        // (a staging server), never because the shop id is missing.
         let sandbox = match get("YOOKASSA_SANDBOX").as_deref() {
-            None => shop_id.is_none(),
+            None => shop_id.is_none() && !production,
             Some("on") | Some("true") | Some("1") => true,
             Some("off") | Some("false") | Some("0") => false,
             Some(other) => {
                 return Err(invalid("YOOKASSA_SANDBOX", format!("{other:?} is not on or off")));
             }
         };
+        let secret_key = get("YOOKASSA_SECRET_KEY").map(SecretString::from);
+        if production && !sandbox {
+            if shop_id.is_none() {
+                return Err(invalid(
+                    "YOOKASSA_SHOP_ID",
+                    "must be set in production (a staging server without real payments sets YOOKASSA_SANDBOX=on)"
+                        .into(),
+                ));
+            }
+            if secret_key.is_none() {
+                return Err(invalid("YOOKASSA_SECRET_KEY", "must be set with YOOKASSA_SHOP_ID in production".into()));
+            }
+        }
         let yookassa = YooKassaConfig {
             shop_id,
-            secret_key: get("YOOKASSA_SECRET_KEY").map(SecretString::from),
+            secret_key,
             webhook_secret: get("YOOKASSA_WEBHOOK_SECRET").map(SecretString::from),
             api_url: get("YOOKASSA_API_URL").map(|u| u.trim_end_matches('/').to_owned()),
             sandbox,
@@ -211,7 +262,8 @@ impl Config {
             Some(list) => parse_networks("YOOKASSA_WEBHOOK_ALLOWED_IPS", &list)?,
             None => parse_networks("YOOKASSA_WEBHOOK_ALLOWED_IPS", &tariff_yookassa::NOTIFICATION_IP_RANGES.join(","))?,
         };
-        if yookassa.sandbox {
+        // The sandbox notifies over loopback; only a development server believes loopback.
+        if yookassa.sandbox && !production {
             webhook_allowed_ips.extend(parse_networks("YOOKASSA_WEBHOOK_ALLOWED_IPS", "127.0.0.0/8,::1/128")?);
         }
         let trusted_proxies = parse_networks("TRUSTED_PROXIES", &get("TRUSTED_PROXIES").unwrap_or_default())?;
@@ -322,10 +374,37 @@ mod tests {
     }
 
     #[test]
+    fn production_never_takes_test_money_unless_asked_by_name() {
+        let production = [("TARIFF_ENV", "production"), ("SESSION_SECRET", "a-session-secret-of-at-least-32-chars")];
+        assert_eq!(config(&production).unwrap_err().var, "YOOKASSA_SHOP_ID", "no silent sandbox");
+        let mut live = production.to_vec();
+        live.push(("YOOKASSA_SHOP_ID", "123"));
+        assert_eq!(config(&live).unwrap_err().var, "YOOKASSA_SECRET_KEY");
+        live.push(("YOOKASSA_SECRET_KEY", "live_x"));
+        let c = config(&live).unwrap();
+        assert!(!c.yookassa.sandbox);
+        let loopback = "127.0.0.1".parse::<std::net::IpAddr>().unwrap();
+        assert!(!c.webhook_allowed_ips.iter().any(|n| n.contains(&loopback)));
+        let mut staging = production.to_vec();
+        staging.push(("YOOKASSA_SANDBOX", "on"));
+        let c = config(&staging).unwrap();
+        assert!(c.yookassa.sandbox, "a staging server asks for the sandbox by name");
+        assert!(!c.webhook_allowed_ips.iter().any(|n| n.contains(&loopback)), "loopback only in development");
+    }
+
+    #[test]
     fn secrets_are_redacted_in_debug_output() {
-        let c = config(&[("YOOKASSA_SECRET_KEY", "live_supersecret"), ("ADMIN_PASSWORD", "hunter22")]).unwrap();
+        let c = config(&[
+            ("YOOKASSA_SECRET_KEY", "live_supersecret"),
+            ("ADMIN_PASSWORD", "hunter22"),
+            ("DATABASE_URL", "postgres://tariff:dbpassword@db.internal:5432/tariff"),
+            ("REDIS_URL", "redis://:redispassword@cache:6379/0"),
+        ])
+        .unwrap();
         let debug = format!("{c:?}");
         assert!(!debug.contains("supersecret"));
         assert!(!debug.contains("hunter22"));
+        assert!(!debug.contains("dbpassword") && debug.contains("postgres://***@db.internal:5432/tariff"), "{debug}");
+        assert!(!debug.contains("redispassword"), "{debug}");
     }
 }

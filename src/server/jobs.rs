@@ -1,18 +1,24 @@
 //! The background scheduler, every [`ROLLOVER_EVERY`]: moves subscription periods on time
 //! (rollover, trial ends, past-due cancellation), handles stored YooKassa notifications again
 //! that failed, charges saved cards for renewals on the dunning schedule, polls payments left
-//! pending (a notification that never came), and deletes expired web sessions. Reads never
-//! store a rollover; this job (and every write path) does.
+//! pending (a notification that never came), reconciles refunds left pending, gives up checkouts
+//! that never reached YooKassa, and deletes expired web sessions. Reads never store a rollover;
+//! this job (and every write path) does.
+//!
+//! Every process starts the loop, but only the holder of the database lease
+//! [`tariff_core::leases::JOBS`] runs a tick, so replicas charge each renewal once.
 
 use super::state::AppState;
 use super::web::DatabaseSessions;
 use std::time::Duration;
-use tariff_core::{payments, subscriptions};
+use tariff_core::{leases, payments, subscriptions};
 
 /// How often the jobs run.
 pub const ROLLOVER_EVERY: Duration = Duration::from_secs(60);
 /// Expired sessions are deleted every this many runs (hourly).
 const SESSION_CLEANUP_EVERY_RUNS: u64 = 60;
+/// How long a tick's lease lasts, in seconds: a holder that dies is replaced after this.
+const LEASE_SECONDS: i64 = 5 * 60;
 
 /// Starts the jobs on the runtime; abort the handle to stop them.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
@@ -22,8 +28,17 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         let mut tick = tokio::time::interval(ROLLOVER_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut runs: u64 = 0;
+        let holder = uuid::Uuid::new_v4().to_string();
         loop {
             tick.tick().await;
+            match leases::acquire(&billing.store, leases::JOBS, &holder, billing.now(), LEASE_SECONDS).await {
+                Ok(true) => {}
+                Ok(false) => continue,
+                Err(e) => {
+                    tracing::warn!(error = %e, "could not take the jobs' lease; retrying next tick");
+                    continue;
+                }
+            }
             match subscriptions::rollover_due(&billing.store, billing.now()).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(accounts = n, "subscription rollover applied"),
@@ -44,7 +59,18 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(n) => tracing::info!(payments = n, "asked YooKassa about payments left pending"),
                 Err(e) => tracing::warn!(error = %e, "pending-payment poll failed; retrying next tick"),
             }
+            match payments::reconcile_refunds(&billing).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(refunds = n, "refunds left pending reconciled"),
+                Err(e) => tracing::warn!(error = %e, "refund reconciliation failed; retrying next tick"),
+            }
+            match payments::expire_unsent(&billing).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(checkouts = n, "checkouts that never reached YooKassa given up"),
+                Err(e) => tracing::warn!(error = %e, "expiring unsent checkouts failed; retrying next tick"),
+            }
             if runs.is_multiple_of(SESSION_CLEANUP_EVERY_RUNS) {
+                state.attempt_limits.shrink();
                 match sessions.delete_expired().await {
                     Ok(0) => {}
                     Ok(n) => tracing::info!(sessions = n, "expired web sessions deleted"),

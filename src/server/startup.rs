@@ -5,7 +5,7 @@
 use super::config::{Config, DEFAULT_YOOKASSA_API_URL};
 use super::state::AppState;
 use super::{api, jobs, web};
-use crate::ui::app::{App, shell};
+use crate::ui::app::{App, SiteMode, shell};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -155,7 +155,17 @@ async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Stri
         .env(Env::PROD)
         .build();
     let billing = Billing { store, clock, gateway, settings: Arc::new(config.billing_settings()) };
-    Ok(AppState { billing, config: Arc::new(config), leptos_options, sandbox, login_throttle: Arc::default() })
+    let token_sealer =
+        Arc::new(web::TokenSealer::new(config.session_secret.as_ref().map(secrecy::ExposeSecret::expose_secret)));
+    Ok(AppState {
+        billing,
+        config: Arc::new(config),
+        leptos_options,
+        sandbox,
+        login_throttle: Arc::default(),
+        attempt_limits: Arc::default(),
+        token_sealer,
+    })
 }
 
 /// The payment gateway, if payments are configured, and the sandbox it talks to in sandbox mode.
@@ -220,15 +230,10 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
 ///   and the 404 page.
 pub fn app(state: AppState) -> Router {
     let leptos_state = state.clone();
-    let pages = Router::new().leptos_routes_with_context(
-        &state,
-        route_list(),
-        move || provide_context(leptos_state.clone()),
-        {
-            let options = state.leptos_options.clone();
-            move || shell(options.clone())
-        },
-    );
+    let pages = Router::new().leptos_routes_with_context(&state, route_list(), move || page_context(&leptos_state), {
+        let options = state.leptos_options.clone();
+        move || shell(options.clone())
+    });
     // Paths that are neither a route nor a public file get the 404 page, with the web layers (it
     // shows the signed-in viewer's top bar).
     let not_found = web::layer(Router::new().fallback(not_found_page), &state).with_state(state.clone());
@@ -250,18 +255,53 @@ pub fn app(state: AppState) -> Router {
                     tracing::info_span!("request", method = %request.method(), uri = %request.uri(), request_id)
                 }))
                 .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(security_headers::nosniff())
+                .layer(security_headers::referrer_policy())
+                .layer(security_headers::frame_options())
+                .layer(security_headers::frame_ancestors())
                 .layer(CompressionLayer::new())
                 .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES)),
         )
         .with_state(state)
 }
 
+/// Headers every answer carries (pages set their full Content-Security-Policy themselves; other
+/// answers get one that forbids framing).
+mod security_headers {
+    use axum::http::{HeaderName, HeaderValue, header};
+    use tower_http::set_header::SetResponseHeaderLayer;
+
+    fn layer(name: HeaderName, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
+        SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value))
+    }
+
+    pub fn nosniff() -> SetResponseHeaderLayer<HeaderValue> {
+        layer(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+    }
+
+    pub fn referrer_policy() -> SetResponseHeaderLayer<HeaderValue> {
+        layer(header::REFERRER_POLICY, "strict-origin-when-cross-origin")
+    }
+
+    pub fn frame_options() -> SetResponseHeaderLayer<HeaderValue> {
+        layer(header::X_FRAME_OPTIONS, "DENY")
+    }
+
+    pub fn frame_ancestors() -> SetResponseHeaderLayer<HeaderValue> {
+        layer(header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'")
+    }
+}
+
+/// What every page and server function finds in its context: the state and the site's mode.
+fn page_context(state: &AppState) {
+    provide_context(state.clone());
+    provide_context(SiteMode { test_payments: state.sandbox.is_some() });
+}
+
 /// The Leptos 404 page (status 404).
 async fn not_found_page(uri: Uri, State(state): State<AppState>, request: Request<Body>) -> Response {
     let context_state = state.clone();
-    let handler = leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-        move || provide_context(context_state.clone()),
-        shell,
-    );
+    let handler =
+        leptos_axum::file_and_error_handler_with_context::<AppState, _>(move || page_context(&context_state), shell);
     handler(uri, State(state), request).await
 }

@@ -1,7 +1,7 @@
 //! Shared application state handed to every route, server function and job.
 
 use super::config::Config;
-use super::web::LoginThrottle;
+use super::web::{AttemptLimits, LoginThrottle, TokenSealer};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use std::sync::Arc;
@@ -19,6 +19,10 @@ pub struct AppState {
     pub sandbox: Option<Arc<Sandbox>>,
     /// Failed-login counters of the web login form.
     pub login_throttle: Arc<LoginThrottle>,
+    /// Logins and sign-ups per client address.
+    pub attempt_limits: Arc<AttemptLimits>,
+    /// Seals a just-created API token for the session that shows it once.
+    pub token_sealer: Arc<TokenSealer>,
 }
 
 impl AppState {

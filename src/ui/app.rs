@@ -20,11 +20,22 @@ use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_query_map};
 use leptos_router::{SsrMode, path};
 
-/// The document around the app, rendered on the server only.
+/// What the server tells every page about itself.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SiteMode {
+    /// Payments go to the YooKassa sandbox (development or a staging server): every page says so.
+    pub test_payments: bool,
+}
+
+/// The document around the app, rendered on the server only. In test mode `<html>` carries
+/// `data-test-mode`, which the stylesheet turns into a banner on every page (outside the
+/// hydrated app, so hydration is untouched).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let test_mode = use_context::<SiteMode>().unwrap_or_default().test_payments.then_some("true");
+    content_security_policy();
     view! {
         <!DOCTYPE html>
-        <html>
+        <html data-test-mode=test_mode>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -35,6 +46,23 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <App/>
             </body>
         </html>
+    }
+}
+
+/// The page's Content-Security-Policy, with this response's nonce for the hydration script (set
+/// as a response header while the page renders on the server): scripts only from this site or
+/// with the nonce, wasm allowed to compile, styles from this site (and inline `style` attributes,
+/// which the meters use), nothing framed or embedded.
+fn content_security_policy() {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+        && let Ok(value) = axum::http::HeaderValue::from_str(&format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+             style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; \
+             object-src 'none'; base-uri 'self'; frame-ancestors 'none'"
+        ))
+    {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

@@ -322,10 +322,16 @@ fn english(m: &Message) -> String {
         AmountNotPositive => "must be greater than zero".into(),
         AlreadySubscribed => "the account already has a live subscription".into(),
         SubscriptionChanged => "the subscription changed concurrently; try again".into(),
+        FreePlanNotCancellable => "The free plan cannot be canceled; it is what every account falls back to.".into(),
+        FreePlanNotDeletable => {
+            "The free plan cannot be deleted; sign-ups and lapsed customers fall back to it. Edit its quotas instead."
+                .into()
+        }
         SubscriptionRequired => "an active subscription is required to use this service".into(),
         PositiveWholeNumber => "must be a positive whole number".into(),
         ReferenceLength { max } => format!("must be 1 to {max} characters"),
         NotAnObject => "must be a JSON object".into(),
+        MetadataTooLarge { max_bytes } => format!("must be at most {max_bytes} bytes of JSON"),
         BatchEmpty => "send at least one event".into(),
         BatchTooLarge { max } => format!("send at most {max} events per batch"),
         PageTooSmall => "must be 1 or more".into(),
@@ -417,10 +423,15 @@ fn russian(m: &Message) -> String {
         AmountNotPositive => "должно быть больше нуля".into(),
         AlreadySubscribed => "у аккаунта уже есть действующая подписка".into(),
         SubscriptionChanged => "подписка изменилась одновременно с запросом; попробуйте ещё раз".into(),
+        FreePlanNotCancellable => "Бесплатный тариф нельзя отменить: на него переходит любой аккаунт.".into(),
+        FreePlanNotDeletable => {
+            "Бесплатный тариф нельзя удалить: на него переходят новые и бывшие клиенты. Измените его квоты.".into()
+        }
         SubscriptionRequired => "чтобы пользоваться сервисом, нужна действующая подписка".into(),
         PositiveWholeNumber => "должно быть целым положительным числом".into(),
         ReferenceLength { max } => format!("должно быть длиной от 1 до {max} символов"),
         NotAnObject => "должно быть JSON-объектом".into(),
+        MetadataTooLarge { max_bytes } => format!("не больше {max_bytes} байт JSON"),
         BatchEmpty => "отправьте хотя бы одно событие".into(),
         BatchTooLarge { max } => format!("не больше {max} событий в пакете"),
         PageTooSmall => "должно быть не меньше 1".into(),

@@ -185,10 +185,10 @@ async fn duplicate_makes_an_inactive_copy_and_delete_explains_why_it_cannot() {
     let copy = plans.as_array().unwrap().iter().find(|p| p["id"] == copy).expect("the copy is listed").clone();
     assert_eq!(copy["is_active"], false);
 
-    // free has subscribers (every admin and user signed up on it).
+    // free is every account's floor; the page says why it stays.
     let (status, body, _) = browser.call("admin/plans/delete", &[("id", "free")]).await;
     assert_eq!(status, 409);
-    assert!(body["Message"].as_str().unwrap().contains("deactivate it instead"), "{body}");
+    assert!(body["Message"].as_str().unwrap().contains("cannot be deleted"), "{body}");
     let (status, _, _) = browser.call("admin/plans/delete", &[("id", copy["id"].as_str().unwrap())]).await;
     assert_eq!(status, 200);
     let (status, _, _) = browser.call("admin/plans/toggle", &[("id", "ghost")]).await;

@@ -193,7 +193,13 @@ async fn delete_toggle_duplicate_and_subscribers(backend: Backend) {
 
     let (status, problem) =
         app.call(Method::DELETE, "/api/v1/admin/billing/plans/free", Some(&admin.token), None).await;
-    assert_eq!(status, 409, "free has subscribers: {problem}");
+    assert_eq!(status, 409, "free is every account's floor: {problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("cannot be deleted"));
+    let bob = app.customer("bob").await;
+    app.post_json("/api/v1/admin/billing/subscriptions", &admin.token, json!({"user_id": bob.id, "plan_id": "pro"}))
+        .await;
+    let (status, problem) = app.call(Method::DELETE, "/api/v1/admin/billing/plans/pro", Some(&admin.token), None).await;
+    assert_eq!(status, 409, "pro has a subscriber: {problem}");
     assert!(problem["detail"].as_str().unwrap().contains("deactivate"));
 
     let (status, copy) =

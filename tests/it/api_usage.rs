@@ -299,14 +299,15 @@ async fn periods_roll_on_time(backend: Backend) {
     assert_eq!(ended["status"], "canceled");
     let (_, now_free) = subscription(&app, &erin).await;
     assert_eq!(now_free["plan_id"], "free");
-    let (status, _) =
-        app.post_json("/api/v1/billing/subscription/cancel", &erin.token, json!({"immediate": true})).await;
-    assert_eq!(status, 200);
-    assert_eq!(subscription(&app, &erin).await.0, 404);
-    assert_eq!(
-        app.post_json("/api/v1/billing/subscription/cancel", &erin.token, json!({"immediate": false})).await.0,
-        404
-    );
+    // The free plan is the floor: it cannot be canceled, now or at the period end.
+    for immediate in [true, false] {
+        let (status, body) =
+            app.post_json("/api/v1/billing/subscription/cancel", &erin.token, json!({"immediate": immediate})).await;
+        assert_eq!(status, 409, "{body}");
+        assert_eq!(body["code"], "conflict", "{body}");
+        assert!(body["detail"].as_str().unwrap().contains("free plan"), "{body}");
+    }
+    assert_eq!(subscription(&app, &erin).await.1["plan_id"], "free");
     assert_eq!(
         app.post_json(
             "/api/v1/admin/billing/subscriptions",

@@ -10,6 +10,7 @@ mod api_auth;
 mod api_usage;
 mod architecture;
 mod cli;
+mod hardening;
 mod openapi;
 mod payments;
 mod plans_api;

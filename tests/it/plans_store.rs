@@ -138,6 +138,7 @@ async fn development_without_admin_email_generates_a_password_once() {
             ("ADMIN_PASSWORD", ""),
             ("TARIFF_ENV", "production"),
             ("SESSION_SECRET", "a-session-secret-of-at-least-32-characters"),
+            ("YOOKASSA_SANDBOX", "on"),
         ],
     );
     let empty = TestDb::new(Backend::Sqlite).await;

@@ -33,10 +33,10 @@ pub enum Error {
     /// 403: authenticated, but not allowed.
     #[error("forbidden: {0:?}")]
     Forbidden(Message),
-    /// 502: the payment provider refused the request; `detail` is the provider's own text, for
-    /// operators (API problem detail, logs), never shown on a page.
-    #[error("the payment provider refused the request: {detail}")]
-    PaymentProvider { detail: String },
+    /// 502: the payment provider refused the request with its error `code`; `detail` is the
+    /// provider's own text, for the log only (never shown to a client or on a page).
+    #[error("the payment provider refused the request ({code})")]
+    PaymentProvider { code: String, detail: String },
     /// 503: a dependency (the payment provider) cannot be reached or is not configured; try later.
     #[error("unavailable: {0:?}")]
     Unavailable(Message),

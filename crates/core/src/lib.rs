@@ -11,6 +11,7 @@ pub mod audit;
 pub mod clock;
 pub mod error;
 pub mod gateway;
+pub mod leases;
 pub mod paging;
 pub mod payments;
 pub mod periods;
@@ -44,6 +45,9 @@ pub struct Settings {
     pub receipts: bool,
     /// VAT code of receipt lines (1–12, YooKassa's codes).
     pub vat_code: u8,
+    /// The shop takes test payments (the sandbox, or a YooKassa test shop whose secret key starts
+    /// with `test_`): only payments with the same `test` flag are applied.
+    pub test_payments: bool,
 }
 
 /// Everything a billing rule may need: the store, the clock, the payment gateway (absent when

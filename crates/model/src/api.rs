@@ -114,7 +114,7 @@ pub struct AssignBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RefundBody {
     #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>, example = 300.00))]
-    pub amount: Option<serde_json::Number>,
+    pub amount: Option<super::money::DecimalText>,
 }
 
 /// The answer of `DELETE /api/v1/admin/billing/plans/{plan_id}`.

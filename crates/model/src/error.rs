@@ -231,6 +231,10 @@ pub enum Message {
     // Subscriptions.
     AlreadySubscribed,
     SubscriptionChanged,
+    /// The free plan is every account's floor: it cannot be canceled.
+    FreePlanNotCancellable,
+    /// The free plan cannot be deleted either: sign-ups and lapsed customers fall back to it.
+    FreePlanNotDeletable,
 
     // Usage and quotas.
     SubscriptionRequired,
@@ -239,6 +243,9 @@ pub enum Message {
         max: u32,
     },
     NotAnObject,
+    MetadataTooLarge {
+        max_bytes: u32,
+    },
     BatchEmpty,
     BatchTooLarge {
         max: u32,
@@ -328,10 +335,13 @@ impl Message {
             AmountNotPositive,
             AlreadySubscribed,
             SubscriptionChanged,
+            FreePlanNotCancellable,
+            FreePlanNotDeletable,
             SubscriptionRequired,
             PositiveWholeNumber,
             ReferenceLength { max: 200 },
             NotAnObject,
+            MetadataTooLarge { max_bytes: 4096 },
             BatchEmpty,
             BatchTooLarge { max: 1000 },
             PageTooSmall,

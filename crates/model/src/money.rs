@@ -97,6 +97,52 @@ pub fn minor_from_decimal(text: &str) -> Result<i64, MoneyError> {
     Ok(if negative { -minor } else { minor })
 }
 
+/// A decimal amount in major units exactly as the client wrote it: a JSON number (`990.00`) or
+/// string (`"990.00"`), kept as text and never passed through a float, so that
+/// [`minor_from_decimal`] can convert it exactly or refuse it (`1e3`, `9.999`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecimalText(pub String);
+
+impl DecimalText {
+    /// The amount in minor units.
+    ///
+    /// # Errors
+    /// [`MoneyError`] for anything but a plain decimal with at most two places.
+    pub fn minor(&self) -> Result<i64, MoneyError> {
+        minor_from_decimal(self.0.trim())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for DecimalText {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let raw = Box::<serde_json::value::RawValue>::deserialize(deserializer)?;
+        let text = raw.get().trim();
+        if text.starts_with('"') {
+            let unquoted: String = serde_json::from_str(text).map_err(serde::de::Error::custom)?;
+            return Ok(DecimalText(unquoted));
+        }
+        if !text.starts_with(|c: char| c == '-' || c.is_ascii_digit()) {
+            return Err(serde::de::Error::custom("expected a decimal number"));
+        }
+        Ok(DecimalText(text.to_owned()))
+    }
+}
+
+impl serde::Serialize for DecimalText {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match serde_json::value::RawValue::from_string(self.0.clone()) {
+            Ok(raw) => raw.serialize(serializer),
+            Err(_) => serializer.serialize_str(&self.0),
+        }
+    }
+}
+
+impl From<&str> for DecimalText {
+    fn from(text: &str) -> DecimalText {
+        DecimalText(text.to_owned())
+    }
+}
+
 /// Minor units as a decimal number in major units (`99000` → `990.0`), for the JSON `price`
 /// field. Exact for every amount below 2^53 minor units, which covers any real price.
 pub fn decimal_from_minor(minor: i64) -> f64 {
@@ -129,6 +175,20 @@ mod tests {
         for bad in ["9.999", "1e3", "", ".5", "5.", "+1", "1,5", "abc", "99999999999999999999"] {
             assert!(minor_from_decimal(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn decimal_text_keeps_what_the_client_wrote() {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            amount: DecimalText,
+        }
+        let parse = |json: &str| serde_json::from_str::<Body>(json).map(|b| b.amount);
+        assert_eq!(parse(r#"{"amount": 990.00}"#).unwrap().minor(), Ok(99_000));
+        assert_eq!(parse(r#"{"amount": "300.5"}"#).unwrap().minor(), Ok(30_050));
+        assert!(parse(r#"{"amount": 1e3}"#).unwrap().minor().is_err(), "exponents are refused, not rounded");
+        assert!(parse(r#"{"amount": 0.1000000000000000055511151231257827}"#).unwrap().minor().is_err());
+        assert!(parse(r#"{"amount": true}"#).is_err());
     }
 
     #[test]

@@ -241,7 +241,7 @@ pub struct PlanChanges {
     pub description_ru: Option<Option<String>>,
     /// Decimal price in major units with at most two decimals, e.g. `990.00`.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>, example = 990.00))]
-    pub price: Option<serde_json::Number>,
+    pub price: Option<super::money::DecimalText>,
     pub price_minor: Option<i64>,
     pub currency: Option<String>,
     pub interval: Option<String>,

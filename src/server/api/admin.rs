@@ -13,7 +13,6 @@ use tariff_core::paging::paging;
 use tariff_core::{Error, audit, payments, plans, stats, subscriptions};
 use tariff_model::admin::{AuditRow, PlanWithStats, SubscriberRow, Totals};
 use tariff_model::api::{AssignBody, AuditQuery, Deleted, DuplicateBody, RefundBody, SubscribersQuery};
-use tariff_model::money::minor_from_decimal;
 use tariff_model::portal::Page;
 use tariff_model::{Entity, Plan, PlanChanges, Problem, Subscription, Transaction};
 
@@ -219,7 +218,7 @@ pub async fn refund_transaction(
 ) -> ApiResult<Json<Transaction>> {
     let amount = match body.amount {
         None => None,
-        Some(number) => Some(minor_from_decimal(&number.to_string()).map_err(|e| Error::invalid("amount", e.into()))?),
+        Some(number) => Some(number.minor().map_err(|e| Error::invalid("amount", e.into()))?),
     };
     Ok(Json(payments::refund(&state.billing, &admin.actor, &transaction_id, amount).await?))
 }

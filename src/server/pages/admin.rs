@@ -101,8 +101,9 @@ fn plan_changes(fields: &BTreeMap<String, String>) -> (PlanChanges, Vec<InvalidF
     if !get("new_id").is_empty() {
         changes.id = Some(get("new_id").to_owned());
     }
-    match serde_json::from_str::<serde_json::Number>(&get("price").replace(',', ".")) {
-        Ok(price) => changes.price = Some(price),
+    let price = get("price").replace(',', ".");
+    match minor_from_decimal(&price) {
+        Ok(_) => changes.price = Some(price.as_str().into()),
         Err(_) => errors.push(InvalidField::new("price", Message::PriceFormat)),
     }
     for (name, slot) in [("trial_days", &mut changes.trial_days), ("display_order", &mut changes.display_order)] {

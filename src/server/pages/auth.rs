@@ -2,27 +2,40 @@
 
 use super::{client_ip, fail, locale, say, session, session_failed, set_status, state, viewer};
 use crate::actions::UiError;
+use crate::server::web::throttle::{ThrottleKey, throttle_key};
 use crate::server::web::{USER_ID_KEY, safe_next};
 use axum::http::StatusCode;
 use tariff_core::Error;
 use tariff_core::accounts::{self, NewUser};
 use tariff_model::Message;
 
+/// 429 with "try again in N min." (at least one minute).
+fn too_many(wait_seconds: i64) -> UiError {
+    set_status(StatusCode::TOO_MANY_REQUESTS);
+    UiError::Message(say(&Message::TooManyAttempts { minutes: (wait_seconds.max(1) + 59) / 60 }))
+}
+
 /// See [`crate::actions::auth::login`].
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), UiError> {
     let state = state();
     let email = email.trim().to_lowercase();
-    let keys: Vec<String> =
-        [Some(format!("email:{email}")), client_ip().map(|ip| format!("ip:{ip}"))].into_iter().flatten().collect();
-    let now = state.now();
-    if let Err(wait) = state.login_throttle.check(&keys, now) {
-        set_status(StatusCode::TOO_MANY_REQUESTS);
-        return Err(UiError::Message(say(&Message::TooManyAttempts { minutes: (wait + 59) / 60 })));
+    let ip = client_ip().and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
+    if let Some(ip) = ip
+        && let Err(wait) = state.attempt_limits.login(ip)
+    {
+        return Err(too_many(wait as i64));
     }
+    let keys: Vec<ThrottleKey> =
+        [Some(throttle_key("email", &email)), ip.map(|ip| throttle_key("ip", &ip.to_string()))]
+            .into_iter()
+            .flatten()
+            .collect();
+    // The failure is reserved before the password is checked, so parallel guesses cannot all
+    // pass; a success gives it back.
+    state.login_throttle.begin(&keys, state.now()).map_err(too_many)?;
     let user_id = match accounts::authenticate(&state.billing.store, &email, &password).await {
         Ok(id) => id,
         Err(Error::Unauthorized) => {
-            state.login_throttle.failed(&keys, now);
             set_status(StatusCode::UNAUTHORIZED);
             return Err(UiError::Message(say(&Message::WrongCredentials)));
         }
@@ -46,6 +59,11 @@ async fn start_session(user_id: &str) -> Result<(), UiError> {
 pub async fn signup(name: String, email: String, password: String, next: Option<String>) -> Result<(), UiError> {
     let state = state();
     let locale = locale();
+    if let Some(ip) = client_ip().and_then(|ip| ip.parse::<std::net::IpAddr>().ok())
+        && let Err(wait) = state.attempt_limits.signup(ip)
+    {
+        return Err(too_many(wait as i64));
+    }
     let new_user = NewUser { email, password, name, admin: false };
     let user_id = match accounts::create_user(&state.billing.store, state.now(), new_user).await {
         Ok(id) => id,

@@ -125,10 +125,11 @@ pub async fn token_list() -> Result<TokenList, UiError> {
     let viewer = require_viewer()?;
     let state = state();
     let tokens = tokens::list(&state.billing.store, &viewer.email).await.map_err(fail)?;
-    let fresh = session().await?.remove::<(String, String)>(FRESH_TOKEN_KEY).await.unwrap_or_else(|e| {
+    let sealed = session().await?.remove::<(String, String)>(FRESH_TOKEN_KEY).await.unwrap_or_else(|e| {
         tracing::warn!(error = %e, "reading the new token from the session failed");
         None
     });
+    let fresh = sealed.and_then(|(name, sealed)| state.token_sealer.open(&sealed).map(|secret| (name, secret)));
     Ok(TokenList { tokens, fresh })
 }
 
@@ -146,7 +147,8 @@ pub async fn create_token(name: String) -> Result<(), UiError> {
     )
     .await
     .map_err(fail)?;
-    session().await?.insert(FRESH_TOKEN_KEY, (name.trim(), created.token)).await.map_err(session_failed)?;
+    let sealed = state.token_sealer.seal(&created.token);
+    session().await?.insert(FRESH_TOKEN_KEY, (name.trim(), sealed)).await.map_err(session_failed)?;
     Ok(())
 }
 

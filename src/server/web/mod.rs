@@ -5,6 +5,7 @@
 //! beside them without sessions.
 
 pub mod origin;
+pub mod sealed;
 pub mod sessions;
 pub mod throttle;
 pub mod viewer;
@@ -16,13 +17,15 @@ use sha2::{Digest, Sha512};
 use tower_sessions::cookie::{Key, SameSite};
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+pub use sealed::TokenSealer;
 pub use sessions::DatabaseSessions;
-pub use throttle::LoginThrottle;
+pub use throttle::{AttemptLimits, LoginThrottle};
 pub use viewer::{CurrentViewer, safe_next};
 
 /// Session key holding the signed-in user's id.
 pub const USER_ID_KEY: &str = "user_id";
-/// Session key holding a just-created API token `(name, secret)`, shown once.
+/// Session key holding a just-created API token `(name, sealed secret)`, shown once (see
+/// [`TokenSealer`]: the session never holds the secret itself).
 pub const FRESH_TOKEN_KEY: &str = "fresh_token";
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "tariff_session";

@@ -105,10 +105,16 @@ pub async fn viewer(State(state): State<AppState>, session: Session, mut request
     response
 }
 
-/// Whether a `next` target after login is a path on this site (not `//evil.example`).
+/// A `next` target after login, if it is a path on this site: it starts with one `/` (not `//`
+/// or `/\`), has no backslash, no whitespace and no control character (a TAB or newline would let
+/// a browser leave the site, or break the redirect header), and is at most 512 bytes.
 pub fn safe_next(next: Option<&str>) -> Option<String> {
-    next.filter(|n| n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') && n.len() <= 512)
-        .map(str::to_owned)
+    let next = next?;
+    let path_on_this_site = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.len() <= 512
+        && !next.chars().any(|c| c == '\\' || c.is_whitespace() || c.is_control());
+    path_on_this_site.then(|| next.to_owned())
 }
 
 #[cfg(test)]
@@ -120,6 +126,10 @@ mod tests {
         assert_eq!(safe_next(Some("/billing/plans")), Some("/billing/plans".to_owned()));
         assert_eq!(safe_next(Some("//evil.example")), None);
         assert_eq!(safe_next(Some("https://evil.example")), None);
+        assert_eq!(safe_next(Some("/\t/evil.example")), None, "a TAB lets browsers leave the site");
+        assert_eq!(safe_next(Some("/\\evil.example")), None);
+        assert_eq!(safe_next(Some("/billing\nSet-Cookie: x=1")), None, "a newline would break the header");
+        assert_eq!(safe_next(Some("/ /x")), None);
         assert_eq!(safe_next(None), None);
     }
 }

@@ -19,6 +19,12 @@ pub use tariff_model::User;
 pub const DEV_ADMIN_EMAIL: &str = "admin@tariff.local";
 /// Shortest accepted password, in characters.
 pub const MIN_PASSWORD_CHARS: u32 = 8;
+/// Longest accepted password, in characters (argon2 hashes any length; this bounds the work).
+pub const MAX_PASSWORD_CHARS: u32 = 1024;
+/// Longest accepted email address, in characters (RFC 5321's limit for a path).
+pub const MAX_EMAIL_CHARS: u32 = 254;
+/// Longest accepted name of a person, in characters.
+pub const MAX_NAME_CHARS: u32 = 100;
 
 /// A deliberately loose email check: one `@` with text on both sides and a dot in the domain.
 pub fn looks_like_email(email: &str) -> bool {
@@ -47,15 +53,26 @@ pub struct NewUser {
 /// plan (if there is one), in one transaction. Returns the user id.
 ///
 /// # Errors
-/// [`Error::Validation`] for a malformed email or a password shorter than 8 characters;
-/// [`Error::Conflict`] ([`Message::EmailTaken`]) when the email is taken; [`Error::Database`].
+/// [`Error::Validation`] for a malformed email or one over 254 characters, a password shorter than
+/// 8 or longer than 1,024 characters, a name over 100 characters; [`Error::Conflict`]
+/// ([`Message::EmailTaken`]) when the email is taken; [`Error::Database`].
 pub async fn create_user(db: &Store, now: i64, user: NewUser) -> Result<String> {
     let email = user.email.trim().to_lowercase();
+    if email.chars().count() > MAX_EMAIL_CHARS as usize {
+        return Err(Error::invalid("email", Message::TextTooLong { max: MAX_EMAIL_CHARS }));
+    }
     if !looks_like_email(&email) {
         return Err(Error::invalid("email", Message::EmailInvalid));
     }
-    if user.password.chars().count() < MIN_PASSWORD_CHARS as usize {
+    let password_chars = user.password.chars().count();
+    if password_chars < MIN_PASSWORD_CHARS as usize {
         return Err(Error::invalid("password", Message::PasswordTooShort { min: MIN_PASSWORD_CHARS }));
+    }
+    if password_chars > MAX_PASSWORD_CHARS as usize {
+        return Err(Error::invalid("password", Message::TextTooLong { max: MAX_PASSWORD_CHARS }));
+    }
+    if user.name.trim().chars().count() > MAX_NAME_CHARS as usize {
+        return Err(Error::invalid("name", Message::TextTooLong { max: MAX_NAME_CHARS }));
     }
     let name = if user.name.trim().is_empty() { email.clone() } else { user.name.trim().to_owned() };
     let hash = passwords::hash(user.password).await?;
@@ -145,6 +162,11 @@ pub async fn ensure_first_admin(db: &Store, now: i64, first: &FirstAdmin) -> Res
 /// [`Error::Unauthorized`] for an unknown email or a wrong password (one answer for both, in the
 /// same time); [`Error::Database`].
 pub async fn authenticate(db: &Store, email: &str, password: &str) -> Result<String> {
+    if email.chars().count() > MAX_EMAIL_CHARS as usize || password.chars().count() > MAX_PASSWORD_CHARS as usize {
+        // Nothing that long was ever accepted; still spend the time of a check.
+        passwords::verify(String::new(), passwords::decoy_hash().await?).await;
+        return Err(Error::Unauthorized);
+    }
     let hash = match store::find_by_email(db.reader(), email.trim()).await? {
         Some(user) => store::password_hash(db.reader(), &user.id).await?.map(|hash| (user.id, hash)),
         None => None,

@@ -1,16 +1,29 @@
-//! Password hashing: argon2id (default parameters) on the blocking thread pool, and generated
-//! passwords.
+//! Password hashing: argon2id (default parameters, 19 MiB of memory each) on the blocking thread
+//! pool, at most [`concurrency`] at a time so that a flood of sign-ups or logins cannot exhaust
+//! memory; and generated passwords.
 
 use crate::{Error, Result};
 use argon2::password_hash::{PasswordHasher, SaltString, rand_core::OsRng};
 use argon2::{Argon2, PasswordHash, PasswordVerifier};
 use rand::Rng;
 
+/// How many argon2 computations may run at once: one per CPU, at least two. Later ones wait.
+pub fn concurrency() -> usize {
+    std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2)
+}
+
+/// The permits of [`concurrency`].
+fn permits() -> &'static tokio::sync::Semaphore {
+    static PERMITS: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    PERMITS.get_or_init(|| tokio::sync::Semaphore::new(concurrency()))
+}
+
 /// Hashes a password with argon2id into a PHC string, off the async runtime.
 ///
 /// # Errors
 /// [`Error::Internal`] if hashing fails (it does not for valid input).
 pub async fn hash(password: String) -> Result<String> {
+    let _permit = permits().acquire().await.map_err(|e| Error::Internal(format!("hashing permits: {e}")))?;
     tokio::task::spawn_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         Argon2::default()
@@ -24,6 +37,9 @@ pub async fn hash(password: String) -> Result<String> {
 
 /// Whether `password` matches the PHC string `hash`, checked off the async runtime.
 pub async fn verify(password: String, hash: String) -> bool {
+    let Ok(_permit) = permits().acquire().await else {
+        return false;
+    };
     tokio::task::spawn_blocking(move || {
         PasswordHash::new(&hash)
             .map(|parsed| Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok())

@@ -24,16 +24,17 @@ use tariff_model::{Interval, Message, Plan, TransactionKind};
 pub use checkout::{checkout, checkout_returning};
 pub use history::{follow, history, transaction};
 pub use notifications::{Outcome, apply_payment, process_notification, receive_notification, sweep_notifications};
-pub use polling::{POLL_PENDING_AFTER, poll_pending};
-pub use refunds::{refund, refundable_minor};
+pub use polling::{EXPIRE_UNSENT_AFTER, POLL_PENDING_AFTER, expire_unsent, poll_pending};
+pub use refunds::{RECONCILE_REFUNDS_AFTER, reconcile_refunds, refund, refundable_minor};
 pub use renewals::{RENEWAL_RETRY_AFTER, charge_due_renewals};
 
 /// A gateway failure as the billing rules report it: a refusal is 502 with the provider's text
 /// for operators; no answer is 503 (retry later).
 pub(crate) fn provider_error(e: GatewayError) -> Error {
     match e {
-        GatewayError::Refused { detail, code, .. } => {
-            Error::PaymentProvider { detail: if detail.is_empty() { code } else { detail } }
+        GatewayError::Refused { detail, code, status } => {
+            tracing::warn!(status, %code, %detail, "the payment provider refused a request");
+            Error::PaymentProvider { code, detail }
         }
         GatewayError::Unavailable(_) => Error::Unavailable(Message::ProviderUnavailable),
         GatewayError::Decode(message) => Error::Internal(format!("unexpected payment provider response: {message}")),
@@ -77,7 +78,13 @@ pub(crate) fn plan_transaction(
         now,
     );
     row.plan_id = Some(plan.id.clone());
+    row.plan_snapshot = Some(plan_snapshot(plan));
     row
+}
+
+/// The plan as sold, for the transaction (JSON).
+pub(crate) fn plan_snapshot(plan: &Plan) -> String {
+    serde_json::to_string(plan).expect("a plan serialises")
 }
 
 /// The metadata every payment carries: our transaction, user, plan and kind.

@@ -2,13 +2,14 @@
 //! the gateway again and only its answer is applied (DESIGN.md "Webhooks are never trusted").
 
 use super::provider_error;
+use super::refunds::refund_mismatched;
 use crate::gateway::{GatewayError, Notification, Payment, PaymentState};
 use crate::store::plans;
 use crate::store::transactions::{self as store, TransitionFacts};
 use crate::store::webhooks::{self, NewNotification};
 use crate::subscriptions::{self, PaidBy, rollover_if_due};
 use crate::{Billing, Error, Result};
-use tariff_model::{Entity, InboxStatus, TransactionKind, TransactionStatus};
+use tariff_model::{Entity, InboxStatus, Plan, TransactionKind, TransactionStatus};
 
 /// What handling a notification did, stored as the inbox row's outcome.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -28,7 +29,22 @@ pub async fn apply_payment(billing: &Billing, payment: &Payment) -> Result<Outco
     let Some(transaction) = store::find_by_payment(db.reader(), &payment.id).await? else {
         return Ok(Outcome::Ignored(format!("no transaction for payment {}", payment.id)));
     };
+    if payment.test != billing.settings.test_payments {
+        // A test payment on a live shop (or the reverse) moves nothing: it is not this shop's money.
+        tracing::warn!(payment_id = %payment.id, test = payment.test, "payment of the other mode (test/live) ignored");
+        return Ok(Outcome::Ignored(format!(
+            "payment {} is a {} payment; this shop is {}",
+            payment.id,
+            if payment.test { "test" } else { "live" },
+            if billing.settings.test_payments { "in test mode" } else { "live" }
+        )));
+    }
     match payment.state {
+        PaymentState::Succeeded
+            if payment.amount_minor != transaction.amount || payment.currency != transaction.currency =>
+        {
+            refund_mismatched(billing, &transaction, payment).await
+        }
         PaymentState::Succeeded => {
             let now = billing.now();
             // The period is applied to the subscription as it stands now (a cancellation or a
@@ -51,8 +67,14 @@ pub async fn apply_payment(billing: &Billing, payment: &Payment) -> Result<Outco
             let mut outcome = format!("transaction {} succeeded", transaction.id);
             if matches!(transaction.kind, TransactionKind::Subscription | TransactionKind::Renewal) {
                 let plan_id = transaction.plan_id.clone().unwrap_or_default();
-                let plan =
-                    plans::get(tx.conn(), &plan_id).await?.ok_or_else(|| Error::not_found(Entity::Plan, &plan_id))?;
+                // What was sold when the payer chose it, whatever the plan became since.
+                let sold = transaction.plan_snapshot.as_deref().and_then(|text| serde_json::from_str(text).ok());
+                let plan: Plan = match sold {
+                    Some(plan) => plan,
+                    None => plans::get(tx.conn(), &plan_id)
+                        .await?
+                        .ok_or_else(|| Error::not_found(Entity::Plan, &plan_id))?,
+                };
                 let paid = PaidBy {
                     user_id: &transaction.user_id,
                     account_id: &transaction.account_id,
@@ -101,6 +123,14 @@ pub async fn apply_payment(billing: &Billing, payment: &Payment) -> Result<Outco
                 store::transition(&mut tx, &transaction.id, &from, TransactionStatus::Canceled, facts, billing.now())
                     .await?;
             tx.commit().await?;
+            if moved
+                && transaction.kind == TransactionKind::Renewal
+                && let (Some(subscription_id), Some(period_end), Some(attempt)) =
+                    (&transaction.subscription_id, transaction.renewal_period_end, transaction.renewal_attempt)
+            {
+                // A renewal charge declined, now or later: one failed attempt of the dunning schedule.
+                super::renewals::record_decline(billing, subscription_id, period_end, attempt).await?;
+            }
             Ok(if moved {
                 Outcome::Applied(format!("transaction {} canceled: {reason}", transaction.id))
             } else {
@@ -133,12 +163,11 @@ pub async fn process_notification(billing: &Billing, event: &str, object_id: &st
             };
             apply_payment(billing, &payment).await
         }
-        "refund.succeeded" => match gateway.get_refund(object_id).await {
-            Ok(refund) => Ok(Outcome::Ignored(format!(
-                "refund {} is {} (refunds are applied when issued)",
-                refund.id,
-                refund.state.as_str()
-            ))),
+        "refund.succeeded" | "refund.canceled" => match gateway.get_refund(object_id).await {
+            Ok(refund) => match store::refund_by_provider_id(billing.store.reader(), &refund.id).await? {
+                Some(row) => super::refunds::apply_refund(billing, &row, &refund).await,
+                None => Ok(Outcome::Ignored(format!("no refund transaction for refund {}", refund.id))),
+            },
             Err(GatewayError::Refused { status: 404, .. }) => {
                 Ok(Outcome::Ignored(format!("the payment provider does not know refund {object_id}")))
             }

@@ -33,3 +33,28 @@ pub async fn poll_pending(billing: &Billing) -> Result<usize> {
     }
     Ok(ids.len())
 }
+
+/// How long a checkout that never reached the gateway stays pending before it is given up, in
+/// seconds (YooKassa gives a payer one hour to confirm).
+pub const EXPIRE_UNSENT_AFTER: i64 = 3600;
+
+/// Gives up checkouts whose payment was never created at the gateway (its create call got no
+/// answer and the payer is long gone): `canceled` with reason `expired`. Returns how many.
+///
+/// # Errors
+/// [`crate::Error::Database`].
+pub async fn expire_unsent(billing: &Billing) -> Result<usize> {
+    let now = billing.now();
+    let ids = store::unsent_before(billing.store.reader(), now - EXPIRE_UNSENT_AFTER, 100).await?;
+    let mut expired = 0;
+    for id in &ids {
+        let mut tx = billing.store.begin_write().await?;
+        let facts = store::TransitionFacts { cancellation_reason: Some("expired"), ..Default::default() };
+        let from = [tariff_model::TransactionStatus::Pending];
+        if store::transition(&mut tx, id, &from, tariff_model::TransactionStatus::Canceled, facts, now).await? {
+            expired += 1;
+        }
+        tx.commit().await?;
+    }
+    Ok(expired)
+}

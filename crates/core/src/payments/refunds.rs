@@ -122,16 +122,21 @@ pub async fn refund(
     };
     match gateway.create_refund(&request, &refund_row.idempotence_key).await {
         Ok(refund) => {
-            let status = match refund.state {
-                RefundState::Succeeded => Some(TransactionStatus::Succeeded),
-                RefundState::Canceled => Some(TransactionStatus::Canceled),
-                RefundState::Pending => None,
-            };
             let mut tx = db.begin_write().await?;
-            store::set_refund(&mut tx, &refund_row.id, &refund.id, refund.state.as_str(), status, billing.now())
-                .await?;
-            store::mark_refunded_if_full(&mut tx, &original.id, billing.now()).await?;
+            store::set_refund(&mut tx, &refund_row.id, &refund.id, refund.state.as_str(), None, billing.now()).await?;
             tx.commit().await?;
+            let row = store::RefundRef {
+                id: refund_row.id.clone(),
+                status: TransactionStatus::Pending,
+                parent_transaction_id: Some(original.id.clone()),
+                yookassa_payment_id: Some(request.payment_id.clone()),
+                yookassa_refund_id: Some(refund.id.clone()),
+                amount,
+                currency: original.currency.clone(),
+                description: Some(refund_row.description.clone()),
+                idempotence_key: refund_row.idempotence_key.clone(),
+            };
+            apply_refund(billing, &row, &refund).await?;
         }
         Err(e @ GatewayError::Refused { .. }) => {
             let mut tx = db.begin_write().await?;
@@ -145,4 +150,168 @@ pub async fn refund(
     store::get_by_id(db.reader(), &refund_row.id)
         .await?
         .ok_or_else(|| Error::Internal("refund transaction vanished".into()))
+}
+
+/// A payment whose amount or currency is not what its transaction asked for (a tampered or
+/// mistaken payment): nothing is sold; the transaction fails with `amount_mismatch` and the whole
+/// payment is given back, with a refund transaction that records it.
+///
+/// # Errors
+/// [`Error::Database`]; the gateway's refusal or silence is logged (the refund stays pending for
+/// an operator).
+pub(crate) async fn refund_mismatched(
+    billing: &Billing,
+    transaction: &store::TransactionRef,
+    payment: &crate::gateway::Payment,
+) -> Result<super::Outcome> {
+    let db = &billing.store;
+    let now = billing.now();
+    tracing::error!(
+        transaction_id = %transaction.id, payment_id = %payment.id,
+        expected = transaction.amount, paid = payment.amount_minor, currency = %payment.currency,
+        "payment amount or currency differs from the transaction; refunding it"
+    );
+    let mut tx = db.begin_write().await?;
+    let facts = store::TransitionFacts {
+        provider_status: Some(crate::gateway::PaymentState::Succeeded.as_str()),
+        cancellation_reason: Some("amount_mismatch"),
+        ..Default::default()
+    };
+    let from = [TransactionStatus::Pending, TransactionStatus::WaitingForCapture];
+    if !store::transition(&mut tx, &transaction.id, &from, TransactionStatus::Failed, facts, now).await? {
+        return Ok(super::Outcome::Ignored(format!(
+            "transaction {} was already {}",
+            transaction.id, transaction.status
+        )));
+    }
+    let currency: Currency = payment.currency.parse().unwrap_or(Currency::Rub);
+    let mut refund_row = NewTransaction::pending(
+        TransactionKind::Refund,
+        &transaction.user_id,
+        &transaction.account_id,
+        payment.amount_minor,
+        currency.code(),
+        format!("Refund of mismatched payment {}", payment.id),
+        format!("Возврат платежа с неверной суммой {}", payment.id),
+        now,
+    );
+    refund_row.parent_transaction_id = Some(transaction.id.clone());
+    refund_row.yookassa_payment_id = Some(payment.id.clone());
+    store::insert(&mut tx, &refund_row).await?;
+    tx.commit().await?;
+    let request = RefundRequest {
+        payment_id: payment.id.clone(),
+        amount_minor: payment.amount_minor,
+        currency,
+        description: refund_row.description.clone(),
+        metadata: std::collections::BTreeMap::from([("transaction_id".to_owned(), refund_row.id.clone())]),
+    };
+    match billing.gateway()?.create_refund(&request, &refund_row.idempotence_key).await {
+        Ok(refund) => {
+            let status = (refund.state == RefundState::Succeeded).then_some(TransactionStatus::Succeeded);
+            let mut tx = db.begin_write().await?;
+            store::set_refund(&mut tx, &refund_row.id, &refund.id, refund.state.as_str(), status, billing.now())
+                .await?;
+            tx.commit().await?;
+        }
+        Err(e) => tracing::error!(error = %e, payment_id = %payment.id, "refunding a mismatched payment failed"),
+    }
+    Ok(super::Outcome::Applied(format!(
+        "transaction {} failed: paid {} {} instead of {} {}; refunded",
+        transaction.id, payment.amount_minor, payment.currency, transaction.amount, transaction.currency
+    )))
+}
+
+/// Applies a refund as the gateway reports it to its refund transaction, once: `succeeded` makes
+/// it final (and a fully refunded payment `refunded`); `canceled` gives the reserved amount back
+/// to the payment; `pending` changes nothing.
+///
+/// # Errors
+/// [`Error::Database`].
+pub(crate) async fn apply_refund(
+    billing: &Billing,
+    row: &store::RefundRef,
+    refund: &crate::gateway::Refund,
+) -> Result<super::Outcome> {
+    let now = billing.now();
+    let to = match refund.state {
+        RefundState::Pending => {
+            return Ok(super::Outcome::Ignored(format!("refund {} is still pending", refund.id)));
+        }
+        RefundState::Succeeded => TransactionStatus::Succeeded,
+        RefundState::Canceled => TransactionStatus::Canceled,
+    };
+    let mut tx = billing.store.begin_write().await?;
+    store::set_refund(&mut tx, &row.id, &refund.id, refund.state.as_str(), None, now).await?;
+    let facts = store::TransitionFacts { provider_status: Some(refund.state.as_str()), ..Default::default() };
+    let moved = store::transition(&mut tx, &row.id, &[TransactionStatus::Pending], to, facts, now).await?;
+    if moved && let Some(parent) = &row.parent_transaction_id {
+        match to {
+            TransactionStatus::Canceled => store::release_refund(&mut tx, parent, row.amount, now).await?,
+            _ => store::mark_refunded_if_full(&mut tx, parent, now).await?,
+        }
+    }
+    tx.commit().await?;
+    Ok(if moved {
+        super::Outcome::Applied(format!("refund transaction {} {}", row.id, to))
+    } else {
+        super::Outcome::Ignored(format!("refund transaction {} was already {}", row.id, row.status))
+    })
+}
+
+/// How long a refund may stay pending before the reconciler looks at it, in seconds.
+pub const RECONCILE_REFUNDS_AFTER: i64 = 60;
+
+/// Brings refunds left `pending` up to date (the sweeper job): one whose create call got no
+/// answer (a timeout, a crash after the reservation) is sent again with its stored idempotence
+/// key and the same body; one YooKassa knows is fetched and applied. A refused one gives its
+/// reservation back. Returns how many it looked at.
+///
+/// # Errors
+/// [`Error::Database`]. Gateway failures are logged and retried on the next run.
+pub async fn reconcile_refunds(billing: &Billing) -> Result<usize> {
+    let Some(gateway) = &billing.gateway else {
+        return Ok(0);
+    };
+    let now = billing.now();
+    let rows = store::pending_refunds(billing.store.reader(), now - RECONCILE_REFUNDS_AFTER, 50).await?;
+    for row in &rows {
+        let answer = match &row.yookassa_refund_id {
+            Some(refund_id) => gateway.get_refund(refund_id).await,
+            None => {
+                let Ok(currency) = row.currency.parse::<Currency>() else { continue };
+                let request = RefundRequest {
+                    payment_id: row.yookassa_payment_id.clone().unwrap_or_default(),
+                    amount_minor: row.amount,
+                    currency,
+                    description: row.description.clone().unwrap_or_default(),
+                    metadata: std::collections::BTreeMap::from([("transaction_id".to_owned(), row.id.clone())]),
+                };
+                gateway.create_refund(&request, &row.idempotence_key).await
+            }
+        };
+        match answer {
+            Ok(refund) => {
+                if let Err(e) = apply_refund(billing, row, &refund).await {
+                    tracing::warn!(error = %e, refund_transaction = %row.id, "could not apply a reconciled refund");
+                }
+            }
+            Err(GatewayError::Refused { .. }) if row.yookassa_refund_id.is_none() => {
+                let mut tx = billing.store.begin_write().await?;
+                if store::mark_rejected(&mut tx, &row.id, now).await?
+                    && let Some(parent) = &row.parent_transaction_id
+                {
+                    store::release_refund(&mut tx, parent, row.amount, now).await?;
+                }
+                tx.commit().await?;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, refund_transaction = %row.id, "could not reconcile a refund; will retry")
+            }
+        }
+        let mut tx = billing.store.begin_write().await?;
+        store::touch_id(&mut tx, &row.id, now).await?;
+        tx.commit().await?;
+    }
+    Ok(rows.len())
 }

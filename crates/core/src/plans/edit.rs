@@ -7,7 +7,7 @@ use crate::audit::{self, Actor};
 use crate::store::{Store, WriteTx, plans as store, subscriptions};
 use crate::{Error, Result};
 use std::collections::BTreeMap;
-use tariff_model::money::{minor_from_decimal, yookassa_amount};
+use tariff_model::money::yookassa_amount;
 use tariff_model::{
     Currency, Entity, Interval, InvalidField, Message, Metric, Plan, PlanChanges, Quotas, SubscriptionStatus,
 };
@@ -49,7 +49,7 @@ fn apply_changes(mut plan: Plan, changes: &PlanChanges) -> std::result::Result<P
     }
 
     match (&changes.price, changes.price_minor) {
-        (Some(price), minor) => match minor_from_decimal(&price.to_string()) {
+        (Some(price), minor) => match price.minor() {
             Ok(value) if minor.is_some_and(|m| m != value) => error("price_minor", Message::PriceMinorMismatch),
             Ok(value) if value < 0 => error("price", Message::NotNegative),
             Ok(value) => plan.set_price_minor(value),
@@ -281,11 +281,14 @@ pub async fn update(db: &Store, now: i64, actor: &Actor, plan_id: &str, changes:
 /// Deletes a plan that no subscription or transaction refers to. Audited as `plan.delete`.
 ///
 /// # Errors
-/// [`Error::NotFound`]; [`Error::Conflict`] while subscriptions or payments refer to it
-/// (deactivate it instead); [`Error::Database`].
+/// [`Error::NotFound`]; [`Error::Conflict`] for the `free` plan (every account's floor) and
+/// while subscriptions or payments refer to it (deactivate it instead); [`Error::Database`].
 pub async fn delete(db: &Store, now: i64, actor: &Actor, plan_id: &str) -> Result<()> {
     let mut tx = db.begin_write().await?;
     let plan = store::get(tx.conn(), plan_id).await?.ok_or_else(|| Error::not_found(Entity::Plan, plan_id))?;
+    if plan.id == super::FREE_PLAN_ID {
+        return Err(Error::Conflict(Message::FreePlanNotDeletable));
+    }
     let subscribers = subscriptions::count_for_plan(tx.conn(), plan_id, None).await?;
     if subscribers > 0 {
         return Err(Error::Conflict(Message::PlanHasSubscriptions { plan_id: plan_id.to_owned(), count: subscribers }));

@@ -10,6 +10,7 @@
 //! writer queue, so no code can bypass the queue.
 
 pub mod audit;
+pub mod leases;
 pub mod plans;
 pub mod sessions;
 pub mod subscriptions;

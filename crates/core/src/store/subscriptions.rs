@@ -72,6 +72,16 @@ pub async fn find_live<'c, E: Executor<'c, Database = Any>>(
     row.as_ref().map(from_row).transpose()
 }
 
+/// The subscription with this id.
+pub async fn find_by_id<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+) -> Result<Option<SubscriptionRow>, sqlx::Error> {
+    let sql = format!("select {COLUMNS} from billing_subscription where id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(db).await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// The account's most recent subscription of any status.
 pub async fn find_latest<'c, E: Executor<'c, Database = Any>>(
     db: E,
@@ -354,7 +364,8 @@ pub async fn due_renewals<'c, E: Executor<'c, Database = Any>>(
     .await
 }
 
-/// Records a failed renewal charge: `past_due`, the attempt count and when to try next.
+/// Records a failed renewal charge: `past_due`, the attempt count and when to try next. Counts
+/// each attempt once (the decline may be seen both in the charge's answer and in a notification).
 pub async fn record_failed_renewal(
     tx: &mut WriteTx,
     id: &str,
@@ -364,7 +375,7 @@ pub async fn record_failed_renewal(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update billing_subscription set status = $5, renewal_attempts = $2, next_renewal_at = $3, updated_at = $4
-         where id = $1 and status in ($6, $5)",
+         where id = $1 and status in ($6, $5) and renewal_attempts < $2",
     )
     .bind(id)
     .bind(attempts)

@@ -82,6 +82,10 @@ pub struct NewTransaction {
     pub extra_metadata: Option<String>,
     /// For refunds: the refunded payment's YooKassa id.
     pub yookassa_payment_id: Option<String>,
+    /// For checkouts and renewals: the plan as sold (JSON), applied when the payment succeeds.
+    pub plan_snapshot: Option<String>,
+    /// For renewals: the period end being paid and the attempt (1, 2, …) of that charge.
+    pub renewal: Option<(i64, i64)>,
     pub now: i64,
 }
 
@@ -114,6 +118,8 @@ impl NewTransaction {
             description_ru,
             extra_metadata: None,
             yookassa_payment_id: None,
+            plan_snapshot: None,
+            renewal: None,
             now,
         }
     }
@@ -123,8 +129,8 @@ pub async fn insert(tx: &mut WriteTx, t: &NewTransaction) -> Result<(), sqlx::Er
     sqlx::query(
         "insert into billing_transaction (id, user_id, account_id, subscription_id, plan_id, kind, amount, currency, status,
              idempotence_key, description, description_ru, extra_metadata, created_at, updated_at, parent_transaction_id,
-             yookassa_payment_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $16, $9, $10, $11, $12, $13, $13, $14, $15)",
+             yookassa_payment_id, plan_snapshot, renewal_period_end, renewal_attempt)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $16, $9, $10, $11, $12, $13, $13, $14, $15, $17, $18, $19)",
     )
     .bind(&t.id)
     .bind(&t.user_id)
@@ -142,6 +148,9 @@ pub async fn insert(tx: &mut WriteTx, t: &NewTransaction) -> Result<(), sqlx::Er
     .bind(&t.parent_transaction_id)
     .bind(&t.yookassa_payment_id)
     .bind(TransactionStatus::Pending.as_str())
+    .bind(&t.plan_snapshot)
+    .bind(t.renewal.map(|(end, _)| end))
+    .bind(t.renewal.map(|(_, attempt)| attempt))
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -162,6 +171,12 @@ pub struct TransactionRef {
     pub status: TransactionStatus,
     pub idempotence_key: String,
     pub yookassa_payment_id: Option<String>,
+    pub subscription_id: Option<String>,
+    /// The plan as sold (JSON), for checkouts and renewals stored since it is kept.
+    pub plan_snapshot: Option<String>,
+    /// For renewals: the period end paid and the attempt.
+    pub renewal_period_end: Option<i64>,
+    pub renewal_attempt: Option<i64>,
 }
 
 fn ref_from_row(row: &AnyRow) -> Result<TransactionRef, sqlx::Error> {
@@ -177,10 +192,16 @@ fn ref_from_row(row: &AnyRow) -> Result<TransactionRef, sqlx::Error> {
         status: get_enum(row, "status")?,
         idempotence_key: row.try_get("idempotence_key")?,
         yookassa_payment_id: row.try_get("yookassa_payment_id")?,
+        subscription_id: row.try_get("subscription_id")?,
+        plan_snapshot: row.try_get("plan_snapshot")?,
+        renewal_period_end: row.try_get("renewal_period_end")?,
+        renewal_attempt: row.try_get("renewal_attempt")?,
     })
 }
 
-const REF_COLUMNS: &str = "id, user_id, account_id, plan_id, kind, amount, refunded_minor, currency, status, idempotence_key, yookassa_payment_id";
+const REF_COLUMNS: &str =
+    "id, user_id, account_id, plan_id, kind, amount, refunded_minor, currency, status, idempotence_key,
+    yookassa_payment_id, subscription_id, plan_snapshot, renewal_period_end, renewal_attempt";
 
 /// The transaction with this id.
 pub async fn find<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<Option<TransactionRef>, sqlx::Error> {
@@ -423,8 +444,129 @@ pub async fn unsent_renewal<'c, E: Executor<'c, Database = Any>>(
     row.as_ref().map(ref_from_row).transpose()
 }
 
+/// Inserts the renewal transaction `t` (which carries its period end and attempt) unless one for
+/// the same subscription, period and attempt exists; returns the one that holds the claim:
+/// `Ok(None)` when `t` was inserted, `Ok(Some(existing))` otherwise.
+pub async fn claim_renewal(tx: &mut WriteTx, t: &NewTransaction) -> Result<Option<TransactionRef>, sqlx::Error> {
+    let (period_end, attempt) = t.renewal.unwrap_or_default();
+    let existing = sqlx::query(&format!(
+        "select {REF_COLUMNS} from billing_transaction
+         where subscription_id = $1 and kind = $2 and renewal_period_end = $3 and renewal_attempt = $4"
+    ))
+    .bind(&t.subscription_id)
+    .bind(TransactionKind::Renewal.as_str())
+    .bind(period_end)
+    .bind(attempt)
+    .fetch_optional(tx.conn())
+    .await?;
+    if let Some(row) = existing {
+        return ref_from_row(&row).map(Some);
+    }
+    insert(tx, t).await?;
+    Ok(None)
+}
+
+/// Pending checkouts that never reached the provider (no payment id) and were made before
+/// `older_than`: their payer is gone. (Renewals are retried with their key instead.)
+pub async fn unsent_before<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    older_than: i64,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select id from billing_transaction
+         where status = $1 and kind = $2 and yookassa_payment_id is null and created_at < $3
+         order by created_at limit $4",
+    )
+    .bind(TransactionStatus::Pending.as_str())
+    .bind(TransactionKind::Subscription.as_str())
+    .bind(older_than)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
 /// Marks a pending transaction `failed` because YooKassa refused it.
 pub async fn mark_rejected(tx: &mut WriteTx, id: &str, now: i64) -> Result<bool, sqlx::Error> {
     let facts = TransitionFacts { provider_status: Some("rejected"), ..Default::default() };
     transition(tx, id, &[TransactionStatus::Pending], TransactionStatus::Failed, facts, now).await
+}
+
+/// A refund transaction as the refund reconciler needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RefundRef {
+    pub id: String,
+    pub status: TransactionStatus,
+    /// The payment refunded (its transaction).
+    pub parent_transaction_id: Option<String>,
+    /// The refunded payment's YooKassa id.
+    pub yookassa_payment_id: Option<String>,
+    /// YooKassa's refund id, once the create call was answered.
+    pub yookassa_refund_id: Option<String>,
+    pub amount: i64,
+    pub currency: String,
+    pub description: Option<String>,
+    pub idempotence_key: String,
+}
+
+const REFUND_COLUMNS: &str =
+    "id, status, parent_transaction_id, yookassa_payment_id, yookassa_refund_id, amount, currency,
+    description, idempotence_key";
+
+fn refund_from_row(row: &AnyRow) -> Result<RefundRef, sqlx::Error> {
+    Ok(RefundRef {
+        id: row.try_get("id")?,
+        status: get_enum(row, "status")?,
+        parent_transaction_id: row.try_get("parent_transaction_id")?,
+        yookassa_payment_id: row.try_get("yookassa_payment_id")?,
+        yookassa_refund_id: row.try_get("yookassa_refund_id")?,
+        amount: row.try_get("amount")?,
+        currency: row.try_get("currency")?,
+        description: row.try_get("description")?,
+        idempotence_key: row.try_get("idempotence_key")?,
+    })
+}
+
+/// Refunds still `pending` whose last change is older than `older_than`, oldest first.
+pub async fn pending_refunds<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    older_than: i64,
+    limit: i64,
+) -> Result<Vec<RefundRef>, sqlx::Error> {
+    let rows = sqlx::query(&format!(
+        "select {REFUND_COLUMNS} from billing_transaction
+         where kind = $1 and status = $2 and updated_at <= $3 order by updated_at limit $4"
+    ))
+    .bind(TransactionKind::Refund.as_str())
+    .bind(TransactionStatus::Pending.as_str())
+    .bind(older_than)
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.iter().map(refund_from_row).collect()
+}
+
+/// The refund transaction YooKassa knows as `refund_id`.
+pub async fn refund_by_provider_id<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    refund_id: &str,
+) -> Result<Option<RefundRef>, sqlx::Error> {
+    let row = sqlx::query(&format!(
+        "select {REFUND_COLUMNS} from billing_transaction where kind = $1 and yookassa_refund_id = $2"
+    ))
+    .bind(TransactionKind::Refund.as_str())
+    .bind(refund_id)
+    .fetch_optional(db)
+    .await?;
+    row.as_ref().map(refund_from_row).transpose()
+}
+
+/// Marks a transaction as looked at now (by id), so a sweeper moves on to others.
+pub async fn touch_id(tx: &mut WriteTx, id: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update billing_transaction set updated_at = $2 where id = $1")
+        .bind(id)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }

@@ -113,7 +113,10 @@ pub async fn consume(
     .await
 }
 
-/// Adds `amount` to the counter without a limit (recording usage that already happened).
+/// Adds `amount` to the counter without a limit (recording usage that already happened), but
+/// never past `ceiling`: the sum is clamped there, so the addition itself can never overflow
+/// (PostgreSQL would fail, SQLite would turn the column into a REAL).
+#[allow(clippy::too_many_arguments)]
 pub async fn add(
     tx: &mut WriteTx,
     account_id: &str,
@@ -121,13 +124,16 @@ pub async fn add(
     period_start: i64,
     period_end: i64,
     amount: i64,
+    ceiling: i64,
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into billing_usage_counter (account_id, metric, period_start, period_end, used, updated_at)
-         values ($1, $2, $3, $4, $5, $6)
+         values ($1, $2, $3, $4, case when $5 > $7 then $7 else $5 end, $6)
          on conflict (account_id, metric, period_start) do update
-             set used = billing_usage_counter.used + excluded.used, updated_at = excluded.updated_at",
+             set used = case when billing_usage_counter.used > $7 - excluded.used then $7
+                             else billing_usage_counter.used + excluded.used end,
+                 updated_at = excluded.updated_at",
     )
     .bind(account_id)
     .bind(metric)
@@ -135,6 +141,7 @@ pub async fn add(
     .bind(period_end)
     .bind(amount)
     .bind(now)
+    .bind(ceiling)
     .execute(tx.conn())
     .await?;
     Ok(())

@@ -115,15 +115,21 @@ pub async fn assign(db: &Store, now: i64, actor: &Actor, user: &UserRef, plan_id
     Ok(to_model(after, plan))
 }
 
-/// Cancels the account's live subscription: `immediate` ends it now (status `canceled`, and a
-/// paid plan falls back to `free`); otherwise it ends at `current_period_end`.
+/// Cancels the account's live subscription: `immediate` ends it now (status `canceled`, and the
+/// account falls back to `free`); otherwise it ends at `current_period_end`. The free plan is
+/// every account's floor and cannot be canceled.
 ///
 /// # Errors
-/// [`Error::NotFound`] without a live subscription; [`Error::Conflict`]; [`Error::Database`].
+/// [`Error::NotFound`] without a live subscription; [`Error::Conflict`] with
+/// [`Message::FreePlanNotCancellable`] for the free plan, or when it changed concurrently;
+/// [`Error::Database`].
 pub async fn cancel(db: &Store, now: i64, account_id: &str, immediate: bool) -> Result<Subscription> {
     rollover_if_due(db, now, account_id).await?;
     let mut tx = db.begin_write().await?;
     let (current, plan) = live_with_plan(&mut tx, account_id).await?;
+    if plan.id == crate::plans::FREE_PLAN_ID {
+        return Err(Error::Conflict(Message::FreePlanNotCancellable));
+    }
     let mut next = current.clone();
     next.updated_at = now.max(current.updated_at + 1);
     if immediate {
@@ -135,7 +141,7 @@ pub async fn cancel(db: &Store, now: i64, account_id: &str, immediate: bool) -> 
         next.cancel_at_period_end = true;
     }
     write_over(&mut tx, &next, &current).await?;
-    if immediate && !plan.is_free() {
+    if immediate {
         super::start_free_plan(&mut tx, &current.user_id, account_id, now).await?;
     }
     tx.commit().await?;

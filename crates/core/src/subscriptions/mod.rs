@@ -88,18 +88,20 @@ pub(crate) async fn insert(tx: &mut WriteTx, row: &SubscriptionRow) -> Result<()
     }
 }
 
-/// Puts a new account on the active `free` plan, inside the sign-up transaction.
-/// Does nothing when there is no active `free` plan.
+/// Puts an account on the `free` plan inside `tx` (sign-up, and a paid plan that ends). The
+/// free plan is every account's floor even when an operator deactivated it (that only takes it
+/// off the catalogue), so no account leaves its quotas by losing its subscription. Does nothing
+/// when there is no `free` plan at all; such accounts follow `BILLING_NO_SUBSCRIPTION_POLICY`.
 ///
 /// # Errors
 /// [`Error::Database`].
 pub async fn start_free_plan(tx: &mut WriteTx, user_id: &str, account_id: &str, now: i64) -> Result<bool> {
     match plans::get(tx.conn(), FREE_PLAN_ID).await? {
-        Some(plan) if plan.is_active => {
+        Some(plan) => {
             insert(tx, &new_row(user_id, account_id, &plan, now, now)).await?;
             Ok(true)
         }
-        _ => Ok(false),
+        None => Ok(false),
     }
 }
 
@@ -140,16 +142,17 @@ pub(crate) async fn plan_of(db: &Store, row: &SubscriptionRow) -> Result<Plan> {
 /// What the holder of `subscription` may do about it now: a subscription that is active,
 /// trialing or past due on a paid plan may be canceled at the period's end or at once, unless a
 /// cancellation is already scheduled, which may then be withdrawn; a paused one waits for its
-/// pause to end. Also the active free plan the account falls back to when a paid plan ends.
+/// pause to end. The free plan itself cannot be canceled. Also the free plan the account falls
+/// back to when a paid plan ends.
 ///
 /// # Errors
 /// [`Error::Database`].
 pub async fn cancel_options(db: &Store, subscription: Option<&Subscription>) -> Result<CancelOptions> {
-    let fallback_plan = plans::get(db.reader(), FREE_PLAN_ID).await?.filter(|p| p.is_active);
+    let fallback_plan = plans::get(db.reader(), FREE_PLAN_ID).await?;
     let running = subscription.filter(|s| {
         matches!(s.status, SubscriptionStatus::Active | SubscriptionStatus::Trialing | SubscriptionStatus::PastDue)
     });
-    let cancellable = running.is_some_and(|s| !s.plan.is_free() && !s.cancel_at_period_end);
+    let cancellable = running.is_some_and(|s| s.plan.id != FREE_PLAN_ID && !s.cancel_at_period_end);
     Ok(CancelOptions {
         at_period_end: cancellable,
         immediately: cancellable,

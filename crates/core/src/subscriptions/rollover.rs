@@ -1,7 +1,9 @@
 //! The rollover: what happens to a live subscription at `current_period_end`.
-//! - `cancel_at_period_end` or a trial that ended → `canceled`; a paid plan falls back to the
-//!   active `free` plan, from the moment it ended;
-//! - a free plan renews itself (straight to the period containing now);
+//! - `cancel_at_period_end` or a trial that ended → `canceled`, and the account falls back to the
+//!   `free` plan (active or not) from the moment it ended;
+//! - the `free` plan renews itself (straight to the period containing now), whatever flags it
+//!   carries: it is the floor and cannot be canceled; so does any other plan priced 0 that is not
+//!   being canceled;
 //! - a paid plan without a renewal payment → `past_due`; after [`DUNNING_GRACE_SECONDS`] (plus a
 //!   day when a saved card is being retried) → `canceled`, and the account falls back to free.
 //!
@@ -45,16 +47,18 @@ pub(crate) fn step(current: &SubscriptionRow, plan: &Plan, now: i64) -> Option<S
     let mut next = current.clone();
     next.updated_at = now.max(current.updated_at + 1);
     let mut fall_back_from = None;
-    if current.cancel_at_period_end || current.status == SubscriptionStatus::Trialing {
+    if (current.cancel_at_period_end || current.status == SubscriptionStatus::Trialing) && plan.id != FREE_PLAN_ID {
         next.status = SubscriptionStatus::Canceled;
         next.canceled_at = Some(end);
-        fall_back_from = (!plan.is_free()).then_some(end);
+        fall_back_from = Some(end);
     } else if plan.is_free() {
         let anchor = current.billing_anchor.unwrap_or(current.current_period_start);
         let (start, new_end) = period_containing(anchor, plan.interval, now);
         next.status = SubscriptionStatus::Active;
         next.current_period_start = start;
         next.current_period_end = new_end;
+        next.cancel_at_period_end = false;
+        next.trial_end = None;
     } else if current.status == SubscriptionStatus::PastDue {
         // With a saved card the dunning charges decide (see `payments::renewals`); this is the
         // backstop a day after the last retry, e.g. when YooKassa is unreachable.
@@ -99,7 +103,7 @@ pub(crate) async fn project(
             continue;
         }
         let free = match step.fall_back_from {
-            Some(_) => plans::get(db.reader(), FREE_PLAN_ID).await?.filter(|p| p.is_active),
+            Some(_) => plans::get(db.reader(), FREE_PLAN_ID).await?,
             None => None,
         };
         match (free, step.fall_back_from) {
@@ -130,7 +134,7 @@ pub async fn rollover(db: &Store, now: i64, account_id: &str) -> Result<()> {
         let mut tx = db.begin_write().await?;
         if store::update_if_unchanged(&mut tx, &step.next, current.updated_at, current.status).await? {
             if let Some(start) = step.fall_back_from
-                && let Some(free) = plans::get(tx.conn(), FREE_PLAN_ID).await?.filter(|p| p.is_active)
+                && let Some(free) = plans::get(tx.conn(), FREE_PLAN_ID).await?
             {
                 // The free period starts where the old one ended; the next pass renews it up to now.
                 insert(&mut tx, &fallback_row(&current, &free, start, now)).await?;

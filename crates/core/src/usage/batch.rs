@@ -91,10 +91,11 @@ pub async fn record_batch(
     let mut sums: BTreeMap<(String, &'static str, i64), (i64, i64)> = BTreeMap::new();
     for row in rows.iter().filter(|r| inserted.contains(&r.id)) {
         let entry = sums.entry((row.account_id.clone(), row.metric, row.period_start)).or_insert((row.period_end, 0));
-        entry.1 += row.amount;
+        entry.1 = entry.1.saturating_add(row.amount).min(super::track::MAX_COUNTER);
     }
     for ((account_id, metric, period_start), (period_end, amount)) in &sums {
-        store::add(&mut tx, account_id, metric, *period_start, *period_end, *amount, now).await?;
+        store::add(&mut tx, account_id, metric, *period_start, *period_end, *amount, super::track::MAX_COUNTER, now)
+            .await?;
     }
     tx.commit().await?;
     Ok(BatchOutcome { accepted: inserted.len(), duplicates: rows.len() - inserted.len() })

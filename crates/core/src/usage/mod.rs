@@ -19,7 +19,7 @@ use tariff_model::{Entity, Interval, Message, Metric, QuotaStatus, Subscription}
 pub use batch::{MAX_BATCH_EVENTS, record_batch};
 pub use check::{check, standing_of};
 pub use report::{daily, meters, recent, report};
-pub use track::track;
+pub use track::{MAX_COUNTER, MAX_EVENT_AMOUNT, MAX_METADATA_BYTES, track};
 
 /// The period and limit that apply to an account's usage of one metric right now.
 #[derive(Clone, Debug)]

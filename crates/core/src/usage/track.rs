@@ -8,11 +8,21 @@ use tariff_model::{InvalidField, Message, Metric, Tracked, UsageEvent};
 
 /// Longest accepted `model_id`, `chat_id` or `event_id`, in characters.
 pub(crate) const MAX_REF_LEN: u32 = 200;
+/// Largest accepted `metadata` of one event, in bytes of JSON.
+pub const MAX_METADATA_BYTES: u32 = 4096;
+/// Largest amount of one event, in the metric's unit; counters stay far from `i64::MAX`.
+pub const MAX_EVENT_AMOUNT: i64 = 1_000_000_000_000;
+/// The most one period's counter of a metric may hold, in the metric's unit, limited or not: a
+/// counter never nears `i64::MAX`, and sums over many counters (reports) cannot overflow. An
+/// event past it is refused like one past a quota (429, with this as the limit).
+pub const MAX_COUNTER: i64 = 1_000_000_000_000_000;
 
 /// Checks an event's amount, ids and metadata, naming fields under `prefix` (`events[3].`).
 pub(crate) fn validate_event(event: &UsageEvent, prefix: &str, errors: &mut Vec<InvalidField>) {
     if event.amount <= 0 {
         errors.push(InvalidField::new(format!("{prefix}amount"), Message::PositiveWholeNumber));
+    } else if event.amount > MAX_EVENT_AMOUNT {
+        errors.push(InvalidField::new(format!("{prefix}amount"), Message::AmountTooLarge));
     }
     for (name, value) in [("model_id", &event.model_id), ("chat_id", &event.chat_id), ("event_id", &event.event_id)] {
         if value.as_ref().is_some_and(|v| v.is_empty() || v.chars().count() > MAX_REF_LEN as usize) {
@@ -21,6 +31,11 @@ pub(crate) fn validate_event(event: &UsageEvent, prefix: &str, errors: &mut Vec<
     }
     if event.metadata.as_ref().is_some_and(|m| !m.is_object() && !m.is_null()) {
         errors.push(InvalidField::new(format!("{prefix}metadata"), Message::NotAnObject));
+    } else if event.metadata.as_ref().is_some_and(|m| m.to_string().len() > MAX_METADATA_BYTES as usize) {
+        errors.push(InvalidField::new(
+            format!("{prefix}metadata"),
+            Message::MetadataTooLarge { max_bytes: MAX_METADATA_BYTES },
+        ));
     }
 }
 
@@ -75,13 +90,22 @@ pub async fn track(
         let used = store::used(db.reader(), &user.account_id, metric.as_str(), a.period_start).await?;
         return Ok(Tracked { recorded: false, duplicate: true, usage: status(metric, 0, used, &a) });
     }
-    let consumed =
-        store::consume(&mut tx, &user.account_id, metric.as_str(), a.period_start, a.period_end, amount, a.limit, now)
-            .await?;
+    let bound = a.limit.map_or(MAX_COUNTER, |limit| limit.min(MAX_COUNTER));
+    let consumed = store::consume(
+        &mut tx,
+        &user.account_id,
+        metric.as_str(),
+        a.period_start,
+        a.period_end,
+        amount,
+        Some(bound),
+        now,
+    )
+    .await?;
     let Some(used) = consumed else {
         tx.rollback().await?;
         let used = store::used(db.reader(), &user.account_id, metric.as_str(), a.period_start).await?;
-        let limit = a.limit.unwrap_or(0);
+        let limit = bound;
         return Err(Error::QuotaExceeded {
             metric,
             limit,
