@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building (and, with --test, testing) Tariff needs, and only what is missing:
 # the wasm target, cargo-leptos 0.3.8, the wasm-bindgen CLI matching Cargo.lock, wasm-opt
-# (binaryen 132 from npm), and for tests Chromium (Debian) and the Playwright package.
+# (binaryen 132 from npm), and for tests Chromium (Debian), the Playwright package and
+# schemathesis (PyPI, for the fault scripts).
 # A warm machine pays a few version checks; a fresh one needs no manual step. See TOOLCHAIN.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,6 +13,7 @@ want_test=0
 TOOLS_DIR="${TARIFF_TOOLS_DIR:-$HOME/.local/share/tariff-tools}"
 CARGO_LEPTOS_VERSION=0.3.8
 BINARYEN_VERSION=132
+SCHEMATHESIS_VERSION=4.32.5
 export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 say() { printf '==> %s\n' "$*"; }
@@ -53,6 +55,16 @@ if [ "$want_test" -eq 1 ]; then
   if [ ! -d end2end/node_modules/@playwright/test ] || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
     say "installing the Playwright test runner (no browser download; Debian's Chromium is used)"
     PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix end2end
+  fi
+  # The fault scripts (scripts/faults/): schemathesis from PyPI in its own virtualenv.
+  if ! "$TOOLS_DIR/venv/bin/schemathesis" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; then
+    say "installing schemathesis $SCHEMATHESIS_VERSION (PyPI) into $TOOLS_DIR/venv"
+    if ! python3 -m venv "$TOOLS_DIR/venv" 2>/dev/null; then
+      as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv \
+        || { as_root apt-get update && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y python3-venv; }
+      python3 -m venv "$TOOLS_DIR/venv"
+    fi
+    "$TOOLS_DIR/venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
   fi
 fi
 say "toolchain ready"

@@ -295,7 +295,9 @@ fn english(m: &Message) -> String {
         PriceMinorMismatch => "does not match price".into(),
         NotNegative => "must not be negative".into(),
         QuotaNotNegative => "must not be negative (use null for unlimited)".into(),
-        FeatureCodeInvalid => "Each feature is a code of 1 to 64 characters".into(),
+        FeatureCodeInvalid => {
+            "Each feature is a code of 1 to 64 letters, digits, _ . : or -, starting with a letter or digit".into()
+        }
         MetadataNotObject => "must be a JSON object or null".into(),
         TrialDaysRange { max } => format!("must be between 0 and {max}"),
         QuotaDecreaseForbidden => {
@@ -400,7 +402,9 @@ fn russian(m: &Message) -> String {
         PriceMinorMismatch => "не совпадает с ценой".into(),
         NotNegative => "не может быть отрицательным".into(),
         QuotaNotNegative => "не может быть отрицательной (null — без ограничений)".into(),
-        FeatureCodeInvalid => "Каждая функция — код длиной от 1 до 64 символов".into(),
+        FeatureCodeInvalid => {
+            "Каждая функция — код из 1–64 латинских букв, цифр и знаков _ . : -, начинающийся с буквы или цифры".into()
+        }
         MetadataNotObject => "должно быть JSON-объектом или пустым".into(),
         TrialDaysRange { max } => format!("должно быть от 0 до {max}"),
         QuotaDecreaseForbidden => {

@@ -61,5 +61,25 @@ async fn every_documented_route_is_served_and_documents_its_errors() {
         assert!(schemas.contains_key(schema), "schema {schema} missing");
     }
     assert_eq!(doc["components"]["securitySchemes"]["bearer"]["scheme"], "bearer");
+
+    // Only `{...}` segments are path parameters; every other parameter is in the query.
+    for (path, item) in paths {
+        for (method, operation) in item.as_object().unwrap() {
+            for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                let name = parameter["name"].as_str().unwrap();
+                let declared_in = if path.contains(&format!("{{{name}}}")) { "path" } else { "query" };
+                assert_eq!(parameter["in"], declared_in, "{method} {path} parameter {name}");
+            }
+        }
+    }
+    // Every problem answer matches the Problem schema: the quota members are plain optional
+    // properties, not an `allOf` with a `oneOf [null, {...}]` that no problem object satisfies.
+    assert!(schemas["Problem"].get("allOf").is_none(), "{}", schemas["Problem"]);
+    for member in ["metric", "quota_limit", "current_usage", "remaining", "requested"] {
+        assert!(schemas["Problem"]["properties"].get(member).is_some(), "Problem documents {member}");
+    }
+    let (status, body) = app.post_json("/api/v1/billing/usage", "nope", serde_json::json!({})).await;
+    assert_eq!(status, 401);
+    assert!(body.get("metric").is_none(), "no quota members outside a quota problem: {body}");
     app.stop().await;
 }

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 /// `?user_id=` for service tokens: act for that user.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct ForUser {
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
     pub user_id: Option<String>,
 }
 
@@ -28,6 +29,10 @@ pub struct CancelBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PaymentBody {
     pub plan_id: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schema(pattern = "^https?://", max_length = 2048, example = "https://app.example.ru/billing/return")
+    )]
     pub return_url: String,
     pub user_id: Option<String>,
 }
@@ -45,10 +50,15 @@ pub struct Checkout {
 
 /// Query of `GET /api/v1/billing/transactions`: `page` from 1, `page_size` 1–200 (default 50).
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct TransactionsQuery {
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
     pub user_id: Option<String>,
+    /// Page number, from 1.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1_000_000, nullable = false))]
     pub page: Option<i64>,
+    /// Rows per page (default 50).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200, nullable = false))]
     pub page_size: Option<i64>,
 }
 
@@ -70,33 +80,51 @@ pub struct BillingInfo {
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DuplicateBody {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$"))]
     pub id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 200))]
     pub name: Option<String>,
 }
 
 /// Query of the subscriber list of a plan.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct SubscribersQuery {
     /// `active`, `trialing`, `past_due`, `canceled` or `paused`.
+    #[cfg_attr(feature = "openapi", param(value_type = Option<super::SubscriptionStatus>, nullable = false))]
     pub status: Option<String>,
     /// Only subscribers whose email contains this text (case-insensitive).
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
     pub email: Option<String>,
+    /// Page number, from 1.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1_000_000, nullable = false))]
     pub page: Option<i64>,
+    /// Rows per page (default 50).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200, nullable = false))]
     pub page_size: Option<i64>,
 }
 
 /// Query of the audit list; times are Unix seconds (`since` inclusive, `until` exclusive).
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct AuditQuery {
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
     pub entity_type: Option<String>,
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
     pub entity_id: Option<String>,
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
     pub user_id: Option<String>,
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
     pub action: Option<String>,
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
     pub since: Option<i64>,
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
     pub until: Option<i64>,
+    /// Page number, from 1.
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1_000_000, nullable = false))]
     pub page: Option<i64>,
+    /// Rows per page (default 50).
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200, nullable = false))]
     pub page_size: Option<i64>,
 }
 

@@ -20,7 +20,7 @@ pub use error::{Entity, ErrorCode, InvalidField, Message};
 pub use money::{Currency, MoneyError};
 pub use plan::{Interval, Metric, Plan, PlanChanges, Quotas};
 pub use portal::Viewer;
-pub use problem::{FieldError, Problem, QuotaProblem};
+pub use problem::{FieldError, Problem};
 pub use states::{InboxStatus, Locale, Role, Scope, TransactionKind, TransactionStatus, UnknownValue};
 pub use subscription::{CancelOptions, Subscription, SubscriptionStatus};
 pub use transaction::Transaction;

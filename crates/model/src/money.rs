@@ -97,6 +97,37 @@ pub fn minor_from_decimal(text: &str) -> Result<i64, MoneyError> {
     Ok(if negative { -minor } else { minor })
 }
 
+/// Deserializes a whole number: a JSON integer, or a number with no fractional part (`3227.0`,
+/// which JSON Schema also calls an integer) as long as it is exact (|n| ≤ 2^53). Anything else
+/// (`1.5`, `1e300`, a string) is an error naming what was found.
+///
+/// # Errors
+/// The deserializer's error for anything but such a number.
+pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i64, D::Error> {
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = i64;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<i64, E> {
+            Ok(v)
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<i64, E> {
+            i64::try_from(v).map_err(|_| E::custom(format!("{v} is too large")))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<i64, E> {
+            const EXACT: f64 = 9_007_199_254_740_992.0; // 2^53
+            if v.fract() == 0.0 && v.abs() <= EXACT {
+                Ok(v as i64)
+            } else {
+                Err(E::invalid_type(serde::de::Unexpected::Float(v), &self))
+            }
+        }
+    }
+    deserializer.deserialize_any(Whole)
+}
+
 /// A decimal amount in major units exactly as the client wrote it: a JSON number (`990.00`) or
 /// string (`"990.00"`), kept as text and never passed through a float, so that
 /// [`minor_from_decimal`] can convert it exactly or refuse it (`1e3`, `9.999`).
@@ -175,6 +206,23 @@ mod tests {
         for bad in ["9.999", "1e3", "", ".5", "5.", "+1", "1,5", "abc", "99999999999999999999"] {
             assert!(minor_from_decimal(bad).is_err(), "{bad} should be rejected");
         }
+    }
+
+    #[test]
+    fn whole_numbers_may_be_written_with_a_zero_fraction() {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            #[serde(deserialize_with = "whole_number")]
+            amount: i64,
+        }
+        let parse = |json: &str| serde_json::from_str::<Body>(json).map(|b| b.amount);
+        assert_eq!(parse(r#"{"amount": 3227}"#).unwrap(), 3227);
+        assert_eq!(parse(r#"{"amount": 3227.0}"#).unwrap(), 3227);
+        assert_eq!(parse(r#"{"amount": -900.0}"#).unwrap(), -900);
+        assert!(parse(r#"{"amount": 1.5}"#).is_err());
+        assert!(parse(r#"{"amount": 1e300}"#).is_err());
+        assert!(parse(r#"{"amount": 18446744073709551615}"#).is_err());
+        assert!(parse(r#"{"amount": "5"}"#).is_err());
     }
 
     #[test]

@@ -180,6 +180,72 @@ impl Plan {
     }
 }
 
+/// The document's shape of `quotas` in a plan body: a limit (or `null`, unlimited) per metric.
+#[cfg(feature = "openapi")]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct QuotasInput {
+    #[schema(minimum = 0)]
+    tokens_input: Option<i64>,
+    #[schema(minimum = 0)]
+    tokens_output: Option<i64>,
+    #[schema(minimum = 0)]
+    requests: Option<i64>,
+    #[schema(minimum = 0)]
+    images: Option<i64>,
+    #[schema(minimum = 0)]
+    audio_minutes: Option<i64>,
+}
+
+/// The document's shape of `overage` in a plan body: minor units per unit beyond the quota.
+#[cfg(feature = "openapi")]
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+pub struct OverageInput {
+    #[schema(minimum = 0)]
+    tokens_input: Option<i64>,
+    #[schema(minimum = 0)]
+    tokens_output: Option<i64>,
+    #[schema(minimum = 0)]
+    requests: Option<i64>,
+    #[schema(minimum = 0)]
+    images: Option<i64>,
+    #[schema(minimum = 0)]
+    audio_minutes: Option<i64>,
+}
+
+/// What a feature code looks like (see [`is_feature_code`]).
+pub const FEATURE_CODE_PATTERN: &str = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$";
+
+/// Whether `code` is a feature code: 1–64 ASCII letters, digits, `_`, `.`, `:` or `-`, starting
+/// with a letter or digit ([`FEATURE_CODE_PATTERN`]).
+pub fn is_feature_code(code: &str) -> bool {
+    (1..=64).contains(&code.len())
+        && code.as_bytes()[0].is_ascii_alphanumeric()
+        && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b':' | b'-'))
+}
+
+/// A feature code: 1–64 ASCII letters, digits, `_`, `.`, `:` or `-`, starting with a letter or digit.
+#[cfg(feature = "openapi")]
+pub struct FeatureCode;
+
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for FeatureCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::schema::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .min_length(Some(1))
+            .max_length(Some(64))
+            .pattern(Some(FEATURE_CODE_PATTERN))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for FeatureCode {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -228,10 +294,14 @@ where
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PlanChanges {
+    /// Lowercase letters, digits, `_` and `-`, starting with a letter or digit (create only).
+    #[cfg_attr(feature = "openapi", schema(pattern = "^[a-z0-9][a-z0-9_-]{0,63}$"))]
     pub id: Option<String>,
+    /// Required on create.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200, pattern = "\\S"))]
     pub name: Option<String>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, max_length = 200))]
     pub name_ru: Option<Option<String>>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
@@ -242,21 +312,27 @@ pub struct PlanChanges {
     /// Decimal price in major units with at most two decimals, e.g. `990.00`.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>, example = 990.00))]
     pub price: Option<super::money::DecimalText>,
+    /// The price in minor units instead of `price` (if both are sent they must agree).
+    #[cfg_attr(feature = "openapi", schema(minimum = 0))]
     pub price_minor: Option<i64>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<super::Currency>))]
     pub currency: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Interval>))]
     pub interval: Option<String>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<BTreeMap<String, Option<i64>>>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<QuotasInput>))]
     pub quotas: Option<Option<BTreeMap<String, Option<i64>>>>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Vec<FeatureCode>>))]
     pub features: Option<Vec<String>>,
     pub is_active: Option<bool>,
     pub display_order: Option<i64>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub plan_extra_metadata: Option<Option<serde_json::Value>>,
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 365))]
     pub trial_days: Option<i64>,
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(value_type = Option<BTreeMap<String, i64>>))]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<OverageInput>))]
     pub overage: Option<Option<BTreeMap<String, i64>>>,
     /// Must be `true` when an update changes the price of an existing plan (subscribers pay the
     /// new price from their next renewal); without it such an update answers 422 on `price`.

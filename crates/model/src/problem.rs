@@ -24,10 +24,40 @@ pub struct Problem {
     /// For 422: every field that is wrong.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
-    /// For 429 quota problems: which metric, its limit, usage and what remains.
-    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "openapi", schema(inline))]
-    pub quota: Option<QuotaProblem>,
+    /// For 429 quota problems only: the metric that is exhausted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metric: Option<Metric>,
+    /// For 429 quota problems only: the metric's limit this period, in its unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota_limit: Option<i64>,
+    /// For 429 quota problems only: what was used this period, in the metric's unit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub current_usage: Option<i64>,
+    /// For 429 quota problems only: what is left this period (`quota_limit - current_usage`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remaining: Option<i64>,
+    /// For 429 quota problems only: the amount that did not fit.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<i64>,
+}
+
+impl Problem {
+    /// A problem without extension members beyond `code` and `errors`.
+    pub fn new(status: u16, title: &str, detail: String, code: ErrorCode, errors: Vec<FieldError>) -> Problem {
+        Problem {
+            kind: "about:blank".to_owned(),
+            title: title.to_owned(),
+            status,
+            detail,
+            code,
+            errors,
+            metric: None,
+            quota_limit: None,
+            current_usage: None,
+            remaining: None,
+            requested: None,
+        }
+    }
 }
 
 /// One field that failed validation, with a message a person can act on (English).
@@ -36,15 +66,4 @@ pub struct Problem {
 pub struct FieldError {
     pub field: String,
     pub message: String,
-}
-
-/// Extension members of a quota-exceeded problem, in the metric's units.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct QuotaProblem {
-    pub metric: Metric,
-    pub quota_limit: i64,
-    pub current_usage: i64,
-    pub remaining: i64,
-    pub requested: i64,
 }

@@ -28,11 +28,17 @@ pub struct QuotaStatus {
 pub struct UsageEvent {
     /// With a service token: the user the usage belongs to.
     pub user_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::Metric))]
     pub metric: String,
+    #[serde(deserialize_with = "crate::money::whole_number")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000_000_000_i64))]
     pub amount: i64,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub model_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub chat_id: Option<String>,
     /// Client-chosen id; a repeated id is acknowledged and counted once per account.
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
     pub event_id: Option<String>,
     #[serde(alias = "extra_metadata")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
@@ -73,8 +79,10 @@ fn one() -> i64 {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CheckBody {
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::Metric))]
     pub metric: String,
-    #[serde(default = "one")]
+    #[serde(default = "one", deserialize_with = "crate::money::whole_number")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000_000_000_i64))]
     pub amount: i64,
     pub user_id: Option<String>,
 }

@@ -14,6 +14,8 @@ pub enum NotificationError {
     WrongType,
     #[error("object.id is missing")]
     MissingObjectId,
+    #[error("event is missing")]
+    MissingEvent,
 }
 
 /// Parses a notification body `{type: "notification", event, object: {id, status, ...}}`.
@@ -25,6 +27,9 @@ pub fn parse(body: &[u8]) -> Result<tariff_core::gateway::Notification, Notifica
         serde_json::from_slice(body).map_err(|e| NotificationError::NotJson(e.to_string()))?;
     if notification.kind != "notification" {
         return Err(NotificationError::WrongType);
+    }
+    if notification.event.is_empty() {
+        return Err(NotificationError::MissingEvent);
     }
     let text = |key: &str| notification.object.get(key).and_then(|v| v.as_str()).unwrap_or_default().to_owned();
     let object_id = text("id");
@@ -75,6 +80,10 @@ mod tests {
             Err(NotificationError::MissingObjectId)
         );
         assert!(matches!(parse(b"nope"), Err(NotificationError::NotJson(_))));
+        assert_eq!(
+            parse(br#"{"type":"notification","event":"","object":{"id":"p"}}"#),
+            Err(NotificationError::MissingEvent)
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use tariff_core::{Error, audit, payments, plans, stats, subscriptions};
 use tariff_model::admin::{AuditRow, PlanWithStats, SubscriberRow, Totals};
 use tariff_model::api::{AssignBody, AuditQuery, Deleted, DuplicateBody, RefundBody, SubscribersQuery};
 use tariff_model::portal::Page;
-use tariff_model::{Entity, Plan, PlanChanges, Problem, Subscription, Transaction};
+use tariff_model::{Entity, Plan, PlanChanges, Problem, Subscription, SubscriptionStatus, Transaction};
 
 /// `GET /api/v1/admin/billing/plans`: every plan with its subscription counts and MRR.
 #[utoipa::path(
@@ -153,6 +153,10 @@ pub async fn plan_subscribers(
     ApiQuery(q): ApiQuery<SubscribersQuery>,
 ) -> ApiResult<Json<Page<SubscriberRow>>> {
     let (page, page_size, offset) = paging(q.page, q.page_size)?;
+    // The page's filter form may send an empty status ("all"); the API names one or none.
+    if q.status.as_deref().is_some_and(|s| SubscriptionStatus::parse(s).is_none()) {
+        return Err(Error::invalid("status", tariff_model::Message::StatusUnknown).into());
+    }
     let (items, total) = subscriptions::plan_subscribers(
         &state.billing.store,
         &plan_id,

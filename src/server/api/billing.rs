@@ -4,7 +4,7 @@
 
 use super::error::ApiResult;
 use super::extract::{Acting, ActingQuery, ApiJson, Auth};
-use super::responses::{BadBody, Unauthenticated};
+use super::responses::{ActsForUser, BadBody, Unauthenticated};
 use crate::server::state::AppState;
 use axum::Json;
 use axum::extract::{Path, State};
@@ -41,7 +41,7 @@ pub async fn get_plan(State(state): State<AppState>, Path(plan_id): Path<String>
 /// `GET /api/v1/billing/subscription`: the live subscription with its plan; 404 when there is none.
 #[utoipa::path(
     get, path = "/api/v1/billing/subscription", tag = "subscription", params(ForUser),
-    responses((status = 200, body = Subscription), (status = 404, description = "No live subscription", body = Problem, content_type = "application/problem+json"), Unauthenticated)
+    responses((status = 200, body = Subscription), (status = 404, description = "No live subscription", body = Problem, content_type = "application/problem+json"), ActsForUser)
 )]
 pub async fn get_subscription(
     State(state): State<AppState>,
@@ -57,7 +57,9 @@ pub async fn get_subscription(
 /// `POST /api/v1/billing/subscription/cancel {"immediate": false}`: cancel at period end, or now.
 #[utoipa::path(
     post, path = "/api/v1/billing/subscription/cancel", tag = "subscription", request_body = CancelBody,
-    responses((status = 200, body = Subscription), (status = 404, description = "No live subscription", body = Problem, content_type = "application/problem+json"), BadBody, Unauthenticated)
+    responses((status = 200, body = Subscription), (status = 404, description = "No live subscription", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The free plan cannot be canceled, or the subscription changed meanwhile", body = Problem, content_type = "application/problem+json"),
+        BadBody, ActsForUser)
 )]
 pub async fn cancel_subscription(
     State(state): State<AppState>,
@@ -70,7 +72,7 @@ pub async fn cancel_subscription(
 /// `POST /api/v1/billing/subscription/resume`: withdraw a pending cancellation.
 #[utoipa::path(
     post, path = "/api/v1/billing/subscription/resume", tag = "subscription", params(ForUser),
-    responses((status = 200, body = Subscription), (status = 404, description = "No live subscription", body = Problem, content_type = "application/problem+json"), Unauthenticated)
+    responses((status = 200, body = Subscription), (status = 404, description = "No live subscription", body = Problem, content_type = "application/problem+json"), ActsForUser)
 )]
 pub async fn resume_subscription(
     State(state): State<AppState>,
@@ -83,7 +85,7 @@ pub async fn resume_subscription(
 #[utoipa::path(
     get, path = "/api/v1/billing/usage/{metric}", tag = "usage",
     params(("metric" = String, Path, description = "tokens_input, tokens_output, requests, images or audio_minutes"), ForUser),
-    responses((status = 200, body = QuotaStatus), (status = 404, description = "Unknown metric", body = Problem, content_type = "application/problem+json"), Unauthenticated)
+    responses((status = 200, body = QuotaStatus), (status = 404, description = "Unknown metric", body = Problem, content_type = "application/problem+json"), ActsForUser)
 )]
 pub async fn get_usage(
     State(state): State<AppState>,
@@ -98,7 +100,7 @@ pub async fn get_usage(
 /// `POST /api/v1/billing/usage/check {"metric", "amount"}`: would `amount` fit? Changes nothing.
 #[utoipa::path(
     post, path = "/api/v1/billing/usage/check", tag = "usage", request_body = CheckBody,
-    responses((status = 200, description = "Read-only: would the amount fit?", body = QuotaStatus), (status = 404, description = "Unknown metric", body = Problem, content_type = "application/problem+json"), BadBody, Unauthenticated)
+    responses((status = 200, description = "Read-only: would the amount fit?", body = QuotaStatus), (status = 404, description = "Unknown metric", body = Problem, content_type = "application/problem+json"), BadBody, ActsForUser)
 )]
 pub async fn check_usage(State(state): State<AppState>, acting: Acting<CheckBody>) -> ApiResult<Json<QuotaStatus>> {
     let policy = state.billing.settings.no_subscription_policy;
@@ -112,7 +114,7 @@ pub async fn check_usage(State(state): State<AppState>, acting: Acting<CheckBody
     post, path = "/api/v1/billing/usage", tag = "usage", request_body = UsageEvent,
     responses((status = 201, description = "Recorded and consumed", body = Tracked), (status = 200, description = "event_id seen before; counted once", body = Tracked),
         (status = 404, description = "Unknown metric", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over quota; nothing recorded", body = Problem, content_type = "application/problem+json"), BadBody, Unauthenticated)
+        (status = 429, description = "Over quota; nothing recorded", body = Problem, content_type = "application/problem+json"), BadBody, ActsForUser)
 )]
 pub async fn track_usage(
     State(state): State<AppState>,
@@ -142,7 +144,8 @@ pub async fn track_batch(
 /// `GET /api/v1/billing/transactions?page=&page_size=`: payment history, newest first.
 #[utoipa::path(
     get, path = "/api/v1/billing/transactions", tag = "transactions", params(TransactionsQuery),
-    responses((status = 200, body = Page<Transaction>), (status = 422, description = "Bad paging", body = Problem, content_type = "application/problem+json"), Unauthenticated)
+    responses((status = 200, body = Page<Transaction>), (status = 404, description = "Unknown user_id", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Bad paging", body = Problem, content_type = "application/problem+json"), ActsForUser)
 )]
 pub async fn list_transactions(
     State(state): State<AppState>,
@@ -157,7 +160,7 @@ pub async fn list_transactions(
 /// usage events and recent transactions.
 #[utoipa::path(
     get, path = "/api/v1/billing/me", tag = "subscription", params(ForUser),
-    responses((status = 200, body = BillingInfo), Unauthenticated)
+    responses((status = 200, body = BillingInfo), (status = 404, description = "Unknown user_id", body = Problem, content_type = "application/problem+json"), ActsForUser)
 )]
 pub async fn me(State(state): State<AppState>, acting: ActingQuery<ForUser>) -> ApiResult<Json<BillingInfo>> {
     let policy = state.billing.settings.no_subscription_policy;
@@ -172,7 +175,7 @@ pub async fn me(State(state): State<AppState>, acting: ActingQuery<ForUser>) -> 
         (status = 404, description = "Unknown plan", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "YooKassa refused", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Payments unavailable; try again", body = Problem, content_type = "application/problem+json"),
-        BadBody, Unauthenticated)
+        BadBody, ActsForUser)
 )]
 pub async fn create_payment(State(state): State<AppState>, acting: Acting<PaymentBody>) -> ApiResult<Json<Checkout>> {
     let body = &acting.body;
@@ -184,7 +187,7 @@ pub async fn create_payment(State(state): State<AppState>, acting: Acting<Paymen
 #[utoipa::path(
     get, path = "/api/v1/billing/transactions/{transaction_id}", tag = "transactions",
     params(("transaction_id" = String, Path), ForUser),
-    responses((status = 200, body = Transaction), (status = 404, body = Problem, content_type = "application/problem+json"), Unauthenticated)
+    responses((status = 200, body = Transaction), (status = 404, body = Problem, content_type = "application/problem+json"), ActsForUser)
 )]
 pub async fn get_transaction(
     State(state): State<AppState>,

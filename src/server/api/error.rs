@@ -7,7 +7,7 @@ use crate::ui::i18n::message;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use tariff_core::Error;
-use tariff_model::{ErrorCode, FieldError, Locale, Problem, QuotaProblem};
+use tariff_model::{ErrorCode, FieldError, Locale, Problem};
 
 /// Everything an API handler can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -60,17 +60,9 @@ impl ApiError {
                 fields.iter().map(|f| FieldError { field: f.field.clone(), message: en(&f.message) }).collect(),
                 None,
             ),
-            ApiError::Core(e @ Error::QuotaExceeded { metric, limit, current_usage, remaining, requested }) => (
-                e.to_string(),
-                Vec::new(),
-                Some(QuotaProblem {
-                    metric: *metric,
-                    quota_limit: *limit,
-                    current_usage: *current_usage,
-                    remaining: *remaining,
-                    requested: *requested,
-                }),
-            ),
+            ApiError::Core(e @ Error::QuotaExceeded { metric, limit, current_usage, remaining, requested }) => {
+                (e.to_string(), Vec::new(), Some((*metric, *limit, *current_usage, *remaining, *requested)))
+            }
             ApiError::Core(Error::Conflict(m) | Error::Forbidden(m) | Error::Unavailable(m)) => {
                 (en(m), Vec::new(), None)
             }
@@ -85,15 +77,16 @@ impl ApiError {
             ),
             other => (other.to_string(), Vec::new(), None),
         };
-        Problem {
-            kind: "about:blank".to_owned(),
-            title: status.canonical_reason().unwrap_or("Error").to_owned(),
-            status: status.as_u16(),
-            detail,
-            code: self.code(),
-            errors,
-            quota,
+        let mut problem =
+            Problem::new(status.as_u16(), status.canonical_reason().unwrap_or("Error"), detail, self.code(), errors);
+        if let Some((metric, limit, current_usage, remaining, requested)) = quota {
+            problem.metric = Some(metric);
+            problem.quota_limit = Some(limit);
+            problem.current_usage = Some(current_usage);
+            problem.remaining = Some(remaining);
+            problem.requested = Some(requested);
         }
+        problem
     }
 }
 

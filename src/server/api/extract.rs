@@ -2,7 +2,7 @@
 //! - [`Auth`]: `Authorization: Bearer <token>` → the principal (401 otherwise);
 //! - [`Admin`]: an admin-scope token of an admin user (403 otherwise) with its audit actor;
 //! - [`ApiJson`] / [`OptionalJson`]: a JSON body (400 malformed, 422 wrong shape, 413 too large;
-//!   an empty body is the default for the optional one);
+//!   an empty body or `null` is the default for the optional one);
 //! - [`ApiQuery`]: a query string (422 when it does not parse);
 //! - [`Acting`] / [`ActingQuery`]: a body or query that may name `user_id`, with the user the
 //!   request acts for (the token's owner, or with a service token the named user).
@@ -100,7 +100,8 @@ impl<T: DeserializeOwned + Default, S: Send + Sync> FromRequest<S> for OptionalJ
 
     async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
         let bytes = body_bytes(request, state).await?;
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        // No body, or JSON `null`: the defaults.
+        if bytes.iter().all(u8::is_ascii_whitespace) || bytes.trim_ascii() == b"null" {
             return Ok(OptionalJson(T::default()));
         }
         super::json::parse(&bytes).map(OptionalJson)

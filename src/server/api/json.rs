@@ -8,10 +8,17 @@ use serde::de::DeserializeOwned;
 ///
 /// # Errors
 /// [`ApiError::BadRequest`] for malformed JSON or an empty body; [`ApiError::Shape`] for a wrong
-/// shape, naming the field.
+/// shape, naming the field (`body` when the document is not an object).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::BadRequest("the request body must be a JSON document".into()));
+    }
+    // Every body of the API is a JSON object; serde would also read a struct from an array.
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(match serde_json::from_slice::<serde::de::IgnoredAny>(bytes) {
+            Ok(_) => ApiError::Shape { field: "body".into(), message: "the request body must be a JSON object".into() },
+            Err(e) => ApiError::BadRequest(format!("malformed JSON: {}", strip_position(&e.to_string()))),
+        });
     }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|err| {
@@ -52,6 +59,14 @@ mod tests {
     struct Body {
         name: String,
         amount: i64,
+    }
+
+    #[test]
+    fn bodies_are_objects() {
+        assert!(matches!(parse::<Body>(b"[\"n\", 1]"), Err(ApiError::Shape { field, .. }) if field == "body"));
+        assert!(matches!(parse::<Body>(b"null"), Err(ApiError::Shape { .. })));
+        assert!(matches!(parse::<Body>(b"[1,"), Err(ApiError::BadRequest(_))));
+        assert!(parse::<Body>(b" {\"name\": \"n\", \"amount\": 1}").is_ok());
     }
 
     #[test]

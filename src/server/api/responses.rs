@@ -11,6 +11,17 @@ pub enum Unauthenticated {
     Unauthorized(Problem),
 }
 
+/// 401 and 403 for routes that act for a user (`user_id` in the body or query).
+#[derive(IntoResponses)]
+pub enum ActsForUser {
+    /// Missing, malformed, unknown or revoked `Authorization: Bearer` token.
+    #[response(status = 401, content_type = "application/problem+json")]
+    Unauthorized(Problem),
+    /// A user-scope token named another user in `user_id` (only service tokens act for others).
+    #[response(status = 403, content_type = "application/problem+json")]
+    Forbidden(Problem),
+}
+
 /// 401 and 403 for admin routes.
 #[derive(IntoResponses)]
 pub enum AdminOnly {

@@ -23,10 +23,42 @@ use tariff_yookassa::notification;
 /// Largest notification body accepted, in bytes.
 const MAX_NOTIFICATION_BYTES: usize = 256 * 1024;
 
+/// What a YooKassa notification looks like (ref §5.1), for the OpenAPI document only: the
+/// handler parses the raw body itself (it must see the exact bytes for the signature).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct NotificationBody {
+    /// Always `notification`.
+    #[serde(rename = "type")]
+    kind: NotificationKind,
+    /// `payment.succeeded`, `payment.waiting_for_capture`, `payment.canceled`,
+    /// `refund.succeeded`, `refund.canceled`, ...
+    #[schema(min_length = 1, example = "payment.succeeded")]
+    event: String,
+    /// The payment or refund the event is about; only its `id` is used (it is fetched again).
+    object: NotificationObject,
+}
+
+/// The only notification type YooKassa sends.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum NotificationKind {
+    Notification,
+}
+
+/// The object of a notification: a payment or refund, of which only `id` is read.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct NotificationObject {
+    /// The YooKassa payment or refund id.
+    #[schema(min_length = 1)]
+    id: String,
+}
+
 /// The webhook handler.
 #[utoipa::path(
     post, path = "/api/v1/billing/webhook/yookassa", tag = "webhooks", security(()),
-    request_body(content = Object, description = "A YooKassa notification: {type, event, object}"),
+    request_body(content = NotificationBody, description = "A YooKassa notification: {type, event, object}"),
     responses(
         (status = 200, description = "Stored (and applied, or queued for the sweeper)"),
         (status = 400, description = "Not a notification", body = tariff_model::Problem, content_type = "application/problem+json"),

@@ -29,24 +29,28 @@ fn apply_changes(mut plan: Plan, changes: &PlanChanges) -> std::result::Result<P
     let mut errors = Vec::new();
     let mut error = |field: &str, message: Message| errors.push(InvalidField::new(field, message));
 
+    // Lengths are of the text as sent (as the OpenAPI document states them), before trimming.
     if let Some(name) = &changes.name {
+        if name.chars().count() > MAX_NAME_LEN {
+            error("name", Message::TextTooLong { max: MAX_NAME_LEN as u32 });
+        }
         plan.name = name.trim().to_owned();
     }
     if plan.name.is_empty() {
         error("name", Message::PlanNameRequired);
-    } else if plan.name.chars().count() > MAX_NAME_LEN {
-        error("name", Message::TextTooLong { max: MAX_NAME_LEN as u32 });
     }
     let text = |value: &Option<Option<String>>, current: Option<String>| match value {
         None => current,
         Some(v) => v.as_ref().map(|t| t.trim().to_owned()).filter(|t| !t.is_empty()),
     };
+    if let Some(Some(name_ru)) = &changes.name_ru
+        && name_ru.chars().count() > MAX_NAME_LEN
+    {
+        error("name_ru", Message::TextTooLong { max: MAX_NAME_LEN as u32 });
+    }
     plan.name_ru = text(&changes.name_ru, plan.name_ru);
     plan.description = text(&changes.description, plan.description);
     plan.description_ru = text(&changes.description_ru, plan.description_ru);
-    if plan.name_ru.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_LEN) {
-        error("name_ru", Message::TextTooLong { max: MAX_NAME_LEN as u32 });
-    }
 
     match (&changes.price, changes.price_minor) {
         (Some(price), minor) => match price.minor() {
@@ -112,11 +116,10 @@ fn apply_changes(mut plan: Plan, changes: &PlanChanges) -> std::result::Result<P
     if let Some(features) = &changes.features {
         let mut cleaned: Vec<String> = Vec::new();
         for feature in features {
-            let feature = feature.trim();
-            if feature.is_empty() || feature.chars().count() > MAX_ID_LEN {
+            if !tariff_model::plan::is_feature_code(feature) {
                 error("features", Message::FeatureCodeInvalid);
             } else if !cleaned.iter().any(|f| f == feature) {
-                cleaned.push(feature.to_owned());
+                cleaned.push(feature.clone());
             }
         }
         plan.features = cleaned;
@@ -198,7 +201,7 @@ pub async fn create(db: &Store, now: i64, actor: &Actor, changes: PlanChanges) -
     if changes.price.is_none() && changes.price_minor.is_none() {
         errors.push(InvalidField::new("price", Message::PriceRequired));
     }
-    let explicit_id = changes.id.as_deref().map(str::trim).filter(|id| !id.is_empty()).map(str::to_owned);
+    let explicit_id = changes.id.clone();
     if let Some(id) = &explicit_id
         && !valid_plan_id(id)
     {
@@ -340,7 +343,7 @@ pub async fn duplicate(
     let mut tx = db.begin_write().await?;
     let source = store::get(tx.conn(), plan_id).await?.ok_or_else(|| Error::not_found(Entity::Plan, plan_id))?;
     let mut copy = source.clone();
-    copy.id = match new_id.map(|id| id.trim().to_owned()).filter(|id| !id.is_empty()) {
+    copy.id = match new_id {
         Some(id) if !valid_plan_id(&id) => {
             return Err(Error::invalid("id", Message::PlanIdInvalid));
         }
@@ -350,6 +353,9 @@ pub async fn duplicate(
             free_plan_id(&mut tx, &format!("{stem}_copy")).await?
         }
     };
+    if new_name.as_ref().is_some_and(|n| n.chars().count() > MAX_NAME_LEN) {
+        return Err(Error::invalid("name", Message::TextTooLong { max: MAX_NAME_LEN as u32 }));
+    }
     copy.name = new_name
         .map(|n| n.trim().to_owned())
         .filter(|n| !n.is_empty())
