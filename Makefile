@@ -7,7 +7,7 @@ TOOLS_DIR ?= $(HOME)/.local/share/tariff-tools
 export PATH := $(TOOLS_DIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 export TARIFF_TOOLS_DIR := $(TOOLS_DIR)
 
-.PHONY: run build setup test test-rust test-e2e check fmt clean bench
+.PHONY: run build setup test test-rust test-e2e check fmt clean bench faults
 
 run: build
 	LEPTOS_SITE_ROOT=target/site ./target/release/tariff serve
@@ -45,3 +45,9 @@ clean:
 # Throughput and latency figures (wrk on loopback), SQLite and PostgreSQL.
 bench:
 	scripts/bench.sh
+
+# Faults and hostile input against the release build (kill -9 during ingestion, PostgreSQL
+# restart, schemathesis, memory for 10 minutes); figures printed, non-zero on a wrong one.
+faults: build
+	scripts/setup.sh --test
+	scripts/faults.sh

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The whole test suite (what `make test` runs): unit and integration tests on SQLite and, when
-# TEST_DATABASE_URL is set, on PostgreSQL; then a release build and the Playwright browser tests.
+# TEST_DATABASE_URL is set, on PostgreSQL; then a release build, the Playwright browser tests and
+# the fault scripts (scripts/faults.sh, memory test shortened to 60 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="${TARIFF_TOOLS_DIR:-$HOME/.local/share/tariff-tools}/node_modules/.bin:$HOME/.cargo/bin:$PATH"
@@ -31,6 +32,10 @@ e2e_log=$(mktemp)
 scripts/e2e.sh 2>&1 | tee "$e2e_log"
 e2e_passed=$(grep -Eo '^browser tests: [0-9]+ passed' "$e2e_log" | awk '{ print $3 }')
 rm -f "$e2e_log"
+
+# The fault scripts at a size that fits CI (make faults runs the memory test for 10 minutes).
+echo "==> fault scripts"
+FAULTS_MEMORY_SECONDS="${FAULTS_MEMORY_SECONDS:-60}" scripts/faults.sh
 
 echo "rust tests: ${rust_passed} passed, 0 failed (PostgreSQL variants: ${pg_ran})"
 echo "all: $((rust_passed + ${e2e_passed:-0})) passed, 0 failed"

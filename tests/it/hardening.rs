@@ -77,6 +77,29 @@ async fn the_free_plan_is_a_floor_nobody_falls_through(backend: Backend) {
 on_both_databases!(free_is_a_floor, the_free_plan_is_a_floor_nobody_falls_through);
 
 /// Checkout of `plan_id` for `user`, paid with the success card; returns the transaction id.
+/// Makes the sandbox answer the next `count` API requests with 500 (after doing their work).
+async fn fail_next_requests(app: &TestApp, count: u32) {
+    let queued = app
+        .client
+        .post(app.url("/sandbox/yookassa/control/faults"))
+        .basic_auth("sandbox-shop", Some(crate::common::SANDBOX_SECRET))
+        .json(&json!({"kind": "error_500", "count": count}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(queued.status(), 200);
+}
+
+/// Refunds `amount` (major units) of `transaction` as the admin.
+async fn refund(app: &TestApp, admin_token: &str, transaction: &str, amount: i64) -> (u16, Value) {
+    app.post_json(
+        &format!("/api/v1/admin/billing/transactions/{transaction}/refund"),
+        admin_token,
+        json!({"amount": amount}),
+    )
+    .await
+}
+
 async fn buy(app: &TestApp, token: &str, plan_id: &str) -> String {
     let (status, started) = app
         .post_json(
@@ -86,7 +109,7 @@ async fn buy(app: &TestApp, token: &str, plan_id: &str) -> String {
         )
         .await;
     assert_eq!(status, 200, "{started}");
-    pay(app, started["confirmation_url"].as_str().unwrap()).await;
+    crate::portal::pay_in_sandbox(app, started["confirmation_url"].as_str().unwrap()).await;
     let id = started["transaction_id"].as_str().unwrap().to_owned();
     for _ in 0..100 {
         let (_, t) = app.get_json(&format!("/api/v1/billing/transactions/{id}"), token).await;
@@ -96,17 +119,6 @@ async fn buy(app: &TestApp, token: &str, plan_id: &str) -> String {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     id
-}
-
-async fn pay(app: &TestApp, confirmation_url: &str) {
-    let paid = app
-        .client
-        .post(confirmation_url)
-        .form(&[("card_number", "5555555555554444"), ("expiry", "12/30"), ("csc", "123")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(paid.status(), 303);
 }
 
 async fn a_renewal_is_charged_once_however_many_processes_run_the_job(backend: Backend) {
@@ -172,7 +184,7 @@ async fn a_payment_buys_what_the_plan_was_when_chosen(backend: Backend) {
     let change = json!({"price": 9900, "interval": "year", "confirm_price_change": true});
     let (status, _) = app.call(Method::PUT, "/api/v1/admin/billing/plans/pro", Some(&admin.token), Some(change)).await;
     assert_eq!(status, 200);
-    pay(&app, started["confirmation_url"].as_str().unwrap()).await;
+    crate::portal::pay_in_sandbox(&app, started["confirmation_url"].as_str().unwrap()).await;
     let id = started["transaction_id"].as_str().unwrap();
     for _ in 0..100 {
         let (_, t) = app.get_json(&format!("/api/v1/billing/transactions/{id}"), &user.token).await;
@@ -200,7 +212,7 @@ async fn a_payment_buys_what_the_plan_was_when_chosen(backend: Backend) {
         .execute(&app.reader().await)
         .await
         .unwrap();
-    pay(&app, started["confirmation_url"].as_str().unwrap()).await;
+    crate::portal::pay_in_sandbox(&app, started["confirmation_url"].as_str().unwrap()).await;
     let mut transaction = Value::Null;
     for _ in 0..100 {
         let (_, t) = app.get_json(&format!("/api/v1/billing/transactions/{id}"), &other.token).await;
@@ -230,15 +242,7 @@ async fn a_checkout_that_never_reached_yookassa_expires() {
     let app = spawn_app(Backend::Sqlite).await;
     let user = app.customer("silent").await;
     // Every attempt of the create call fails: the transaction keeps its key, no payment id.
-    let faults = app
-        .client
-        .post(app.url("/sandbox/yookassa/control/faults"))
-        .basic_auth("sandbox-shop", Some(crate::common::SANDBOX_SECRET))
-        .json(&json!({"kind": "error_500", "count": 4}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(faults.status(), 200);
+    fail_next_requests(&app, 4).await;
     let (status, _) = app
         .post_json(
             "/api/v1/billing/payment",
@@ -264,20 +268,8 @@ async fn a_refund_without_an_answer_is_reconciled(backend: Backend) {
     // YooKassa does the refund but every answer is lost, and so is its notification (which
     // would otherwise settle the refund, and whose check would use up the injected faults).
     app.state.sandbox.as_ref().unwrap().set_webhook_url("http://127.0.0.1:9/unreachable");
-    app.client
-        .post(app.url("/sandbox/yookassa/control/faults"))
-        .basic_auth("sandbox-shop", Some(crate::common::SANDBOX_SECRET))
-        .json(&json!({"kind": "error_500", "count": 4}))
-        .send()
-        .await
-        .unwrap();
-    let (status, body) = app
-        .post_json(
-            &format!("/api/v1/admin/billing/transactions/{transaction}/refund"),
-            &admin.token,
-            json!({"amount": 100}),
-        )
-        .await;
+    fail_next_requests(&app, 4).await;
+    let (status, body) = refund(&app, &admin.token, &transaction, 100).await;
     assert_eq!(status, 503, "{body}");
     let (_, history) = app.get_json("/api/v1/billing/transactions", &user.token).await;
     let refund = history["items"].as_array().unwrap().iter().find(|t| t["kind"] == "refund").unwrap().clone();
@@ -462,13 +454,7 @@ async fn a_provider_refusal_does_not_show_its_raw_text() {
         .execute(&app.reader().await)
         .await
         .unwrap();
-    let (status, body) = app
-        .post_json(
-            &format!("/api/v1/admin/billing/transactions/{transaction}/refund"),
-            &admin.token,
-            json!({"amount": 5000}),
-        )
-        .await;
+    let (status, body) = refund(&app, &admin.token, &transaction, 5000).await;
     assert_eq!(status, 502, "{body}");
     assert!(!body["detail"].as_str().unwrap().contains("exceeds"), "{body}");
     app.stop().await;

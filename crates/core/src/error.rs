@@ -5,8 +5,9 @@
 //!
 //! Statuses follow DESIGN.md "Bad input gets a clear error": validation 422 with field-level
 //! messages, unknown entity 404, missing auth 401, not allowed 403, conflict 409, quota
-//! exceeded 429, insufficient balance 402. Database and internal errors are 500; their detail
-//! is for the log only.
+//! exceeded 429, insufficient balance 402. A database that cannot be reached (down, restarting,
+//! out of connections) is 503, so clients retry; other database and internal errors are 500.
+//! Their detail is for the log only.
 
 use tariff_model::{Entity, ErrorCode, InvalidField, Message, Metric};
 
@@ -40,7 +41,8 @@ pub enum Error {
     /// 503: a dependency (the payment provider) cannot be reached or is not configured; try later.
     #[error("unavailable: {0:?}")]
     Unavailable(Message),
-    /// 500: the database failed; the detail is logged, never sent.
+    /// 500 (503 when it cannot be reached, see [`database_unreachable`]): the database failed;
+    /// the detail is logged, never sent.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     /// 500: anything else that is our fault.
@@ -70,6 +72,7 @@ impl Error {
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::PaymentProvider { .. } => ErrorCode::PaymentProviderError,
             Error::Unavailable(_) => ErrorCode::Unavailable,
+            Error::Database(e) if database_unreachable(e) => ErrorCode::Unavailable,
             Error::Database(_) | Error::Internal(_) => ErrorCode::InternalError,
         }
     }
@@ -84,8 +87,24 @@ impl Error {
             Error::QuotaExceeded { .. } => Message::ServerError,
             Error::Unauthorized => Message::WrongCredentials,
             Error::PaymentProvider { .. } => Message::ProviderRefused,
+            Error::Database(e) if database_unreachable(e) => Message::DatabaseUnavailable,
             Error::Database(_) | Error::Internal(_) => Message::ServerError,
         }
+    }
+}
+
+/// Whether `e` says the database could not be reached rather than that a statement failed: a
+/// broken or refused connection, an exhausted or closed pool, or PostgreSQL's connection
+/// exceptions (SQLSTATE class 08), shutdown (57P01-57P03) and too many connections (53300).
+/// Such a request changed nothing that was acknowledged and may be retried.
+pub fn database_unreachable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(code.as_ref(), "57P01" | "57P02" | "57P03" | "53300")
+        }),
+        _ => false,
     }
 }
 
@@ -101,6 +120,16 @@ mod tests {
         let err = Error::Database(sqlx::Error::Protocol("secret table layout".into()));
         assert_eq!(err.code(), ErrorCode::InternalError);
         assert_eq!(err.message(), Message::ServerError);
+    }
+
+    #[test]
+    fn an_unreachable_database_is_unavailable_not_internal() {
+        let reset = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset by peer");
+        let err = Error::Database(sqlx::Error::Io(reset));
+        assert_eq!(err.code().status(), 503);
+        assert_eq!(err.message(), Message::DatabaseUnavailable);
+        assert_eq!(Error::Database(sqlx::Error::PoolTimedOut).code().status(), 503);
+        assert_eq!(Error::Database(sqlx::Error::RowNotFound).code().status(), 500);
     }
 
     #[test]

@@ -8,29 +8,29 @@ use time::{Month, OffsetDateTime, util::days_in_month};
 
 const DAY: i64 = 86_400;
 
-/// `anchor` plus `n` intervals (n ≥ 0).
+/// `anchor` plus `n` intervals (n ≥ 0), in Unix seconds; saturates rather than overflows.
 pub fn add_intervals(anchor: i64, interval: Interval, n: i64) -> i64 {
     match interval {
-        Interval::Day => anchor + n * DAY,
-        Interval::Week => anchor + n * 7 * DAY,
+        Interval::Day => anchor.saturating_add(n.saturating_mul(DAY)),
+        Interval::Week => anchor.saturating_add(n.saturating_mul(7 * DAY)),
         Interval::Month => add_months(anchor, n),
-        Interval::Year => add_months(anchor, n * 12),
+        Interval::Year => add_months(anchor, n.saturating_mul(12)),
     }
 }
 
 fn add_months(anchor: i64, months: i64) -> i64 {
     let Ok(start) = OffsetDateTime::from_unix_timestamp(anchor) else {
-        return anchor + months * 30 * DAY;
+        return anchor.saturating_add(months.saturating_mul(30 * DAY));
     };
-    let month_index = i64::from(start.year()) * 12 + i64::from(u8::from(start.month())) - 1 + months;
+    let month_index = (i64::from(start.year()) * 12 + i64::from(u8::from(start.month())) - 1).saturating_add(months);
     let year = month_index.div_euclid(12) as i32;
     let Ok(month) = Month::try_from((month_index.rem_euclid(12) + 1) as u8) else {
-        return anchor + months * 30 * DAY;
+        return anchor.saturating_add(months.saturating_mul(30 * DAY));
     };
     let day = start.day().min(days_in_month(month, year));
     match time::Date::from_calendar_date(year, month, day) {
         Ok(date) => date.with_time(start.time()).assume_utc().unix_timestamp(),
-        Err(_) => anchor + months * 30 * DAY,
+        Err(_) => anchor.saturating_add(months.saturating_mul(30 * DAY)),
     }
 }
 
@@ -99,5 +99,57 @@ mod tests {
             period_containing(anchor, Interval::Month, anchor - 10),
             (anchor, ts(datetime!(2026-02-28 00:00 UTC)))
         );
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn interval() -> impl Strategy<Value = Interval> {
+            prop_oneof![Just(Interval::Day), Just(Interval::Week), Just(Interval::Month), Just(Interval::Year)]
+        }
+
+        // 1970 to 2200: every anchor and moment a subscription can have.
+        const UNTIL: i64 = 7_258_118_400;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 3_000, ..ProptestConfig::default() })]
+
+            /// The period containing `now` contains it, starts on a period boundary at or after
+            /// the anchor, and the next one starts where it ends.
+            #[test]
+            fn the_period_contains_now_and_periods_tile(
+                anchor in 0i64..UNTIL, interval in interval(), offset in 0i64..(20 * 366 * 86_400)
+            ) {
+                let now = anchor + offset;
+                let (start, end) = period_containing(anchor, interval, now);
+                prop_assert!(start <= now && now < end, "{start} <= {now} < {end}");
+                prop_assert!(start >= anchor);
+                prop_assert_eq!(period_containing(anchor, interval, end).0, end);
+                let length = end - start;
+                let (shortest, longest) = match interval {
+                    Interval::Day => (DAY, DAY),
+                    Interval::Week => (7 * DAY, 7 * DAY),
+                    Interval::Month => (28 * DAY, 31 * DAY),
+                    Interval::Year => (365 * DAY, 366 * DAY),
+                };
+                prop_assert!((shortest..=longest).contains(&length), "{interval:?} period of {length} s");
+            }
+
+            /// Adding intervals moves strictly forward and keeps the time of day.
+            #[test]
+            fn adding_intervals_moves_forward(anchor in 0i64..UNTIL, interval in interval(), n in 0i64..2_400) {
+                let later = add_intervals(anchor, interval, n + 1);
+                prop_assert!(later > add_intervals(anchor, interval, n));
+                prop_assert_eq!(later.rem_euclid(DAY), anchor.rem_euclid(DAY));
+            }
+
+            /// Any moment, however far off, gives a period or the first one; never a panic.
+            #[test]
+            fn any_moment_gives_a_period(anchor in 0i64..UNTIL, interval in interval(), now in -UNTIL..UNTIL * 2) {
+                let (start, end) = period_containing(anchor, interval, now);
+                prop_assert!(start < end);
+            }
+        }
     }
 }

@@ -265,6 +265,8 @@ pub enum Message {
     },
     PaymentsNotConfigured,
     ProviderUnavailable,
+    /// The database cannot be reached right now; retry shortly.
+    DatabaseUnavailable,
     ProviderRefused,
     RefundNotAllowed,
     NothingToRefund,
@@ -351,6 +353,7 @@ impl Message {
             ReturnUrlInvalid { max: 2048 },
             PaymentsNotConfigured,
             ProviderUnavailable,
+            DatabaseUnavailable,
             ProviderRefused,
             RefundNotAllowed,
             NothingToRefund,

@@ -253,4 +253,52 @@ mod tests {
         }
         assert!("GBP".parse::<Currency>().is_err());
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 2_000, ..ProptestConfig::default() })]
+
+            /// Any text: an amount or an error, never a panic.
+            #[test]
+            fn any_text_parses_or_is_refused(text in "\\PC{0,40}") {
+                let _ = minor_from_decimal(&text);
+            }
+
+            /// Decimal-looking text (the shapes clients send), including huge and long ones.
+            #[test]
+            fn decimal_shapes_parse_or_are_refused(text in "-?[0-9]{0,25}(\\.[0-9]{0,6})?(e[0-9]{1,3})?") {
+                if let Ok(minor) = minor_from_decimal(&text) {
+                    // What was accepted is exactly the written number: minor / 100 == text.
+                    let negative = text.starts_with('-');
+                    let unsigned = text.trim_start_matches('-');
+                    let (whole, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+                    let scale = 10i128.pow(frac.len() as u32);
+                    let written = whole.parse::<i128>().unwrap() * scale + frac.parse::<i128>().unwrap_or(0);
+                    let written = if negative { -written } else { written };
+                    prop_assert_eq!(written * 100, i128::from(minor) * scale, "{} read as {}", text, minor);
+                }
+            }
+
+            /// Minor units printed for YooKassa and parsed back are the same amount.
+            #[test]
+            fn printed_amounts_parse_back(minor in 0i64..=i64::MAX / 100) {
+                prop_assert_eq!(minor_from_decimal(&yookassa_amount(minor)), Ok(minor));
+            }
+
+            /// Whole numbers in any JSON spelling: an integer or an error, never a panic.
+            #[test]
+            fn whole_numbers_never_panic(text in "-?[0-9]{1,30}(\\.[0-9]{1,5})?(e-?[0-9]{1,3})?") {
+                #[derive(serde::Deserialize)]
+                struct Body {
+                    #[serde(deserialize_with = "whole_number")]
+                    #[allow(dead_code)]
+                    amount: i64,
+                }
+                let _ = serde_json::from_str::<Body>(&format!("{{\"amount\": {text}}}"));
+            }
+        }
+    }
 }

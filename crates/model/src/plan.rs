@@ -204,16 +204,21 @@ pub struct QuotasInput {
 #[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct OverageInput {
+    #[serde(default)]
     #[schema(minimum = 0)]
-    tokens_input: Option<i64>,
+    tokens_input: i64,
+    #[serde(default)]
     #[schema(minimum = 0)]
-    tokens_output: Option<i64>,
+    tokens_output: i64,
+    #[serde(default)]
     #[schema(minimum = 0)]
-    requests: Option<i64>,
+    requests: i64,
+    #[serde(default)]
     #[schema(minimum = 0)]
-    images: Option<i64>,
+    images: i64,
+    #[serde(default)]
     #[schema(minimum = 0)]
-    audio_minutes: Option<i64>,
+    audio_minutes: i64,
 }
 
 /// What a feature code looks like (see [`is_feature_code`]).

@@ -98,4 +98,42 @@ mod tests {
         assert!(!signature_valid("secret", b"{}", None));
         assert!(!signature_valid("secret", b"{}", Some("zz")));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 3_000, ..ProptestConfig::default() })]
+
+            /// Any bytes: a notification or a refusal, never a panic.
+            #[test]
+            fn any_body_parses_or_is_refused(body in proptest::collection::vec(any::<u8>(), 0..512)) {
+                let _ = parse(&body);
+            }
+
+            /// JSON of about the right shape with any values: parsed exactly as sent, or refused.
+            #[test]
+            fn notification_shapes(
+                kind in "(notification|x|)", event in "\\PC{0,30}", id in "\\PC{0,40}", status in "\\PC{0,12}"
+            ) {
+                let body = serde_json::json!({"type": kind, "event": event, "object": {"id": id, "status": status}});
+                match parse(body.to_string().as_bytes()) {
+                    Ok(n) => {
+                        prop_assert_eq!(kind, "notification");
+                        prop_assert_eq!(n.event, event);
+                        prop_assert_eq!(n.object_id, id);
+                        prop_assert_eq!(n.object_status, status);
+                    }
+                    Err(_) => prop_assert!(kind != "notification" || event.is_empty() || id.is_empty()),
+                }
+            }
+
+            /// Any signature header: valid only when it is the body's HMAC; never a panic.
+            #[test]
+            fn signatures_never_panic(header in "\\PC{0,80}", body in proptest::collection::vec(any::<u8>(), 0..64)) {
+                let _ = signature_valid("secret", &body, Some(&header));
+            }
+        }
+    }
 }

@@ -66,9 +66,7 @@ impl ApiError {
             ApiError::Core(Error::Conflict(m) | Error::Forbidden(m) | Error::Unavailable(m)) => {
                 (en(m), Vec::new(), None)
             }
-            ApiError::Core(Error::Database(_) | Error::Internal(_)) => {
-                (en(&tariff_model::Message::ServerError), Vec::new(), None)
-            }
+            ApiError::Core(e @ (Error::Database(_) | Error::Internal(_))) => (en(&e.message()), Vec::new(), None),
             ApiError::Core(e) => (e.to_string(), Vec::new(), None),
             ApiError::Shape { field, message } => (
                 "validation failed".to_owned(),
@@ -102,6 +100,10 @@ impl IntoResponse for ApiError {
             response
                 .headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"tariff\""));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // The database or YooKassa is away; a retry in a moment is what helps.
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
         }
         response
     }

@@ -5,7 +5,7 @@
 //!    raw body (optionally prefixed `sha256=`), for proxies that sign;
 //! 3. the notification is stored before anything else, and its object is fetched again from
 //!    YooKassa (see `tariff_core::payments::notifications`). 200 once stored; 500 if it cannot be
-//!    stored, so YooKassa redelivers.
+//!    stored (503 when the database cannot be reached), so YooKassa redelivers.
 
 use super::error::{ApiError, ApiResult};
 use crate::server::client_ip::client_ip;
@@ -65,6 +65,7 @@ pub struct NotificationObject {
         (status = 401, description = "Bad signature (when a webhook secret is set)", body = tariff_model::Problem, content_type = "application/problem+json"),
         (status = 403, description = "Source address not allowed", body = tariff_model::Problem, content_type = "application/problem+json"),
         (status = 500, description = "Could not be stored; YooKassa will redeliver", body = tariff_model::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "The database cannot be reached; YooKassa will redeliver", body = tariff_model::Problem, content_type = "application/problem+json"),
     )
 )]
 pub async fn yookassa(State(state): State<AppState>, request: Request) -> ApiResult<Json<Acknowledged>> {
