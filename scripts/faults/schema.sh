@@ -23,9 +23,10 @@ for who in user admin; do
   report="$WORK/schemathesis-$who.txt"
   status=0
   # --seed keeps a CI run reproducible; SCHEMA_SEED overrides it.
-  "$ST" --config-file "$root/scripts/faults/schemathesis.toml" run "$BASE/api/v1/openapi.json" -H "Authorization: Bearer $token" --checks all \
+  # Run from the scratch directory: schemathesis keeps a cache in .schemathesis/ of the cwd.
+  (cd "$WORK" && "$ST" --config-file "$root/scripts/faults/schemathesis.toml" run "$BASE/api/v1/openapi.json" -H "Authorization: Bearer $token" --checks all \
     --max-examples "${SCHEMA_MAX_EXAMPLES:-50}" --seed "${SCHEMA_SEED:-20261201}" -w 2 --no-color \
-    --suppress-health-check all > "$report" 2>&1 || status=$?
+    --suppress-health-check all) > "$report" 2>&1 || status=$?
   cases=$(grep -Eo '[0-9]+ generated' "$report" | head -1 | awk '{ print $1 }' || true)
   server_errors=$(grep -c 'Server error' "$report" || true)
   mismatches=$(grep -Eo '[0-9]+ unique failures' "$report" | awk '{ print $1 }' || true)
