@@ -35,46 +35,72 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                 Ok(true) => {}
                 Ok(false) => continue,
                 Err(e) => {
-                    tracing::warn!(error = %e, "could not take the jobs' lease; retrying next tick");
+                    tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "could not take the jobs' lease; retrying next tick");
                     continue;
                 }
             }
             match subscriptions::rollover_due(&billing.store, billing.now()).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(accounts = n, "subscription rollover applied"),
-                Err(e) => tracing::warn!(error = %e, "subscription rollover job failed; retrying next tick"),
+                Ok(n) => tracing::info!(target: tariff_core::LOG_TARGET, accounts = n, "subscription rollover applied"),
+                Err(e) => {
+                    tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "subscription rollover job failed; retrying next tick")
+                }
             }
             match payments::sweep_notifications(&billing).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(notifications = n, "stored notifications handled again"),
-                Err(e) => tracing::warn!(error = %e, "notification sweeper failed; retrying next tick"),
+                Ok(n) => {
+                    tracing::info!(target: tariff_core::LOG_TARGET, notifications = n, "webhook notifications handled again by the sweeper")
+                }
+                Err(e) => {
+                    tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "notification sweeper failed; retrying next tick")
+                }
             }
             match payments::charge_due_renewals(&billing).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(subscriptions = n, "renewal charges attempted"),
-                Err(e) => tracing::warn!(error = %e, "renewal charging failed; retrying next tick"),
+                Ok(n) => {
+                    tracing::info!(target: tariff_core::LOG_TARGET, subscriptions = n, "renewal charges attempted")
+                }
+                Err(e) => {
+                    tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "renewal charging failed; retrying next tick")
+                }
             }
             match payments::poll_pending(&billing).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(payments = n, "asked YooKassa about payments left pending"),
-                Err(e) => tracing::warn!(error = %e, "pending-payment poll failed; retrying next tick"),
+                Ok(n) => {
+                    tracing::info!(target: tariff_core::LOG_TARGET, payments = n, "asked YooKassa about payments left pending")
+                }
+                Err(e) => {
+                    tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "pending-payment poll failed; retrying next tick")
+                }
             }
             match payments::reconcile_refunds(&billing).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(refunds = n, "refunds left pending reconciled"),
-                Err(e) => tracing::warn!(error = %e, "refund reconciliation failed; retrying next tick"),
+                Ok(n) => {
+                    tracing::info!(target: tariff_core::LOG_TARGET, refunds = n, "refunds left pending reconciled")
+                }
+                Err(e) => {
+                    tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "refund reconciliation failed; retrying next tick")
+                }
             }
             match payments::expire_unsent(&billing).await {
                 Ok(0) => {}
-                Ok(n) => tracing::info!(checkouts = n, "checkouts that never reached YooKassa given up"),
-                Err(e) => tracing::warn!(error = %e, "expiring unsent checkouts failed; retrying next tick"),
+                Ok(n) => {
+                    tracing::info!(target: tariff_core::LOG_TARGET, checkouts = n, "checkouts that never reached YooKassa given up")
+                }
+                Err(e) => {
+                    tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "expiring unsent checkouts failed; retrying next tick")
+                }
             }
             if runs.is_multiple_of(SESSION_CLEANUP_EVERY_RUNS) {
                 state.attempt_limits.shrink();
                 match sessions.delete_expired().await {
                     Ok(0) => {}
-                    Ok(n) => tracing::info!(sessions = n, "expired web sessions deleted"),
-                    Err(e) => tracing::warn!(error = %e, "deleting expired sessions failed; retrying later"),
+                    Ok(n) => {
+                        tracing::info!(target: tariff_core::LOG_TARGET, sessions = n, "expired web sessions deleted")
+                    }
+                    Err(e) => {
+                        tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "deleting expired sessions failed; retrying later")
+                    }
                 }
             }
             runs += 1;

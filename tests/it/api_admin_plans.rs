@@ -319,3 +319,72 @@ async fn statistics_and_mrr_follow_the_definition(backend: Backend) {
     app.stop().await;
 }
 on_both_databases!(stats, statistics_and_mrr_follow_the_definition);
+
+/// Seed 001's appendix lists the admin routes under `/billing/admin/plans`: they answer exactly as
+/// their seed 000 twins under `/admin/billing/plans` (issue 17), and refuse user tokens alike.
+#[tokio::test]
+async fn seed_001_admin_paths_answer_as_their_seed_000_twins() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    let user = app.customer("alias-user").await;
+    let seed_000 = "/api/v1/admin/billing/plans";
+    let seed_001 = "/api/v1/billing/admin/plans";
+    for suffix in ["", "/pro", "/pro/subscribers", "/free/subscribers?page_size=5"] {
+        let twin = app.call(Method::GET, &format!("{seed_000}{suffix}"), Some(&admin.token), None).await;
+        let alias = app.call(Method::GET, &format!("{seed_001}{suffix}"), Some(&admin.token), None).await;
+        assert_eq!(twin.0, 200, "{suffix}");
+        assert_eq!(alias, twin, "GET {seed_001}{suffix}");
+    }
+    // Create, update (PUT and PATCH), toggle, duplicate and delete through the seed 001 paths.
+    let (status, created) = app
+        .call(Method::POST, seed_001, Some(&admin.token), Some(json!({"id": "alias", "name": "Alias", "price": 10})))
+        .await;
+    assert_eq!(status, 201, "{created}");
+    let (status, patched) = app
+        .call(Method::PATCH, &format!("{seed_001}/alias"), Some(&admin.token), Some(json!({"name": "Alias 2"})))
+        .await;
+    assert_eq!((status, patched["name"].as_str()), (200, Some("Alias 2")), "{patched}");
+    let (status, put) = app
+        .call(Method::PUT, &format!("{seed_001}/alias"), Some(&admin.token), Some(json!({"display_order": 9})))
+        .await;
+    assert_eq!((status, put["display_order"].as_i64()), (200, Some(9)), "{put}");
+    let (_, seen) = app.call(Method::GET, &format!("{seed_000}/alias"), Some(&admin.token), None).await;
+    assert_eq!(seen["name"], "Alias 2");
+    let (status, toggled) =
+        app.call(Method::PATCH, &format!("{seed_001}/alias/toggle"), Some(&admin.token), None).await;
+    assert_eq!(status, 200, "{toggled}");
+    let (status, copy) = app.call(Method::POST, &format!("{seed_001}/alias/duplicate"), Some(&admin.token), None).await;
+    assert_eq!(status, 201, "{copy}");
+    for id in ["alias", copy["id"].as_str().unwrap()] {
+        let (status, body) = app.call(Method::DELETE, &format!("{seed_001}/{id}"), Some(&admin.token), None).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    assert_eq!(app.call(Method::GET, &format!("{seed_001}/alias"), Some(&admin.token), None).await.0, 404);
+    // A user token gets 403 on every alias, as on its twin; no token gets 401.
+    for (method, path) in [
+        (Method::GET, seed_001.to_owned()),
+        (Method::POST, seed_001.to_owned()),
+        (Method::GET, format!("{seed_001}/pro")),
+        (Method::PATCH, format!("{seed_001}/pro")),
+        (Method::DELETE, format!("{seed_001}/pro")),
+        (Method::GET, format!("{seed_001}/pro/subscribers")),
+    ] {
+        let (status, _) = app.call(method.clone(), &path, Some(&user.token), Some(json!({}))).await;
+        assert_eq!(status, 403, "{method} {path}");
+        assert_eq!(app.call(method.clone(), &path, None, None).await.0, 401, "{method} {path}");
+    }
+    // The document lists the aliases and says whose they are.
+    let (_, doc) = app.call(Method::GET, "/api/v1/openapi.json", None, None).await;
+    let alias = &doc["paths"]["/api/v1/billing/admin/plans/{plan_id}"];
+    assert!(
+        alias["patch"]["description"]
+            .as_str()
+            .unwrap()
+            .starts_with("Alias of `PUT /api/v1/admin/billing/plans/{plan_id}`")
+    );
+    assert_ne!(
+        alias["get"]["operationId"],
+        doc["paths"]["/api/v1/admin/billing/plans/{plan_id}"]["get"]["operationId"]
+    );
+    app.stop().await;
+}

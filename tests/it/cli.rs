@@ -157,3 +157,110 @@ async fn users_and_tokens_are_managed_from_the_command_line(backend: Backend) {
     db.cleanup().await;
 }
 on_both_databases!(user_and_token_cli, users_and_tokens_are_managed_from_the_command_line);
+
+/// Seed 003 "Мониторинг" and "Troubleshooting" tell operators to grep the logs for billing
+/// activity, `webhook`, `quota` and `Tracked.*tokens` (issue 17). With
+/// `RUST_LOG=info,tariff=debug` a quota refusal, a sandbox payment's notification and a usage
+/// event each leave such a line, with the `tariff::billing` target; no line carries the YooKassa
+/// secret or an API token.
+#[tokio::test]
+async fn billing_activity_leaves_the_log_lines_seed_003_greps_for() {
+    const SECRET: &str = "log-test-yookassa-secret";
+    let db = TestDb::new(Backend::Sqlite).await;
+    assert!(tariff(&db.url, &["migrate"]).status.success());
+    assert!(tariff(&db.url, &["init-plans"]).status.success());
+    let created = tariff(&db.url, &["user", "create", "--email", "logs@example.com", "--password", "log-password-1"]);
+    assert!(created.status.success(), "{created:?}");
+    let token_output = tariff(&db.url, &["token", "create", "--email", "logs@example.com", "--name", "logs"]);
+    let token = stdout(&token_output).trim().lines().last().unwrap().to_owned();
+    assert!(token.starts_with("trf_"), "{token}");
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let base = format!("http://127.0.0.1:{port}");
+    let log_path = std::env::temp_dir().join(format!("tariff-logs-{port}.log"));
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tariff"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .env("DATABASE_URL", &db.url)
+        .env("LEPTOS_SITE_ADDR", format!("127.0.0.1:{port}"))
+        .env("APP_BASE_URL", &base)
+        .env("YOOKASSA_SECRET_KEY", SECRET)
+        .env("RUST_LOG", "info,tariff=debug")
+        .stdout(Stdio::from(log.try_clone().unwrap()))
+        .stderr(Stdio::from(log))
+        .spawn()
+        .expect("start tariff serve");
+    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(format!("{base}/healthz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let post = |path: &str, body: serde_json::Value| {
+        client.post(format!("{base}{path}")).bearer_auth(&token).json(&body).send()
+    };
+    let tracked =
+        post("/api/v1/billing/usage", serde_json::json!({"metric": "tokens_input", "amount": 1200})).await.unwrap();
+    assert_eq!(tracked.status(), 201);
+    let refused = post("/api/v1/billing/usage", serde_json::json!({"metric": "tokens_input", "amount": 10_000_000}))
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 429);
+    let checkout: serde_json::Value = post(
+        "/api/v1/billing/payment",
+        serde_json::json!({"plan_id": "pro", "return_url": "https://shop.example/back"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
+    let paid = client
+        .post(checkout["confirmation_url"].as_str().unwrap())
+        .form(&[("card_number", "5555555555554444"), ("expiry", "12/30"), ("csc", "123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(paid.status(), 303);
+    let transaction = checkout["transaction_id"].as_str().unwrap();
+    for _ in 0..100 {
+        let t: serde_json::Value = client
+            .get(format!("{base}/api/v1/billing/transactions/{transaction}"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if t["status"] == "succeeded" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+    let logs = std::fs::read_to_string(&log_path).unwrap();
+    let _ = std::fs::remove_file(&log_path);
+    let lines: Vec<&str> = logs.lines().collect();
+    let tracked_line = regex_lite_tracked(&lines);
+    assert!(tracked_line.is_some(), "a `Tracked <amount> tokens_input for user <id>` line:\n{logs}");
+    let find = |needle: &str| lines.iter().find(|l| l.contains(needle)).copied();
+    assert!(find("quota exceeded").is_some_and(|l| l.contains("tariff::billing")), "{logs}");
+    assert!(find("webhook applied").is_some_and(|l| l.contains("tariff::billing")), "{logs}");
+    assert!(find("payment created").is_some(), "{logs}");
+    assert!(!logs.contains(SECRET), "the YooKassa secret never reaches the log");
+    assert!(!logs.contains("trf_"), "no API token reaches the log");
+    db.cleanup().await;
+}
+
+/// The line seed 003 finds with `grep "Tracked.*tokens"`, for the usage recorded above.
+fn regex_lite_tracked<'a>(lines: &[&'a str]) -> Option<&'a str> {
+    lines.iter().copied().find(|l| {
+        l.find("Tracked ").is_some_and(|i| l[i..].contains("1200 tokens_input for user "))
+            && l.contains("tariff::billing")
+    })
+}

@@ -24,6 +24,11 @@ pub mod usage;
 
 pub use error::{Error, Result};
 
+/// The `tracing` target of every billing log line (payments, notifications, renewals, refunds,
+/// subscriptions, quotas, usage): `RUST_LOG=tariff::billing=debug` selects them, and `billing`
+/// appears in each line of both log formats (seed 003 "Мониторинг": `grep -i billing`).
+pub const LOG_TARGET: &str = "tariff::billing";
+
 use std::sync::Arc;
 
 /// What usage is allowed for an account that has no subscription

@@ -184,7 +184,7 @@ impl Client {
             match request.send().await {
                 Err(e) => {
                     last = if e.is_timeout() { "timeout".to_owned() } else { format!("network error: {e}") };
-                    tracing::warn!(%method, path, attempt, error = %last, "YooKassa request failed; retrying");
+                    tracing::warn!(target: tariff_core::LOG_TARGET, %method, path, attempt, error = %last, "YooKassa request failed; retrying");
                 }
                 Ok(response) => {
                     let status = response.status();
@@ -212,7 +212,7 @@ impl Client {
                         wait = Duration::from_millis(ms.min(10_000));
                     }
                     last = format!("HTTP {}", status.as_u16());
-                    tracing::warn!(%method, path, attempt, status = status.as_u16(), "YooKassa has no final answer yet; retrying with the same idempotence key");
+                    tracing::warn!(target: tariff_core::LOG_TARGET, %method, path, attempt, status = status.as_u16(), "YooKassa has no final answer yet; retrying with the same idempotence key");
                 }
             }
             if attempt < attempts {

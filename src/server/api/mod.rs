@@ -38,19 +38,34 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/billing/payment", post(billing::create_payment))
         .route("/api/v1/billing/webhook/yookassa", post(webhook::yookassa))
         .route("/api/v1/billing/me", get(billing::me))
-        .route("/api/v1/admin/billing/plans", get(admin::list_plans).post(admin::create_plan))
-        .route(
-            "/api/v1/admin/billing/plans/{plan_id}",
-            get(admin::get_plan).put(admin::update_plan).delete(admin::delete_plan),
-        )
-        .route("/api/v1/admin/billing/plans/{plan_id}/toggle", patch(admin::toggle_plan))
-        .route("/api/v1/admin/billing/plans/{plan_id}/duplicate", post(admin::duplicate_plan))
-        .route("/api/v1/admin/billing/plans/{plan_id}/subscribers", get(admin::plan_subscribers))
+        .merge(admin_plan_routes(ADMIN_PLANS, false))
+        .merge(admin_plan_routes(SEED_001_ADMIN_PLANS, true))
         .route("/api/v1/admin/billing/stats", get(admin::totals))
         .route("/api/v1/admin/billing/audit", get(admin::audit_log))
         .route("/api/v1/admin/billing/subscriptions", post(admin::assign_subscription))
         .route("/api/v1/admin/billing/transactions/{transaction_id}/refund", post(admin::refund_transaction))
         .route("/api/v1/openapi.json", get(openapi::document))
+}
+
+/// Where the plan administration lives (seed 000 "Admin Endpoints").
+pub const ADMIN_PLANS: &str = "/api/v1/admin/billing/plans";
+/// The same routes under the paths seed 001's appendix lists (`/billing/admin/plans`): aliases
+/// with the same handlers, auth and answers; `PATCH` on a plan is its partial update.
+pub const SEED_001_ADMIN_PLANS: &str = "/api/v1/billing/admin/plans";
+
+/// The plan administration routes under `prefix`; `patch_updates` also routes a plan's `PATCH`
+/// to its partial update (seed 001 lists `PATCH /billing/admin/plans`).
+fn admin_plan_routes(prefix: &str, patch_updates: bool) -> Router<AppState> {
+    let mut plan = get(admin::get_plan).put(admin::update_plan).delete(admin::delete_plan);
+    if patch_updates {
+        plan = plan.patch(admin::update_plan);
+    }
+    Router::new()
+        .route(prefix, get(admin::list_plans).post(admin::create_plan))
+        .route(&format!("{prefix}/{{plan_id}}"), plan)
+        .route(&format!("{prefix}/{{plan_id}}/toggle"), patch(admin::toggle_plan))
+        .route(&format!("{prefix}/{{plan_id}}/duplicate"), post(admin::duplicate_plan))
+        .route(&format!("{prefix}/{{plan_id}}/subscribers"), get(admin::plan_subscribers))
 }
 
 /// `GET /healthz`: 200 `{"status":"ok","database":"ok"}` when the database answers, else 503.

@@ -14,6 +14,47 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Seed 001's admin paths (`/api/v1/billing/admin/plans...`) as aliases of the seed 000 ones:
+/// each aliased operation is a copy with its own operation id and a description naming its twin;
+/// a plan's `PATCH` is documented as the partial update it is.
+struct Seed001Aliases;
+
+impl Modify for Seed001Aliases {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let originals: Vec<(String, utoipa::openapi::PathItem)> = openapi
+            .paths
+            .paths
+            .iter()
+            .filter(|(path, _)| path.starts_with(super::ADMIN_PLANS))
+            .map(|(path, item)| (path.clone(), item.clone()))
+            .collect();
+        for (path, mut item) in originals {
+            let alias = path.replacen(super::ADMIN_PLANS, super::SEED_001_ADMIN_PLANS, 1);
+            if path.ends_with("{plan_id}") {
+                item.patch = item.put.clone();
+            }
+            for (method, operation) in [
+                ("GET", &mut item.get),
+                ("POST", &mut item.post),
+                ("PUT", &mut item.put),
+                ("PATCH", &mut item.patch),
+                ("DELETE", &mut item.delete),
+            ] {
+                let Some(operation) = operation else { continue };
+                operation.operation_id =
+                    operation.operation_id.as_ref().map(|id| format!("{id}_seed_001_{method}").to_lowercase());
+                let twin_method = if method == "PATCH" && !path.ends_with("/toggle") { "PUT" } else { method };
+                let note = format!("Alias of `{twin_method} {path}` (the path seed 001 lists): same auth and answers.");
+                operation.description = Some(match operation.description.take() {
+                    Some(text) => format!("{note}\n\n{text}"),
+                    None => note,
+                });
+            }
+            openapi.paths.paths.insert(alias, item);
+        }
+    }
+}
+
 /// The whole document.
 #[derive(OpenApi)]
 #[openapi(
@@ -23,7 +64,7 @@ impl Modify for BearerAuth {
             Amounts are minor units (`*_minor`) next to the spec's decimal fields; times are Unix seconds; \
             errors are RFC 9457 problem JSON.",
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &Seed001Aliases),
     security(("bearer" = [])),
     paths(
         billing::list_plans,

@@ -74,7 +74,7 @@ pub async fn yookassa(State(state): State<AppState>, request: Request) -> ApiRes
     let peer = peer.ok_or(Error::Forbidden(Message::SourceUnknown))?;
     let ip = client_ip(peer, &headers, &state.config.trusted_proxies);
     if !state.config.webhook_allowed_ips.iter().any(|n| n.contains(&ip)) {
-        tracing::warn!(%ip, "notification refused: source address not allowed");
+        tracing::warn!(target: tariff_core::LOG_TARGET, %ip, "webhook refused: source address not allowed");
         return Err(Error::Forbidden(Message::SourceNotAllowed).into());
     }
     let body = axum::body::to_bytes(request.into_body(), MAX_NOTIFICATION_BYTES)
@@ -83,17 +83,26 @@ pub async fn yookassa(State(state): State<AppState>, request: Request) -> ApiRes
     if let Some(secret) = &state.config.yookassa.webhook_secret {
         let header = headers.get("x-webhook-signature").and_then(|v| v.to_str().ok());
         if !notification::signature_valid(secret.expose_secret(), &body, header) {
-            tracing::warn!(%ip, "notification refused: bad signature");
+            tracing::warn!(target: tariff_core::LOG_TARGET, %ip, "webhook refused: bad signature");
             return Err(Error::Unauthorized.into());
         }
     }
-    let parsed: gateway::Notification = notification::parse(&body).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    let parsed: gateway::Notification = notification::parse(&body).map_err(|e| {
+        tracing::warn!(target: tariff_core::LOG_TARGET, %ip, error = %e, "webhook refused: not a notification");
+        ApiError::BadRequest(e.to_string())
+    })?;
+    tracing::info!(
+        target: tariff_core::LOG_TARGET,
+        %ip, event = %parsed.event, object_id = %parsed.object_id, "webhook received: YooKassa {}", parsed.event
+    );
     let text = String::from_utf8_lossy(&body);
     let outcome =
         payments::receive_notification(&state.billing, "yookassa", &parsed, &text, Some(&ip.to_string())).await?;
     match outcome {
-        Outcome::Applied(text) => tracing::info!(outcome = %text, "YooKassa notification applied"),
-        Outcome::Ignored(text) => tracing::info!(outcome = %text, "YooKassa notification stored, nothing to apply"),
+        Outcome::Applied(text) => tracing::info!(target: tariff_core::LOG_TARGET, outcome = %text, "webhook applied"),
+        Outcome::Ignored(text) => {
+            tracing::info!(target: tariff_core::LOG_TARGET, outcome = %text, "webhook stored, nothing to apply")
+        }
     }
     Ok(Json(Acknowledged { status: "ok".to_owned() }))
 }

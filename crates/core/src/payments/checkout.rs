@@ -89,6 +89,12 @@ pub async fn checkout_returning(
             let confirmation_url = payment
                 .confirmation_url
                 .ok_or_else(|| Error::Internal("the payment provider returned no confirmation_url".into()))?;
+            tracing::info!(
+                target: crate::LOG_TARGET,
+                transaction_id = %transaction.id, payment_id = %payment.id, plan_id = %plan.id,
+                amount_minor = plan.price_minor, currency = plan.currency.code(),
+                "payment created for user {}: plan {}", user.id, plan.id
+            );
             Ok(Checkout {
                 transaction_id: transaction.id,
                 payment_id: payment.id,

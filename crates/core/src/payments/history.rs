@@ -31,11 +31,13 @@ pub async fn follow(billing: &Billing, user: &UserRef, id: &str) -> Result<Trans
         match gateway.get_payment(payment_id).await {
             Ok(payment) => {
                 if let Err(e) = apply_payment(billing, &payment).await {
-                    tracing::warn!(error = %e, %payment_id, "could not apply a followed payment");
+                    tracing::warn!(target: crate::LOG_TARGET, error = %e, %payment_id, "could not apply a followed payment");
                 }
                 return transaction(&billing.store, user, id).await;
             }
-            Err(e) => tracing::warn!(error = %e, %payment_id, "could not ask the payment provider about a payment"),
+            Err(e) => {
+                tracing::warn!(target: crate::LOG_TARGET, error = %e, %payment_id, "could not ask the payment provider about a payment")
+            }
         }
     }
     Ok(current)

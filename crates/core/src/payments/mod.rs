@@ -33,7 +33,7 @@ pub use renewals::{RENEWAL_RETRY_AFTER, charge_due_renewals};
 pub(crate) fn provider_error(e: GatewayError) -> Error {
     match e {
         GatewayError::Refused { detail, code, status } => {
-            tracing::warn!(status, %code, %detail, "the payment provider refused a request");
+            tracing::warn!(target: crate::LOG_TARGET, status, %code, %detail, "the payment provider refused a request");
             Error::PaymentProvider { code, detail }
         }
         GatewayError::Unavailable(_) => Error::Unavailable(Message::ProviderUnavailable),

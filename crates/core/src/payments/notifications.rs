@@ -31,7 +31,7 @@ pub async fn apply_payment(billing: &Billing, payment: &Payment) -> Result<Outco
     };
     if payment.test != billing.settings.test_payments {
         // A test payment on a live shop (or the reverse) moves nothing: it is not this shop's money.
-        tracing::warn!(payment_id = %payment.id, test = payment.test, "payment of the other mode (test/live) ignored");
+        tracing::warn!(target: crate::LOG_TARGET, payment_id = %payment.id, test = payment.test, "payment of the other mode (test/live) ignored");
         return Ok(Outcome::Ignored(format!(
             "payment {} is a {} payment; this shop is {}",
             payment.id,
@@ -220,7 +220,7 @@ async fn finish(billing: &Billing, inbox_id: &str, event: &str, object_id: &str)
             webhooks::finish(&mut tx, inbox_id, InboxStatus::Ignored, text, None, now).await?
         }
         Err(e) => {
-            tracing::warn!(error = %e, inbox_id, "notification stored but not applied yet; the sweeper retries it");
+            tracing::warn!(target: crate::LOG_TARGET, error = %e, inbox_id, "webhook notification stored but not applied yet; the sweeper retries it");
             webhooks::finish(&mut tx, inbox_id, InboxStatus::Failed, "will retry", Some(&e.to_string()), now).await?;
         }
     }

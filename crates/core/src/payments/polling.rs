@@ -22,10 +22,12 @@ pub async fn poll_pending(billing: &Billing) -> Result<usize> {
         match gateway.get_payment(payment_id).await {
             Ok(payment) => {
                 if let Err(e) = apply_payment(billing, &payment).await {
-                    tracing::warn!(error = %e, %payment_id, "could not apply a polled payment; will retry");
+                    tracing::warn!(target: crate::LOG_TARGET, error = %e, %payment_id, "could not apply a polled payment; will retry");
                 }
             }
-            Err(e) => tracing::warn!(error = %e, %payment_id, "could not poll a pending payment; will retry"),
+            Err(e) => {
+                tracing::warn!(target: crate::LOG_TARGET, error = %e, %payment_id, "could not poll a pending payment; will retry")
+            }
         }
         let mut tx = billing.store.begin_write().await?;
         store::touch(&mut tx, payment_id, now).await?;

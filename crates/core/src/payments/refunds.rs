@@ -112,6 +112,11 @@ pub async fn refund(
     let description = format!("Refund of {} {} on payment {}", yookassa_amount(amount), original.currency, original.id);
     audit::record(&mut tx, actor, "transaction.refund", "transaction", &original.id, description, changes, now).await?;
     tx.commit().await?;
+    tracing::info!(
+        target: crate::LOG_TARGET,
+        transaction_id = %original.id, refund_transaction = %refund_row.id, amount_minor = amount,
+        "refund requested: {} {} of payment {}", yookassa_amount(amount), original.currency, original.id
+    );
 
     let request = RefundRequest {
         payment_id,
@@ -167,6 +172,7 @@ pub(crate) async fn refund_mismatched(
     let db = &billing.store;
     let now = billing.now();
     tracing::error!(
+        target: crate::LOG_TARGET,
         transaction_id = %transaction.id, payment_id = %payment.id,
         expected = transaction.amount, paid = payment.amount_minor, currency = %payment.currency,
         "payment amount or currency differs from the transaction; refunding it"
@@ -214,7 +220,9 @@ pub(crate) async fn refund_mismatched(
                 .await?;
             tx.commit().await?;
         }
-        Err(e) => tracing::error!(error = %e, payment_id = %payment.id, "refunding a mismatched payment failed"),
+        Err(e) => {
+            tracing::error!(target: crate::LOG_TARGET, error = %e, payment_id = %payment.id, "refunding a mismatched payment failed")
+        }
     }
     Ok(super::Outcome::Applied(format!(
         "transaction {} failed: paid {} {} instead of {} {}; refunded",
@@ -293,7 +301,7 @@ pub async fn reconcile_refunds(billing: &Billing) -> Result<usize> {
         match answer {
             Ok(refund) => {
                 if let Err(e) = apply_refund(billing, row, &refund).await {
-                    tracing::warn!(error = %e, refund_transaction = %row.id, "could not apply a reconciled refund");
+                    tracing::warn!(target: crate::LOG_TARGET, error = %e, refund_transaction = %row.id, "could not apply a reconciled refund");
                 }
             }
             Err(GatewayError::Refused { .. }) if row.yookassa_refund_id.is_none() => {
@@ -306,7 +314,7 @@ pub async fn reconcile_refunds(billing: &Billing) -> Result<usize> {
                 tx.commit().await?;
             }
             Err(e) => {
-                tracing::warn!(error = %e, refund_transaction = %row.id, "could not reconcile a refund; will retry")
+                tracing::warn!(target: crate::LOG_TARGET, error = %e, refund_transaction = %row.id, "could not reconcile a refund; will retry")
             }
         }
         let mut tx = billing.store.begin_write().await?;

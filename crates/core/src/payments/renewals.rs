@@ -33,7 +33,7 @@ pub async fn charge_due_renewals(billing: &Billing) -> Result<usize> {
     let due = subscription_store::due_renewals(billing.store.reader(), billing.now(), 50).await?;
     for renewal in &due {
         if let Err(e) = charge_renewal(billing, renewal).await {
-            tracing::warn!(error = %e, subscription_id = %renewal.subscription_id, "renewal charge failed; will retry");
+            tracing::warn!(target: crate::LOG_TARGET, error = %e, subscription_id = %renewal.subscription_id, "renewal charge failed; will retry");
         }
     }
     Ok(due.len())
@@ -107,7 +107,7 @@ async fn charge_renewal(billing: &Billing, due: &DueRenewal) -> Result<()> {
             // it is being applied at the same moment (counting is idempotent per attempt).
             apply_payment(billing, &payment).await?;
             if payment.state == PaymentState::Canceled {
-                tracing::info!(subscription_id = %due.subscription_id, "renewal charge declined");
+                tracing::info!(target: crate::LOG_TARGET, subscription_id = %due.subscription_id, "renewal charge declined");
                 record_decline(billing, &due.subscription_id, due.current_period_end, due.renewal_attempts + 1).await?;
             }
         }
@@ -143,7 +143,7 @@ pub(crate) async fn record_decline(
             subscription_store::record_failed_renewal(&mut tx, subscription_id, attempt, next_at, billing.now())
                 .await?;
             tx.commit().await?;
-            tracing::info!(%subscription_id, attempt, next_at, "renewal declined; past due until the next retry");
+            tracing::info!(target: crate::LOG_TARGET, %subscription_id, attempt, next_at, "renewal declined; past due until the next retry");
         }
         None => {
             let Some(subscription) = subscription_store::find_by_id(db.reader(), subscription_id).await? else {
@@ -152,7 +152,7 @@ pub(crate) async fn record_decline(
             if subscription.status.is_live() && subscription.current_period_end == period_end {
                 match crate::subscriptions::cancel(db, billing.now(), &subscription.account_id, true).await {
                     Ok(_) => {
-                        tracing::info!(%subscription_id, "renewal declined after the last retry; subscription canceled");
+                        tracing::info!(target: crate::LOG_TARGET, %subscription_id, "renewal declined after the last retry; subscription canceled");
                     }
                     // The same decline seen twice at once (answer and notification): the other
                     // one canceled it.

@@ -145,6 +145,11 @@ pub async fn cancel(db: &Store, now: i64, account_id: &str, immediate: bool) -> 
         super::start_free_plan(&mut tx, &current.user_id, account_id, now).await?;
     }
     tx.commit().await?;
+    tracing::info!(
+        target: crate::LOG_TARGET,
+        subscription_id = %current.id, plan_id = %plan.id, %account_id, immediate,
+        "subscription canceled{}", if immediate { " now; the account falls back to free" } else { " at the period end" }
+    );
     Ok(to_model(next, plan))
 }
 

@@ -161,7 +161,7 @@ pub async fn rollover_due(db: &Store, now: i64) -> Result<usize> {
     let mut visited = 0;
     for account_id in accounts {
         if let Err(e) = rollover(db, now, &account_id).await {
-            tracing::warn!(error = %e, %account_id, "subscription rollover failed; will retry");
+            tracing::warn!(target: crate::LOG_TARGET, error = %e, %account_id, "subscription rollover failed; will retry");
         }
         visited += 1;
     }

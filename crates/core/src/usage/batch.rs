@@ -90,6 +90,7 @@ pub async fn record_batch(
     }
     let mut sums: BTreeMap<(String, &'static str, i64), (i64, i64)> = BTreeMap::new();
     for row in rows.iter().filter(|r| inserted.contains(&r.id)) {
+        tracing::debug!(target: crate::LOG_TARGET, "Tracked {} {} for user {} (batch)", row.amount, row.metric, row.user_id);
         let entry = sums.entry((row.account_id.clone(), row.metric, row.period_start)).or_insert((row.period_end, 0));
         entry.1 = entry.1.saturating_add(row.amount).min(super::track::MAX_COUNTER);
     }

@@ -88,6 +88,7 @@ pub async fn track(
     if inserted.is_empty() {
         tx.rollback().await?;
         let used = store::used(db.reader(), &user.account_id, metric.as_str(), a.period_start).await?;
+        tracing::debug!(target: crate::LOG_TARGET, "Tracked nothing for user {}: event_id seen before, counted once", user.id);
         return Ok(Tracked { recorded: false, duplicate: true, usage: status(metric, 0, used, &a) });
     }
     let bound = a.limit.map_or(MAX_COUNTER, |limit| limit.min(MAX_COUNTER));
@@ -106,6 +107,11 @@ pub async fn track(
         tx.rollback().await?;
         let used = store::used(db.reader(), &user.account_id, metric.as_str(), a.period_start).await?;
         let limit = bound;
+        tracing::info!(
+            target: crate::LOG_TARGET,
+            metric = %metric, limit, current_usage = used, requested = amount, account_id = %user.account_id,
+            "quota exceeded: {amount} {metric} refused for user {}: {used} of {limit} used", user.id
+        );
         return Err(Error::QuotaExceeded {
             metric,
             limit,
@@ -115,5 +121,6 @@ pub async fn track(
         });
     };
     tx.commit().await?;
+    tracing::debug!(target: crate::LOG_TARGET, account_id = %user.account_id, used, "Tracked {amount} {metric} for user {}", user.id);
     Ok(Tracked { recorded: true, duplicate: false, usage: status(metric, 0, used, &a) })
 }
