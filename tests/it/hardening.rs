@@ -459,3 +459,40 @@ async fn a_provider_refusal_does_not_show_its_raw_text() {
     assert!(!body["detail"].as_str().unwrap().contains("exceeds"), "{body}");
     app.stop().await;
 }
+
+/// A payment whose `test` flag is not the shop's mode moves nothing (issue 11.8): a live shop
+/// never takes a sandbox payment as money.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_of_the_other_mode_is_ignored() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let user = app.customer("mode").await;
+    // The notification is lost, so only the poll below can settle the payment.
+    app.state.sandbox.as_ref().unwrap().set_webhook_url("http://127.0.0.1:9/unreachable");
+    let (status, started) = app
+        .post_json(
+            "/api/v1/billing/payment",
+            &user.token,
+            json!({"plan_id": "pro", "return_url": "https://shop.example/back"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{started}");
+    crate::portal::pay_in_sandbox(&app, started["confirmation_url"].as_str().unwrap()).await;
+    app.clock.advance(tariff_core::payments::POLL_PENDING_AFTER + 1);
+
+    // The same server believing it is live: the sandbox's test payment is ignored.
+    let mut live = app.billing().clone();
+    live.settings = std::sync::Arc::new(tariff_core::Settings { test_payments: false, ..(*live.settings).clone() });
+    tariff_core::payments::poll_pending(&live).await.unwrap();
+    let id = started["transaction_id"].as_str().unwrap();
+    let (_, t) = app.get_json(&format!("/api/v1/billing/transactions/{id}"), &user.token).await;
+    assert_eq!(t["status"], "pending", "{t}");
+    assert_eq!(subscription(&app, &user.token).await.1["plan_id"], "free");
+
+    // In its real (test) mode the same payment pays for Pro (at the next poll).
+    app.clock.advance(tariff_core::payments::POLL_PENDING_AFTER + 1);
+    tariff_core::payments::poll_pending(app.billing()).await.unwrap();
+    let (_, t) = app.get_json(&format!("/api/v1/billing/transactions/{id}"), &user.token).await;
+    assert_eq!(t["status"], "succeeded", "{t}");
+    assert_eq!(subscription(&app, &user.token).await.1["plan_id"], "pro");
+    app.stop().await;
+}
