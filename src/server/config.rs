@@ -79,6 +79,13 @@ pub struct Config {
     pub redis_url: Option<String>,
     pub no_subscription_policy: NoSubscriptionPolicy,
     pub log_format: LogFormat,
+    /// `BILLING_TOPUP_MIN` / `BILLING_TOPUP_MAX`: the smallest and largest top-up, decimal in
+    /// major units (default 10.00 and 700000.00), kept in minor units.
+    pub topup_min_minor: i64,
+    pub topup_max_minor: i64,
+    /// `BILLING_LOW_BALANCE`: the default low-balance threshold, decimal in major units
+    /// (default 100.00), kept in minor units.
+    pub low_balance_minor: i64,
 }
 
 /// `url` without its credentials: `postgres://tariff:secret@db/x` → `postgres://***@db/x`.
@@ -109,6 +116,9 @@ impl std::fmt::Debug for Config {
             .field("redis_url", &self.redis_url.as_deref().map(redact_url))
             .field("no_subscription_policy", &self.no_subscription_policy)
             .field("log_format", &self.log_format)
+            .field("topup_min_minor", &self.topup_min_minor)
+            .field("topup_max_minor", &self.topup_max_minor)
+            .field("low_balance_minor", &self.low_balance_minor)
             .finish()
     }
 }
@@ -134,6 +144,9 @@ impl Config {
             no_subscription_policy: self.no_subscription_policy,
             receipts: self.receipts,
             vat_code: self.vat_code,
+            topup_min_minor: self.topup_min_minor,
+            topup_max_minor: self.topup_max_minor,
+            low_balance_minor: self.low_balance_minor,
             test_payments: self.yookassa.sandbox
                 || self.yookassa.secret_key.as_ref().is_some_and(|k| k.expose_secret().starts_with("test_")),
         }
@@ -288,6 +301,21 @@ impl Config {
                 return Err(invalid("BILLING_NO_SUBSCRIPTION_POLICY", format!("{other:?} is not allow or deny")));
             }
         };
+        let amount = |var: &'static str, default: i64| -> Result<i64, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(text) => tariff_model::money::minor_from_decimal(text.trim())
+                    .ok()
+                    .filter(|m| *m >= 0)
+                    .ok_or_else(|| invalid(var, format!("{text:?} is not an amount such as 10.00"))),
+            }
+        };
+        let topup_min_minor = amount("BILLING_TOPUP_MIN", 1_000)?;
+        let topup_max_minor = amount("BILLING_TOPUP_MAX", 70_000_000)?;
+        if topup_min_minor == 0 || topup_min_minor > topup_max_minor {
+            return Err(invalid("BILLING_TOPUP_MIN", "must be above zero and at most BILLING_TOPUP_MAX".to_owned()));
+        }
+        let low_balance_minor = amount("BILLING_LOW_BALANCE", 10_000)?;
         let log_format = match get("LOG_FORMAT").as_deref() {
             None | Some("pretty") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
@@ -314,6 +342,9 @@ impl Config {
             redis_url: get("REDIS_URL"),
             no_subscription_policy,
             log_format,
+            topup_min_minor,
+            topup_max_minor,
+            low_balance_minor,
         })
     }
 }

@@ -42,6 +42,28 @@ pub fn money(minor: i64, currency: Currency, locale: Locale) -> String {
     }
 }
 
+/// An exact amount in micro-minor units (balances, pay-as-you-go prices) with its currency, as
+/// [`money`] for whole minor units, else with the sub-kopeck digits it needs:
+/// `0.00015 ₽` / `0,00015 ₽`.
+pub fn money_micros(micros: i64, currency: Currency, locale: Locale) -> String {
+    use crate::model::balance::MICROS_PER_MINOR;
+    if micros % MICROS_PER_MINOR == 0 {
+        return money(micros / MICROS_PER_MINOR, currency, locale);
+    }
+    let sign = if micros < 0 { "-" } else { "" };
+    let abs = micros.unsigned_abs();
+    let per_major = MICROS_PER_MINOR.unsigned_abs() * 100;
+    let major = number((abs / per_major) as i64, locale);
+    let fraction = format!("{:08}", abs % per_major);
+    let fraction = fraction.trim_end_matches('0');
+    let decimal = if locale == Locale::Ru { ',' } else { '.' };
+    let amount = format!("{sign}{major}{decimal}{fraction}");
+    match (locale, currency) {
+        (Locale::En, Currency::Usd | Currency::Eur) => format!("{sign}{}{}", currency.symbol(), &amount[sign.len()..]),
+        _ => format!("{amount}\u{a0}{}", currency.symbol()),
+    }
+}
+
 /// "month" / "мес." — the word after the slash in `990 ₽ / month`.
 pub fn per_interval(interval: Interval, locale: Locale) -> &'static str {
     let t = locale.text();
@@ -216,6 +238,14 @@ mod tests {
         assert_eq!(number(1_000_000, Locale::Ru), "1\u{a0}000\u{a0}000");
         assert_eq!(number(999, Locale::En), "999");
         assert_eq!(number(-1_500, Locale::En), "-1,500");
+    }
+
+    #[test]
+    fn exact_amounts_show_the_digits_they_need() {
+        assert_eq!(money_micros(15_000, Currency::Rub, Locale::En), "0.00015\u{a0}₽");
+        assert_eq!(money_micros(49_985_015_000, Currency::Rub, Locale::Ru), "499,85015\u{a0}₽");
+        assert_eq!(money_micros(50_000_000_000, Currency::Rub, Locale::En), "500\u{a0}₽");
+        assert_eq!(money_micros(1_500_000, Currency::Usd, Locale::En), "$0.015");
     }
 
     #[test]

@@ -251,6 +251,10 @@ fn amount(minor: i64, currency: tariff_model::Currency, locale: Locale) -> Strin
     super::format::money(minor, currency, locale)
 }
 
+fn money_exact(micros: i64, currency: tariff_model::Currency, locale: Locale) -> String {
+    super::format::money_micros(micros, currency, locale)
+}
+
 /// A [`Message`] in `locale`. Every code has its text in both languages (the match is
 /// exhaustive; a test checks that every Russian text is a translation). The JSON API answers the
 /// English text.
@@ -350,6 +354,37 @@ fn english(m: &Message) -> String {
         RefundAtMost { amount_minor, .. } => {
             format!("At most {} can be refunded", tariff_model::money::yookassa_amount(*amount_minor))
         }
+        DiscountRange => "must be between 0 and 100".into(),
+        FeatureTitleRequired => "Give the feature a name people read".into(),
+        FeatureNameTaken { name } => format!("a feature named {name:?} already exists"),
+        FeatureNameImmutable => "A feature's name is its id and cannot be changed".into(),
+        AccessUnknown { value } => format!("unknown access {value:?}; use included, premium or exclusive"),
+        PerUnitsRange { max } => format!("must be a whole number between 1 and {max}"),
+        UnitPriceNotExact => {
+            "The price of one unit must be a whole number of millionths of a kopeck; choose per_units that divides the price".into()
+        }
+        FeatureNotAvailable { feature } => format!("The feature {feature} is not available on your plan"),
+        InsufficientBalance { required_micros, balance_micros, currency } => format!(
+            "The balance of {} cannot pay {}; top up the balance",
+            money_exact(*balance_micros, *currency, en),
+            money_exact(*required_micros, *currency, en)
+        ),
+        TopupRange { min_minor, max_minor, currency } => format!(
+            "Top up between {} and {}",
+            amount(*min_minor, *currency, en),
+            amount(*max_minor, *currency, en)
+        ),
+        AdjustmentReasonRequired => "Say why the balance is adjusted".into(),
+        AmountNotZero => "must not be zero".into(),
+        BalanceWouldGoNegative { balance_micros, currency } => format!(
+            "The balance is {}; a debit cannot take it below zero",
+            money_exact(*balance_micros, *currency, en)
+        ),
+        RefundBeyondUnspent { amount_minor, currency } => format!(
+            "Only {} of this top-up is still unspent and can be refunded",
+            amount(*amount_minor, *currency, en)
+        ),
+        CurrencyMismatch { expected } => format!("The account is billed in {expected}"),
         SourceUnknown => "the source address is unknown".into(),
         SourceNotAllowed => "notifications are accepted only from YooKassa's addresses".into(),
         WholeNumberOrUnlimited => "Enter a whole number, or tick unlimited".into(),
@@ -373,6 +408,7 @@ fn russian(m: &Message) -> String {
             Entity::User => "Пользователь не найден.",
             Entity::Metric => "Такой метрики нет.",
             Entity::Route => "По этому адресу ничего нет.",
+            Entity::Feature => "Функция не найдена.",
         }
         .into(),
         Retry => "Запрос не прошёл. Проверьте соединение и попробуйте ещё раз.".into(),
@@ -453,6 +489,37 @@ fn russian(m: &Message) -> String {
         RefundAtMost { amount_minor, currency } => {
             format!("Вернуть можно не больше {}", amount(*amount_minor, *currency, ru))
         }
+        DiscountRange => "должна быть от 0 до 100".into(),
+        FeatureTitleRequired => "Дайте функции название для людей".into(),
+        FeatureNameTaken { name } => format!("Функция {name:?} уже есть"),
+        FeatureNameImmutable => "Имя функции — её идентификатор, его нельзя изменить".into(),
+        AccessUnknown { value } => format!("неизвестный доступ {value:?}; используйте included, premium или exclusive"),
+        PerUnitsRange { max } => format!("должно быть целым числом от 1 до {max}"),
+        UnitPriceNotExact => {
+            "Цена одной единицы должна быть целым числом миллионных долей копейки; выберите per_units, на которое делится цена".into()
+        }
+        FeatureNotAvailable { feature } => format!("Функция {feature} недоступна на вашем тарифе"),
+        InsufficientBalance { required_micros, balance_micros, currency } => format!(
+            "На балансе {}, этого не хватает на {}; пополните баланс",
+            money_exact(*balance_micros, *currency, ru),
+            money_exact(*required_micros, *currency, ru)
+        ),
+        TopupRange { min_minor, max_minor, currency } => format!(
+            "Пополнение — от {} до {}",
+            amount(*min_minor, *currency, ru),
+            amount(*max_minor, *currency, ru)
+        ),
+        AdjustmentReasonRequired => "Укажите причину изменения баланса".into(),
+        AmountNotZero => "не может быть нулём".into(),
+        BalanceWouldGoNegative { balance_micros, currency } => format!(
+            "На балансе {}; списание не может увести его ниже нуля",
+            money_exact(*balance_micros, *currency, ru)
+        ),
+        RefundBeyondUnspent { amount_minor, currency } => format!(
+            "Из этого пополнения не потрачено и может быть возвращено только {}",
+            amount(*amount_minor, *currency, ru)
+        ),
+        CurrencyMismatch { expected } => format!("Счёт ведётся в валюте {expected}"),
         SourceUnknown => "адрес отправителя неизвестен".into(),
         SourceNotAllowed => "уведомления принимаются только с адресов ЮKassa".into(),
         WholeNumberOrUnlimited => "Введите целое число или отметьте «без ограничений»".into(),

@@ -12,6 +12,7 @@ mod architecture;
 mod cli;
 mod hardening;
 mod openapi;
+mod payg;
 mod payments;
 mod plans_api;
 mod plans_store;

@@ -6,16 +6,16 @@ use crate::common::{Backend, TestApp, TestUser, spawn_app_with};
 use serde_json::{Value, json};
 use std::time::Duration;
 
-const RETURN_URL: &str = "https://app.example/billing/return";
+pub(crate) const RETURN_URL: &str = "https://app.example/billing/return";
 
-async fn checkout(app: &TestApp, user: &TestUser, plan: &str) -> Value {
+pub(crate) async fn checkout(app: &TestApp, user: &TestUser, plan: &str) -> Value {
     let (status, body) =
         app.post_json("/api/v1/billing/payment", &user.token, json!({"plan_id": plan, "return_url": RETURN_URL})).await;
     assert_eq!(status, 200, "{body}");
     body
 }
 
-async fn pay(app: &TestApp, confirmation_url: &str, card: &str) {
+pub(crate) async fn pay(app: &TestApp, confirmation_url: &str, card: &str) {
     let response = app
         .client
         .post(confirmation_url)
@@ -28,7 +28,7 @@ async fn pay(app: &TestApp, confirmation_url: &str, card: &str) {
 }
 
 /// Follows the transaction as the return page does, until it is final.
-async fn final_transaction(app: &TestApp, user: &TestUser, id: &str) -> Value {
+pub(crate) async fn final_transaction(app: &TestApp, user: &TestUser, id: &str) -> Value {
     for _ in 0..100 {
         let (status, t) = app.get_json(&format!("/api/v1/billing/transactions/{id}"), &user.token).await;
         assert_eq!(status, 200);
@@ -40,7 +40,7 @@ async fn final_transaction(app: &TestApp, user: &TestUser, id: &str) -> Value {
     panic!("transaction {id} stayed pending");
 }
 
-async fn notify(app: &TestApp, body: &Value) -> u16 {
+pub(crate) async fn notify(app: &TestApp, body: &Value) -> u16 {
     app.client.post(app.url("/api/v1/billing/webhook/yookassa")).json(body).send().await.unwrap().status().as_u16()
 }
 

@@ -76,6 +76,8 @@ async fn every_plan_field_round_trips(backend: Backend) {
         plan_extra_metadata: Some(serde_json::json!({"nested": {"list": [1, 2.5, null]}})),
         trial_days: 14,
         overage: Some(BTreeMap::from([(Metric::TokensInput, 3)])),
+        feature_limits: Some(BTreeMap::from([("gpt-4o".to_owned(), 1_000)])),
+        discount_percent: 15,
         created_at: 1_795_219_200,
         updated_at: 1_795_219_201,
     };

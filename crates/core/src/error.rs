@@ -5,7 +5,7 @@
 //!
 //! Statuses follow DESIGN.md "Bad input gets a clear error": validation 422 with field-level
 //! messages, unknown entity 404, missing auth 401, not allowed 403, conflict 409, quota
-//! exceeded 429, insufficient balance 402. A database that cannot be reached (down, restarting,
+//! exceeded 429, insufficient balance 402, a feature the plan does not include 403. A database that cannot be reached (down, restarting,
 //! out of connections) is 503, so clients retry; other database and internal errors are 500.
 //! Their detail is for the log only.
 
@@ -28,6 +28,18 @@ pub enum Error {
         "quota exceeded for {metric}: {current_usage} of {limit} used, {remaining} remaining, {requested} requested"
     )]
     QuotaExceeded { metric: Metric, limit: i64, current_usage: i64, remaining: i64, requested: i64 },
+    /// 402: the balance (`balance_micros`, micro-minor units) cannot pay `required_micros`;
+    /// nothing was recorded.
+    #[error("insufficient balance: {required_micros} µ{currency} required, {balance_micros} µ{currency} available")]
+    InsufficientBalance {
+        required_micros: i64,
+        balance_micros: i64,
+        currency: tariff_model::Currency,
+        feature: Option<String>,
+    },
+    /// 403 `feature_not_available`: the account's plan does not give access to `feature`.
+    #[error("feature {feature:?} is not available on this plan")]
+    FeatureNotAvailable { feature: String },
     /// 401: no or bad credentials.
     #[error("authentication required")]
     Unauthorized,
@@ -68,6 +80,8 @@ impl Error {
             Error::Validation(_) => ErrorCode::ValidationFailed,
             Error::Conflict(_) => ErrorCode::Conflict,
             Error::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
+            Error::InsufficientBalance { .. } => ErrorCode::InsufficientBalance,
+            Error::FeatureNotAvailable { .. } => ErrorCode::FeatureNotAvailable,
             Error::Unauthorized => ErrorCode::Unauthorized,
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::PaymentProvider { .. } => ErrorCode::PaymentProviderError,
@@ -85,6 +99,14 @@ impl Error {
             Error::Validation(fields) => fields.first().map(|f| f.message.clone()).unwrap_or(Message::ServerError),
             Error::Conflict(m) | Error::Forbidden(m) | Error::Unavailable(m) => m.clone(),
             Error::QuotaExceeded { .. } => Message::ServerError,
+            Error::InsufficientBalance { required_micros, balance_micros, currency, .. } => {
+                Message::InsufficientBalance {
+                    required_micros: *required_micros,
+                    balance_micros: *balance_micros,
+                    currency: *currency,
+                }
+            }
+            Error::FeatureNotAvailable { feature } => Message::FeatureNotAvailable { feature: feature.clone() },
             Error::Unauthorized => Message::WrongCredentials,
             Error::PaymentProvider { .. } => Message::ProviderRefused,
             Error::Database(e) if database_unreachable(e) => Message::DatabaseUnavailable,

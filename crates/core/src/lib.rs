@@ -8,8 +8,10 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod balance;
 pub mod clock;
 pub mod error;
+pub mod features;
 pub mod gateway;
 pub mod leases;
 pub mod paging;
@@ -50,6 +52,11 @@ pub struct Settings {
     pub receipts: bool,
     /// VAT code of receipt lines (1–12, YooKassa's codes).
     pub vat_code: u8,
+    /// Smallest and largest top-up, minor units (`BILLING_TOPUP_MIN` / `_MAX`).
+    pub topup_min_minor: i64,
+    pub topup_max_minor: i64,
+    /// Default low-balance threshold, minor units (`BILLING_LOW_BALANCE`).
+    pub low_balance_minor: i64,
     /// The shop takes test payments (the sandbox, or a YooKassa test shop whose secret key starts
     /// with `test_`): only payments with the same `test` flag are applied.
     pub test_payments: bool,

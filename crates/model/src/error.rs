@@ -34,10 +34,14 @@ pub enum ErrorCode {
     Forbidden,
     /// 500: our fault; details are in the server log only.
     InternalError,
+    /// 402: the account balance cannot pay for the request; `required` and `balance` say by how much.
+    InsufficientBalance,
+    /// 403: the account's plan does not give access to the feature (seed 004 `check_access()`).
+    FeatureNotAvailable,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 11] = [
+    pub const ALL: [ErrorCode; 13] = [
         ErrorCode::NotFound,
         ErrorCode::ValidationFailed,
         ErrorCode::BadRequest,
@@ -49,6 +53,8 @@ impl ErrorCode {
         ErrorCode::Unauthorized,
         ErrorCode::Forbidden,
         ErrorCode::InternalError,
+        ErrorCode::InsufficientBalance,
+        ErrorCode::FeatureNotAvailable,
     ];
 
     /// The code as sent, e.g. `validation_failed`.
@@ -65,6 +71,8 @@ impl ErrorCode {
             ErrorCode::Unauthorized => "unauthorized",
             ErrorCode::Forbidden => "forbidden",
             ErrorCode::InternalError => "internal_error",
+            ErrorCode::InsufficientBalance => "insufficient_balance",
+            ErrorCode::FeatureNotAvailable => "feature_not_available",
         }
     }
 
@@ -82,6 +90,8 @@ impl ErrorCode {
             ErrorCode::Unauthorized => 401,
             ErrorCode::Forbidden => 403,
             ErrorCode::InternalError => 500,
+            ErrorCode::InsufficientBalance => 402,
+            ErrorCode::FeatureNotAvailable => 403,
         }
     }
 }
@@ -103,10 +113,11 @@ pub enum Entity {
     User,
     Metric,
     Route,
+    Feature,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 7] = [
+    pub const ALL: [Entity; 8] = [
         Entity::Plan,
         Entity::Subscription,
         Entity::Transaction,
@@ -114,6 +125,7 @@ impl Entity {
         Entity::User,
         Entity::Metric,
         Entity::Route,
+        Entity::Feature,
     ];
 
     /// The entity's name in problem details, e.g. `plan`.
@@ -126,6 +138,7 @@ impl Entity {
             Entity::User => "user",
             Entity::Metric => "metric",
             Entity::Route => "route",
+            Entity::Feature => "feature",
         }
     }
 }
@@ -275,6 +288,52 @@ pub enum Message {
         currency: Currency,
     },
 
+    // Pay-as-you-go: features, balances, top-ups.
+    DiscountRange,
+    FeatureTitleRequired,
+    FeatureNameTaken {
+        name: String,
+    },
+    FeatureNameImmutable,
+    AccessUnknown {
+        value: String,
+    },
+    PerUnitsRange {
+        max: i64,
+    },
+    /// The price of one unit (`unit_price / per_units`) is not a whole number of micro-minor units.
+    UnitPriceNotExact,
+    /// The account's plan does not give access to the feature.
+    FeatureNotAvailable {
+        feature: String,
+    },
+    /// The balance cannot pay `required_micros`.
+    InsufficientBalance {
+        required_micros: i64,
+        balance_micros: i64,
+        currency: Currency,
+    },
+    TopupRange {
+        min_minor: i64,
+        max_minor: i64,
+        currency: Currency,
+    },
+    AdjustmentReasonRequired,
+    AmountNotZero,
+    /// A manual debit would take the balance below zero.
+    BalanceWouldGoNegative {
+        balance_micros: i64,
+        currency: Currency,
+    },
+    /// A refund of a top-up may take back only what is still unspent.
+    RefundBeyondUnspent {
+        amount_minor: i64,
+        currency: Currency,
+    },
+    CurrencyMismatch {
+        expected: Currency,
+    },
+
     // Notifications from the payment provider.
     SourceUnknown,
     SourceNotAllowed,
@@ -358,6 +417,21 @@ impl Message {
             RefundNotAllowed,
             NothingToRefund,
             RefundAtMost { amount_minor: 39_000, currency: rub },
+            DiscountRange,
+            FeatureTitleRequired,
+            FeatureNameTaken { name: "gpt-4o".into() },
+            FeatureNameImmutable,
+            AccessUnknown { value: "vip".into() },
+            PerUnitsRange { max: 1_000_000 },
+            UnitPriceNotExact,
+            FeatureNotAvailable { feature: "gpt-4o".into() },
+            InsufficientBalance { required_micros: 400_000_000, balance_micros: 150_000_000, currency: rub },
+            TopupRange { min_minor: 1_000, max_minor: 70_000_000, currency: rub },
+            AdjustmentReasonRequired,
+            AmountNotZero,
+            BalanceWouldGoNegative { balance_micros: 150_000_000, currency: rub },
+            RefundBeyondUnspent { amount_minor: 15_000, currency: rub },
+            CurrencyMismatch { expected: rub },
             SourceUnknown,
             SourceNotAllowed,
             WholeNumberOrUnlimited,

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod api;
+pub mod balance;
 pub mod error;
 pub mod money;
 pub mod plan;
@@ -16,6 +17,7 @@ pub mod transaction;
 pub mod usage;
 
 pub use admin::User;
+pub use balance::{Access, Balance, BalanceEntry, BalanceReason, Charged, Feature, FeatureChanges};
 pub use error::{Entity, ErrorCode, InvalidField, Message};
 pub use money::{Currency, MoneyError};
 pub use plan::{Interval, Metric, Plan, PlanChanges, Quotas};

@@ -133,6 +133,13 @@ pub struct Plan {
     /// Pay-as-you-go price per unit beyond the quota, in minor units, per metric.
     #[cfg_attr(feature = "openapi", schema(value_type = Option<BTreeMap<String, i64>>))]
     pub overage: Option<BTreeMap<Metric, i64>>,
+    /// Units of each priced feature included per period (seed 004 "included limits"), by
+    /// feature name; beyond them a charge is paid from the balance. `null`: none.
+    #[serde(default)]
+    pub feature_limits: Option<BTreeMap<String, i64>>,
+    /// Discount on pay-as-you-go prices (features and overage) for this plan's subscribers, 0–100.
+    #[serde(default)]
+    pub discount_percent: i64,
     pub created_at: i64,
     pub updated_at: i64,
 }
@@ -158,6 +165,8 @@ impl Plan {
             plan_extra_metadata: None,
             trial_days: 0,
             overage: None,
+            feature_limits: None,
+            discount_percent: 0,
             created_at: now,
             updated_at: now,
         }
@@ -172,6 +181,18 @@ impl Plan {
     /// The quota on `metric` in its unit per period; `None` when the metric is unlimited.
     pub fn quota(&self, metric: Metric) -> Option<i64> {
         self.quotas.as_ref().and_then(|q| q.get(&metric).copied().flatten())
+    }
+
+    /// Units of `feature` included per period; 0 when the plan includes none.
+    pub fn feature_limit(&self, feature: &str) -> i64 {
+        self.feature_limits.as_ref().and_then(|l| l.get(feature).copied()).unwrap_or(0)
+    }
+
+    /// Whether the plan names `feature` (in `features` or `feature_limits`): what an
+    /// `exclusive` feature needs.
+    pub fn lists_feature(&self, feature: &str) -> bool {
+        self.features.iter().any(|f| f == feature)
+            || self.feature_limits.as_ref().is_some_and(|l| l.contains_key(feature))
     }
 
     /// Whether the plan costs nothing.
@@ -339,6 +360,13 @@ pub struct PlanChanges {
     #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<OverageInput>))]
     pub overage: Option<Option<BTreeMap<String, i64>>>,
+    /// Units included per period by feature name (`{"gpt-4o": 100000}`); `null` clears them.
+    #[serde(default, deserialize_with = "nullable", skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<BTreeMap<String, i64>>))]
+    pub feature_limits: Option<Option<BTreeMap<String, i64>>>,
+    /// Discount on pay-as-you-go prices, 0–100 percent.
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 100))]
+    pub discount_percent: Option<i64>,
     /// Must be `true` when an update changes the price of an existing plan (subscribers pay the
     /// new price from their next renewal); without it such an update answers 422 on `price`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

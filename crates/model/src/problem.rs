@@ -39,6 +39,24 @@ pub struct Problem {
     /// For 429 quota problems only: the amount that did not fit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested: Option<i64>,
+    /// For 402 problems only: what the request would cost, decimal in major units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required: Option<f64>,
+    /// For 402 problems only: the same exactly, in micro-minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub required_micros: Option<i64>,
+    /// For 402 problems only: the balance, decimal in major units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance: Option<f64>,
+    /// For 402 problems only: the balance exactly, in micro-minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub balance_micros: Option<i64>,
+    /// For 402 problems only: the currency of `required` and `balance`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<super::Currency>,
+    /// For 403 `feature_not_available` and 402 charge problems: the feature.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub feature: Option<String>,
 }
 
 impl Problem {
@@ -56,6 +74,12 @@ impl Problem {
             current_usage: None,
             remaining: None,
             requested: None,
+            required: None,
+            required_micros: None,
+            balance: None,
+            balance_micros: None,
+            currency: None,
+            feature: None,
         }
     }
 }

@@ -63,6 +63,9 @@ impl ApiError {
             ApiError::Core(e @ Error::QuotaExceeded { metric, limit, current_usage, remaining, requested }) => {
                 (e.to_string(), Vec::new(), Some((*metric, *limit, *current_usage, *remaining, *requested)))
             }
+            ApiError::Core(e @ (Error::InsufficientBalance { .. } | Error::FeatureNotAvailable { .. })) => {
+                (en(&e.message()), Vec::new(), None)
+            }
             ApiError::Core(Error::Conflict(m) | Error::Forbidden(m) | Error::Unavailable(m)) => {
                 (en(m), Vec::new(), None)
             }
@@ -83,6 +86,18 @@ impl ApiError {
             problem.current_usage = Some(current_usage);
             problem.remaining = Some(remaining);
             problem.requested = Some(requested);
+        }
+        match self {
+            ApiError::Core(Error::InsufficientBalance { required_micros, balance_micros, currency, feature }) => {
+                problem.required = Some(tariff_model::balance::decimal_from_micros(*required_micros));
+                problem.required_micros = Some(*required_micros);
+                problem.balance = Some(tariff_model::balance::decimal_from_micros(*balance_micros));
+                problem.balance_micros = Some(*balance_micros);
+                problem.currency = Some(*currency);
+                problem.feature = feature.clone();
+            }
+            ApiError::Core(Error::FeatureNotAvailable { feature }) => problem.feature = Some(feature.clone()),
+            _ => {}
         }
         problem
     }

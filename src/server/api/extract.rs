@@ -143,7 +143,9 @@ names_user!(
     tariff_model::api::PaymentBody,
     tariff_model::api::TransactionsQuery,
     tariff_model::usage::CheckBody,
-    tariff_model::UsageEvent
+    tariff_model::UsageEvent,
+    tariff_model::balance::ChargeBody,
+    tariff_model::balance::TopupBody
 );
 
 /// A JSON body `T` and the user the request acts for.

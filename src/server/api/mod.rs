@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod json;
 pub mod openapi;
+pub mod payg;
 pub mod responses;
 pub mod webhook;
 
@@ -38,6 +39,17 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/billing/payment", post(billing::create_payment))
         .route("/api/v1/billing/webhook/yookassa", post(webhook::yookassa))
         .route("/api/v1/billing/me", get(billing::me))
+        .route("/api/v1/billing/balance", get(payg::get_balance))
+        .route("/api/v1/billing/topup", post(payg::create_topup))
+        .route("/api/v1/billing/charge", post(payg::charge))
+        .route("/api/v1/billing/features", get(payg::list_features))
+        .route("/api/v1/billing/features/{name}/price", get(payg::feature_price))
+        .route("/api/v1/admin/billing/features", get(payg::admin_list_features).post(payg::admin_create_feature))
+        .route(
+            "/api/v1/admin/billing/features/{name}",
+            get(payg::admin_get_feature).put(payg::admin_update_feature).delete(payg::admin_delete_feature),
+        )
+        .route("/api/v1/admin/billing/users/{user_id}/balance", post(payg::admin_adjust_balance))
         .merge(admin_plan_routes(ADMIN_PLANS, false))
         .merge(admin_plan_routes(SEED_001_ADMIN_PLANS, true))
         .route("/api/v1/admin/billing/stats", get(admin::totals))

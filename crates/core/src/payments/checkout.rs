@@ -2,6 +2,7 @@
 
 use super::{payment_metadata, plan_transaction, provider_error};
 use crate::gateway::{GatewayError, PaymentRequest, Receipt, ReceiptLine};
+use crate::store::transactions::NewTransaction;
 use crate::store::{plans, transactions as store};
 use crate::tokens::UserRef;
 use crate::{Billing, Error, Result};
@@ -11,7 +12,7 @@ use tariff_model::{Entity, Message, TransactionKind};
 /// Longest accepted return URL, in characters.
 pub const MAX_RETURN_URL: u32 = 2048;
 
-fn valid_return_url(url: &str) -> bool {
+pub(crate) fn valid_return_url(url: &str) -> bool {
     (url.starts_with("https://") || url.starts_with("http://"))
         && url.len() <= MAX_RETURN_URL as usize
         && !url.contains(char::is_whitespace)
@@ -56,8 +57,40 @@ pub async fn checkout_returning(
     if !valid_return_url(&return_url) {
         return Err(Error::invalid("return_url", Message::ReturnUrlInvalid { max: MAX_RETURN_URL }));
     }
+    let request = PaymentRequestParts {
+        amount_minor: plan.price_minor,
+        currency: plan.currency,
+        save_payment_method: true,
+        metadata: payment_metadata(&transaction.id, &user.id, &plan.id, transaction.kind),
+    };
+    start_payment(billing, user, transaction, return_url, request).await
+}
+
+/// What differs between the payments [`start_payment`] makes (a plan's checkout, a top-up).
+pub(crate) struct PaymentRequestParts {
+    pub amount_minor: i64,
+    pub currency: tariff_model::Currency,
+    /// Save the card for renewals (checkouts); a top-up saves nothing.
+    pub save_payment_method: bool,
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// Stores `transaction` (pending, with its idempotence key) *before* the gateway hears of it,
+/// creates the payment (a 54-FZ receipt when configured) and returns where to send the payer.
+///
+/// # Errors
+/// [`Error::Unavailable`] when payments are not configured or the gateway does not answer (the
+/// transaction stays pending with its key); [`Error::PaymentProvider`] when the gateway refuses
+/// (the transaction is marked failed); [`Error::Database`].
+pub(crate) async fn start_payment(
+    billing: &Billing,
+    user: &UserRef,
+    transaction: NewTransaction,
+    return_url: String,
+    parts: PaymentRequestParts,
+) -> Result<Checkout> {
+    let db = &billing.store;
     let gateway = billing.gateway()?;
-    // The key is durable before the gateway hears of the payment.
     let mut tx = db.begin_write().await?;
     store::insert(&mut tx, &transaction).await?;
     tx.commit().await?;
@@ -67,18 +100,18 @@ pub async fn checkout_returning(
         customer_email: user.email.clone(),
         lines: vec![ReceiptLine {
             description: description.clone(),
-            amount_minor: plan.price_minor,
+            amount_minor: parts.amount_minor,
             vat_code: billing.settings.vat_code,
         }],
     });
     let request = PaymentRequest {
-        amount_minor: plan.price_minor,
-        currency: plan.currency,
+        amount_minor: parts.amount_minor,
+        currency: parts.currency,
         description,
         return_url: Some(return_url),
         payment_method_id: None,
-        save_payment_method: true,
-        metadata: payment_metadata(&transaction.id, &user.id, &plan.id, transaction.kind),
+        save_payment_method: parts.save_payment_method,
+        metadata: parts.metadata,
         receipt,
     };
     match gateway.create_payment(&request, &transaction.idempotence_key).await {
@@ -91,9 +124,9 @@ pub async fn checkout_returning(
                 .ok_or_else(|| Error::Internal("the payment provider returned no confirmation_url".into()))?;
             tracing::info!(
                 target: crate::LOG_TARGET,
-                transaction_id = %transaction.id, payment_id = %payment.id, plan_id = %plan.id,
-                amount_minor = plan.price_minor, currency = plan.currency.code(),
-                "payment created for user {}: plan {}", user.id, plan.id
+                transaction_id = %transaction.id, payment_id = %payment.id, kind = transaction.kind.as_str(),
+                amount_minor = parts.amount_minor, currency = parts.currency.code(),
+                "payment created for user {}: {}", user.id, transaction.description
             );
             Ok(Checkout {
                 transaction_id: transaction.id,

@@ -65,6 +65,20 @@ pub async fn apply_payment(billing: &Billing, payment: &Payment) -> Result<Outco
                 )));
             }
             let mut outcome = format!("transaction {} succeeded", transaction.id);
+            if transaction.kind == TransactionKind::Topup {
+                let credited = crate::balance::topup::credit_paid_topup(
+                    &mut tx,
+                    &transaction.account_id,
+                    &transaction.id,
+                    transaction.amount,
+                    now,
+                )
+                .await?;
+                if let Some(balance_micros) = credited {
+                    tracing::info!(target: crate::LOG_TARGET, transaction_id = %transaction.id, amount_minor = transaction.amount, balance_micros, "balance topped up for user {}", transaction.user_id);
+                    outcome.push_str("; balance credited");
+                }
+            }
             if matches!(transaction.kind, TransactionKind::Subscription | TransactionKind::Renewal) {
                 let plan_id = transaction.plan_id.clone().unwrap_or_default();
                 // What was sold when the payer chose it, whatever the plan became since.

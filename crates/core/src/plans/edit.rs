@@ -24,7 +24,8 @@ pub(crate) fn plan_json(plan: &Plan) -> serde_json::Value {
 }
 
 /// Applies `changes` to `base` and validates the result (DESIGN.md "Plans": price ≥ 0, currency,
-/// interval; plus names, quotas, overage prices and trial days). All problems are reported at once.
+/// interval; plus names, quotas, overage prices, trial days, included feature units and the
+/// pay-as-you-go discount). All problems are reported at once.
 fn apply_changes(mut plan: Plan, changes: &PlanChanges) -> std::result::Result<Plan, Vec<InvalidField>> {
     let mut errors = Vec::new();
     let mut error = |field: &str, message: Message| errors.push(InvalidField::new(field, message));
@@ -123,6 +124,33 @@ fn apply_changes(mut plan: Plan, changes: &PlanChanges) -> std::result::Result<P
             }
         }
         plan.features = cleaned;
+    }
+    if let Some(limits) = &changes.feature_limits {
+        plan.feature_limits = match limits {
+            None => None,
+            Some(map) => {
+                let mut parsed = BTreeMap::new();
+                for (feature, units) in map {
+                    if !tariff_model::plan::is_feature_code(feature) {
+                        error("feature_limits", Message::FeatureCodeInvalid);
+                    } else if *units < 0 {
+                        error(&format!("feature_limits.{feature}"), Message::NotNegative);
+                    } else if *units > crate::usage::MAX_COUNTER {
+                        error(&format!("feature_limits.{feature}"), Message::AmountTooLarge);
+                    } else {
+                        parsed.insert(feature.clone(), *units);
+                    }
+                }
+                Some(parsed).filter(|p| !p.is_empty())
+            }
+        };
+    }
+    if let Some(discount) = changes.discount_percent {
+        if (0..=100).contains(&discount) {
+            plan.discount_percent = discount;
+        } else {
+            error("discount_percent", Message::DiscountRange);
+        }
     }
     if let Some(active) = changes.is_active {
         plan.is_active = active;

@@ -106,6 +106,8 @@ fn build(t: &Template, now: i64) -> Plan {
         plan_extra_metadata: None,
         trial_days: 0,
         overage: None,
+        feature_limits: None,
+        discount_percent: 0,
         created_at: now,
         updated_at: now,
     }

@@ -10,6 +10,9 @@
 //! writer queue, so no code can bypass the queue.
 
 pub mod audit;
+pub mod balances;
+pub mod charges;
+pub mod features;
 pub mod leases;
 pub mod plans;
 pub mod sessions;

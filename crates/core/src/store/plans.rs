@@ -6,7 +6,8 @@ use sqlx::{Any, Executor, Row};
 use tariff_model::{Plan, money::decimal_from_minor};
 
 const COLUMNS: &str = r#"id, name, name_ru, description, description_ru, price_minor, currency, "interval",
-    quotas, features, is_active, display_order, plan_extra_metadata, trial_days, overage, created_at, updated_at"#;
+    quotas, features, is_active, display_order, plan_extra_metadata, trial_days, overage, created_at, updated_at,
+    feature_limits, discount_percent"#;
 
 fn from_row(row: &AnyRow) -> Result<Plan, sqlx::Error> {
     let decode = |column: &str, e: String| sqlx::Error::ColumnDecode { index: column.to_owned(), source: e.into() };
@@ -32,6 +33,8 @@ fn from_row(row: &AnyRow) -> Result<Plan, sqlx::Error> {
         plan_extra_metadata: get_json(row, "plan_extra_metadata")?,
         trial_days: row.try_get("trial_days")?,
         overage: get_json(row, "overage")?,
+        feature_limits: get_json(row, "feature_limits")?,
+        discount_percent: row.try_get("discount_percent")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
     })
@@ -65,7 +68,7 @@ pub async fn count<'c, E: Executor<'c, Database = Any>>(db: E) -> Result<i64, sq
 pub async fn insert_if_absent(tx: &mut WriteTx, plan: &Plan) -> Result<bool, sqlx::Error> {
     let sql = format!(
         "insert into billing_plan ({COLUMNS})
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
          on conflict (id) do nothing"
     );
     let result = sqlx::query(&sql)
@@ -86,6 +89,8 @@ pub async fn insert_if_absent(tx: &mut WriteTx, plan: &Plan) -> Result<bool, sql
         .bind(plan.overage.as_ref().map(to_json))
         .bind(plan.created_at)
         .bind(plan.updated_at)
+        .bind(plan.feature_limits.as_ref().map(to_json))
+        .bind(plan.discount_percent)
         .execute(tx.conn())
         .await?;
     Ok(result.rows_affected() == 1)
@@ -98,7 +103,7 @@ pub async fn update(tx: &mut WriteTx, plan: &Plan) -> Result<bool, sqlx::Error> 
         r#"update billing_plan set name = $2, name_ru = $3, description = $4, description_ru = $5,
                price_minor = $6, currency = $7, "interval" = $8, quotas = $9, features = $10,
                is_active = $11, display_order = $12, plan_extra_metadata = $13, trial_days = $14,
-               overage = $15, updated_at = $16
+               overage = $15, updated_at = $16, feature_limits = $17, discount_percent = $18
            where id = $1"#,
     )
     .bind(&plan.id)
@@ -117,6 +122,8 @@ pub async fn update(tx: &mut WriteTx, plan: &Plan) -> Result<bool, sqlx::Error> 
     .bind(plan.trial_days)
     .bind(plan.overage.as_ref().map(to_json))
     .bind(plan.updated_at)
+    .bind(plan.feature_limits.as_ref().map(to_json))
+    .bind(plan.discount_percent)
     .execute(tx.conn())
     .await?;
     Ok(result.rows_affected() == 1)

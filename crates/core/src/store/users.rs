@@ -30,8 +30,8 @@ pub async fn insert_account(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into account (id, kind, name, balance_minor, currency, created_at, updated_at)
-         values ($1, 'user', $2, 0, $3, $4, $4)",
+        "insert into account (id, kind, name, currency, created_at, updated_at)
+         values ($1, 'user', $2, $3, $4, $4)",
     )
     .bind(id)
     .bind(name)

@@ -1,0 +1,87 @@
+//! Manual balance adjustments by an administrator: a credit or a debit with a required reason,
+//! never below zero, recorded in the ledger and the audit log in one transaction.
+
+use crate::audit::{self, Actor};
+use crate::store::balances::{self, Applied, Movement};
+use crate::store::{Store, users};
+use crate::{Error, Result};
+use tariff_model::balance::{AdjustmentBody, micros_from_minor};
+use tariff_model::money::yookassa_amount;
+use tariff_model::{Balance, BalanceReason, Entity, Message};
+
+/// Longest accepted reason, in characters.
+pub const MAX_REASON_LEN: usize = 500;
+
+/// Credits (positive `amount`) or debits (negative) the billing account of `user_id`. Audited as
+/// `balance.adjust` with the amount, the reason and the balance before and after.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown user; [`Error::Validation`]: `amount` not exact, zero, or a
+/// debit beyond the balance; `reason` empty or too long; [`Error::Database`].
+pub async fn adjust(
+    db: &Store,
+    now: i64,
+    actor: &Actor,
+    user_id: &str,
+    body: &AdjustmentBody,
+    default_low_minor: i64,
+) -> Result<Balance> {
+    let user = users::find_by_id(db.reader(), user_id).await?.ok_or_else(|| Error::not_found(Entity::User, user_id))?;
+    let mut errors = Vec::new();
+    let minor = match body.amount.minor() {
+        Ok(0) => {
+            errors.push(tariff_model::InvalidField::new("amount", Message::AmountNotZero));
+            0
+        }
+        Ok(m) => m,
+        Err(e) => {
+            errors.push(tariff_model::InvalidField::new("amount", e.into()));
+            0
+        }
+    };
+    let reason = body.reason.trim();
+    if reason.is_empty() {
+        errors.push(tariff_model::InvalidField::new("reason", Message::AdjustmentReasonRequired));
+    } else if body.reason.chars().count() > MAX_REASON_LEN {
+        errors.push(tariff_model::InvalidField::new("reason", Message::TextTooLong { max: MAX_REASON_LEN as u32 }));
+    }
+    let micros = micros_from_minor(minor);
+    if micros.is_none() {
+        errors.push(tariff_model::InvalidField::new("amount", Message::AmountTooLarge));
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    let micros = micros.unwrap_or_default();
+    let mut tx = db.begin_write().await?;
+    let before =
+        balances::get(tx.conn(), &user.account_id).await?.ok_or_else(|| Error::not_found(Entity::User, user_id))?;
+    let movement = Movement {
+        account_id: &user.account_id,
+        delta_micros: micros,
+        reason: BalanceReason::Adjustment,
+        reference: None,
+        actor: Some(&actor.user_id),
+        description: Some(reason),
+        now,
+    };
+    let after = match balances::apply(&mut tx, &movement).await? {
+        Applied::Moved { balance_micros, .. } => balance_micros,
+        Applied::Insufficient { balance_micros, currency } => {
+            return Err(Error::invalid("amount", Message::BalanceWouldGoNegative { balance_micros, currency }));
+        }
+        Applied::Duplicate => return Err(Error::Internal("an adjustment has no reference".into())),
+    };
+    let verb = if minor > 0 { "credited" } else { "debited" };
+    let description =
+        format!("Balance of user {} {verb} {} {}: {reason}", user.id, yookassa_amount(minor.abs()), before.currency);
+    let changes = serde_json::json!({
+        "balance_micros": {"before": before.balance_micros, "after": after},
+        "amount_minor": {"before": null, "after": minor},
+        "reason": {"before": null, "after": reason},
+    });
+    audit::record(&mut tx, actor, "balance.adjust", "account", &user.account_id, description, changes, now).await?;
+    tx.commit().await?;
+    tracing::info!(target: crate::LOG_TARGET, account_id = %user.account_id, amount_minor = minor, "balance of user {} {verb} by {}", user.id, actor.user_id);
+    super::balance_of(db, &user.account_id, default_low_minor).await
+}

@@ -1,0 +1,199 @@
+//! Account balances and their append-only ledger (`account.balance_micros`,
+//! `billing_balance_entry`). Amounts are micro-minor units. Every movement is one conditional
+//! update of the cached balance plus one ledger row in the same transaction, so the ledger always
+//! sums to the balance and a debit can never take it below zero.
+
+use super::{WriteTx, get_enum};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Row};
+use tariff_model::{BalanceEntry, BalanceReason, Currency, balance::decimal_from_micros};
+
+/// An account's balance as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountBalance {
+    pub balance_micros: i64,
+    pub owed_micros: i64,
+    pub currency: Currency,
+    /// Per-account low-balance threshold in minor units; `None`: the server's default.
+    pub low_balance_minor: Option<i64>,
+}
+
+/// The balance of `account_id`; `None` for an unknown account.
+pub async fn get<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    account_id: &str,
+) -> Result<Option<AccountBalance>, sqlx::Error> {
+    let row = sqlx::query("select balance_micros, owed_micros, currency, low_balance_minor from account where id = $1")
+        .bind(account_id)
+        .fetch_optional(db)
+        .await?;
+    row.map(|row| {
+        let currency: String = row.try_get("currency")?;
+        Ok(AccountBalance {
+            balance_micros: row.try_get("balance_micros")?,
+            owed_micros: row.try_get("owed_micros")?,
+            currency: currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
+                index: "currency".into(),
+                source: e.to_string().into(),
+            })?,
+            low_balance_minor: row.try_get("low_balance_minor")?,
+        })
+    })
+    .transpose()
+}
+
+/// One movement of a balance.
+#[derive(Clone, Debug)]
+pub struct Movement<'a> {
+    pub account_id: &'a str,
+    /// Positive credits, negative debits; micro-minor units.
+    pub delta_micros: i64,
+    pub reason: BalanceReason,
+    /// What it is for (a transaction or charge id); unique per account and reason.
+    pub reference: Option<&'a str>,
+    pub actor: Option<&'a str>,
+    pub description: Option<&'a str>,
+    pub now: i64,
+}
+
+/// What [`apply`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Applied {
+    /// The balance moved; it is now `balance_micros`.
+    Moved { balance_micros: i64, currency: Currency },
+    /// A debit larger than the balance: nothing changed.
+    Insufficient { balance_micros: i64, currency: Currency },
+    /// An entry with this reason and reference exists: nothing changed.
+    Duplicate,
+}
+
+/// Moves a balance by `m.delta_micros` with one conditional update (a debit only where the
+/// balance covers it) and appends the ledger entry, in `tx`.
+///
+/// # Errors
+/// The database error; `RowNotFound` for an unknown account.
+pub async fn apply(tx: &mut WriteTx, m: &Movement<'_>) -> Result<Applied, sqlx::Error> {
+    if let Some(reference) = m.reference {
+        let seen: Option<i64> = sqlx::query_scalar(
+            "select 1 from billing_balance_entry where account_id = $1 and reason = $2 and reference = $3",
+        )
+        .bind(m.account_id)
+        .bind(m.reason.as_str())
+        .bind(reference)
+        .fetch_optional(tx.conn())
+        .await?;
+        if seen.is_some() {
+            return Ok(Applied::Duplicate);
+        }
+    }
+    let moved = sqlx::query(
+        "update account set balance_micros = balance_micros + $2, updated_at = $3
+         where id = $1 and balance_micros + $2 >= 0
+         returning balance_micros, currency",
+    )
+    .bind(m.account_id)
+    .bind(m.delta_micros)
+    .bind(m.now)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(row) = moved else {
+        let current = get(tx.conn(), m.account_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+        return Ok(Applied::Insufficient { balance_micros: current.balance_micros, currency: current.currency });
+    };
+    let balance_micros: i64 = row.try_get("balance_micros")?;
+    let currency: String = row.try_get("currency")?;
+    sqlx::query(
+        "insert into billing_balance_entry
+             (id, account_id, delta_micros, balance_after_micros, currency, reason, reference, actor, description, created_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(uuid::Uuid::now_v7().to_string())
+    .bind(m.account_id)
+    .bind(m.delta_micros)
+    .bind(balance_micros)
+    .bind(&currency)
+    .bind(m.reason.as_str())
+    .bind(m.reference)
+    .bind(m.actor)
+    .bind(m.description)
+    .bind(m.now)
+    .execute(tx.conn())
+    .await?;
+    let currency = currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
+        index: "currency".into(),
+        source: e.to_string().into(),
+    })?;
+    Ok(Applied::Moved { balance_micros, currency })
+}
+
+fn entry_from_row(row: &AnyRow) -> Result<BalanceEntry, sqlx::Error> {
+    let delta_micros: i64 = row.try_get("delta_micros")?;
+    let currency: String = row.try_get("currency")?;
+    Ok(BalanceEntry {
+        id: row.try_get("id")?,
+        delta: decimal_from_micros(delta_micros),
+        delta_micros,
+        balance_after_micros: row.try_get("balance_after_micros")?,
+        currency: currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
+            index: "currency".into(),
+            source: e.to_string().into(),
+        })?,
+        reason: get_enum(row, "reason")?,
+        reference: row.try_get("reference")?,
+        actor: row.try_get("actor")?,
+        description: row.try_get("description")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// The ledger of `account_id`, newest first, and how many entries it has.
+pub async fn entries<'c, E: Executor<'c, Database = Any> + Copy>(
+    db: E,
+    account_id: &str,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<BalanceEntry>, i64), sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, delta_micros, balance_after_micros, currency, reason, reference, actor, description, created_at
+         from billing_balance_entry where account_id = $1 order by created_at desc, id desc limit $2 offset $3",
+    )
+    .bind(account_id)
+    .bind(limit)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    let total: i64 = sqlx::query_scalar("select count(*) from billing_balance_entry where account_id = $1")
+        .bind(account_id)
+        .fetch_one(db)
+        .await?;
+    Ok((rows.iter().map(entry_from_row).collect::<Result<_, _>>()?, total))
+}
+
+/// The sum of the ledger of `account_id` in micro-minor units (equals its balance).
+pub async fn ledger_sum<'c, E: Executor<'c, Database = Any>>(db: E, account_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select cast(coalesce(sum(delta_micros), 0) as bigint) from billing_balance_entry where account_id = $1",
+    )
+    .bind(account_id)
+    .fetch_one(db)
+    .await
+}
+
+/// Sum of all balances per currency (the prepaid liability), micro-minor units.
+pub async fn liability<'c, E: Executor<'c, Database = Any>>(db: E) -> Result<Vec<(Currency, i64)>, sqlx::Error> {
+    let rows = sqlx::query("select currency, cast(coalesce(sum(balance_micros), 0) as bigint) as total from account group by currency order by currency")
+        .fetch_all(db)
+        .await?;
+    rows.iter()
+        .map(|row| {
+            let currency: String = row.try_get("currency")?;
+            Ok((
+                currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
+                    index: "currency".into(),
+                    source: e.to_string().into(),
+                })?,
+                row.try_get("total")?,
+            ))
+        })
+        .collect()
+}

@@ -1,0 +1,388 @@
+//! Pay-as-you-go over real HTTP (issue 12, seed 004): top-ups through the sandbox credit the
+//! ledger once, charges take included units first and the rest from the balance at the plan's
+//! discount, concurrency never overdraws a balance, sub-kopeck prices add up exactly, and admin
+//! adjustments are audited. On SQLite and PostgreSQL.
+
+use crate::common::{Backend, TestApp, TestUser, spawn_app, spawn_app_with};
+use crate::payments::{RETURN_URL, final_transaction, notify, pay};
+use reqwest::Method;
+use serde_json::{Value, json};
+
+async fn create_feature(app: &TestApp, admin: &TestUser, body: Value) -> Value {
+    let (status, feature) = app.post_json("/api/v1/admin/billing/features", &admin.token, body).await;
+    assert_eq!(status, 201, "{feature}");
+    feature
+}
+
+async fn credit(app: &TestApp, admin: &TestUser, user: &TestUser, amount: &str) -> Value {
+    let path = format!("/api/v1/admin/billing/users/{}/balance", user.id);
+    let body = json!({"amount": serde_json::from_str::<Value>(amount).unwrap(), "reason": "test credit"});
+    let (status, balance) = app.post_json(&path, &admin.token, body).await;
+    assert_eq!(status, 200, "{balance}");
+    balance
+}
+
+async fn charge(app: &TestApp, user: &TestUser, body: Value) -> (u16, Value) {
+    app.post_json("/api/v1/billing/charge", &user.token, body).await
+}
+
+async fn balance(app: &TestApp, user: &TestUser) -> Value {
+    let (status, balance) = app.get_json("/api/v1/billing/balance", &user.token).await;
+    assert_eq!(status, 200, "{balance}");
+    balance
+}
+
+/// The ledger of `user`'s account sums to its cached balance.
+async fn assert_ledger_matches(app: &TestApp, user: &TestUser) {
+    let pool = app.reader().await;
+    let sum: i64 = sqlx::query_scalar(
+        "select cast(coalesce(sum(delta_micros), 0) as bigint) from billing_balance_entry where account_id = $1",
+    )
+    .bind(&user.account_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let cached: i64 = sqlx::query_scalar("select balance_micros from account where id = $1")
+        .bind(&user.account_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(sum, cached, "the ledger sums to the balance");
+}
+
+/// Puts `user` on `plan_id` (admin route) after giving the plan `changes`.
+async fn on_plan(app: &TestApp, admin: &TestUser, user: &TestUser, plan_id: &str, changes: Value) {
+    let path = format!("/api/v1/admin/billing/plans/{plan_id}");
+    let (status, plan) = app.call(Method::PUT, &path, Some(&admin.token), Some(changes)).await;
+    assert_eq!(status, 200, "{plan}");
+    let body = json!({"user_id": user.id, "plan_id": plan_id});
+    let (status, sub) = app.post_json("/api/v1/admin/billing/subscriptions", &admin.token, body).await;
+    assert!(status == 200 || status == 201, "{status} {sub}");
+}
+
+async fn a_paid_topup_credits_the_balance_once(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let user = app.customer("topper").await;
+    let (status, started) =
+        app.post_json("/api/v1/billing/topup", &user.token, json!({"amount": 500.00, "return_url": RETURN_URL})).await;
+    assert_eq!(status, 200, "{started}");
+    assert_eq!(started["status"], "pending");
+    let id = started["transaction_id"].as_str().unwrap().to_owned();
+    pay(&app, started["confirmation_url"].as_str().unwrap(), "5555 5555 5555 4444").await;
+    let paid = final_transaction(&app, &user, &id).await;
+    assert_eq!(paid["status"], "succeeded");
+    assert_eq!(paid["kind"], "topup");
+    let b = balance(&app, &user).await;
+    assert_eq!(b["balance"], 500.0, "{b}");
+    assert_eq!(b["balance_minor"], 50_000);
+    assert_eq!(b["currency"], "RUB");
+    assert_eq!(b["entries"][0]["reason"], "topup");
+    assert_eq!(b["entries"][0]["reference"], id.as_str());
+
+    // The same notification 100 more times: one ledger entry.
+    let payment = app.yookassa().get_payment(started["payment_id"].as_str().unwrap()).await.unwrap();
+    let note = json!({"type": "notification", "event": "payment.succeeded", "object": payment});
+    for _ in 0..100 {
+        assert_eq!(notify(&app, &note).await, 200);
+    }
+    let b = balance(&app, &user).await;
+    assert_eq!(b["balance_minor"], 50_000);
+    assert_eq!(b["entries"].as_array().unwrap().len(), 1, "{b}");
+    assert_ledger_matches(&app, &user).await;
+    // A top-up stays a top-up: the subscription is still the free plan.
+    let (_, sub) = app.get_json("/api/v1/billing/subscription", &user.token).await;
+    assert_eq!(sub["plan_id"], "free");
+    app.stop().await;
+}
+on_both_databases!(paid_topup, a_paid_topup_credits_the_balance_once);
+
+async fn a_charge_takes_included_units_first_then_the_discounted_price(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let user = app.customer("charger").await;
+    create_feature(
+        &app,
+        &admin,
+        json!({"name": "CategorizationAgent", "title": "Categorization", "title_ru": "Категоризация",
+               "unit_price": 1.00, "per_units": 1, "access": "premium"}),
+    )
+    .await;
+    // The free plan cannot use a premium feature.
+    let (status, refused) = charge(&app, &user, json!({"feature": "CategorizationAgent", "units": 1})).await;
+    assert_eq!(status, 403, "{refused}");
+    assert_eq!(refused["code"], "feature_not_available");
+    assert_eq!(refused["feature"], "CategorizationAgent");
+
+    on_plan(&app, &admin, &user, "pro", json!({"feature_limits": {"CategorizationAgent": 10}, "discount_percent": 20}))
+        .await;
+    credit(&app, &admin, &user, "10.00").await;
+    let (status, price) = app.get_json("/api/v1/billing/features/CategorizationAgent/price", &user.token).await;
+    assert_eq!(status, 200, "{price}");
+    assert_eq!(
+        (price["list_price"].clone(), price["price"].clone(), price["discount_percent"].clone()),
+        (json!(1.0), json!(0.8), json!(20))
+    );
+    assert_eq!(price["available"], true);
+
+    let (status, charged) =
+        charge(&app, &user, json!({"feature": "CategorizationAgent", "units": 15, "event_id": "run-1"})).await;
+    assert_eq!(status, 200, "{charged}");
+    assert_eq!(charged["from_included"], 10);
+    assert_eq!(charged["charged_units"], 5);
+    assert_eq!(charged["charged"], 4.0);
+    assert_eq!(charged["charged_minor"], 400);
+    assert_eq!(charged["balance"], 6.0);
+    assert_eq!(charged["balance_minor"], 600);
+    assert_eq!(charged["duplicate"], false);
+
+    // The same event_id again: the first answer, nothing charged.
+    let (status, again) =
+        charge(&app, &user, json!({"feature": "CategorizationAgent", "units": 15, "event_id": "run-1"})).await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(again["duplicate"], true);
+    assert_eq!(again["charged_minor"], 400);
+    assert_eq!(balance(&app, &user).await["balance_minor"], 600);
+
+    // The features list shows the included units used up.
+    let (status, offers) = app.get_json("/api/v1/billing/features", &user.token).await;
+    assert_eq!(status, 200, "{offers}");
+    let offer = offers.as_array().unwrap().iter().find(|o| o["name"] == "CategorizationAgent").unwrap().clone();
+    assert_eq!((offer["included"].clone(), offer["remaining"].clone()), (json!(10), json!(0)));
+
+    // More than the balance pays: 402 with the figures, nothing recorded.
+    let (status, short) = charge(&app, &user, json!({"feature": "CategorizationAgent", "units": 8})).await;
+    assert_eq!(status, 402, "{short}");
+    assert_eq!(short["code"], "insufficient_balance");
+    assert_eq!(short["required"], 6.4);
+    assert_eq!(short["balance"], 6.0);
+    assert_eq!(balance(&app, &user).await["balance_minor"], 600);
+    assert_ledger_matches(&app, &user).await;
+    app.stop().await;
+}
+on_both_databases!(charges, a_charge_takes_included_units_first_then_the_discounted_price);
+
+async fn concurrent_charges_never_overdraw_the_balance(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let user = app.customer("racer").await;
+    create_feature(&app, &admin, json!({"name": "image", "title": "Image", "unit_price": 1.00, "access": "included"}))
+        .await;
+    credit(&app, &admin, &user, "50.00").await;
+    let mut tasks = Vec::new();
+    for i in 0..64 {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/billing/charge");
+        let token = user.token.clone();
+        tasks.push(tokio::spawn(async move {
+            let body = json!({"feature": "image", "units": 1, "event_id": format!("img-{i}")});
+            client.post(url).bearer_auth(token).json(&body).send().await.unwrap().status().as_u16()
+        }));
+    }
+    let mut statuses = Vec::new();
+    for task in tasks {
+        statuses.push(task.await.unwrap());
+    }
+    let ok = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 402).count();
+    assert_eq!((ok, refused), (50, 14), "{statuses:?}");
+    assert_eq!(balance(&app, &user).await["balance_micros"], 0);
+    assert_ledger_matches(&app, &user).await;
+    app.stop().await;
+}
+on_both_databases!(concurrent_charges, concurrent_charges_never_overdraw_the_balance);
+
+/// 1,000 one-token charges at 0.15 ₽ per 1,000 tokens debit exactly 0.15 ₽.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sub_kopeck_prices_add_up_exactly() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    let user = app.customer("tokens").await;
+    create_feature(
+        &app,
+        &admin,
+        json!({"name": "gpt-4o", "title": "GPT-4o", "unit_price": 0.15, "per_units": 1000, "access": "included"}),
+    )
+    .await;
+    credit(&app, &admin, &user, "1.00").await;
+    let (_, first) = charge(&app, &user, json!({"feature": "gpt-4o", "units": 1})).await;
+    assert_eq!(first["charged_micros"], 15_000, "{first}");
+    assert_eq!(first["charged"], 0.00015);
+    for _ in 1..1000 {
+        let (status, body) = charge(&app, &user, json!({"feature": "gpt-4o", "units": 1})).await;
+        assert_eq!(status, 200, "{body}");
+    }
+    let b = balance(&app, &user).await;
+    assert_eq!(b["balance_micros"], 85 * 1_000_000, "{b}");
+    assert_eq!(b["balance"], 0.85);
+    assert_eq!(b["balance_minor"], 85);
+    assert_ledger_matches(&app, &user).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_adjustments_are_audited_and_never_go_below_zero() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    let user = app.customer("adjusted").await;
+    let path = format!("/api/v1/admin/billing/users/{}/balance", user.id);
+    let (status, b) =
+        app.post_json(&path, &admin.token, json!({"amount": 50.00, "reason": "goodwill for outage"})).await;
+    assert_eq!(status, 200, "{b}");
+    assert_eq!(b["balance"], 50.0);
+    assert_eq!(b["entries"][0]["reason"], "adjustment");
+    assert_eq!(b["entries"][0]["description"], "goodwill for outage");
+    assert_eq!(b["entries"][0]["actor"], admin.id.as_str());
+    let (status, page) = app.get_json("/api/v1/admin/billing/audit?action=balance.adjust", &admin.token).await;
+    assert_eq!(status, 200);
+    assert_eq!(page["total"], 1, "{page}");
+    let entry = &page["items"][0];
+    assert_eq!(entry["user_id"], admin.id.as_str());
+    assert!(entry["description"].as_str().unwrap().contains("credited 50.00 RUB: goodwill for outage"), "{entry}");
+    assert_eq!(entry["changes"]["reason"]["after"], "goodwill for outage");
+
+    // A debit beyond the balance: 422 on amount, nothing changes.
+    let (status, refused) = app.post_json(&path, &admin.token, json!({"amount": -50.01, "reason": "too much"})).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["errors"][0]["field"], "amount");
+    let (status, b) = app.post_json(&path, &admin.token, json!({"amount": "-20.00", "reason": "correction"})).await;
+    assert_eq!(status, 200, "{b}");
+    assert_eq!(b["balance_minor"], 3_000);
+
+    // Bad input: zero, three decimals, no reason; other users' tokens; unknown users.
+    for (body, field) in [
+        (json!({"amount": 0, "reason": "x"}), "amount"),
+        (json!({"amount": 1.005, "reason": "x"}), "amount"),
+        (json!({"amount": 1, "reason": "  "}), "reason"),
+    ] {
+        let (status, problem) = app.post_json(&path, &admin.token, body).await;
+        assert_eq!(status, 422, "{problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    let (status, _) = app.post_json(&path, &user.token, json!({"amount": 5, "reason": "self"})).await;
+    assert_eq!(status, 403);
+    let (status, _) = app.call(Method::POST, &path, None, Some(json!({"amount": 5, "reason": "x"}))).await;
+    assert_eq!(status, 401);
+    let (status, _) = app
+        .post_json("/api/v1/admin/billing/users/nobody/balance", &admin.token, json!({"amount": 5, "reason": "x"}))
+        .await;
+    assert_eq!(status, 404);
+    assert_eq!(balance(&app, &user).await["balance_minor"], 3_000);
+    assert_ledger_matches(&app, &user).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_charges_features_and_topups_change_nothing() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let admin = app.admin().await;
+    let user = app.customer("careless").await;
+    let other = app.customer("other").await;
+    create_feature(&app, &admin, json!({"name": "tts", "title": "Speech", "unit_price": 2.00, "access": "included"}))
+        .await;
+    create_feature(
+        &app,
+        &admin,
+        json!({"name": "vip", "title": "VIP", "unit_price": 2.00, "access": "exclusive", "is_active": false}),
+    )
+    .await;
+    credit(&app, &admin, &user, "10.00").await;
+
+    // Charges: bad units, unknown and inactive features, another user, an exclusive feature.
+    for (body, status) in [
+        (json!({"feature": "tts", "units": 0}), 422),
+        (json!({"feature": "tts", "units": -3}), 422),
+        (json!({"feature": "tts", "units": 1.5}), 422),
+        (json!({"feature": "nope", "units": 1}), 404),
+        (json!({"feature": "vip", "units": 1}), 404),
+        (json!({"feature": "tts", "units": 1, "user_id": other.id}), 403),
+        (json!({"feature": "tts", "units": 1, "metadata": [1]}), 422),
+    ] {
+        let (got, problem) = charge(&app, &user, body.clone()).await;
+        assert_eq!(got, status, "{body} → {problem}");
+    }
+    assert_eq!(balance(&app, &user).await["balance_minor"], 1_000);
+    let (status, _) =
+        app.call(Method::POST, "/api/v1/billing/charge", None, Some(json!({"feature": "tts", "units": 1}))).await;
+    assert_eq!(status, 401);
+    let (status, _) = app.get_json("/api/v1/billing/features/vip/price", &user.token).await;
+    assert_eq!(status, 404);
+
+    // Features: names, prices, access and discounts are checked; duplicates conflict.
+    for (body, field) in [
+        (json!({"name": "bad name", "title": "X", "unit_price": 1, "access": "included"}), "name"),
+        (json!({"name": "x1", "title": "X", "unit_price": 1.001, "access": "included"}), "unit_price"),
+        (json!({"name": "x2", "title": "X", "unit_price": 1, "access": "vip"}), "access"),
+        (json!({"name": "x3", "title": "X", "unit_price": 0.01, "per_units": 7, "access": "included"}), "per_units"),
+        (json!({"name": "x4", "title": "", "unit_price": 1, "access": "included"}), "title"),
+    ] {
+        let (status, problem) = app.post_json("/api/v1/admin/billing/features", &admin.token, body.clone()).await;
+        assert_eq!(status, 422, "{body} → {problem}");
+        assert_eq!(problem["errors"][0]["field"], field, "{problem}");
+    }
+    let (status, _) = app
+        .post_json(
+            "/api/v1/admin/billing/features",
+            &admin.token,
+            json!({"name": "tts", "title": "Again", "unit_price": 1, "access": "included"}),
+        )
+        .await;
+    assert_eq!(status, 409);
+    let (status, _) = app
+        .post_json(
+            "/api/v1/admin/billing/features",
+            &user.token,
+            json!({"name": "y", "title": "Y", "unit_price": 1, "access": "included"}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    let (status, _) = app
+        .call(Method::PUT, "/api/v1/admin/billing/features/nope", Some(&admin.token), Some(json!({"title": "Z"})))
+        .await;
+    assert_eq!(status, 404);
+    let (status, updated) = app
+        .call(Method::PUT, "/api/v1/admin/billing/features/tts", Some(&admin.token), Some(json!({"unit_price": 3.00})))
+        .await;
+    assert_eq!((status, updated["unit_price_minor"].clone()), (200, json!(300)), "{updated}");
+    let (status, page) =
+        app.get_json("/api/v1/admin/billing/audit?entity_type=feature&entity_id=tts", &admin.token).await;
+    assert_eq!(status, 200);
+    assert_eq!(page["total"], 2, "create and update are audited: {page}");
+    let (status, _) = app
+        .call(
+            Method::PUT,
+            "/api/v1/admin/billing/plans/pro",
+            Some(&admin.token),
+            Some(json!({"discount_percent": 101})),
+        )
+        .await;
+    assert_eq!(status, 422);
+    let (status, _) = app
+        .call(
+            Method::PUT,
+            "/api/v1/admin/billing/plans/pro",
+            Some(&admin.token),
+            Some(json!({"feature_limits": {"tts": -1}})),
+        )
+        .await;
+    assert_eq!(status, 422);
+
+    // Top-ups: outside the limits, inexact, not positive, a bad return URL.
+    for (amount, field) in
+        [(json!(9.99), "amount"), (json!(700_000.01), "amount"), (json!(500.001), "amount"), (json!(-10), "amount")]
+    {
+        let (status, problem) = app
+            .post_json("/api/v1/billing/topup", &user.token, json!({"amount": amount, "return_url": RETURN_URL}))
+            .await;
+        assert_eq!(status, 422, "{amount} → {problem}");
+        assert_eq!(problem["errors"][0]["field"], field);
+    }
+    let (status, problem) =
+        app.post_json("/api/v1/billing/topup", &user.token, json!({"amount": 100, "return_url": "ftp://x"})).await;
+    assert_eq!(status, 422, "{problem}");
+    let transactions: i64 = sqlx::query_scalar("select count(*) from billing_transaction where kind = 'topup'")
+        .fetch_one(&app.reader().await)
+        .await
+        .unwrap();
+    assert_eq!(transactions, 0, "refused top-ups store nothing");
+    app.stop().await;
+}
