@@ -67,3 +67,6 @@ create table billing_charge (
 );
 create index billing_charge_account_idx on billing_charge (account_id, created_at);
 create unique index billing_charge_event_key on billing_charge (account_id, event_id) where event_id is not null;
+
+-- Usage beyond a quota paid from the balance (pay-as-you-go overage): exact, micro-minor units.
+alter table billing_usage rename column charged_minor to charged_micros;

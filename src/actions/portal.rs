@@ -3,7 +3,7 @@
 
 use super::UiError;
 use leptos::prelude::*;
-use tariff_model::portal::{BillingOverview, Page, PaymentResult, PlanCatalog, TokenList, UsageReport};
+use tariff_model::portal::{BalancePage, BillingOverview, Page, PaymentResult, PlanCatalog, TokenList, UsageReport};
 use tariff_model::{Plan, Subscription, Transaction};
 
 /// Active plans ordered by `display_order` (the public pricing page; the same rule as
@@ -62,6 +62,27 @@ pub async fn get_plan_catalog() -> Result<PlanCatalog, UiError> {
 #[server(prefix = "/api/ui", endpoint = "plans/checkout")]
 pub async fn start_checkout(plan_id: String) -> Result<String, UiError> {
     crate::server::pages::portal::start_checkout(plan_id).await
+}
+
+/// The viewer's balance, its ledger and the top-up presets (`/billing/balance`).
+///
+/// # Errors
+/// [`UiError::SignedOut`]; [`tariff_model::Message::ServerError`].
+#[server(prefix = "/api/ui", endpoint = "billing/balance")]
+pub async fn get_balance_page() -> Result<BalancePage, UiError> {
+    crate::server::pages::portal::balance_page().await
+}
+
+/// Starts a top-up of `amount` (decimal in major units, e.g. `500` or `1500.50`) and returns the
+/// payment page; a plain form post is redirected there. YooKassa brings the payer back to
+/// `/billing/return?transaction=…`.
+///
+/// # Errors
+/// [`UiError::SignedOut`]; a field message on `amount` outside the limits or not an amount; a
+/// message when payments are unavailable or refused.
+#[server(prefix = "/api/ui", endpoint = "billing/topup")]
+pub async fn start_topup(amount: String) -> Result<String, UiError> {
+    crate::server::pages::portal::start_topup(amount).await
 }
 
 /// The transaction a checkout created, brought up to date with YooKassa while it is pending, with

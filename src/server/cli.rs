@@ -37,6 +37,10 @@ pub enum Command {
         /// Also write the promotional plans.
         #[arg(long)]
         include_promo: bool,
+        /// Also write seed 004's pay-as-you-go example: Free/Pro/Team with included feature
+        /// units and discounts, and one feature of each access level.
+        #[arg(long)]
+        include_payg: bool,
         /// Overwrite existing plans with the template values.
         #[arg(long)]
         force: bool,
@@ -106,8 +110,8 @@ pub async fn run(cli: Cli) -> ExitCode {
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(&config).await,
-        Command::InitPlans { include_annual, include_promo, force } => {
-            init_plans(&config, InitOptions { include_annual, include_promo, force }).await
+        Command::InitPlans { include_annual, include_promo, include_payg, force } => {
+            init_plans(&config, InitOptions { include_annual, include_promo, include_payg, force }).await
         }
         Command::User(command) => user(&config, command).await,
         Command::Token(command) => token(&config, command).await,
@@ -143,11 +147,20 @@ async fn init_plans(config: &Config, options: InitOptions) -> Result<(), String>
     for id in &summary.skipped {
         println!("skipped  {id} (exists; use --force to update)");
     }
+    for (names, verb) in [
+        (&summary.features_created, "created  feature"),
+        (&summary.features_updated, "updated  feature"),
+        (&summary.features_skipped, "skipped  feature"),
+    ] {
+        for name in names {
+            println!("{verb} {name}");
+        }
+    }
     println!(
         "Summary: {} created, {} updated, {} skipped.",
-        summary.created.len(),
-        summary.updated.len(),
-        summary.skipped.len()
+        summary.created.len() + summary.features_created.len(),
+        summary.updated.len() + summary.features_updated.len(),
+        summary.skipped.len() + summary.features_skipped.len()
     );
     store.close().await;
     Ok(())

@@ -6,6 +6,7 @@ use super::admin::plans::{AdminPlansPage, PlanEditorPage};
 use super::admin::users::{AdminUserPage, AdminUsersPage, PlanSubscribersPage};
 use super::auth::{LoginPage, LogoutButton, SignupPage};
 use super::i18n::{Locale, provide_locale, t, use_locale};
+use super::portal::balance::BalancePage;
 use super::portal::overview::BillingPage;
 use super::portal::payments::TransactionsPage;
 use super::portal::plans::{PlansPage, ReturnPage};
@@ -120,6 +121,7 @@ fn Frame() -> impl IntoView {
                 <Route path=path!("/billing/plans") view=PlansPage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/return") view=ReturnPage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/usage") view=UsagePage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/balance") view=BalancePage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/transactions") view=TransactionsPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=AdminOverviewPage ssr=SsrMode::Async/>

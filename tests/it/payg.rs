@@ -149,6 +149,33 @@ async fn a_charge_takes_included_units_first_then_the_discounted_price(backend: 
     let offer = offers.as_array().unwrap().iter().find(|o| o["name"] == "CategorizationAgent").unwrap().clone();
     assert_eq!((offer["included"].clone(), offer["remaining"].clone()), (json!(10), json!(0)));
 
+    // The limits, the usage history and /me show it.
+    let (status, limits) = app.get_json("/api/v1/billing/limits", &user.token).await;
+    assert_eq!(status, 200, "{limits}");
+    assert_eq!(
+        limits["features"][0],
+        json!({"name": "CategorizationAgent", "included": 10, "used": 10, "remaining": 0, "period_end": limits["period_end"]})
+    );
+    assert_eq!(limits["metrics"].as_array().unwrap().len(), 5);
+    let (status, history) = app.get_json("/api/v1/billing/usage?feature=CategorizationAgent", &user.token).await;
+    assert_eq!(status, 200, "{history}");
+    assert_eq!(history["total"], 1);
+    let line = &history["items"][0];
+    assert_eq!(
+        (line["kind"].clone(), line["units"].clone(), line["from_included"].clone(), line["charged"].clone()),
+        (json!("feature"), json!(15), json!(10), json!(4.0))
+    );
+    let (_, only_metrics) = app.get_json("/api/v1/billing/usage?metric=images", &user.token).await;
+    assert_eq!(only_metrics["total"], 0, "{only_metrics}");
+    for bad in
+        ["/api/v1/billing/usage?metric=nope", "/api/v1/billing/usage?page=0", "/api/v1/billing/usage?feature=a%20b"]
+    {
+        let (status, problem) = app.get_json(bad, &user.token).await;
+        assert_eq!(status, 422, "{bad}: {problem}");
+    }
+    let (_, me) = app.get_json("/api/v1/billing/me", &user.token).await;
+    assert_eq!(me["balance"]["balance_minor"], 600, "{me}");
+
     // More than the balance pays: 402 with the figures, nothing recorded.
     let (status, short) = charge(&app, &user, json!({"feature": "CategorizationAgent", "units": 8})).await;
     assert_eq!(status, 402, "{short}");
@@ -386,3 +413,58 @@ async fn bad_charges_features_and_topups_change_nothing() {
     assert_eq!(transactions, 0, "refused top-ups store nothing");
     app.stop().await;
 }
+
+async fn usage_past_a_quota_with_an_overage_price_is_paid_from_the_balance(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let user = app.customer("overage").await;
+    on_plan(&app, &admin, &user, "pro", json!({"quotas": {"images": 2, "requests": 1}, "overage": {"images": 500}}))
+        .await;
+    credit(&app, &admin, &user, "12.00").await;
+    let track = |amount: i64| {
+        let body = json!({"metric": "images", "amount": amount});
+        let app = &app;
+        let token = user.token.clone();
+        async move { app.post_json("/api/v1/billing/usage", &token, body).await }
+    };
+    let (status, within) = track(2).await;
+    assert_eq!(status, 201, "{within}");
+    assert_eq!(within["charged_micros"], 0);
+
+    let (status, check) =
+        app.post_json("/api/v1/billing/usage/check", &user.token, json!({"metric": "images", "amount": 1})).await;
+    assert_eq!(status, 200, "{check}");
+    assert_eq!(
+        (check["allowed"].clone(), check["covered_by"].clone(), check["cost"].clone()),
+        (json!(true), json!("balance"), json!(5.0))
+    );
+
+    // Three more images cost 15.00: more than the balance, nothing recorded.
+    let (status, refused) = track(3).await;
+    assert_eq!(status, 402, "{refused}");
+    assert_eq!((refused["required"].clone(), refused["balance"].clone()), (json!(15.0), json!(12.0)));
+    let (_, standing) = app.get_json("/api/v1/billing/usage/images", &user.token).await;
+    assert_eq!(standing["current_usage"], 2, "{standing}");
+
+    let (status, paid) = track(2).await;
+    assert_eq!(status, 201, "{paid}");
+    assert_eq!((paid["overage_units"].clone(), paid["charged"].clone()), (json!(2), json!(10.0)));
+    assert_eq!(balance(&app, &user).await["balance_minor"], 200);
+    let (status, _) = track(1).await;
+    assert_eq!(status, 402);
+    let (_, check) =
+        app.post_json("/api/v1/billing/usage/check", &user.token, json!({"metric": "images", "amount": 1})).await;
+    assert_eq!(check["allowed"], false, "{check}");
+    assert!(check.get("covered_by").is_none(), "{check}");
+    let (_, history) = app.get_json("/api/v1/billing/usage?metric=images", &user.token).await;
+    assert_eq!(history["total"], 2, "{history}");
+    assert_eq!(history["items"][0]["charged"], 10.0);
+    assert_eq!(history["items"][1]["charged"], 0.0);
+    // A metric without an overage price stays a 429 past its quota.
+    let (status, _) =
+        app.post_json("/api/v1/billing/usage", &user.token, json!({"metric": "requests", "amount": 2})).await;
+    assert_eq!(status, 429);
+    assert_ledger_matches(&app, &user).await;
+    app.stop().await;
+}
+on_both_databases!(overage, usage_past_a_quota_with_an_overage_price_is_paid_from_the_balance);

@@ -23,7 +23,7 @@ async fn init_plans_creates_then_skips_then_updates_with_force(backend: Backend)
     assert_eq!(second.skipped.len(), 5);
     assert!(second.created.is_empty() && second.updated.is_empty());
 
-    let all = InitOptions { include_annual: true, include_promo: true, force: false };
+    let all = InitOptions { include_annual: true, include_promo: true, include_payg: false, force: false };
     let third = init_plans(&store, 3_000, &actor, all).await.unwrap();
     assert_eq!(third.created, ["starter_annual", "pro_annual", "business_annual", "pro_promo"]);
     assert_eq!(third.skipped.len(), 5);
@@ -55,6 +55,38 @@ async fn init_plans_creates_then_skips_then_updates_with_force(backend: Backend)
     db.cleanup().await;
 }
 on_both_databases!(init_plans_twice_and_forced, init_plans_creates_then_skips_then_updates_with_force);
+
+/// `init-plans --include-payg` (issue 12.11): seed 004's Free/Pro/Team with included units and
+/// discounts, and one feature of each access level; a second run skips, `--force` updates.
+async fn init_plans_with_payg_seeds_seed_004s_example(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = db.store().await;
+    let reader = db.reader().await;
+    let actor = Actor::cli();
+    let payg = InitOptions { include_payg: true, ..Default::default() };
+    let first = init_plans(&store, 1_000, &actor, payg).await.unwrap();
+    assert_eq!(first.created, ["free", "starter", "pro", "business", "unlimited", "team"]);
+    assert_eq!(first.features_created, ["CategorizationAgent", "gpt-4o", "DeepAnalysis"]);
+    let pro = plans::get(&reader, "pro").await.unwrap().unwrap();
+    assert_eq!(pro.discount_percent, 10);
+    assert_eq!(pro.feature_limit("gpt-4o"), 1_000_000);
+    let team = plans::get(&reader, "team").await.unwrap().unwrap();
+    assert_eq!((team.price_minor, team.discount_percent), (499_000, 20));
+    assert!(team.lists_feature("DeepAnalysis"));
+    let tokens = tariff_core::store::features::get(&reader, "gpt-4o").await.unwrap().unwrap();
+    assert_eq!((tokens.unit_price_minor, tokens.per_units, tokens.access), (15, 1_000, tariff_model::Access::Premium));
+
+    let again = init_plans(&store, 2_000, &actor, payg).await.unwrap();
+    assert_eq!(again.features_skipped.len(), 3);
+    let forced = init_plans(&store, 3_000, &actor, InitOptions { force: true, ..payg }).await.unwrap();
+    assert_eq!(forced.features_updated.len(), 3);
+    let trail = audit::list_for_entity(&reader, "feature", "DeepAnalysis").await.unwrap();
+    let actions: Vec<&str> = trail.iter().map(|(action, _)| action.as_str()).collect();
+    assert_eq!(actions, ["feature.update", "feature.create"]);
+    store.close().await;
+    db.cleanup().await;
+}
+on_both_databases!(init_plans_payg, init_plans_with_payg_seeds_seed_004s_example);
 
 async fn every_plan_field_round_trips(backend: Backend) {
     let db = TestDb::new(backend).await;

@@ -62,8 +62,51 @@ pub struct TransactionsQuery {
     pub page_size: Option<i64>,
 }
 
+/// Query of `GET /api/v1/billing/usage`: the usage history, newest first. `metric` keeps metric
+/// events of that metric, `feature` feature charges of that feature (both: both); `from`/`to`
+/// bound `created_at` (Unix seconds, `[from, to)`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+pub struct UsageHistoryQuery {
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
+    pub user_id: Option<String>,
+    #[cfg_attr(feature = "openapi", param(value_type = Option<crate::Metric>, nullable = false))]
+    pub metric: Option<String>,
+    #[cfg_attr(feature = "openapi", param(nullable = false, max_length = 64))]
+    pub feature: Option<String>,
+    #[cfg_attr(feature = "openapi", param(nullable = false, minimum = 0))]
+    pub from: Option<i64>,
+    #[cfg_attr(feature = "openapi", param(nullable = false, minimum = 0))]
+    pub to: Option<i64>,
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 1_000_000, nullable = false))]
+    pub page: Option<i64>,
+    #[cfg_attr(feature = "openapi", param(minimum = 1, maximum = 200, nullable = false))]
+    pub page_size: Option<i64>,
+}
+
+/// One line of the usage history: a metric event (`kind: metric`, `name` the metric) or a
+/// feature charge (`kind: feature`, `name` the feature), with what it cost from the balance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UsageHistoryItem {
+    pub id: String,
+    /// `metric` or `feature`.
+    pub kind: String,
+    pub name: String,
+    /// Units used (the metric's unit, or the feature's).
+    pub units: i64,
+    /// Feature charges: units taken from the plan's included units.
+    pub from_included: i64,
+    /// Paid from the balance, decimal in major units (0 within the quota or included units).
+    pub charged: f64,
+    pub charged_micros: i64,
+    pub event_id: Option<String>,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
 /// The whole billing picture of a user (`GET /api/v1/billing/me`): subscription and plan, every
-/// metric's standing, the 20 latest usage events and the 10 latest transactions.
+/// metric's standing, the 20 latest usage events, the 10 latest transactions and the balance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BillingInfo {
@@ -74,6 +117,33 @@ pub struct BillingInfo {
     pub usage: Vec<QuotaStatus>,
     pub recent_usage: Vec<UsageRow>,
     pub transactions: Vec<Transaction>,
+    /// The account's pay-as-you-go balance (seed 004).
+    pub balance: super::Balance,
+}
+
+/// One line of `GET /api/v1/billing/limits`: a metric's quota or a feature's included units in
+/// the current period. `included` and `remaining` are `null` for an unlimited metric.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Limit {
+    /// The metric (`tokens_input`, ...) or the feature's name.
+    pub name: String,
+    pub included: Option<i64>,
+    pub used: i64,
+    pub remaining: Option<i64>,
+    /// Unix seconds; the limits start again after it.
+    pub period_end: i64,
+}
+
+/// What `GET /api/v1/billing/limits` answers (seed 004 `check_limit()`): every metric and every
+/// feature the plan includes units of, in the current period.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Limits {
+    pub period_start: i64,
+    pub period_end: i64,
+    pub metrics: Vec<Limit>,
+    pub features: Vec<Limit>,
 }
 
 /// Optional body of `POST /api/v1/admin/billing/plans/{plan_id}/duplicate`: the copy's id and name.

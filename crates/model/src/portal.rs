@@ -125,3 +125,15 @@ pub struct TokenList {
     /// `(name, secret)` of a token created a moment ago; shown once, then forgotten.
     pub fresh: Option<(String, String)>,
 }
+
+/// The portal's balance page (`/billing/balance`): the balance with its ledger, the top-up
+/// presets and limits (minor units), and whether payments can be taken.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BalancePage {
+    pub balance: super::Balance,
+    /// Preset top-up amounts, minor units.
+    pub presets: Vec<i64>,
+    pub topup_min_minor: i64,
+    pub topup_max_minor: i64,
+    pub payments_enabled: bool,
+}

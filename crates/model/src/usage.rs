@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 /// Where an account stands on one metric in its current period. `quota_limit` and `remaining`
 /// are `null` when the metric is unlimited. Units are the metric's own (tokens, requests, images,
 /// minutes); the period is `[period_start, period_end)` in Unix seconds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct QuotaStatus {
     /// Whether `requested` more units fit within the quota.
@@ -18,6 +18,25 @@ pub struct QuotaStatus {
     pub remaining: Option<i64>,
     pub period_start: i64,
     pub period_end: i64,
+    /// For `POST /usage/check` only: how `requested` would be covered — `quota`, `balance`
+    /// (pay-as-you-go overage at the plan's `overage` price) or `null` when it cannot be.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub covered_by: Option<CoveredBy>,
+    /// For `POST /usage/check` only: what covering `requested` would cost from the balance,
+    /// decimal in major units (0 within the quota).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost: Option<f64>,
+    /// The same exactly, in micro-minor units.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_micros: Option<i64>,
+}
+
+crate::states::string_enum! {
+    /// What pays for usage: the plan's quota, or the balance beyond it.
+    pub enum CoveredBy as "coverage" {
+        Quota = "quota",
+        Balance = "balance",
+    }
 }
 
 /// One usage event as a client reports it (`POST /api/v1/billing/usage`, and each element of a
@@ -54,6 +73,15 @@ pub struct Tracked {
     pub recorded: bool,
     pub duplicate: bool,
     pub usage: QuotaStatus,
+    /// Units beyond the quota paid from the balance (pay-as-you-go overage); 0 for none.
+    #[serde(default)]
+    pub overage_units: i64,
+    /// What the overage cost, decimal in major units.
+    #[serde(default)]
+    pub charged: f64,
+    /// The same exactly, in micro-minor units.
+    #[serde(default)]
+    pub charged_micros: i64,
 }
 
 /// Body of `POST /api/v1/billing/usage/batch` (service tokens): up to 1,000 events.

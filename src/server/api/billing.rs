@@ -157,14 +157,15 @@ pub async fn list_transactions(
 }
 
 /// `GET /api/v1/billing/me`: subscription, plan, usage of every metric with limits, recent
-/// usage events and recent transactions.
+/// usage events, recent transactions and the balance.
 #[utoipa::path(
     get, path = "/api/v1/billing/me", tag = "subscription", params(ForUser),
     responses((status = 200, body = BillingInfo), (status = 404, description = "Unknown user_id", body = Problem, content_type = "application/problem+json"), ActsForUser)
 )]
 pub async fn me(State(state): State<AppState>, acting: ActingQuery<ForUser>) -> ApiResult<Json<BillingInfo>> {
     let policy = state.billing.settings.no_subscription_policy;
-    Ok(Json(picture::billing_info(&state.billing.store, state.now(), policy, &acting.user).await?))
+    let low = state.billing.settings.low_balance_minor;
+    Ok(Json(picture::billing_info(&state.billing.store, state.now(), policy, &acting.user, low).await?))
 }
 
 /// `POST /api/v1/billing/payment {"plan_id", "return_url"}`: start paying for a plan; send the

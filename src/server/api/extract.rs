@@ -145,7 +145,8 @@ names_user!(
     tariff_model::usage::CheckBody,
     tariff_model::UsageEvent,
     tariff_model::balance::ChargeBody,
-    tariff_model::balance::TopupBody
+    tariff_model::balance::TopupBody,
+    tariff_model::api::UsageHistoryQuery
 );
 
 /// A JSON body `T` and the user the request acts for.

@@ -97,6 +97,8 @@ impl Modify for Seed001Aliases {
         payg::get_balance,
         payg::create_topup,
         payg::charge,
+        payg::get_limits,
+        payg::usage_history,
         payg::list_features,
         payg::feature_price,
         payg::admin_list_features,

@@ -10,8 +10,9 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use tariff_core::{balance, features};
-use tariff_model::api::{Checkout, Deleted, ForUser};
+use tariff_model::api::{Checkout, Deleted, ForUser, Limits, UsageHistoryItem, UsageHistoryQuery};
 use tariff_model::balance::{AdjustmentBody, ChargeBody, FeatureOffer, FeaturePrice, TopupBody};
+use tariff_model::portal::Page;
 use tariff_model::{Balance, Charged, Feature, FeatureChanges, Problem};
 
 /// `GET /api/v1/billing/balance`: the account's balance (exact in `balance_micros`), what it
@@ -30,6 +31,7 @@ pub async fn get_balance(State(state): State<AppState>, acting: ActingQuery<ForU
 #[utoipa::path(
     post, path = "/api/v1/billing/topup", tag = "balance", request_body = TopupBody,
     responses((status = 200, body = Checkout),
+        (status = 404, description = "Unknown user_id", body = Problem, content_type = "application/problem+json"),
         (status = 502, description = "YooKassa refused", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Payments unavailable; try again", body = Problem, content_type = "application/problem+json"),
         BadBody, ActsForUser)
@@ -81,6 +83,32 @@ pub async fn feature_price(
 ) -> ApiResult<Json<FeaturePrice>> {
     let policy = state.billing.settings.no_subscription_policy;
     Ok(Json(balance::feature_price(&state.billing.store, state.now(), policy, &acting.user, &name).await?))
+}
+
+/// `GET /api/v1/billing/limits`: every metric's quota and every feature's included units this
+/// period, with what is used and left (seed 004 `check_limit()`).
+#[utoipa::path(
+    get, path = "/api/v1/billing/limits", tag = "balance", params(ForUser),
+    responses((status = 200, body = Limits), (status = 404, description = "Unknown user_id", body = Problem, content_type = "application/problem+json"), ActsForUser)
+)]
+pub async fn get_limits(State(state): State<AppState>, acting: ActingQuery<ForUser>) -> ApiResult<Json<Limits>> {
+    let policy = state.billing.settings.no_subscription_policy;
+    Ok(Json(balance::limits(&state.billing.store, state.now(), policy, &acting.user).await?))
+}
+
+/// `GET /api/v1/billing/usage?metric=&feature=&from=&to=&page=&page_size=`: the usage history,
+/// newest first — metric events and feature charges with what each cost from the balance.
+#[utoipa::path(
+    get, path = "/api/v1/billing/usage", tag = "usage", params(UsageHistoryQuery),
+    responses((status = 200, body = Page<UsageHistoryItem>),
+        (status = 404, description = "Unknown user_id", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown metric, bad feature name or paging", body = Problem, content_type = "application/problem+json"), ActsForUser)
+)]
+pub async fn usage_history(
+    State(state): State<AppState>,
+    acting: ActingQuery<UsageHistoryQuery>,
+) -> ApiResult<Json<Page<UsageHistoryItem>>> {
+    Ok(Json(balance::history(&state.billing.store, &acting.user.account_id, &acting.query).await?))
 }
 
 /// `GET /api/v1/admin/billing/features`: every feature, active or not.

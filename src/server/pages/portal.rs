@@ -5,7 +5,7 @@ use crate::actions::UiError;
 use crate::server::web::FRESH_TOKEN_KEY;
 use tariff_core::accounts::picture;
 use tariff_core::{payments, plans, subscriptions, tokens, usage};
-use tariff_model::portal::{BillingOverview, Page, PaymentResult, PlanCatalog, TokenList, UsageReport};
+use tariff_model::portal::{BalancePage, BillingOverview, Page, PaymentResult, PlanCatalog, TokenList, UsageReport};
 use tariff_model::{Plan, Scope, Subscription, Transaction};
 
 /// Payments per page of `/billing/transactions`.
@@ -57,6 +57,51 @@ pub async fn plan_catalog() -> Result<PlanCatalog, UiError> {
         current_plan_id,
         payments_enabled: state.billing.gateway.is_some(),
     })
+}
+
+/// Top-up amounts the balance page offers, minor units (500, 1,000, 3,000 and 10,000 ₽).
+pub const TOPUP_PRESETS: [i64; 4] = [50_000, 100_000, 300_000, 1_000_000];
+
+/// See [`crate::actions::portal::get_balance_page`].
+pub async fn balance_page() -> Result<BalancePage, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    let settings = &state.billing.settings;
+    let balance =
+        tariff_core::balance::balance_of(&state.billing.store, &viewer.account_id, settings.low_balance_minor)
+            .await
+            .map_err(fail)?;
+    let presets = TOPUP_PRESETS
+        .into_iter()
+        .filter(|p| (settings.topup_min_minor..=settings.topup_max_minor).contains(p))
+        .collect();
+    Ok(BalancePage {
+        balance,
+        presets,
+        topup_min_minor: settings.topup_min_minor,
+        topup_max_minor: settings.topup_max_minor,
+        payments_enabled: state.billing.gateway.is_some(),
+    })
+}
+
+/// See [`crate::actions::portal::start_topup`].
+pub async fn start_topup(amount: String) -> Result<String, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    let base = state.config.base_url();
+    // People write `1 500,50`: spaces go, a decimal comma is a point.
+    let cleaned: String =
+        amount.chars().filter(|c| !c.is_whitespace()).map(|c| if c == ',' { '.' } else { c }).collect();
+    let amount = tariff_model::money::DecimalText(cleaned);
+    let checkout = tariff_core::balance::topup_returning(&state.billing, &user_ref(&viewer), &amount, |id| {
+        format!("{base}/billing/return?transaction={id}")
+    })
+    .await
+    .map_err(fail)?;
+    if is_form_post() {
+        leptos_axum::redirect(&checkout.confirmation_url);
+    }
+    Ok(checkout.confirmation_url)
 }
 
 /// See [`crate::actions::portal::start_checkout`].

@@ -2,6 +2,7 @@
 //! the return page, usage meters, payment history and API tokens. Every server function checks
 //! the session itself and calls the same service layer as the JSON API.
 
+pub mod balance;
 pub mod overview;
 pub mod payments;
 pub mod plans;
@@ -12,12 +13,13 @@ use super::i18n::{t, use_locale};
 use super::widgets::section_nav;
 use leptos::prelude::*;
 
-/// `Overview · Usage · Payments · Plans · API tokens`, the current page marked.
+/// `Overview · Usage · Balance · Payments · Plans · API tokens`, the current page marked.
 #[component]
 pub fn PortalNav() -> impl IntoView {
     const LINKS: &[(&str, &str, &str)] = &[
         ("/billing", "Overview", "Обзор"),
         ("/billing/usage", "Usage", "Использование"),
+        ("/billing/balance", "Balance", "Баланс"),
         ("/billing/transactions", "Payments", "Платежи"),
         ("/billing/plans", "Plans", "Тарифы"),
         ("/settings/tokens", "API tokens", "API-токены"),

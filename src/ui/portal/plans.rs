@@ -120,7 +120,9 @@ fn return_view(result: PaymentResult, locale: Locale) -> impl IntoView {
                 .as_ref()
                 .filter(|s| Some(&s.plan_id) == tx.plan_id.as_ref())
                 .map(|s| format::date(s.current_period_end, locale));
+            let topup = tx.kind == crate::model::TransactionKind::Topup;
             let headline = match (locale, &until) {
+                _ if topup => t(locale, "The balance is topped up.", "Баланс пополнен.").to_owned(),
                 (Locale::En, Some(until)) => format!("{plan} is active until {until}."),
                 // Russian dates end in "г." already.
                 (Locale::Ru, Some(until)) => format!("Тариф «{plan}» действует до {until}"),
@@ -134,7 +136,11 @@ fn return_view(result: PaymentResult, locale: Locale) -> impl IntoView {
                     <p class="big-figure">{amount}</p>
                     <p data-testid="active-until">{headline}</p>
                     <div class="actions">
-                        <a class="button primary" href="/billing">{t(locale, "Go to billing", "К оплате и тарифу")}</a>
+                        {if topup {
+                            view! { <a class="button primary" href="/billing/balance">{t(locale, "See balance", "К балансу")}</a> }.into_any()
+                        } else {
+                            view! { <a class="button primary" href="/billing">{t(locale, "Go to billing", "К оплате и тарифу")}</a> }.into_any()
+                        }}
                         <a class="button" href="/billing/usage">{t(locale, "See usage", "Использование")}</a>
                     </div>
                 </section>
@@ -143,14 +149,19 @@ fn return_view(result: PaymentResult, locale: Locale) -> impl IntoView {
         }
         "canceled" | "failed" => {
             let reason = decline_reason(tx.cancellation_reason.as_deref(), locale);
+            let (unchanged, again) = if tx.kind == crate::model::TransactionKind::Topup {
+                (t(locale, "No money was taken and the balance did not change.", "Деньги не списаны, баланс не изменился."), "/billing/balance")
+            } else {
+                (t(locale, "No money was taken and your plan did not change.", "Деньги не списаны, тариф не изменился."), "/billing/plans")
+            };
             view! {
                 <section class="card result result-bad" data-payment-status="canceled">
                     <p class="result-icon" aria-hidden="true">"✕"</p>
                     <h1>{t(locale, "The payment did not go through", "Платёж не прошёл")}</h1>
                     <p class="decline-reason" data-reason=tx.cancellation_reason.clone().unwrap_or_default()>{reason}</p>
-                    <p class="muted">{t(locale, "No money was taken and your plan did not change.", "Деньги не списаны, тариф не изменился.")}</p>
+                    <p class="muted">{unchanged}</p>
                     <div class="actions">
-                        <a class="button primary" href="/billing/plans">{t(locale, "Try again", "Попробовать снова")}</a>
+                        <a class="button primary" href=again>{t(locale, "Try again", "Попробовать снова")}</a>
                     </div>
                 </section>
             }

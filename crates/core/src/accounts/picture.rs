@@ -57,8 +57,15 @@ pub async fn picture(
 ///
 /// # Errors
 /// [`Error::Database`].
-pub async fn billing_info(db: &Store, now: i64, policy: NoSubscriptionPolicy, user: &UserRef) -> Result<BillingInfo> {
+pub async fn billing_info(
+    db: &Store,
+    now: i64,
+    policy: NoSubscriptionPolicy,
+    user: &UserRef,
+    default_low_minor: i64,
+) -> Result<BillingInfo> {
     let p = picture(db, now, policy, user, Depth { usage_events: 20, transactions: 10 }).await?;
+    let balance = crate::balance::balance_of(db, &user.account_id, default_low_minor).await?;
     Ok(BillingInfo {
         user_id: p.user.id,
         email: p.user.email,
@@ -67,6 +74,7 @@ pub async fn billing_info(db: &Store, now: i64, policy: NoSubscriptionPolicy, us
         usage: p.meters,
         recent_usage: p.recent_usage,
         transactions: p.transactions,
+        balance,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Pay-as-you-go balances (seed 004 `get_balance()`, `top_up()`, `charge()`; DESIGN.md
-//! "Pay-as-you-go", "Prices of usage"), one file per use case: `charge`, `topup`, `adjust`.
+//! "Pay-as-you-go", "Prices of usage"), one file per use case: `charge`, `topup`, `adjust`,
+//! `limits` (the limits and the usage history).
 //!
 //! Each account has one balance in its currency, kept exactly in micro-minor units as an
 //! append-only ledger whose sum is the cached `account.balance_micros`; every movement is one
@@ -9,6 +10,7 @@
 
 pub mod adjust;
 pub mod charge;
+pub mod limits;
 pub mod topup;
 
 use crate::store::{Store, balances as store};
@@ -18,6 +20,7 @@ use tariff_model::{Balance, Entity, Message, Plan};
 
 pub use adjust::{MAX_REASON_LEN, adjust};
 pub use charge::{charge, feature_offers, feature_price};
+pub use limits::{history, limits};
 pub use topup::{topup, topup_returning};
 
 /// How many ledger entries `GET /balance` shows.

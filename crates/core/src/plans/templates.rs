@@ -176,6 +176,64 @@ pub fn promo_plans(now: i64) -> Vec<Plan> {
     vec![plan]
 }
 
+/// Seed 004's pay-as-you-go example (`init-plans --include-payg`): Free, Pro and Team with
+/// included units of the example features and discounts on pay-as-you-go prices. Free and Pro
+/// are the default plans with their `feature_limits` and `discount_percent` set; Team is new.
+pub fn payg_plans(now: i64) -> Vec<Plan> {
+    let mut free = default_plan("free", now);
+    free.feature_limits = Some(std::collections::BTreeMap::from([("CategorizationAgent".to_owned(), 20)]));
+    let mut pro = default_plan("pro", now);
+    pro.feature_limits = Some(std::collections::BTreeMap::from([
+        ("CategorizationAgent".to_owned(), 500),
+        ("gpt-4o".to_owned(), 1_000_000),
+    ]));
+    pro.discount_percent = 10;
+    let mut team = default_plan("business", now);
+    team.id = "team".to_owned();
+    team.name = "Team".to_owned();
+    team.name_ru = Some("Командный".to_owned());
+    team.description = Some("Shared limits and the deepest discounts for teams".to_owned());
+    team.description_ru = Some("Общие лимиты и самые большие скидки для команд".to_owned());
+    team.set_price_minor(499_000);
+    team.display_order = 30;
+    team.features = vec!["gpt4_access".to_owned(), "claude_access".to_owned(), "DeepAnalysis".to_owned()];
+    team.feature_limits = Some(std::collections::BTreeMap::from([
+        ("CategorizationAgent".to_owned(), 5_000),
+        ("gpt-4o".to_owned(), 10_000_000),
+        ("DeepAnalysis".to_owned(), 50),
+    ]));
+    team.discount_percent = 20;
+    vec![free, pro, team]
+}
+
+/// Seed 004's example features, one of each access level: `CategorizationAgent` (included,
+/// 1.00 ₽ per run), `gpt-4o` (premium, 0.15 ₽ per 1,000 tokens), `DeepAnalysis` (exclusive to
+/// plans that list it, 12.00 ₽ per report).
+pub fn payg_features(now: i64) -> Vec<tariff_model::Feature> {
+    let feature =
+        |name: &str, title: &str, title_ru: &str, price_minor: i64, per_units: i64, access| tariff_model::Feature {
+            name: name.to_owned(),
+            title: title.to_owned(),
+            title_ru: Some(title_ru.to_owned()),
+            description: None,
+            description_ru: None,
+            unit_price: decimal_from_minor(price_minor),
+            unit_price_minor: price_minor,
+            per_units,
+            currency: Currency::Rub,
+            access,
+            is_active: true,
+            created_at: now,
+            updated_at: now,
+        };
+    use tariff_model::Access;
+    vec![
+        feature("CategorizationAgent", "Categorization agent", "Агент категоризации", 100, 1, Access::Included),
+        feature("gpt-4o", "GPT-4o tokens", "Токены GPT-4o", 15, 1_000, Access::Premium),
+        feature("DeepAnalysis", "Deep analysis report", "Глубокий анализ", 1_200, 1, Access::Exclusive),
+    ]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -82,3 +82,128 @@ pub async fn find_by_event<'c, E: Executor<'c, Database = Any>>(
     let row = sqlx::query(&sql).bind(account_id).bind(event_id).fetch_optional(db).await?;
     row.as_ref().map(from_row).transpose()
 }
+
+/// Filters of [`history`]: `metric` keeps that metric's events, `feature` that feature's charges
+/// (both: both; neither: everything); `[from, to)` bounds `created_at`.
+#[derive(Clone, Debug, Default)]
+pub struct HistoryFilter<'a> {
+    pub metric: Option<&'a str>,
+    pub feature: Option<&'a str>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+/// One row of [`history`]: `kind` is `metric` or `feature`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HistoryRow {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub units: i64,
+    pub from_included: i64,
+    pub charged_micros: i64,
+    pub event_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// The account's metric events and feature charges, newest first, and how many match.
+pub async fn history<'c, E: Executor<'c, Database = Any> + Copy>(
+    db: E,
+    account_id: &str,
+    filter: &HistoryFilter<'_>,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<HistoryRow>, i64), sqlx::Error> {
+    // Which sides take part: a filter on one side only leaves the other out.
+    let metrics = filter.metric.is_some() || filter.feature.is_none();
+    let features = filter.feature.is_some() || filter.metric.is_none();
+    let mut binds: Vec<Value> = vec![Value::Text(account_id.to_owned())];
+    let mut bind = |v: Value| {
+        binds.push(v);
+        format!("${}", binds.len())
+    };
+    let mut parts = Vec::new();
+    let time = |bind: &mut dyn FnMut(Value) -> String| {
+        let mut sql = String::new();
+        if let Some(from) = filter.from {
+            sql.push_str(&format!(" and created_at >= {}", bind(Value::Int(from))));
+        }
+        if let Some(to) = filter.to {
+            sql.push_str(&format!(" and created_at < {}", bind(Value::Int(to))));
+        }
+        sql
+    };
+    if metrics {
+        let mut sql = "select id, 'metric' as kind, metric as name, amount as units, cast(0 as bigint) as from_included, charged_micros,
+                event_id, created_at from billing_usage where account_id = $1"
+            .to_owned();
+        if let Some(metric) = filter.metric {
+            sql.push_str(&format!(" and metric = {}", bind(Value::Text(metric.to_owned()))));
+        }
+        sql.push_str(&time(&mut bind));
+        parts.push(sql);
+    }
+    if features {
+        let mut sql = "select id, 'feature' as kind, feature as name, units, from_included, charged_micros,
+                event_id, created_at from billing_charge where account_id = $1"
+            .to_owned();
+        if let Some(feature) = filter.feature {
+            sql.push_str(&format!(" and feature = {}", bind(Value::Text(feature.to_owned()))));
+        }
+        sql.push_str(&time(&mut bind));
+        parts.push(sql);
+    }
+    let union = parts.join(" union all ");
+    let limit_at = binds.len() + 1;
+    let list_sql = format!(
+        "select id, kind, name, units, from_included, charged_micros, event_id, created_at from ({union}) h
+         order by created_at desc, id desc limit ${limit_at} offset ${}",
+        limit_at + 1
+    );
+    let count_sql = format!("select count(*) from ({union}) h");
+    let mut list = sqlx::query(&list_sql);
+    let mut count = sqlx::query_scalar::<_, i64>(&count_sql);
+    for v in &binds {
+        list = v.bind_to(list);
+        count = match v {
+            Value::Text(t) => count.bind(t.clone()),
+            Value::Int(i) => count.bind(*i),
+        };
+    }
+    let rows = list.bind(limit).bind(offset).fetch_all(db).await?;
+    let total = count.fetch_one(db).await?;
+    let items = rows
+        .iter()
+        .map(|row| {
+            Ok(HistoryRow {
+                id: row.try_get("id")?,
+                kind: row.try_get("kind")?,
+                name: row.try_get("name")?,
+                units: row.try_get("units")?,
+                from_included: row.try_get("from_included")?,
+                charged_micros: row.try_get("charged_micros")?,
+                event_id: row.try_get("event_id")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect::<Result<_, sqlx::Error>>()?;
+    Ok((items, total))
+}
+
+/// A bound value of a query built at run time.
+enum Value {
+    Text(String),
+    Int(i64),
+}
+
+impl Value {
+    fn bind_to<'q>(
+        &self,
+        query: sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>>,
+    ) -> sqlx::query::Query<'q, Any, sqlx::any::AnyArguments<'q>> {
+        match self {
+            Value::Text(t) => query.bind(t.clone()),
+            Value::Int(i) => query.bind(*i),
+        }
+    }
+}

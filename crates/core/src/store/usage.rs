@@ -24,7 +24,7 @@ pub struct NewUsage {
 }
 
 const USAGE_COLUMNS: &str = "id, user_id, account_id, subscription_id, metric, amount, period_start, period_end,
-    model_id, chat_id, event_id, charged_minor, extra_metadata, created_at";
+    model_id, chat_id, event_id, charged_micros, extra_metadata, created_at";
 
 /// Inserts usage rows in one statement; rows whose `(account_id, event_id)` exists already are
 /// skipped. Returns the ids of the rows inserted.
@@ -46,7 +46,7 @@ pub async fn insert_many(tx: &mut WriteTx, dialect: Dialect, rows: &[NewUsage]) 
                 sql.push_str(", ");
             }
             if column == 11 {
-                sql.push_str("0, "); // charged_minor, between event_id and extra_metadata
+                sql.push_str("0, "); // charged_micros, between event_id and extra_metadata
             }
             match dialect {
                 Dialect::Sqlite => sql.push('?'),
@@ -115,7 +115,7 @@ pub async fn consume(
 
 /// Adds `amount` to the counter without a limit (recording usage that already happened), but
 /// never past `ceiling`: the sum is clamped there, so the addition itself can never overflow
-/// (PostgreSQL would fail, SQLite would turn the column into a REAL).
+/// (PostgreSQL would fail, SQLite would turn the column into a REAL). Returns the new count.
 #[allow(clippy::too_many_arguments)]
 pub async fn add(
     tx: &mut WriteTx,
@@ -126,14 +126,15 @@ pub async fn add(
     amount: i64,
     ceiling: i64,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
         "insert into billing_usage_counter (account_id, metric, period_start, period_end, used, updated_at)
          values ($1, $2, $3, $4, case when $5 > $7 then $7 else $5 end, $6)
          on conflict (account_id, metric, period_start) do update
              set used = case when billing_usage_counter.used > $7 - excluded.used then $7
                              else billing_usage_counter.used + excluded.used end,
-                 updated_at = excluded.updated_at",
+                 updated_at = excluded.updated_at
+         returning used",
     )
     .bind(account_id)
     .bind(metric)
@@ -142,8 +143,17 @@ pub async fn add(
     .bind(amount)
     .bind(now)
     .bind(ceiling)
-    .execute(tx.conn())
-    .await?;
+    .fetch_one(tx.conn())
+    .await
+}
+
+/// Records what usage row `id` cost from the balance (pay-as-you-go overage), micro-minor units.
+pub async fn set_charged(tx: &mut WriteTx, id: &str, charged_micros: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update billing_usage set charged_micros = $2 where id = $1")
+        .bind(id)
+        .bind(charged_micros)
+        .execute(tx.conn())
+        .await?;
     Ok(())
 }
 
@@ -204,6 +214,9 @@ pub struct Standing {
     pub current_period_start: i64,
     pub current_period_end: i64,
     pub quotas: Option<String>,
+    /// The plan's overage prices (JSON) and pay-as-you-go discount.
+    pub overage: Option<String>,
+    pub discount_percent: i64,
     pub used: Option<i64>,
 }
 
@@ -214,7 +227,8 @@ pub async fn standing<'c, E: Executor<'c, Database = Any>>(
     metric: &str,
 ) -> Result<Option<Standing>, sqlx::Error> {
     let sql = format!(
-        "select s.id as subscription_id, s.status, s.current_period_start, s.current_period_end, p.quotas, c.used
+        "select s.id as subscription_id, s.status, s.current_period_start, s.current_period_end, p.quotas,
+                p.overage, p.discount_percent, c.used
          from billing_subscription s
          join billing_plan p on p.id = s.plan_id
          left join billing_usage_counter c
@@ -234,6 +248,8 @@ pub async fn standing<'c, E: Executor<'c, Database = Any>>(
             current_period_start: r.try_get("current_period_start")?,
             current_period_end: r.try_get("current_period_end")?,
             quotas: r.try_get("quotas")?,
+            overage: r.try_get("overage")?,
+            discount_percent: r.try_get("discount_percent")?,
             used: r.try_get("used")?,
         })
     })

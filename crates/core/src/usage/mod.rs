@@ -28,6 +28,18 @@ pub(crate) struct Allowance {
     pub period_start: i64,
     pub period_end: i64,
     pub limit: Option<i64>,
+    /// The plan's pay-as-you-go price of one unit beyond `limit`, minor units; `None` (or 0):
+    /// usage past the quota is refused.
+    pub overage_minor: Option<i64>,
+    /// The plan's discount on pay-as-you-go prices, percent.
+    pub discount_percent: i64,
+}
+
+impl Allowance {
+    /// The overage price when it is a real one (above zero).
+    pub fn priced_overage(&self) -> Option<i64> {
+        self.overage_minor.filter(|p| *p > 0)
+    }
 }
 
 /// The calendar month (UTC) containing `now`, for accounts without a subscription.
@@ -53,11 +65,20 @@ pub(crate) fn allowance(
             period_start: s.current_period_start,
             period_end: s.current_period_end,
             limit: s.plan.quota(metric),
+            overage_minor: s.plan.overage.as_ref().and_then(|o| o.get(&metric).copied()),
+            discount_percent: s.plan.discount_percent,
         }),
         None if policy == NoSubscriptionPolicy::Deny => Err(Error::Forbidden(Message::SubscriptionRequired)),
         None => {
             let (period_start, period_end) = calendar_month(now);
-            Ok(Allowance { subscription_id: None, period_start, period_end, limit: None })
+            Ok(Allowance {
+                subscription_id: None,
+                period_start,
+                period_end,
+                limit: None,
+                overage_minor: None,
+                discount_percent: 0,
+            })
         }
     }
 }
@@ -73,6 +94,9 @@ pub(crate) fn status(metric: Metric, requested: i64, used: i64, a: &Allowance) -
         remaining: a.limit.map(|limit| (limit - used).max(0)),
         period_start: a.period_start,
         period_end: a.period_end,
+        covered_by: None,
+        cost: None,
+        cost_micros: None,
     }
 }
 
@@ -124,11 +148,19 @@ fn standing_from(row: store::Standing, metric: Metric) -> Result<(Allowance, i64
         None => None,
     };
     let limit = quotas.as_ref().and_then(|q| q.get(&metric).copied().flatten());
+    let overage: Option<std::collections::BTreeMap<Metric, i64>> = match row.overage.as_deref() {
+        Some(text) => {
+            serde_json::from_str(text).map_err(|e| Error::Internal(format!("plan overage is not valid JSON: {e}")))?
+        }
+        None => None,
+    };
     let allowance = Allowance {
         subscription_id: Some(row.subscription_id),
         period_start: row.current_period_start,
         period_end: row.current_period_end,
         limit,
+        overage_minor: overage.as_ref().and_then(|o| o.get(&metric).copied()),
+        discount_percent: row.discount_percent,
     };
     Ok((allowance, row.used.unwrap_or(0)))
 }

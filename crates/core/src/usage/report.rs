@@ -26,7 +26,14 @@ pub async fn meters(
             // Under `deny` without a subscription nothing may be used: a meter at zero of zero.
             Err(Error::Forbidden(_)) => {
                 let (start, end) = calendar_month(now);
-                Allowance { subscription_id: None, period_start: start, period_end: end, limit: Some(0) }
+                Allowance {
+                    subscription_id: None,
+                    period_start: start,
+                    period_end: end,
+                    limit: Some(0),
+                    overage_minor: None,
+                    discount_percent: 0,
+                }
             }
             Err(e) => return Err(e),
         };

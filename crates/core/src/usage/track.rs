@@ -1,10 +1,12 @@
 //! Recording one usage event and consuming it from the quota atomically (the hot path).
 
 use super::{Allowance, parse_metric, standing_for_write, status};
-use crate::store::{Store, usage as store};
+use crate::store::balances::{self, Applied, Movement};
+use crate::store::{Store, WriteTx, usage as store};
 use crate::tokens::UserRef;
 use crate::{Error, NoSubscriptionPolicy, Result};
-use tariff_model::{InvalidField, Message, Metric, Tracked, UsageEvent};
+use tariff_model::balance::{cost_micros, decimal_from_micros};
+use tariff_model::{BalanceReason, InvalidField, Message, Metric, Tracked, UsageEvent};
 
 /// Longest accepted `model_id`, `chat_id` or `event_id`, in characters.
 pub(crate) const MAX_REF_LEN: u32 = 200;
@@ -63,8 +65,10 @@ pub(crate) fn usage_row(user: &UserRef, metric: Metric, a: &Allowance, event: Us
 ///
 /// # Errors
 /// [`Error::NotFound`] for an unknown metric; [`Error::Validation`] for a non-positive amount or
-/// oversized ids; [`Error::QuotaExceeded`] (429) when the amount does not fit — nothing is
-/// recorded then; [`Error::Forbidden`] under the `deny` policy; [`Error::Database`].
+/// oversized ids; [`Error::QuotaExceeded`] (429) when the amount does not fit and the plan has
+/// no overage price for the metric — nothing is recorded then; with an overage price the units
+/// beyond the quota are paid from the balance, and [`Error::InsufficientBalance`] (402) when it
+/// cannot pay (nothing recorded); [`Error::Forbidden`] under the `deny` policy; [`Error::Database`].
 pub async fn track(
     db: &Store,
     now: i64,
@@ -89,7 +93,14 @@ pub async fn track(
         tx.rollback().await?;
         let used = store::used(db.reader(), &user.account_id, metric.as_str(), a.period_start).await?;
         tracing::debug!(target: crate::LOG_TARGET, "Tracked nothing for user {}: event_id seen before, counted once", user.id);
-        return Ok(Tracked { recorded: false, duplicate: true, usage: status(metric, 0, used, &a) });
+        return Ok(Tracked {
+            recorded: false,
+            duplicate: true,
+            usage: status(metric, 0, used, &a),
+            overage_units: 0,
+            charged: 0.0,
+            charged_micros: 0,
+        });
     }
     let bound = a.limit.map_or(MAX_COUNTER, |limit| limit.min(MAX_COUNTER));
     let consumed = store::consume(
@@ -104,6 +115,9 @@ pub async fn track(
     )
     .await?;
     let Some(used) = consumed else {
+        if let (Some(price), Some(limit)) = (a.priced_overage(), a.limit.filter(|l| *l < MAX_COUNTER)) {
+            return track_overage(tx, user, metric, &a, &row, limit, price, now).await;
+        }
         tx.rollback().await?;
         let used = store::used(db.reader(), &user.account_id, metric.as_str(), a.period_start).await?;
         let limit = bound;
@@ -122,5 +136,74 @@ pub async fn track(
     };
     tx.commit().await?;
     tracing::debug!(target: crate::LOG_TARGET, account_id = %user.account_id, used, "Tracked {amount} {metric} for user {}", user.id);
-    Ok(Tracked { recorded: true, duplicate: false, usage: status(metric, 0, used, &a) })
+    Ok(Tracked {
+        recorded: true,
+        duplicate: false,
+        usage: status(metric, 0, used, &a),
+        overage_units: 0,
+        charged: 0.0,
+        charged_micros: 0,
+    })
+}
+
+/// The over-quota path of [`track`] when the plan prices overage: counts the whole amount and
+/// debits the units beyond `limit` from the balance, in `tx` (the usage row is inserted). The
+/// counter's new value is read from the same atomic update, so concurrent events share the
+/// excess exactly. A balance that cannot pay rolls everything back (402).
+#[allow(clippy::too_many_arguments)]
+async fn track_overage(
+    mut tx: WriteTx,
+    user: &UserRef,
+    metric: Metric,
+    a: &Allowance,
+    row: &store::NewUsage,
+    limit: i64,
+    price_minor: i64,
+    now: i64,
+) -> Result<Tracked> {
+    let amount = row.amount;
+    let used =
+        store::add(&mut tx, &user.account_id, metric.as_str(), a.period_start, a.period_end, amount, MAX_COUNTER, now)
+            .await?;
+    let excess = amount.min(used - limit).max(0);
+    let cost = cost_micros(price_minor, 1, excess, a.discount_percent)
+        .ok_or_else(|| Error::invalid("amount", Message::AmountTooLarge))?;
+    if cost > 0 {
+        let movement = Movement {
+            account_id: &user.account_id,
+            delta_micros: -cost,
+            reason: BalanceReason::Charge,
+            reference: Some(&row.id),
+            actor: Some(&user.id),
+            description: Some(metric.as_str()),
+            now,
+        };
+        match balances::apply(&mut tx, &movement).await? {
+            Applied::Moved { .. } => store::set_charged(&mut tx, &row.id, cost).await?,
+            Applied::Insufficient { balance_micros, currency } => {
+                tx.rollback().await?;
+                tracing::info!(
+                    target: crate::LOG_TARGET, metric = %metric, required_micros = cost, balance_micros,
+                    "overage refused for user {}: {excess} {metric} beyond the quota, balance too low", user.id
+                );
+                return Err(Error::InsufficientBalance {
+                    required_micros: cost,
+                    balance_micros,
+                    currency,
+                    feature: None,
+                });
+            }
+            Applied::Duplicate => return Err(Error::Internal("a new usage row was charged before".into())),
+        }
+    }
+    tx.commit().await?;
+    tracing::debug!(target: crate::LOG_TARGET, account_id = %user.account_id, used, excess, cost_micros = cost, "Tracked {amount} {metric} for user {} ({excess} beyond the quota, paid from the balance)", user.id);
+    Ok(Tracked {
+        recorded: true,
+        duplicate: false,
+        usage: status(metric, 0, used, a),
+        overage_units: excess,
+        charged: decimal_from_micros(cost),
+        charged_micros: cost,
+    })
 }
