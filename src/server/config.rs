@@ -312,6 +312,9 @@ impl Config {
         };
         let topup_min_minor = amount("BILLING_TOPUP_MIN", 1_000)?;
         let topup_max_minor = amount("BILLING_TOPUP_MAX", 70_000_000)?;
+        if topup_max_minor > 10_000_000_000 {
+            return Err(invalid("BILLING_TOPUP_MAX", "must be at most 100000000.00".to_owned()));
+        }
         if topup_min_minor == 0 || topup_min_minor > topup_max_minor {
             return Err(invalid("BILLING_TOPUP_MIN", "must be above zero and at most BILLING_TOPUP_MAX".to_owned()));
         }

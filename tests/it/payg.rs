@@ -468,3 +468,68 @@ async fn usage_past_a_quota_with_an_overage_price_is_paid_from_the_balance(backe
     app.stop().await;
 }
 on_both_databases!(overage, usage_past_a_quota_with_an_overage_price_is_paid_from_the_balance);
+
+/// Pays a top-up of `amount` (major units, JSON number) through the sandbox; returns its id.
+async fn paid_topup(app: &TestApp, user: &TestUser, amount: Value) -> String {
+    let (status, started) =
+        app.post_json("/api/v1/billing/topup", &user.token, json!({"amount": amount, "return_url": RETURN_URL})).await;
+    assert_eq!(status, 200, "{started}");
+    let id = started["transaction_id"].as_str().unwrap().to_owned();
+    pay(app, started["confirmation_url"].as_str().unwrap(), "5555 5555 5555 4444").await;
+    assert_eq!(final_transaction(app, user, &id).await["status"], "succeeded");
+    id
+}
+
+async fn a_topup_refund_takes_back_only_what_is_unspent(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let admin = app.admin().await;
+    let user = app.customer("refunded").await;
+    let topup = paid_topup(&app, &user, json!(500)).await;
+    create_feature(&app, &admin, json!({"name": "run", "title": "Run", "unit_price": 1.00, "access": "included"}))
+        .await;
+    let (status, _) = charge(&app, &user, json!({"feature": "run", "units": 200})).await;
+    assert_eq!(status, 200);
+    let path = format!("/api/v1/admin/billing/transactions/{topup}/refund");
+    let (status, refused) = app.post_json(&path, &admin.token, json!({"amount": 300.01})).await;
+    assert_eq!(status, 422, "{refused}");
+    assert_eq!(refused["errors"][0]["field"], "amount");
+    assert!(refused["errors"][0]["message"].as_str().unwrap().contains("300"), "{refused}");
+    assert_eq!(balance(&app, &user).await["balance_minor"], 30_000, "a refused refund changes nothing");
+    let (status, refund) = app.post_json(&path, &admin.token, json!({"amount": 300})).await;
+    assert_eq!(status, 200, "{refund}");
+    let b = balance(&app, &user).await;
+    assert_eq!(b["balance_minor"], 0, "{b}");
+    assert_eq!(b["entries"][0]["reason"], "refund");
+    assert_ledger_matches(&app, &user).await;
+    app.stop().await;
+}
+on_both_databases!(topup_refund, a_topup_refund_takes_back_only_what_is_unspent);
+
+async fn batch_overage_is_charged_as_far_as_the_balance_goes_and_the_rest_is_owed(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let admin = app.admin().await;
+    let service = app.user(&crate::portal::email("ingest"), false, tariff_model::Scope::Service).await;
+    let user = app.customer("batched").await;
+    on_plan(&app, &admin, &user, "pro", json!({"quotas": {"images": 2}, "overage": {"images": 500}})).await;
+    credit(&app, &admin, &user, "7.00").await;
+    let events: Vec<Value> = (0..4)
+        .map(|i| json!({"user_id": user.id, "metric": "images", "amount": 1, "event_id": format!("b-{i}")}))
+        .collect();
+    let (status, outcome) =
+        app.post_json("/api/v1/billing/usage/batch", &service.token, json!({"events": events})).await;
+    assert_eq!(status, 200, "{outcome}");
+    assert_eq!(outcome["accepted"], 4);
+    let b = balance(&app, &user).await;
+    assert_eq!((b["balance_minor"].clone(), b["owed"].clone()), (json!(0), json!(3.0)), "{b}");
+    // The same batch again: duplicates, nothing charged or owed twice.
+    let (_, again) = app.post_json("/api/v1/billing/usage/batch", &service.token, json!({"events": events})).await;
+    assert_eq!(again["duplicates"], 4, "{again}");
+    assert_eq!(balance(&app, &user).await["owed"], 3.0);
+    // The next top-up pays what is owed first.
+    paid_topup(&app, &user, json!(100)).await;
+    let b = balance(&app, &user).await;
+    assert_eq!((b["balance_minor"].clone(), b["owed_micros"].clone()), (json!(9_700), json!(0)), "{b}");
+    assert_ledger_matches(&app, &user).await;
+    app.stop().await;
+}
+on_both_databases!(batch_overage, batch_overage_is_charged_as_far_as_the_balance_goes_and_the_rest_is_owed);

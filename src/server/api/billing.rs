@@ -109,12 +109,14 @@ pub async fn check_usage(State(state): State<AppState>, acting: Acting<CheckBody
 }
 
 /// `POST /api/v1/billing/usage`: record one event and consume it from the quota atomically.
-/// 201 when recorded, 200 when its `event_id` was recorded before, 429 when over quota.
+/// 201 when recorded, 200 when its `event_id` was recorded before, 429 when over quota; with an
+/// overage price for the metric the excess is paid from the balance instead (402 when it cannot).
 #[utoipa::path(
     post, path = "/api/v1/billing/usage", tag = "usage", request_body = UsageEvent,
     responses((status = 201, description = "Recorded and consumed", body = Tracked), (status = 200, description = "event_id seen before; counted once", body = Tracked),
         (status = 404, description = "Unknown metric", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Over quota; nothing recorded", body = Problem, content_type = "application/problem+json"), BadBody, ActsForUser)
+        (status = 402, description = "Over quota with an overage price, and the balance cannot pay the excess; nothing recorded", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over quota without an overage price; nothing recorded", body = Problem, content_type = "application/problem+json"), BadBody, ActsForUser)
 )]
 pub async fn track_usage(
     State(state): State<AppState>,

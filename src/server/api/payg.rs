@@ -48,6 +48,7 @@ pub async fn create_topup(State(state): State<AppState>, acting: Acting<TopupBod
     post, path = "/api/v1/billing/charge", tag = "balance", request_body = ChargeBody,
     responses((status = 200, body = Charged),
         (status = 402, description = "The balance cannot pay; `required` and `balance` say how much. Nothing recorded", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`feature_not_available`: the plan does not include the feature (or a user token named another user)", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "Unknown or inactive feature, or unknown user_id", body = Problem, content_type = "application/problem+json"),
         BadBody, ActsForUser)
 )]

@@ -11,6 +11,8 @@ use tariff_model::{Balance, BalanceReason, Entity, Message};
 
 /// Longest accepted reason, in characters.
 pub const MAX_REASON_LEN: usize = 500;
+/// Largest adjustment either way, minor units (100,000,000.00).
+pub const MAX_ADJUSTMENT_MINOR: i64 = 10_000_000_000;
 
 /// Credits (positive `amount`) or debits (negative) the billing account of `user_id`. Audited as
 /// `balance.adjust` with the amount, the reason and the balance before and after.
@@ -31,6 +33,10 @@ pub async fn adjust(
     let minor = match body.amount.minor() {
         Ok(0) => {
             errors.push(tariff_model::InvalidField::new("amount", Message::AmountNotZero));
+            0
+        }
+        Ok(m) if m.abs() > MAX_ADJUSTMENT_MINOR => {
+            errors.push(tariff_model::InvalidField::new("amount", Message::AmountTooLarge));
             0
         }
         Ok(m) => m,
@@ -70,6 +76,7 @@ pub async fn adjust(
         Applied::Insufficient { balance_micros, currency } => {
             return Err(Error::invalid("amount", Message::BalanceWouldGoNegative { balance_micros, currency }));
         }
+        Applied::TooLarge => return Err(Error::invalid("amount", Message::AmountTooLarge)),
         Applied::Duplicate => return Err(Error::Internal("an adjustment has no reference".into())),
     };
     let verb = if minor > 0 { "credited" } else { "debited" };

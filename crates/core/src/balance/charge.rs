@@ -16,9 +16,6 @@ use tariff_model::balance::{
 };
 use tariff_model::{BalanceReason, Charged, Currency, Entity, Feature, InvalidField, Message};
 
-/// How often a charge re-reads the included units when a concurrent charge took them first.
-const INCLUDED_RETRIES: usize = 8;
-
 fn validate(body: &ChargeBody) -> Result<()> {
     let mut errors = Vec::new();
     if body.units <= 0 {
@@ -97,6 +94,12 @@ pub async fn charge(
     match applied {
         Applied::Insufficient { balance_micros, currency } => {
             tx.rollback().await?;
+            // The same event_id charged concurrently by a request that won: its answer stands.
+            if let Some(event_id) = &body.event_id
+                && let Some(first) = charges::find_by_event(db.reader(), &user.account_id, event_id).await?
+            {
+                return Ok(answer(&first, currency, true));
+            }
             tracing::info!(target: crate::LOG_TARGET, feature = %feature.name, required_micros = row.charged_micros, balance_micros, "charge refused for user {}: balance too low", user.id);
             Err(Error::InsufficientBalance {
                 required_micros: row.charged_micros,
@@ -105,7 +108,7 @@ pub async fn charge(
                 feature: Some(feature.name),
             })
         }
-        Applied::Duplicate => Err(Error::Internal("a new charge id was seen before".into())),
+        Applied::Duplicate | Applied::TooLarge => Err(Error::Internal("a new charge id was seen before".into())),
         Applied::Moved { currency, .. } => {
             if !charges::insert(&mut tx, &row).await? {
                 // The same event_id was charged concurrently: that one stands.
@@ -136,18 +139,12 @@ async fn charge_in(
     let limit = s.plan.as_ref().map_or(0, |p| p.feature_limit(&feature.name));
     let key = feature_counter(&feature.name);
     let mut from_included = 0;
-    for _ in 0..INCLUDED_RETRIES {
-        let used = counters::used(tx.conn(), &user.account_id, &key, s.period_start).await?;
-        let take = body.units.min((limit - used).max(0));
-        if take == 0 {
-            break;
-        }
-        if counters::consume(tx, &user.account_id, &key, s.period_start, s.period_end, take, Some(limit), now)
-            .await?
-            .is_some()
-        {
-            from_included = take;
-            break;
+    if limit > 0 {
+        // Read with the counter row locked, then add: concurrent charges take turns.
+        let used = counters::lock_used(tx, &user.account_id, &key, s.period_start, s.period_end, now).await?;
+        from_included = body.units.min((limit - used).max(0));
+        if from_included > 0 {
+            counters::add(tx, &user.account_id, &key, s.period_start, s.period_end, from_included, limit, now).await?;
         }
     }
     let charged_units = body.units - from_included;
@@ -172,7 +169,7 @@ async fn charge_in(
     };
     let balance_after_micros = match &applied {
         Applied::Moved { balance_micros, .. } | Applied::Insufficient { balance_micros, .. } => *balance_micros,
-        Applied::Duplicate => 0,
+        Applied::Duplicate | Applied::TooLarge => 0,
     };
     let row = ChargeRow {
         id,

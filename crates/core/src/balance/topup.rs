@@ -75,8 +75,8 @@ pub async fn topup_returning(
 }
 
 /// Credits a succeeded top-up transaction to its account's ledger, in `tx` (the transaction
-/// that marks it succeeded). Once per transaction: the ledger's unique (reason, reference)
-/// refuses a second credit. Returns the balance after, in micro-minor units, or `None` when it
+/// that marks it succeeded), then pays from it what the account owes. Once per transaction: the
+/// ledger's unique (reason, reference) refuses a second credit. Returns the balance after, in micro-minor units, or `None` when it
 /// was credited before.
 ///
 /// # Errors
@@ -99,8 +99,31 @@ pub(crate) async fn credit_paid_topup(
         now,
     };
     match balances::apply(tx, &movement).await? {
-        Applied::Moved { balance_micros, .. } => Ok(Some(balance_micros)),
+        Applied::Moved { balance_micros, .. } => {
+            // What the account owes for usage already had is paid first.
+            let owed = balances::settle_owed(tx, account_id, micros, now).await?;
+            if owed == 0 {
+                return Ok(Some(balance_micros));
+            }
+            let reference = format!("owed:{transaction_id}");
+            let settle = Movement {
+                account_id,
+                delta_micros: -owed,
+                reason: BalanceReason::Charge,
+                reference: Some(&reference),
+                actor: Some("system"),
+                description: Some("usage owed, settled by the top-up"),
+                now,
+            };
+            match balances::apply(tx, &settle).await? {
+                Applied::Moved { balance_micros, .. } => Ok(Some(balance_micros)),
+                _ => Err(Error::Internal("settling what is owed from a fresh credit failed".into())),
+            }
+        }
         Applied::Duplicate => Ok(None),
         Applied::Insufficient { .. } => Err(Error::Internal("a credit cannot be refused".into())),
+        Applied::TooLarge => Err(Error::Internal(format!(
+            "top-up {transaction_id} would take the balance of account {account_id} past its maximum"
+        ))),
     }
 }

@@ -3,10 +3,13 @@
 use super::provider_error;
 use crate::audit::{self, Actor};
 use crate::gateway::{GatewayError, RefundRequest, RefundState};
+use crate::store::WriteTx;
+use crate::store::balances::{self, Applied, Movement};
 use crate::store::transactions::{self as store, NewTransaction};
 use crate::{Billing, Error, Result};
+use tariff_model::balance::{micros_from_minor, minor_from_micros};
 use tariff_model::money::yookassa_amount;
-use tariff_model::{Currency, Entity, Message, Transaction, TransactionKind, TransactionStatus};
+use tariff_model::{BalanceReason, Currency, Entity, Message, Transaction, TransactionKind, TransactionStatus};
 
 /// The refund rule: only a succeeded payment (checkout, renewal or top-up) that reached the
 /// provider may be refunded, and only what is left of it. Returns what is left, in minor units.
@@ -51,8 +54,10 @@ pub fn refundable_minor(transaction: &Transaction) -> Option<i64> {
 /// # Errors
 /// [`Error::NotFound`] for an unknown transaction; [`Error::Validation`] on `amount` for a
 /// non-positive amount or more than is left, on `transaction_id` for a transaction that is not a
-/// succeeded payment; [`Error::PaymentProvider`] when the gateway refuses (the reservation is
-/// released); [`Error::Unavailable`] when it does not answer (the refund stays pending);
+/// succeeded payment, and for a top-up beyond what of it is still unspent (the refund debits the
+/// balance in the same transaction that reserves it, and a refund that does not go through
+/// credits it back as a `reversal`); [`Error::PaymentProvider`] when the gateway refuses (the
+/// reservation is released); [`Error::Unavailable`] when it does not answer (the refund stays pending);
 /// [`Error::Database`].
 pub async fn refund(
     billing: &Billing,
@@ -108,6 +113,26 @@ pub async fn refund(
         ));
     }
     store::insert(&mut tx, &refund_row).await?;
+    if original.kind == TransactionKind::Topup {
+        // What a top-up credited goes back with it: only what is still unspent can be refunded.
+        let micros = micros_from_minor(amount).ok_or_else(|| Error::invalid("amount", Message::AmountTooLarge))?;
+        let movement = Movement {
+            account_id: &original.account_id,
+            delta_micros: -micros,
+            reason: BalanceReason::Refund,
+            reference: Some(&refund_row.id),
+            actor: Some(&actor.user_id),
+            description: Some(&refund_row.description),
+            now,
+        };
+        if let Applied::Insufficient { balance_micros, currency } = balances::apply(&mut tx, &movement).await? {
+            tx.rollback().await?;
+            return Err(Error::invalid(
+                "amount",
+                Message::RefundBeyondUnspent { amount_minor: minor_from_micros(balance_micros).min(left), currency },
+            ));
+        }
+    }
     let changes = serde_json::json!({ "refunded_minor": { "before": refunded, "after": refunded + amount } });
     let description = format!("Refund of {} {} on payment {}", yookassa_amount(amount), original.currency, original.id);
     audit::record(&mut tx, actor, "transaction.refund", "transaction", &original.id, description, changes, now).await?;
@@ -145,7 +170,7 @@ pub async fn refund(
         }
         Err(e @ GatewayError::Refused { .. }) => {
             let mut tx = db.begin_write().await?;
-            store::release_refund(&mut tx, &original.id, amount, billing.now()).await?;
+            give_back(&mut tx, &original.id, &refund_row.id, amount, billing.now()).await?;
             store::mark_rejected(&mut tx, &refund_row.id, billing.now()).await?;
             tx.commit().await?;
             return Err(provider_error(e));
@@ -255,7 +280,7 @@ pub(crate) async fn apply_refund(
     let moved = store::transition(&mut tx, &row.id, &[TransactionStatus::Pending], to, facts, now).await?;
     if moved && let Some(parent) = &row.parent_transaction_id {
         match to {
-            TransactionStatus::Canceled => store::release_refund(&mut tx, parent, row.amount, now).await?,
+            TransactionStatus::Canceled => give_back(&mut tx, parent, &row.id, row.amount, now).await?,
             _ => store::mark_refunded_if_full(&mut tx, parent, now).await?,
         }
     }
@@ -265,6 +290,26 @@ pub(crate) async fn apply_refund(
     } else {
         super::Outcome::Ignored(format!("refund transaction {} was already {}", row.id, row.status))
     })
+}
+
+/// A refund that did not happen (refused, canceled): its reservation goes back to the payment,
+/// and what it took from the balance (a top-up's refund) is credited back once, as a `reversal`.
+async fn give_back(tx: &mut WriteTx, parent_id: &str, refund_id: &str, amount: i64, now: i64) -> Result<()> {
+    store::release_refund(tx, parent_id, amount, now).await?;
+    let Some(parent) = store::find(tx.conn(), parent_id).await? else { return Ok(()) };
+    if let Some(taken) = balances::find_entry(tx.conn(), &parent.account_id, BalanceReason::Refund, refund_id).await? {
+        let movement = Movement {
+            account_id: &parent.account_id,
+            delta_micros: -taken,
+            reason: BalanceReason::Reversal,
+            reference: Some(refund_id),
+            actor: Some("system"),
+            description: Some("refund did not go through"),
+            now,
+        };
+        balances::apply(tx, &movement).await?;
+    }
+    Ok(())
 }
 
 /// How long a refund may stay pending before the reconciler looks at it, in seconds.
@@ -309,7 +354,7 @@ pub async fn reconcile_refunds(billing: &Billing) -> Result<usize> {
                 if store::mark_rejected(&mut tx, &row.id, now).await?
                     && let Some(parent) = &row.parent_transaction_id
                 {
-                    store::release_refund(&mut tx, parent, row.amount, now).await?;
+                    give_back(&mut tx, parent, &row.id, row.amount, now).await?;
                 }
                 tx.commit().await?;
             }

@@ -8,6 +8,10 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 use tariff_model::{BalanceEntry, BalanceReason, Currency, balance::decimal_from_micros};
 
+/// The most a balance may hold, micro-minor units (10^18: ten billion roubles); with every
+/// single movement far below it too, `balance + delta` can never overflow.
+pub const MAX_BALANCE_MICROS: i64 = 1_000_000_000_000_000_000;
+
 /// An account's balance as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AccountBalance {
@@ -63,12 +67,15 @@ pub enum Applied {
     Moved { balance_micros: i64, currency: Currency },
     /// A debit larger than the balance: nothing changed.
     Insufficient { balance_micros: i64, currency: Currency },
+    /// A credit that would take the balance past [`MAX_BALANCE_MICROS`]: nothing changed.
+    TooLarge,
     /// An entry with this reason and reference exists: nothing changed.
     Duplicate,
 }
 
 /// Moves a balance by `m.delta_micros` with one conditional update (a debit only where the
-/// balance covers it) and appends the ledger entry, in `tx`.
+/// balance covers it, a credit only up to [`MAX_BALANCE_MICROS`]) and appends the ledger entry,
+/// in `tx`. `|delta_micros|` must stay below `MAX_BALANCE_MICROS` (callers cap their amounts).
 ///
 /// # Errors
 /// The database error; `RowNotFound` for an unknown account.
@@ -88,16 +95,20 @@ pub async fn apply(tx: &mut WriteTx, m: &Movement<'_>) -> Result<Applied, sqlx::
     }
     let moved = sqlx::query(
         "update account set balance_micros = balance_micros + $2, updated_at = $3
-         where id = $1 and balance_micros + $2 >= 0
+         where id = $1 and balance_micros + $2 >= 0 and balance_micros <= $4 - $2
          returning balance_micros, currency",
     )
     .bind(m.account_id)
     .bind(m.delta_micros)
     .bind(m.now)
+    .bind(MAX_BALANCE_MICROS)
     .fetch_optional(tx.conn())
     .await?;
     let Some(row) = moved else {
         let current = get(tx.conn(), m.account_id).await?.ok_or(sqlx::Error::RowNotFound)?;
+        if m.delta_micros > 0 {
+            return Ok(Applied::TooLarge);
+        }
         return Ok(Applied::Insufficient { balance_micros: current.balance_micros, currency: current.currency });
     };
     let balance_micros: i64 = row.try_get("balance_micros")?;
@@ -124,6 +135,57 @@ pub async fn apply(tx: &mut WriteTx, m: &Movement<'_>) -> Result<Applied, sqlx::
         source: e.to_string().into(),
     })?;
     Ok(Applied::Moved { balance_micros, currency })
+}
+
+/// Adds `micros` to what the account owes (usage a batch recorded that the balance could not pay).
+pub async fn add_owed(tx: &mut WriteTx, account_id: &str, micros: i64, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update account set owed_micros = owed_micros + $2, updated_at = $3 where id = $1")
+        .bind(account_id)
+        .bind(micros)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Takes up to `micros` off what the account owes with one conditional update; returns how much
+/// was taken, in micro-minor units.
+pub async fn settle_owed(tx: &mut WriteTx, account_id: &str, micros: i64, now: i64) -> Result<i64, sqlx::Error> {
+    let owed: i64 = sqlx::query_scalar("select owed_micros from account where id = $1")
+        .bind(account_id)
+        .fetch_optional(tx.conn())
+        .await?
+        .unwrap_or(0);
+    let take = owed.min(micros).max(0);
+    if take == 0 {
+        return Ok(0);
+    }
+    let result = sqlx::query(
+        "update account set owed_micros = owed_micros - $2, updated_at = $3 where id = $1 and owed_micros >= $2",
+    )
+    .bind(account_id)
+    .bind(take)
+    .bind(now)
+    .execute(tx.conn())
+    .await?;
+    Ok(if result.rows_affected() == 1 { take } else { 0 })
+}
+
+/// The delta of the entry with `reason` and `reference` on the account, if there is one.
+pub async fn find_entry<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    account_id: &str,
+    reason: BalanceReason,
+    reference: &str,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select delta_micros from billing_balance_entry where account_id = $1 and reason = $2 and reference = $3",
+    )
+    .bind(account_id)
+    .bind(reason.as_str())
+    .bind(reference)
+    .fetch_optional(db)
+    .await
 }
 
 fn entry_from_row(row: &AnyRow) -> Result<BalanceEntry, sqlx::Error> {

@@ -147,6 +147,32 @@ pub async fn add(
     .await
 }
 
+/// The counter's value, with its row locked until the transaction ends (created at 0 when
+/// missing): the read of a read-then-add that concurrent writers cannot interleave (PostgreSQL
+/// holds the row lock; SQLite has one writer anyway).
+pub async fn lock_used(
+    tx: &mut WriteTx,
+    account_id: &str,
+    metric: &str,
+    period_start: i64,
+    period_end: i64,
+    now: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "insert into billing_usage_counter (account_id, metric, period_start, period_end, used, updated_at)
+         values ($1, $2, $3, $4, 0, $5)
+         on conflict (account_id, metric, period_start) do update set used = billing_usage_counter.used
+         returning used",
+    )
+    .bind(account_id)
+    .bind(metric)
+    .bind(period_start)
+    .bind(period_end)
+    .bind(now)
+    .fetch_one(tx.conn())
+    .await
+}
+
 /// Records what usage row `id` cost from the balance (pay-as-you-go overage), micro-minor units.
 pub async fn set_charged(tx: &mut WriteTx, id: &str, charged_micros: i64) -> Result<(), sqlx::Error> {
     sqlx::query("update billing_usage set charged_micros = $2 where id = $1")

@@ -1,20 +1,65 @@
 //! Recording a batch of usage that already happened (service tokens).
 
-use super::allowance;
 use super::track::{usage_row, validate_event};
+use super::{Allowance, allowance};
+use crate::store::WriteTx;
+use crate::store::balances::{self, Applied, Movement};
 use crate::store::{Store, usage as store};
 use crate::subscriptions::{self, rollover_if_due};
 use crate::tokens::{Principal, UserRef};
 use crate::{Error, NoSubscriptionPolicy, Result};
 use std::collections::{BTreeMap, HashMap, HashSet};
-use tariff_model::{BatchOutcome, InvalidField, Message, Metric, Subscription, UsageEvent};
+use tariff_model::balance::cost_micros;
+use tariff_model::{BalanceReason, BatchOutcome, InvalidField, Message, Metric, Subscription, UsageEvent};
+
+/// Charges the overage of usage that already happened: the balance pays what it can (one
+/// conditional debit), the rest is added to what the account owes (settled by its next top-up).
+async fn charge_overage(
+    tx: &mut WriteTx,
+    account_id: &str,
+    metric: &str,
+    excess: i64,
+    cost: i64,
+    now: i64,
+) -> Result<()> {
+    let reference = uuid::Uuid::now_v7().to_string();
+    let description = format!("{excess} {metric} beyond the quota (batch)");
+    let mut paid = 0;
+    for _ in 0..3 {
+        let balance = balances::get(tx.conn(), account_id).await?.map_or(0, |b| b.balance_micros);
+        let pay = cost.min(balance);
+        if pay == 0 {
+            break;
+        }
+        let movement = Movement {
+            account_id,
+            delta_micros: -pay,
+            reason: BalanceReason::Charge,
+            reference: Some(&reference),
+            actor: Some("system"),
+            description: Some(&description),
+            now,
+        };
+        if let Applied::Moved { .. } = balances::apply(tx, &movement).await? {
+            paid = pay;
+            break;
+        }
+    }
+    if cost > paid {
+        balances::add_owed(tx, account_id, cost - paid, now).await?;
+        tracing::info!(target: crate::LOG_TARGET, account_id, owed_micros = cost - paid, "batch overage of {metric} not covered by the balance; recorded as owed");
+    }
+    Ok(())
+}
 
 /// Largest number of events one batch may carry.
 pub const MAX_BATCH_EVENTS: usize = 1_000;
 
 /// Records up to [`MAX_BATCH_EVENTS`] events, validated as a whole: one bad event rejects the
 /// batch and records nothing. Events are usage that already happened, so they are counted even
-/// past a quota (later `track` and `check` calls then see the quota exhausted). Idempotent per
+/// past a quota (later `track` and `check` calls then see the quota exhausted); where the plan
+/// prices overage, the excess is charged to the balance as far as it goes and the shortfall is
+/// recorded as owed (settled first by the next top-up). Idempotent per
 /// `event_id`. Events without `user_id` belong to the principal's user.
 ///
 /// # Errors
@@ -76,11 +121,14 @@ pub async fn record_batch(
     }
 
     let mut rows = Vec::with_capacity(events.len());
+    // The allowance of each account and metric: what past the quota costs.
+    let mut allowances: HashMap<(String, &'static str), Allowance> = HashMap::new();
     for (event, metric) in events.into_iter().zip(metrics) {
         let id = event.user_id.clone().unwrap_or_else(|| default_user.id.clone());
         let (user, subscription) = &users[&id];
         let a = allowance(subscription.as_ref(), metric, policy, now)?;
         rows.push(usage_row(user, metric, &a, event, now));
+        allowances.insert((user.account_id.clone(), metric.as_str()), a);
     }
 
     let mut tx = db.begin_write().await?;
@@ -95,8 +143,26 @@ pub async fn record_batch(
         entry.1 = entry.1.saturating_add(row.amount).min(super::track::MAX_COUNTER);
     }
     for ((account_id, metric, period_start), (period_end, amount)) in &sums {
-        store::add(&mut tx, account_id, metric, *period_start, *period_end, *amount, super::track::MAX_COUNTER, now)
-            .await?;
+        let used = store::add(
+            &mut tx,
+            account_id,
+            metric,
+            *period_start,
+            *period_end,
+            *amount,
+            super::track::MAX_COUNTER,
+            now,
+        )
+        .await?;
+        if let Some(a) = allowances.get(&(account_id.clone(), *metric))
+            && let (Some(price), Some(limit)) = (a.priced_overage(), a.limit)
+        {
+            let excess = (*amount).min(used - limit).max(0);
+            let cost = cost_micros(price, 1, excess, a.discount_percent).unwrap_or(0);
+            if cost > 0 {
+                charge_overage(&mut tx, account_id, metric, excess, cost, now).await?;
+            }
+        }
     }
     tx.commit().await?;
     Ok(BatchOutcome { accepted: inserted.len(), duplicates: rows.len() - inserted.len() })

@@ -193,7 +193,9 @@ async fn track_overage(
                     feature: None,
                 });
             }
-            Applied::Duplicate => return Err(Error::Internal("a new usage row was charged before".into())),
+            Applied::Duplicate | Applied::TooLarge => {
+                return Err(Error::Internal("a new usage row was charged before".into()));
+            }
         }
     }
     tx.commit().await?;
