@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make bench`: starts a release server on a fresh database and measures, with wrk on loopback,
-# a /healthz baseline, quota checks and usage consumption (requests per second, p50, p99), and batch
-# ingestion in events per second — on SQLite and, when PostgreSQL is reachable, on PostgreSQL.
+# a /healthz baseline, quota checks, usage consumption and pay-as-you-go charges (requests per
+# second, p50, p99; charges also as a ratio to the baseline), and batch ingestion in events per second — on SQLite and, when PostgreSQL is reachable, on PostgreSQL.
 # Figures only; no pass/fail (targets are in the README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +69,11 @@ bench_database() {
   curl -fsS -X POST -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' "$base/api/v1/admin/billing/subscriptions" \
     -d "{\"user_id\": \"$user_id\", \"plan_id\": \"bench\"}" > /dev/null
 
+  curl -fsS -X POST -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' "$base/api/v1/admin/billing/features" \
+    -d '{"name": "bench-tokens", "title": "Bench tokens", "unit_price": 0.15, "per_units": 1000, "access": "included"}' > /dev/null
+  curl -fsS -X POST -H "Authorization: Bearer $admin_token" -H 'Content-Type: application/json' "$base/api/v1/admin/billing/users/$user_id/balance" \
+    -d '{"amount": 1000000.00, "reason": "benchmark"}' > /dev/null
+  echo '{"feature": "bench-tokens", "units": 1}' > "$work/charge.json"
   echo '{"metric": "requests", "amount": 1}' > "$work/check.json"
   echo '{"metric": "requests", "amount": 1, "model_id": "gpt-4"}' > "$work/usage.json"
   python3 -c "
@@ -77,8 +82,11 @@ events = [{'user_id': '$user_id', 'metric': 'tokens_input', 'amount': 7, 'model_
 print(json.dumps({'events': events}))" > "$work/batch.json"
 
   wrk_run "healthz (baseline)" "$base/healthz"
+  local baseline=$LAST_RPS
   wrk_run "usage/check" "$base/api/v1/billing/usage/check" "$root/bench/post.lua" "$work/check.json" "$user_token"
   wrk_run "usage (consume)" "$base/api/v1/billing/usage" "$root/bench/post.lua" "$work/usage.json" "$user_token"
+  wrk_run "charge" "$base/api/v1/billing/charge" "$root/bench/post.lua" "$work/charge.json" "$user_token"
+  printf '%-10s %-26s %12s of the healthz baseline\n' "$DB_NAME" "charge / healthz" "$(python3 -c "print(f'{float(\"$LAST_RPS\") / float(\"$baseline\"):.2f}x')")"
   CONNECTIONS_SAVED=$CONNECTIONS
   CONNECTIONS=4
   wrk_run "usage/batch (1000 events)" "$base/api/v1/billing/usage/batch" "$root/bench/post.lua" "$work/batch.json" "$service_token"
