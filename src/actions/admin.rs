@@ -151,6 +151,17 @@ pub async fn refund_payment(transaction_id: String, amount: String) -> Result<()
     crate::server::pages::admin::refund(transaction_id, amount).await
 }
 
+/// Credits (positive `amount`, decimal such as `50.00`) or debits (negative) a user's balance by
+/// hand, with a required `reason`; never below zero (audited).
+///
+/// # Errors
+/// [`UiError::Forbidden`]; field messages on `amount` (unreadable, zero, a debit beyond the
+/// balance) and `reason` (empty).
+#[server(prefix = "/api/ui", endpoint = "admin/balance")]
+pub async fn adjust_balance(user_id: String, amount: String, reason: String) -> Result<(), UiError> {
+    crate::server::pages::admin::adjust_balance(user_id, amount, reason).await
+}
+
 /// A page of audit entries matching `filters`, newest first.
 ///
 /// # Errors

@@ -269,3 +269,45 @@ async fn an_admin_refunds_part_of_a_payment_and_the_users_history_shows_it() {
     let (_, html, _) = admin.page("/admin/audit?action=subscription.assign").await;
     assert!(html.contains("data-action=\"subscription.assign\""));
 }
+
+/// The admin's user page shows the balance and its ledger; the manual credit or debit form
+/// needs a reason and never goes below zero; the overview sums the balances (issue 12.10).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_credits_and_debits_a_balance_from_the_user_page() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let admin = admin_browser(&app).await;
+    let customer = Browser::new(&app);
+    let address = email("prepaid");
+    customer.sign_up(&address).await;
+    let (_, users, _) = admin.call("admin/users", &[("email", &address), ("page", "1")]).await;
+    let user_id = users["items"][0]["id"].as_str().unwrap().to_owned();
+
+    let (status, body, _) = admin
+        .call("admin/balance", &[("user_id", &user_id), ("amount", "1 250,50"), ("reason", "prepaid by invoice")])
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body, _) =
+        admin.call("admin/balance", &[("user_id", &user_id), ("amount", "5"), ("reason", " ")]).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["Fields"][0][0], "reason");
+    let (status, body, _) =
+        admin.call("admin/balance", &[("user_id", &user_id), ("amount", "-2000"), ("reason", "too much")]).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["Fields"][0][0], "amount");
+    let (status, _, _) =
+        customer.call("admin/balance", &[("user_id", &user_id), ("amount", "5"), ("reason", "self")]).await;
+    assert_eq!(status, 403);
+
+    let (_, detail, _) = admin.call("admin/user", &[("id", &user_id)]).await;
+    assert_eq!(detail["balance"]["balance_minor"], 125_050, "{detail}");
+    assert_eq!(detail["balance"]["entries"][0]["description"], "prepaid by invoice");
+    let (status, html, _) = admin.page(&format!("/admin/users/{user_id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-balance-micros=\"125050000000\""), "{html}");
+    assert!(html.contains("data-form=\"adjust\""));
+    let (_, overview, _) = admin.call("admin/overview", &[]).await;
+    assert_eq!(overview["prepaid_balances"], json!([["RUB", 125_050_000_000_i64]]), "{overview}");
+    let (_, page, _) = customer.call("billing/balance", &[]).await;
+    assert_eq!(page["balance"]["balance_minor"], 125_050, "{page}");
+    app.stop().await;
+}

@@ -96,7 +96,8 @@ pub async fn plans_with_stats(db: &Store) -> Result<(Vec<PlanWithStats>, Totals)
 
 /// The admin overview: totals and MRR per currency, every plan's statistics, subscriptions to
 /// paid plans started and ended in the 30 days before `now`, and ARPU (MRR ÷ paying
-/// subscriptions, i.e. `active` or `past_due` on a paid plan) per currency.
+/// subscriptions, i.e. `active` or `past_due` on a paid plan) per currency, the sum of balances
+/// (prepaid liability) and pay-as-you-go revenue of those 30 days.
 ///
 /// # Errors
 /// [`crate::Error::Database`].
@@ -119,7 +120,18 @@ pub async fn overview(db: &Store, now: i64) -> Result<tariff_model::admin::Admin
             }
         })
         .collect();
-    Ok(tariff_model::admin::AdminOverview { totals, plans, new_30d, churned_30d, arpu, as_of: now })
+    let prepaid_balances = crate::store::balances::liability(db.reader()).await?;
+    let payg_revenue_30d = crate::store::balances::charged_since(db.reader(), now - 30 * 86_400).await?;
+    Ok(tariff_model::admin::AdminOverview {
+        totals,
+        plans,
+        new_30d,
+        churned_30d,
+        arpu,
+        prepaid_balances,
+        payg_revenue_30d,
+        as_of: now,
+    })
 }
 
 #[cfg(test)]

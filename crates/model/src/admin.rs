@@ -98,6 +98,11 @@ pub struct AdminOverview {
     /// Subscriptions to paid plans that ended (status `canceled`) in the last 30 days.
     pub churned_30d: i64,
     pub arpu: Vec<CurrencyArpu>,
+    /// The sum of all account balances per currency (prepaid liability), micro-minor units.
+    pub prepaid_balances: Vec<(super::Currency, i64)>,
+    /// Pay-as-you-go revenue of the last 30 days per currency (what charges took from
+    /// balances), micro-minor units.
+    pub payg_revenue_30d: Vec<(super::Currency, i64)>,
     /// When the figures were computed, Unix seconds.
     pub as_of: i64,
 }
@@ -129,6 +134,8 @@ pub struct UserDetail {
     pub refundable_minor: BTreeMap<String, i64>,
     /// Every plan, for the assign/comp form.
     pub plans: Vec<Plan>,
+    /// The account's pay-as-you-go balance with its newest ledger entries.
+    pub balance: super::Balance,
 }
 
 /// A person who signs in for an account (the password hash stays in the server's store).

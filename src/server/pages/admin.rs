@@ -193,7 +193,8 @@ pub async fn user(id: String) -> Result<UserDetail, UiError> {
     require_admin()?;
     let state = state();
     let policy = state.billing.settings.no_subscription_policy;
-    picture::user_detail(&state.billing.store, state.now(), policy, &id).await.map_err(fail)
+    let low = state.billing.settings.low_balance_minor;
+    picture::user_detail(&state.billing.store, state.now(), policy, &id, low).await.map_err(fail)
 }
 
 /// See [`crate::actions::admin::assign_plan`].
@@ -219,6 +220,23 @@ pub async fn refund(transaction_id: String, amount: String) -> Result<(), UiErro
         },
     };
     payments::refund(&state.billing, &admin_actor(&admin), &transaction_id, amount).await.map_err(fail)?;
+    Ok(())
+}
+
+/// See [`crate::actions::admin::adjust_balance`].
+pub async fn adjust_balance(user_id: String, amount: String, reason: String) -> Result<(), UiError> {
+    let admin = require_admin()?;
+    let state = state();
+    let cleaned: String =
+        amount.chars().filter(|c| !c.is_whitespace()).map(|c| if c == ',' { '.' } else { c }).collect();
+    if cleaned.is_empty() {
+        return Err(invalid(vec![InvalidField::new("amount", Message::PriceFormat)]));
+    }
+    let body = tariff_model::balance::AdjustmentBody { amount: tariff_model::money::DecimalText(cleaned), reason };
+    let low = state.billing.settings.low_balance_minor;
+    tariff_core::balance::adjust(&state.billing.store, state.now(), &admin_actor(&admin), &user_id, &body, low)
+        .await
+        .map_err(fail)?;
     Ok(())
 }
 

@@ -51,6 +51,14 @@ fn overview_view(overview: AdminOverview, locale: Locale) -> impl IntoView {
         })
         .collect();
     let caption = t(locale, "MRR by plan, in each plan's currency", "MRR по тарифам, в валюте тарифа").to_owned();
+    let exact = |amounts: &[(crate::model::Currency, i64)]| {
+        if amounts.is_empty() {
+            return format::money(0, crate::model::Currency::Rub, locale);
+        }
+        join(amounts.iter().map(|(c, micros)| format::money_micros(*micros, *c, locale)).collect())
+    };
+    let prepaid = exact(&overview.prepaid_balances);
+    let payg = exact(&overview.payg_revenue_30d);
     view! {
         <div class="row-between">
             <h1 class="page-title">{t(locale, "Revenue at a glance", "Выручка")}</h1>
@@ -67,6 +75,10 @@ fn overview_view(overview: AdminOverview, locale: Locale) -> impl IntoView {
             {figure(t(locale, "New (30 days)", "Новые (30 дней)"), format::number(overview.new_30d, locale), "new-30d", None)}
             {figure(t(locale, "Churned (30 days)", "Ушли (30 дней)"), format::number(overview.churned_30d, locale), "churned-30d", None)}
             {figure(t(locale, "ARPU", "ARPU"), arpu, "arpu", None)}
+        </div>
+        <div class="figure-grid secondary">
+            {figure(t(locale, "Prepaid balances", "Предоплаченные балансы"), prepaid, "prepaid", None)}
+            {figure(t(locale, "Pay-as-you-go (30 days)", "Оплата сверх тарифа (30 дней)"), payg, "payg-30d", None)}
         </div>
         <section class="card">
             <h2>{t(locale, "MRR by plan", "MRR по тарифам")}</h2>

@@ -3,7 +3,9 @@
 //! usage meters, transactions with refunds, and assigning or comping a plan.
 
 use super::admin_page;
-use crate::actions::admin::{AssignPlan, RefundPayment, get_admin_user, get_admin_users, get_plan_subscribers};
+use crate::actions::admin::{
+    AdjustBalance, AssignPlan, RefundPayment, get_admin_user, get_admin_users, get_plan_subscribers,
+};
 use crate::model::admin::{SubscriberRow, UserDetail, UserSummary};
 use crate::model::portal::Page;
 use crate::model::{Plan, Role, SubscriptionStatus, Transaction};
@@ -204,13 +206,14 @@ pub fn AdminUserPage() -> impl IntoView {
     let id = Memo::new(move |_| params.read().get("id").unwrap_or_default());
     let assign = ServerAction::<AssignPlan>::new();
     let refund = ServerAction::<RefundPayment>::new();
+    let adjust = ServerAction::<AdjustBalance>::new();
     let data = Resource::new(
-        move || (id.get(), assign.version().get(), refund.version().get()),
-        |(id, _, _)| get_admin_user(id),
+        move || (id.get(), assign.version().get(), refund.version().get(), adjust.version().get()),
+        |(id, _, _, _)| get_admin_user(id),
     );
     view! {
         {page_title(move || t(locale.get(), "User", "Пользователь").to_owned())}
-        {admin_page(data, move |detail, locale| user_view(detail, locale, assign, refund))}
+        {admin_page(data, move |detail, locale| user_view(detail, locale, assign, refund, adjust))}
     }
 }
 
@@ -219,9 +222,11 @@ fn user_view(
     locale: Locale,
     assign: ServerAction<AssignPlan>,
     refund: ServerAction<RefundPayment>,
+    adjust: ServerAction<AdjustBalance>,
 ) -> impl IntoView {
     let user = detail.user;
     let user_id = user.id.clone();
+    let balance_card = balance_card(detail.balance.clone(), user.id.clone(), locale, adjust);
     let subscription = detail.subscription.map(|s| {
         let name = plan_name(&s.plan, locale);
         let period = format!("{} – {}", format::date(s.current_period_start, locale), format::date(s.current_period_end, locale));
@@ -284,6 +289,7 @@ fn user_view(
                 {action_message(assign.value(), &[])}
             </section>
         </div>
+        {balance_card}
         <h2 class="section-title">{t(locale, "Usage this period", "Использование за период")}</h2>
         <div class="meter-grid">{detail.meters.iter().map(|m| quota_meter(m, locale)).collect_view()}</div>
         <section class="card">
@@ -291,6 +297,48 @@ fn user_view(
             {field_message(refund.value(), "amount")}
             {action_message(refund.value(), &["amount"])}
             {transactions_table(detail.transactions, locale, refund_cell)}
+        </section>
+    }
+}
+
+/// The user's balance, its ledger and the manual credit or debit form.
+fn balance_card(
+    balance: crate::model::Balance,
+    user_id: String,
+    locale: Locale,
+    adjust: ServerAction<AdjustBalance>,
+) -> impl IntoView {
+    let owed_text = format::money_micros(balance.owed_micros, balance.currency, locale);
+    let owed = (balance.owed_micros > 0).then(|| {
+        view! {
+            <p class="owed">{t(locale, "Owed for usage", "Задолженность за использование")} ": "
+                <strong>{owed_text}</strong></p>
+        }
+    });
+    let figure = format::money_micros(balance.balance_micros, balance.currency, locale);
+    let micros = balance.balance_micros.to_string();
+    let ledger = crate::ui::portal::balance::ledger_table(&balance.entries, locale);
+    view! {
+        <section class="card" data-card="balance">
+            <p class="eyebrow">{t(locale, "Balance", "Баланс")}</p>
+            <p class="big-figure" data-testid="admin-balance" data-balance-micros=micros>{figure}</p>
+            {owed}
+            <details class="confirm compact" data-form-wrap="adjust">
+                <summary>{t(locale, "Credit or debit by hand", "Начислить или списать вручную")}</summary>
+                <p class="muted small">{t(locale, "A negative amount debits. Never below zero. Recorded in the ledger and the audit log with the reason.", "Отрицательная сумма списывает. Баланс не уходит ниже нуля. Записывается в историю и журнал с причиной.")}</p>
+                <ActionForm action=adjust attr:class="form" attr:data-form="adjust">
+                    <input type="hidden" name="user_id" value=user_id/>
+                    <label for="adjust-amount">{t(locale, "Amount", "Сумма")}</label>
+                    <input id="adjust-amount" type="text" inputmode="decimal" name="amount" placeholder="50.00" required/>
+                    {field_message(adjust.value(), "amount")}
+                    <label for="adjust-reason">{t(locale, "Reason", "Причина")}</label>
+                    <input id="adjust-reason" type="text" name="reason" maxlength="500" required/>
+                    {field_message(adjust.value(), "reason")}
+                    <button type="submit" class="button primary">{t(locale, "Apply", "Применить")}</button>
+                </ActionForm>
+                {action_message(adjust.value(), &["amount", "reason"])}
+            </details>
+            {ledger}
         </section>
     }
 }

@@ -95,7 +95,13 @@ pub async fn overview(db: &Store, now: i64, user: &UserRef) -> Result<BillingOve
 ///
 /// # Errors
 /// [`Error::NotFound`] for an unknown user; [`Error::Database`].
-pub async fn user_detail(db: &Store, now: i64, policy: NoSubscriptionPolicy, user_id: &str) -> Result<UserDetail> {
+pub async fn user_detail(
+    db: &Store,
+    now: i64,
+    policy: NoSubscriptionPolicy,
+    user_id: &str,
+    default_low_minor: i64,
+) -> Result<UserDetail> {
     let row = find_user(db, user_id).await?.ok_or_else(|| Error::not_found(Entity::User, user_id))?;
     let user = UserRef::from(row.clone());
     let p = picture(db, now, policy, &user, Depth { usage_events: 0, transactions: 50 }).await?;
@@ -119,5 +125,6 @@ pub async fn user_detail(db: &Store, now: i64, policy: NoSubscriptionPolicy, use
         transactions: p.transactions,
         refundable_minor,
         plans: plans::list_all(db).await?,
+        balance: crate::balance::balance_of(db, &user.account_id, default_low_minor).await?,
     })
 }

@@ -259,3 +259,30 @@ pub async fn liability<'c, E: Executor<'c, Database = Any>>(db: E) -> Result<Vec
         })
         .collect()
 }
+
+/// What charges took from balances since `since` (Unix seconds), per currency, micro-minor units
+/// (pay-as-you-go revenue).
+pub async fn charged_since<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    since: i64,
+) -> Result<Vec<(Currency, i64)>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select currency, cast(coalesce(-sum(delta_micros), 0) as bigint) as total from billing_balance_entry
+         where reason = 'charge' and created_at >= $1 group by currency order by currency",
+    )
+    .bind(since)
+    .fetch_all(db)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let currency: String = row.try_get("currency")?;
+            Ok((
+                currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
+                    index: "currency".into(),
+                    source: e.to_string().into(),
+                })?,
+                row.try_get("total")?,
+            ))
+        })
+        .collect()
+}
