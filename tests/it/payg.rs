@@ -295,6 +295,24 @@ async fn admin_adjustments_are_audited_and_never_go_below_zero() {
     assert_eq!(status, 404);
     assert_eq!(balance(&app, &user).await["balance_minor"], 3_000);
     assert_ledger_matches(&app, &user).await;
+
+    // The account's own low-balance threshold: 30.00 is low under the default 100.00, not under 20.00.
+    assert_eq!(balance(&app, &user).await["low"], true, "below the default 100.00");
+    let (status, b) =
+        app.call(Method::PATCH, &path, Some(&admin.token), Some(json!({"low_balance_threshold": 20.00}))).await;
+    assert_eq!(status, 200, "{b}");
+    assert_eq!((b["low"].clone(), b["low_balance_threshold_minor"].clone()), (json!(false), json!(2_000)));
+    let (status, _) =
+        app.call(Method::PATCH, &path, Some(&admin.token), Some(json!({"low_balance_threshold": -1}))).await;
+    assert_eq!(status, 422);
+    let (status, _) =
+        app.call(Method::PATCH, &path, Some(&user.token), Some(json!({"low_balance_threshold": 1}))).await;
+    assert_eq!(status, 403);
+    let (status, b) =
+        app.call(Method::PATCH, &path, Some(&admin.token), Some(json!({"low_balance_threshold": null}))).await;
+    assert_eq!((status, b["low_balance_threshold_minor"].clone()), (200, json!(10_000)));
+    let (_, page) = app.get_json("/api/v1/admin/billing/audit?action=balance.threshold", &admin.token).await;
+    assert_eq!(page["total"], 2, "{page}");
     app.stop().await;
 }
 

@@ -271,6 +271,15 @@ pub struct AdjustmentBody {
     pub reason: String,
 }
 
+/// Body of `PATCH /api/v1/admin/billing/users/{user_id}/balance`: the account's own low-balance
+/// threshold (decimal in major units), or `null` for the server's default.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ThresholdBody {
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<f64>, example = 200.00))]
+    pub low_balance_threshold: Option<DecimalText>,
+}
+
 /// What `GET /api/v1/billing/features/{name}/price` answers (seed 004 `get_price()`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -50,7 +50,10 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/admin/billing/features/{name}",
             get(payg::admin_get_feature).put(payg::admin_update_feature).delete(payg::admin_delete_feature),
         )
-        .route("/api/v1/admin/billing/users/{user_id}/balance", post(payg::admin_adjust_balance))
+        .route(
+            "/api/v1/admin/billing/users/{user_id}/balance",
+            post(payg::admin_adjust_balance).patch(payg::admin_set_threshold),
+        )
         .merge(admin_plan_routes(ADMIN_PLANS, false))
         .merge(admin_plan_routes(SEED_001_ADMIN_PLANS, true))
         .route("/api/v1/admin/billing/stats", get(admin::totals))

@@ -107,6 +107,7 @@ impl Modify for Seed001Aliases {
         payg::admin_update_feature,
         payg::admin_delete_feature,
         payg::admin_adjust_balance,
+        payg::admin_set_threshold,
     ),
     tags(
         (name = "plans", description = "The public plan catalogue"),

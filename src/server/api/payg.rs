@@ -11,7 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use tariff_core::{balance, features};
 use tariff_model::api::{Checkout, Deleted, ForUser, Limits, UsageHistoryItem, UsageHistoryQuery};
-use tariff_model::balance::{AdjustmentBody, ChargeBody, FeatureOffer, FeaturePrice, TopupBody};
+use tariff_model::balance::{AdjustmentBody, ChargeBody, FeatureOffer, FeaturePrice, ThresholdBody, TopupBody};
 use tariff_model::portal::Page;
 use tariff_model::{Balance, Charged, Feature, FeatureChanges, Problem};
 
@@ -192,4 +192,26 @@ pub async fn admin_adjust_balance(
 ) -> ApiResult<Json<Balance>> {
     let low = state.billing.settings.low_balance_minor;
     Ok(Json(balance::adjust(&state.billing.store, state.now(), &admin.actor, &user_id, &body, low).await?))
+}
+
+/// `PATCH /api/v1/admin/billing/users/{user_id}/balance {"low_balance_threshold": 200.00}`: the
+/// account's own low-balance threshold (`null`: the server's default). Audited.
+#[utoipa::path(
+    patch, path = "/api/v1/admin/billing/users/{user_id}/balance", tag = "admin", params(("user_id" = String, Path)),
+    request_body = ThresholdBody,
+    responses((status = 200, description = "The balance with its threshold", body = Balance),
+        (status = 404, description = "Unknown user", body = Problem, content_type = "application/problem+json"), BadBody, AdminOnly)
+)]
+pub async fn admin_set_threshold(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(user_id): Path<String>,
+    ApiJson(body): ApiJson<ThresholdBody>,
+) -> ApiResult<Json<Balance>> {
+    let threshold = match &body.low_balance_threshold {
+        None => None,
+        Some(text) => Some(text.minor().map_err(|e| tariff_core::Error::invalid("low_balance_threshold", e.into()))?),
+    };
+    let low = state.billing.settings.low_balance_minor;
+    Ok(Json(balance::set_threshold(&state.billing.store, state.now(), &admin.actor, &user_id, threshold, low).await?))
 }

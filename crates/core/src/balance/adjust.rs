@@ -92,3 +92,41 @@ pub async fn adjust(
     tracing::info!(target: crate::LOG_TARGET, account_id = %user.account_id, amount_minor = minor, "balance of user {} {verb} by {}", user.id, actor.user_id);
     super::balance_of(db, &user.account_id, default_low_minor).await
 }
+
+/// Sets the low-balance threshold of `user_id`'s billing account (`threshold_minor`, minor units;
+/// `None` returns it to the server's default). Audited as `balance.threshold`.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown user; [`Error::Validation`] on `low_balance_threshold` for
+/// a negative or too large amount; [`Error::Database`].
+pub async fn set_threshold(
+    db: &Store,
+    now: i64,
+    actor: &Actor,
+    user_id: &str,
+    threshold_minor: Option<i64>,
+    default_low_minor: i64,
+) -> Result<Balance> {
+    let user = users::find_by_id(db.reader(), user_id).await?.ok_or_else(|| Error::not_found(Entity::User, user_id))?;
+    if threshold_minor.is_some_and(|m| m < 0) {
+        return Err(Error::invalid("low_balance_threshold", Message::NotNegative));
+    }
+    if threshold_minor.is_some_and(|m| m > MAX_ADJUSTMENT_MINOR) {
+        return Err(Error::invalid("low_balance_threshold", Message::AmountTooLarge));
+    }
+    let mut tx = db.begin_write().await?;
+    let before =
+        balances::get(tx.conn(), &user.account_id).await?.ok_or_else(|| Error::not_found(Entity::User, user_id))?;
+    balances::set_low_threshold(&mut tx, &user.account_id, threshold_minor, now).await?;
+    let description = match threshold_minor {
+        Some(m) => {
+            format!("Low-balance threshold of user {} set to {} {}", user.id, yookassa_amount(m), before.currency)
+        }
+        None => format!("Low-balance threshold of user {} reset to the default", user.id),
+    };
+    let changes =
+        serde_json::json!({ "low_balance_minor": { "before": before.low_balance_minor, "after": threshold_minor } });
+    audit::record(&mut tx, actor, "balance.threshold", "account", &user.account_id, description, changes, now).await?;
+    tx.commit().await?;
+    super::balance_of(db, &user.account_id, default_low_minor).await
+}

@@ -137,6 +137,22 @@ pub async fn apply(tx: &mut WriteTx, m: &Movement<'_>) -> Result<Applied, sqlx::
     Ok(Applied::Moved { balance_micros, currency })
 }
 
+/// Sets the account's own low-balance threshold (minor units; `None`: the server's default).
+pub async fn set_low_threshold(
+    tx: &mut WriteTx,
+    account_id: &str,
+    minor: Option<i64>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update account set low_balance_minor = $2, updated_at = $3 where id = $1")
+        .bind(account_id)
+        .bind(minor)
+        .bind(now)
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// Adds `micros` to what the account owes (usage a batch recorded that the balance could not pay).
 pub async fn add_owed(tx: &mut WriteTx, account_id: &str, micros: i64, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query("update account set owed_micros = owed_micros + $2, updated_at = $3 where id = $1")
