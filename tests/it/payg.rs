@@ -483,6 +483,15 @@ async fn usage_past_a_quota_with_an_overage_price_is_paid_from_the_balance(backe
         app.post_json("/api/v1/billing/usage", &user.token, json!({"metric": "requests", "amount": 2})).await;
     assert_eq!(status, 429);
     assert_ledger_matches(&app, &user).await;
+    // The usage page shows the charge next to its event and what overage cost this period.
+    let browser = crate::portal::Browser::new(&app);
+    let (status, body, _) =
+        browser.call("login", &[("email", &user.email), ("password", "a long enough password")]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, html, _) = browser.page("/billing/usage").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-charged-micros=\"1000000000\""), "{html}");
+    assert!(html.contains("data-testid=\"payg-cost\""), "{html}");
     app.stop().await;
 }
 on_both_databases!(overage, usage_past_a_quota_with_an_overage_price_is_paid_from_the_balance);

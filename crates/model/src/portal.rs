@@ -75,6 +75,8 @@ pub struct UsageEventView {
     pub model_id: Option<String>,
     pub chat_id: Option<String>,
     pub created_at: i64,
+    /// What the event cost from the balance (overage), micro-minor units.
+    pub charged_micros: i64,
 }
 
 /// The usage page (`/billing/usage`): meters, daily totals and the latest events.
@@ -87,6 +89,10 @@ pub struct UsageReport {
     pub period_end: i64,
     pub daily: Vec<DailyUsage>,
     pub recent: Vec<UsageEventView>,
+    /// What pay-as-you-go usage (overage and feature charges) took from the balance this
+    /// period, micro-minor units, in `currency` (the account's).
+    pub payg_cost_micros: i64,
+    pub currency: super::Currency,
 }
 
 /// One page of a list: `items`, the `total` that match, and the page asked for (1-based) with

@@ -128,4 +128,7 @@ pub struct UsageRow {
     pub chat_id: Option<String>,
     pub event_id: Option<String>,
     pub created_at: i64,
+    /// What the event cost from the balance (pay-as-you-go overage), micro-minor units.
+    #[serde(default)]
+    pub charged_micros: i64,
 }

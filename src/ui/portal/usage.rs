@@ -39,6 +39,16 @@ fn report_view(report: UsageReport, locale: Locale) -> impl IntoView {
         .map(|metric| daily_chart(&report, metric, locale))
         .collect_view();
     let has_usage = !report.daily.is_empty();
+    let currency = report.currency;
+    let payg = (report.payg_cost_micros > 0).then(|| {
+        view! {
+            <p class="lead" data-testid="payg-cost">
+                {t(locale, "Paid from the balance this period", "Оплачено с баланса за период")} ": "
+                <strong>{format::money_micros(report.payg_cost_micros, currency, locale)}</strong>
+                " · " <a href="/billing/balance">{t(locale, "Balance", "Баланс")}</a>
+            </p>
+        }
+    });
     view! {
         <div class="row-between">
             <h1 class="page-title">{t(locale, "Usage this period", "Использование за период")}</h1>
@@ -47,6 +57,7 @@ fn report_view(report: UsageReport, locale: Locale) -> impl IntoView {
                 {period}
             </p>
         </div>
+        {payg}
         <div class="meter-grid">
             {report.meters.iter().map(|m| quota_meter(m, locale)).collect_view()}
         </div>
@@ -60,7 +71,7 @@ fn report_view(report: UsageReport, locale: Locale) -> impl IntoView {
         </section>
         <section class="card">
             <h2>{t(locale, "Recent events", "Последние события")}</h2>
-            {events_table(report.recent, locale)}
+            {events_table(report.recent, currency, locale)}
         </section>
     }
 }
@@ -98,7 +109,7 @@ fn daily_chart(report: &UsageReport, metric: Metric, locale: Locale) -> impl Int
     view! { <div class="chart-block" data-chart=metric.as_str()>{bar_chart(bars, caption, locale)}</div> }
 }
 
-fn events_table(events: Vec<UsageEventView>, locale: Locale) -> impl IntoView {
+fn events_table(events: Vec<UsageEventView>, currency: crate::model::Currency, locale: Locale) -> impl IntoView {
     if events.is_empty() {
         return view! { <p class="muted">{t(locale, "No events yet.", "Событий пока нет.")}</p> }.into_any();
     }
@@ -111,6 +122,7 @@ fn events_table(events: Vec<UsageEventView>, locale: Locale) -> impl IntoView {
                     <th scope="col" class="num">{t(locale, "Amount", "Количество")}</th>
                     <th scope="col">{t(locale, "Model", "Модель")}</th>
                     <th scope="col">{t(locale, "Chat", "Чат")}</th>
+                    <th scope="col" class="num">{t(locale, "Charged", "Списано")}</th>
                 </tr>
             </thead>
             <tbody>
@@ -124,6 +136,9 @@ fn events_table(events: Vec<UsageEventView>, locale: Locale) -> impl IntoView {
                                 <td data-label=t(locale, "Amount", "Количество") class="num">{format::number(e.amount, locale)}</td>
                                 <td data-label=t(locale, "Model", "Модель")><code>{e.model_id.unwrap_or_else(|| "—".into())}</code></td>
                                 <td data-label=t(locale, "Chat", "Чат")><code>{e.chat_id.unwrap_or_else(|| "—".into())}</code></td>
+                                <td data-label=t(locale, "Charged", "Списано") class="num" data-charged-micros=e.charged_micros.to_string()>
+                                    {if e.charged_micros > 0 { format::money_micros(e.charged_micros, currency, locale) } else { "—".to_owned() }}
+                                </td>
                             </tr>
                         }
                     })

@@ -302,3 +302,21 @@ pub async fn charged_since<'c, E: Executor<'c, Database = Any>>(
         })
         .collect()
 }
+
+/// What charges took from one account's balance in `[from, to)` (Unix seconds), micro-minor units.
+pub async fn charged_between<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    account_id: &str,
+    from: i64,
+    to: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar(
+        "select cast(coalesce(-sum(delta_micros), 0) as bigint) from billing_balance_entry
+         where account_id = $1 and reason = 'charge' and created_at >= $2 and created_at < $3",
+    )
+    .bind(account_id)
+    .bind(from)
+    .bind(to)
+    .fetch_one(db)
+    .await
+}

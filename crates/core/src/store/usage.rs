@@ -208,7 +208,7 @@ pub async fn recent<'c, E: Executor<'c, Database = Any>>(
     limit: i64,
 ) -> Result<Vec<UsageRow>, sqlx::Error> {
     let rows = sqlx::query(
-        "select id, user_id, metric, amount, model_id, chat_id, event_id, created_at from billing_usage
+        "select id, user_id, metric, amount, model_id, chat_id, event_id, created_at, charged_micros from billing_usage
          where account_id = $1 order by created_at desc, id desc limit $2",
     )
     .bind(account_id)
@@ -226,6 +226,7 @@ pub async fn recent<'c, E: Executor<'c, Database = Any>>(
                 chat_id: r.try_get("chat_id")?,
                 event_id: r.try_get("event_id")?,
                 created_at: r.try_get("created_at")?,
+                charged_micros: r.try_get("charged_micros")?,
             })
         })
         .collect()

@@ -94,8 +94,23 @@ pub async fn report(
                 model_id: row.model_id,
                 chat_id: row.chat_id,
                 created_at: row.created_at,
+                charged_micros: row.charged_micros,
             })
         })
         .collect();
-    Ok(UsageReport { plan: subscription.map(|s| s.plan), meters, period_start, period_end, daily, recent })
+    let payg_cost_micros =
+        crate::store::balances::charged_between(db.reader(), &user.account_id, period_start, period_end).await?;
+    let currency = crate::store::balances::get(db.reader(), &user.account_id)
+        .await?
+        .map_or(tariff_model::Currency::Rub, |b| b.currency);
+    Ok(UsageReport {
+        plan: subscription.map(|s| s.plan),
+        meters,
+        period_start,
+        period_end,
+        daily,
+        recent,
+        payg_cost_micros,
+        currency,
+    })
 }
