@@ -162,6 +162,46 @@ pub async fn adjust_balance(user_id: String, amount: String, reason: String) -> 
     crate::server::pages::admin::adjust_balance(user_id, amount, reason).await
 }
 
+/// Every priced feature, active or not (`/admin/features`).
+///
+/// # Errors
+/// [`UiError::Forbidden`] for non-admins; [`tariff_model::Message::ServerError`].
+#[server(prefix = "/api/ui", endpoint = "admin/features")]
+pub async fn get_admin_features() -> Result<Vec<tariff_model::Feature>, UiError> {
+    crate::server::pages::admin::features().await
+}
+
+/// Creates (`create = true`) or updates the feature `name` from the editor's fields: prices are
+/// decimals (`0.15`), `per_units` a whole number, `is_active` a checkbox (audited).
+///
+/// # Errors
+/// [`UiError::Forbidden`]; field messages for every bad field; a message when the name exists.
+#[server(prefix = "/api/ui", endpoint = "admin/features/save")]
+#[allow(clippy::too_many_arguments)]
+pub async fn save_feature(
+    create: bool,
+    name: String,
+    title: String,
+    title_ru: String,
+    unit_price: String,
+    per_units: String,
+    currency: String,
+    access: String,
+    is_active: Option<String>,
+) -> Result<tariff_model::Feature, UiError> {
+    let fields = crate::server::pages::admin::FeatureFields {
+        name,
+        title,
+        title_ru,
+        unit_price,
+        per_units,
+        currency,
+        access,
+        is_active: is_active.is_some(),
+    };
+    crate::server::pages::admin::save_feature(create, fields).await
+}
+
 /// A page of audit entries matching `filters`, newest first.
 ///
 /// # Errors

@@ -1,6 +1,7 @@
 //! The HTML shell, the router and the page frame shared by every page.
 
 use super::admin::audit::AuditPage;
+use super::admin::features::AdminFeaturesPage;
 use super::admin::overview::AdminOverviewPage;
 use super::admin::plans::{AdminPlansPage, PlanEditorPage};
 use super::admin::users::{AdminUserPage, AdminUsersPage, PlanSubscribersPage};
@@ -129,6 +130,7 @@ fn Frame() -> impl IntoView {
                 <Route path=path!("/admin/plans/new") view=PlanEditorPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/:id/edit") view=PlanEditorPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/:id/subscribers") view=PlanSubscribersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/features") view=AdminFeaturesPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>

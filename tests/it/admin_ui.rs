@@ -311,3 +311,53 @@ async fn an_admin_credits_and_debits_a_balance_from_the_user_page() {
     assert_eq!(page["balance"]["balance_minor"], 125_050, "{page}");
     app.stop().await;
 }
+
+/// The features page (issue 12.10): an admin adds a feature and edits its price through the
+/// server functions; bad fields are named; the page lists it; others get 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_adds_and_edits_a_feature() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let admin = admin_browser(&app).await;
+    let form = |create: &str, price: &str, per_units: &str| {
+        vec![
+            ("create".to_owned(), create.to_owned()),
+            ("name".to_owned(), "gpt-4o".to_owned()),
+            ("title".to_owned(), "GPT-4o tokens".to_owned()),
+            ("title_ru".to_owned(), "Токены GPT-4o".to_owned()),
+            ("unit_price".to_owned(), price.to_owned()),
+            ("per_units".to_owned(), per_units.to_owned()),
+            ("currency".to_owned(), "RUB".to_owned()),
+            ("access".to_owned(), "premium".to_owned()),
+            ("is_active".to_owned(), "on".to_owned()),
+        ]
+    };
+    let call = |fields: Vec<(String, String)>| {
+        let admin = &admin;
+        async move {
+            let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            admin.call("admin/features/save", &pairs).await
+        }
+    };
+    let (status, body, _) = call(form("true", "0,15", "1000")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["unit_price_minor"].clone(), body["per_units"].clone()), (json!(15), json!(1000)));
+    let (status, body, _) = call(form("true", "0.15", "1000")).await;
+    assert_eq!(status, 409, "the name exists: {body}");
+    let (status, body, _) = call(form("false", "0.01", "7")).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["Fields"][0][0], "per_units");
+    let (status, body, _) = call(form("false", "0.30", "many")).await;
+    assert_eq!(status, 422, "{body}");
+    let (status, body, _) = call(form("false", "0.30", "1000")).await;
+    assert_eq!((status, body["unit_price_minor"].clone()), (200, json!(30)), "{body}");
+    let (_, list, _) = admin.call("admin/features", &[]).await;
+    assert_eq!(list.as_array().unwrap().len(), 1, "{list}");
+    let (status, html, _) = admin.page("/admin/features").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-feature=\"gpt-4o\""), "{html}");
+    let customer = Browser::new(&app);
+    customer.sign_up(&email("curious")).await;
+    let (status, _, _) = customer.call("admin/features", &[]).await;
+    assert_eq!(status, 403);
+    app.stop().await;
+}

@@ -240,6 +240,59 @@ pub async fn adjust_balance(user_id: String, amount: String, reason: String) -> 
     Ok(())
 }
 
+/// See [`crate::actions::admin::get_admin_features`].
+pub async fn features() -> Result<Vec<tariff_model::Feature>, UiError> {
+    require_admin()?;
+    tariff_core::features::list(&state().billing.store).await.map_err(fail)
+}
+
+/// The feature editor's fields as posted.
+pub struct FeatureFields {
+    pub name: String,
+    pub title: String,
+    pub title_ru: String,
+    pub unit_price: String,
+    pub per_units: String,
+    pub currency: String,
+    pub access: String,
+    pub is_active: bool,
+}
+
+/// See [`crate::actions::admin::save_feature`].
+pub async fn save_feature(create: bool, f: FeatureFields) -> Result<tariff_model::Feature, UiError> {
+    let admin = require_admin()?;
+    let state = state();
+    let per_units = match f.per_units.trim() {
+        "" => None,
+        text => match text.replace([' ', '\u{a0}'], "").parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => return Err(invalid(vec![InvalidField::new("per_units", Message::WholeNumber)])),
+        },
+    };
+    let price: String =
+        f.unit_price.chars().filter(|c| !c.is_whitespace()).map(|c| if c == ',' { '.' } else { c }).collect();
+    let title_ru = Some(Some(f.title_ru.trim().to_owned()).filter(|t| !t.is_empty()));
+    let changes = tariff_model::FeatureChanges {
+        name: Some(f.name.trim().to_owned()),
+        title: Some(f.title),
+        title_ru,
+        unit_price: Some(tariff_model::money::DecimalText(price)),
+        per_units,
+        currency: Some(f.currency),
+        access: Some(f.access),
+        is_active: Some(f.is_active),
+        ..Default::default()
+    };
+    let db = &state.billing.store;
+    let actor = admin_actor(&admin);
+    let saved = if create {
+        tariff_core::features::create(db, state.now(), &actor, changes).await
+    } else {
+        tariff_core::features::update(db, state.now(), &actor, f.name.trim(), changes).await
+    };
+    saved.map_err(fail)
+}
+
 /// See [`crate::actions::admin::get_audit`].
 pub async fn audit(filters: AuditFilters, page: i64) -> Result<Page<AuditRow>, UiError> {
     require_admin()?;

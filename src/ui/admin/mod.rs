@@ -3,6 +3,7 @@
 //! function calls `require_admin` itself; others get the 403 page.
 
 pub mod audit;
+pub mod features;
 pub mod overview;
 pub mod plans;
 pub mod users;
@@ -15,12 +16,13 @@ use leptos::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// The left navigation: `Overview · Plans · Users · Audit log`.
+/// The left navigation: `Overview · Plans · Features · Users · Audit log`.
 #[component]
 pub fn AdminNav() -> impl IntoView {
     const LINKS: &[(&str, &str, &str)] = &[
         ("/admin", "Overview", "Обзор"),
         ("/admin/plans", "Plans", "Тарифы"),
+        ("/admin/features", "Features", "Функции"),
         ("/admin/users", "Users", "Пользователи"),
         ("/admin/audit", "Audit log", "Журнал аудита"),
     ];
