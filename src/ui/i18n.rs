@@ -385,6 +385,7 @@ fn english(m: &Message) -> String {
             amount(*amount_minor, *currency, en)
         ),
         CurrencyMismatch { expected } => format!("The account is billed in {expected}"),
+        FeatureLimitLine => "Write one feature per line as name: units, e.g. gpt-4o: 100000".into(),
         SourceUnknown => "the source address is unknown".into(),
         SourceNotAllowed => "notifications are accepted only from YooKassa's addresses".into(),
         WholeNumberOrUnlimited => "Enter a whole number, or tick unlimited".into(),
@@ -520,6 +521,7 @@ fn russian(m: &Message) -> String {
             amount(*amount_minor, *currency, ru)
         ),
         CurrencyMismatch { expected } => format!("Счёт ведётся в валюте {expected}"),
+        FeatureLimitLine => "Пишите по одной функции в строке: имя: единицы, например gpt-4o: 100000".into(),
         SourceUnknown => "адрес отправителя неизвестен".into(),
         SourceNotAllowed => "уведомления принимаются только с адресов ЮKassa".into(),
         WholeNumberOrUnlimited => "Введите целое число или отметьте «без ограничений»".into(),

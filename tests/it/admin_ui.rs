@@ -143,11 +143,24 @@ async fn the_editor_refuses_lower_quotas_with_subscribers_and_confirms_price_cha
     assert_eq!(status, 200, "{body}");
     let (_, pro) = app.call(reqwest::Method::GET, "/api/v1/billing/plans/pro", None, None).await;
     assert_eq!(pro["price_minor"], 129_000);
+
     let (_, audit) = app.get_json("/api/v1/admin/billing/audit?action=plan.update&entity_id=pro", &admin.token).await;
     assert!(
         audit["items"][0]["description"].as_str().unwrap().contains("price changed from 990.00 RUB to 1290.00 RUB")
     );
     assert_eq!(audit["items"][0]["audit_metadata"]["channel"], "web");
+    // Included feature units and the pay-as-you-go discount (issue 12.4).
+    let payg = [("feature_limits", "gpt-4o: 100 000\nCategorizationAgent = 50"), ("discount_percent", "15")];
+    let (status, body) = save(&browser, &editor_fields(&pro, &payg)).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, saved) = app.call(reqwest::Method::GET, "/api/v1/billing/plans/pro", None, None).await;
+    assert_eq!(saved["feature_limits"], json!({"CategorizationAgent": 50, "gpt-4o": 100_000}), "{saved}");
+    assert_eq!(saved["discount_percent"], 15);
+    for (field, value) in [("feature_limits", "gpt-4o lots"), ("discount_percent", "120")] {
+        let (status, body) = save(&browser, &editor_fields(&pro, &[(field, value)])).await;
+        assert_eq!(status, 422, "{field}: {body}");
+        assert_eq!(body["Fields"][0][0], field, "{body}");
+    }
 
     // Bad values come back per field and change nothing.
     let mut fields = editor_fields(&pro, &[("price", "abc"), ("quotas.images", "x"), ("plan_extra_metadata", "{")]);

@@ -333,6 +333,8 @@ pub enum Message {
     CurrencyMismatch {
         expected: Currency,
     },
+    /// A line of the plan editor's included feature units is not `name: units`.
+    FeatureLimitLine,
 
     // Notifications from the payment provider.
     SourceUnknown,
@@ -432,6 +434,7 @@ impl Message {
             BalanceWouldGoNegative { balance_micros: 150_000_000, currency: rub },
             RefundBeyondUnspent { amount_minor: 15_000, currency: rub },
             CurrencyMismatch { expected: rub },
+            FeatureLimitLine,
             SourceUnknown,
             SourceNotAllowed,
             WholeNumberOrUnlimited,

@@ -141,6 +141,27 @@ fn plan_changes(fields: &BTreeMap<String, String>) -> (PlanChanges, Vec<InvalidF
     }
     changes.quotas = Some(Some(quotas));
     changes.overage = Some((!overage.is_empty()).then_some(overage));
+    match get("discount_percent") {
+        "" => changes.discount_percent = Some(0),
+        text => match text.trim_end_matches('%').trim().parse::<i64>() {
+            Ok(n) => changes.discount_percent = Some(n),
+            Err(_) => errors.push(InvalidField::new("discount_percent", Message::WholeNumber)),
+        },
+    }
+    // Included feature units, one `name: units` per line.
+    let mut limits = BTreeMap::new();
+    for line in get("feature_limits").lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let parsed = line
+            .split_once([':', '='])
+            .and_then(|(name, units)| Some((name.trim(), units.trim().replace([' ', ','], "").parse::<i64>().ok()?)));
+        match parsed {
+            Some((name, units)) => {
+                limits.insert(name.to_owned(), units);
+            }
+            None => errors.push(InvalidField::new("feature_limits", Message::FeatureLimitLine)),
+        }
+    }
+    changes.feature_limits = Some((!limits.is_empty()).then_some(limits));
     changes.features =
         Some(get("features").split(['\n', ',']).map(str::trim).filter(|f| !f.is_empty()).map(str::to_owned).collect());
     changes.plan_extra_metadata = match get("plan_extra_metadata") {

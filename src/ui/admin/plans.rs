@@ -377,6 +377,17 @@ fn editor_view(stats: Option<PlanWithStats>, locale: Locale, save: ServerAction<
                 </table>
             </fieldset>
             <fieldset class="form-grid">
+                <legend>{t(locale, "Pay-as-you-go features", "Оплата функций сверх тарифа")}</legend>
+                {area(
+                    "Included feature units per period (name: units, one per line)",
+                    "Включено единиц функций за период (имя: единицы, по одной в строке)",
+                    "feature_limits",
+                    plan.feature_limits.as_ref().map(|l| l.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join("\n")).unwrap_or_default(),
+                    "gpt-4o: 1000000",
+                )}
+                {text("Discount on pay-as-you-go prices, %", "Скидка на оплату сверх тарифа, %", "discount_percent", plan.discount_percent.to_string(), false)}
+            </fieldset>
+            <fieldset class="form-grid">
                 <legend>{t(locale, "Catalogue", "Каталог")}</legend>
                 {area("Features (one per line)", "Функции (по одной в строке)", "features", plan.features.join("\n"), "gpt4_access, claude_access, priority_support, …")}
                 {text("Display order", "Порядок показа", "display_order", plan.display_order.to_string(), false)}
@@ -396,7 +407,7 @@ fn editor_view(stats: Option<PlanWithStats>, locale: Locale, save: ServerAction<
             </fieldset>
             {action_message(value, &[
                 "name", "name_ru", "description", "description_ru", "price", "currency", "interval", "trial_days",
-                "display_order", "features", "plan_extra_metadata", "new_id",
+                "display_order", "features", "plan_extra_metadata", "new_id", "feature_limits", "discount_percent",
                 "quotas.tokens_input", "quotas.tokens_output", "quotas.requests", "quotas.images", "quotas.audio_minutes",
                 "overage.tokens_input", "overage.tokens_output", "overage.requests", "overage.images", "overage.audio_minutes",
             ])}
