@@ -171,35 +171,29 @@ pub async fn get_admin_features() -> Result<Vec<tariff_model::Feature>, UiError>
     crate::server::pages::admin::features().await
 }
 
-/// Creates (`create = true`) or updates the feature `name` from the editor's fields: prices are
-/// decimals (`0.15`), `per_units` a whole number, `is_active` a checkbox (audited).
+/// Creates (`create = true`) or updates a feature from the editor's `fields` (`name`, `title`,
+/// `title_ru`, `unit_price` as a decimal such as `0.15`, `per_units`, `currency`, `access`,
+/// `is_active` present when ticked). Audited.
 ///
 /// # Errors
 /// [`UiError::Forbidden`]; field messages for every bad field; a message when the name exists.
 #[server(prefix = "/api/ui", endpoint = "admin/features/save")]
-#[allow(clippy::too_many_arguments)]
 pub async fn save_feature(
     create: bool,
-    name: String,
-    title: String,
-    title_ru: String,
-    unit_price: String,
-    per_units: String,
-    currency: String,
-    access: String,
-    is_active: Option<String>,
+    fields: std::collections::BTreeMap<String, String>,
 ) -> Result<tariff_model::Feature, UiError> {
-    let fields = crate::server::pages::admin::FeatureFields {
-        name,
-        title,
-        title_ru,
-        unit_price,
-        per_units,
-        currency,
-        access,
-        is_active: is_active.is_some(),
+    let get = |name: &str| fields.get(name).cloned().unwrap_or_default();
+    let form = crate::server::pages::admin::FeatureFields {
+        name: get("name"),
+        title: get("title"),
+        title_ru: get("title_ru"),
+        unit_price: get("unit_price"),
+        per_units: get("per_units"),
+        currency: get("currency"),
+        access: get("access"),
+        is_active: fields.contains_key("is_active"),
     };
-    crate::server::pages::admin::save_feature(create, fields).await
+    crate::server::pages::admin::save_feature(create, form).await
 }
 
 /// A page of audit entries matching `filters`, newest first.

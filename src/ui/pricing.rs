@@ -119,7 +119,7 @@ pub fn PlanGrid(billing: Signal<Billing>) -> impl IntoView {
                                     .map(|plan| {
                                         let choice = choose_button(&plan, &catalog, locale, checkout);
                                         let current = catalog.current_plan_id.as_deref() == Some(plan.id.as_str());
-                                        plan_card(plan, locale, current, choice)
+                                        plan_card(plan, &catalog.features, locale, current, choice)
                                     })
                                     .collect_view()}
                             </div>
@@ -133,8 +133,15 @@ pub fn PlanGrid(billing: Signal<Billing>) -> impl IntoView {
     }
 }
 
-/// One plan as a card: name, price per interval, description, quotas, features, and `choice`.
-fn plan_card(plan: Plan, locale: Locale, current: bool, choice: AnyView) -> impl IntoView {
+/// One plan as a card: name, price per interval, description, quotas, features, the price of
+/// each pay-as-you-go feature on this plan (with its discount and included units), and `choice`.
+fn plan_card(
+    plan: Plan,
+    priced: &[crate::model::Feature],
+    locale: Locale,
+    current: bool,
+    choice: AnyView,
+) -> impl IntoView {
     let t = locale.text();
     let (name, description) = match locale {
         Locale::Ru => (
@@ -154,6 +161,38 @@ fn plan_card(plan: Plan, locale: Locale, current: bool, choice: AnyView) -> impl
     let is_promo = promo.is_some();
     let features: Vec<String> = plan.features.iter().map(|f| format::feature(f, locale)).collect();
     let trial = (plan.trial_days > 0).then(|| format!("{} {}", plan.trial_days, t.trial_days));
+    let payg: Vec<(String, String, String)> = priced
+        .iter()
+        .filter(|f| f.available_on(Some(&plan)))
+        .map(|f| {
+            let title = match locale {
+                Locale::Ru => f.title_ru.clone().unwrap_or_else(|| f.title.clone()),
+                Locale::En => f.title.clone(),
+            };
+            let block =
+                if f.per_units == 1 { String::new() } else { format!(" / {}", format::number(f.per_units, locale)) };
+            let price = format!(
+                "{}{block}",
+                format::money_micros(f.block_price_micros(plan.discount_percent), f.currency, locale)
+            );
+            let included = match plan.feature_limit(&f.name) {
+                0 => String::new(),
+                n => format!(
+                    "{} {}",
+                    format::number(n, locale),
+                    match locale {
+                        Locale::Ru => "включено",
+                        Locale::En => "included",
+                    }
+                ),
+            };
+            (title, price, included)
+        })
+        .collect();
+    let discount = (plan.discount_percent > 0).then(|| match locale {
+        Locale::Ru => format!("Скидка {} % на оплату сверх тарифа", plan.discount_percent),
+        Locale::En => format!("{} % off pay-as-you-go prices", plan.discount_percent),
+    });
 
     view! {
         <article class="plan-card" class:promo=is_promo class:current=current data-plan-id=plan.id.clone()>
@@ -177,6 +216,15 @@ fn plan_card(plan: Plan, locale: Locale, current: bool, choice: AnyView) -> impl
                 <h3 class="plan-section">{t.features}</h3>
                 <ul class="feature-list">
                     {features.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}
+                </ul>
+            })}
+            {(!payg.is_empty()).then(|| view! {
+                <h3 class="plan-section">{match locale { Locale::Ru => "Оплата по использованию", Locale::En => "Pay as you go" }}</h3>
+                {discount.map(|d| view! { <p class="small" data-testid="payg-discount">{d}</p> })}
+                <ul class="feature-list" data-list="payg">
+                    {payg.into_iter().map(|(title, price, included)| view! {
+                        <li>{title} ": " <strong>{price}</strong>{(!included.is_empty()).then(|| view! { <span class="muted small">{format!(" · {included}")}</span> })}</li>
+                    }).collect_view()}
                 </ul>
             })}
             <div class="plan-choice">{choice}</div>

@@ -334,14 +334,14 @@ async fn an_admin_adds_and_edits_a_feature() {
     let form = |create: &str, price: &str, per_units: &str| {
         vec![
             ("create".to_owned(), create.to_owned()),
-            ("name".to_owned(), "gpt-4o".to_owned()),
-            ("title".to_owned(), "GPT-4o tokens".to_owned()),
-            ("title_ru".to_owned(), "Токены GPT-4o".to_owned()),
-            ("unit_price".to_owned(), price.to_owned()),
-            ("per_units".to_owned(), per_units.to_owned()),
-            ("currency".to_owned(), "RUB".to_owned()),
-            ("access".to_owned(), "premium".to_owned()),
-            ("is_active".to_owned(), "on".to_owned()),
+            ("fields[name]".to_owned(), "gpt-4o".to_owned()),
+            ("fields[title]".to_owned(), "GPT-4o tokens".to_owned()),
+            ("fields[title_ru]".to_owned(), "Токены GPT-4o".to_owned()),
+            ("fields[unit_price]".to_owned(), price.to_owned()),
+            ("fields[per_units]".to_owned(), per_units.to_owned()),
+            ("fields[currency]".to_owned(), "RUB".to_owned()),
+            ("fields[access]".to_owned(), "premium".to_owned()),
+            ("fields[is_active]".to_owned(), "on".to_owned()),
         ]
     };
     let call = |fields: Vec<(String, String)>| {

@@ -74,6 +74,31 @@ async fn annual_toggle_is_a_plain_link_and_lists_yearly_plans() {
     app.stop().await;
 }
 
+/// With seed 004's pay-as-you-go example each plan card lists the features it may use at its
+/// own price (after its discount) with the units it includes (issue 12.9).
+#[tokio::test]
+async fn plan_cards_show_pay_as_you_go_prices_per_plan() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let options = tariff_core::plans::InitOptions { include_payg: true, force: true, ..Default::default() };
+    tariff_core::plans::init_plans(app.store(), 0, &tariff_core::audit::Actor::cli(), options).await.unwrap();
+    let (_, _, html) = page(&app, "/", None).await;
+    let card = |id: &str| {
+        let start = html.find(&format!("data-plan-id=\"{id}\"")).unwrap_or_else(|| panic!("no {id} card"));
+        let end = html[start..].find("</article>").map_or(html.len(), |e| start + e);
+        html[start..end].to_owned()
+    };
+    let pro = card("pro");
+    assert!(pro.contains("10 % off pay-as-you-go prices"), "{pro}");
+    assert!(pro.contains("0.135\u{a0}₽ / 1,000"), "GPT-4o at 10 % off: {pro}");
+    assert!(pro.contains("1,000,000 included"), "{pro}");
+    assert!(!pro.contains("Deep analysis"), "exclusive to plans that list it: {pro}");
+    let free = card("free");
+    assert!(free.contains("Categorization agent"), "{free}");
+    assert!(!free.contains("GPT-4o"), "premium features are for paid plans: {free}");
+    assert!(card("team").contains("Deep analysis report"));
+    app.stop().await;
+}
+
 #[tokio::test]
 async fn unknown_pages_answer_404_html() {
     let app = spawn_app(Backend::Sqlite).await;

@@ -88,6 +88,23 @@ pub struct Feature {
 }
 
 impl Feature {
+    /// Whether an account on `plan` (`None`: no subscription) may use the feature (DESIGN.md
+    /// "Pay-as-you-go"): `included` every plan, `premium` any paid plan, `exclusive` only plans
+    /// that list it; never when the feature is inactive.
+    pub fn available_on(&self, plan: Option<&super::Plan>) -> bool {
+        self.is_active
+            && match self.access {
+                Access::Included => true,
+                Access::Premium => plan.is_some_and(|p| !p.is_free()),
+                Access::Exclusive => plan.is_some_and(|p| p.lists_feature(&self.name)),
+            }
+    }
+
+    /// The price of one block of `per_units` units at `discount_percent` off, micro-minor units.
+    pub fn block_price_micros(&self, discount_percent: i64) -> i64 {
+        cost_micros(self.unit_price_minor, self.per_units, self.per_units, discount_percent).unwrap_or(0)
+    }
+
     /// The exact price of `units` units at `discount_percent` off, in micro-minor units,
     /// rounded up to a whole micro-minor unit (exact whenever the discounted price of one unit
     /// is a whole number of them, which feature validation guarantees for the list price).

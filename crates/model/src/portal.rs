@@ -39,6 +39,8 @@ pub struct PlanCatalog {
     pub current_plan_id: Option<String>,
     /// Whether payments can be taken (YooKassa or its sandbox is configured).
     pub payments_enabled: bool,
+    /// Active priced features, to show each plan's price and included units of them.
+    pub features: Vec<super::Feature>,
 }
 
 /// The return page's view of one checkout (`/billing/return`).

@@ -56,6 +56,12 @@ pub async fn plan_catalog() -> Result<PlanCatalog, UiError> {
         signed_in: viewer.is_some(),
         current_plan_id,
         payments_enabled: state.billing.gateway.is_some(),
+        features: tariff_core::features::list(&state.billing.store)
+            .await
+            .map_err(fail)?
+            .into_iter()
+            .filter(|f| f.is_active)
+            .collect(),
     })
 }
 

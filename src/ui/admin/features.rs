@@ -99,25 +99,25 @@ fn feature_form(feature: Option<Feature>, locale: Locale, save: ServerAction<Sav
         <ActionForm action=save attr:class="form" attr:data-form=form_name>
             <input type="hidden" name="create" value=create.to_string()/>
             <label for=name_id.clone()>{t(locale, "Name (stable id)", "Имя (идентификатор)")}</label>
-            <input id=name_id name="name" value=name readonly=!create required placeholder="gpt-4o"/>
+            <input id=name_id name="fields[name]" value=name readonly=!create required placeholder="gpt-4o"/>
             {create.then(|| field_message(save.value(), "name"))}
             <label for=title_id.clone()>{t(locale, "Title", "Название")}</label>
-            <input id=title_id name="title" value=title required/>
+            <input id=title_id name="fields[title]" value=title required/>
             <label for=title_ru_id.clone()>{t(locale, "Title in Russian", "Название по-русски")}</label>
-            <input id=title_ru_id name="title_ru" value=title_ru/>
+            <input id=title_ru_id name="fields[title_ru]" value=title_ru/>
             <label for=price_id.clone()>{t(locale, "Price of one block", "Цена блока")}</label>
-            <input id=price_id name="unit_price" inputmode="decimal" value=price required placeholder="0.15"/>
+            <input id=price_id name="fields[unit_price]" inputmode="decimal" value=price required placeholder="0.15"/>
             <label for=per_units_id.clone()>{t(locale, "Units per block", "Единиц в блоке")}</label>
-            <input id=per_units_id name="per_units" inputmode="numeric" value=per_units/>
+            <input id=per_units_id name="fields[per_units]" inputmode="numeric" value=per_units/>
             <label for=currency_id.clone()>{t(locale, "Currency", "Валюта")}</label>
-            <select id=currency_id name="currency">
+            <select id=currency_id name="fields[currency]">
                 {Currency::ALL.into_iter().map(|c| view! { <option value=c.code() selected=c == currency>{c.code()}</option> }).collect_view()}
             </select>
             <label for=access_id.clone()>{t(locale, "Access", "Доступ")}</label>
-            <select id=access_id name="access">
+            <select id=access_id name="fields[access]">
                 {Access::ALL.into_iter().map(|a| view! { <option value=a.as_str() selected=a == access>{access_label(a, locale)}</option> }).collect_view()}
             </select>
-            <label class="check"><input type="checkbox" name="is_active" value="on" checked=active/> {t(locale, "Active", "Активна")}</label>
+            <label class="check"><input type="checkbox" name="fields[is_active]" value="on" checked=active/> {t(locale, "Active", "Активна")}</label>
             <button type="submit" class="button primary">{if create { t(locale, "Add feature", "Добавить") } else { t(locale, "Save", "Сохранить") }}</button>
         </ActionForm>
     }

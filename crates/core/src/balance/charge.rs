@@ -192,7 +192,7 @@ async fn charge_in(
 
 fn price_of(feature: &Feature, s: &PaygStanding) -> FeaturePrice {
     let discount = discount_of(s.plan.as_ref());
-    let block = cost_micros(feature.unit_price_minor, feature.per_units, feature.per_units, discount).unwrap_or(0);
+    let block = feature.block_price_micros(discount);
     FeaturePrice {
         feature: feature.name.clone(),
         currency: feature.currency,

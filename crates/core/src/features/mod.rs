@@ -21,12 +21,7 @@ pub const MAX_UNIT_PRICE_MINOR: i64 = 1_000_000_000;
 
 /// Whether an account on `plan` (`None`: no subscription) may use `feature`.
 pub fn available(feature: &Feature, plan: Option<&Plan>) -> bool {
-    feature.is_active
-        && match feature.access {
-            Access::Included => true,
-            Access::Premium => plan.is_some_and(|p| !p.is_free()),
-            Access::Exclusive => plan.is_some_and(|p| p.lists_feature(&feature.name)),
-        }
+    feature.available_on(plan)
 }
 
 /// The discount `plan` gives on pay-as-you-go prices, percent.
