@@ -174,6 +174,33 @@ test.describe('admin dashboard', () => {
     await screenshot(page, testInfo, 'admin-audit');
   });
 
+  test('an admin adds a priced feature and credits a user balance by hand', async ({ page }, testInfo) => {
+    const name = `e2e-feature-${Date.now()}`;
+    await logIn(page, ADMIN_EMAIL, ADMIN_PASSWORD, '/admin/features');
+    const form = page.locator('[data-form="feature-new"]');
+    await form.locator('input[name="fields[name]"]').fill(name);
+    await form.locator('input[name="fields[title]"]').fill('E2E tokens');
+    await form.locator('input[name="fields[unit_price]"]').fill('0,15');
+    await form.locator('input[name="fields[per_units]"]').fill('1000');
+    await form.locator('select[name="fields[access]"]').selectOption('premium');
+    await form.getByRole('button', { name: 'Add feature' }).click();
+    const row = page.locator(`tr[data-feature="${name}"]`);
+    await expect(row).toContainText('0.15 ₽ / 1,000 units');
+    await expect(row).toContainText('Paid plans');
+    await screenshot(page, testInfo, 'admin-features');
+
+    const user = makeUser('prepaid');
+    await page.goto(`/admin/users/${user.id}`);
+    await waitForHydration(page);
+    await page.locator('[data-form-wrap="adjust"] summary').click();
+    await page.locator('#adjust-amount').fill('250');
+    await page.locator('#adjust-reason').fill('prepaid by invoice');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect(page.getByTestId('admin-balance')).toHaveText('250 ₽');
+    await expect(page.locator('[data-table="ledger"] tr[data-reason="adjustment"]')).toContainText('prepaid by invoice');
+    await screenshot(page, testInfo, 'admin-user-balance');
+  });
+
   test('a non-admin opening /admin gets the 403 page', async ({ page }, testInfo) => {
     const user = makeUser('nosy');
     await logIn(page, user.email, user.password, '/billing');

@@ -221,7 +221,7 @@ fn plan_card(
             {(!payg.is_empty()).then(|| view! {
                 <h3 class="plan-section">{match locale { Locale::Ru => "Оплата по использованию", Locale::En => "Pay as you go" }}</h3>
                 {discount.map(|d| view! { <p class="small" data-testid="payg-discount">{d}</p> })}
-                <ul class="feature-list" data-list="payg">
+                <ul class="payg-list" data-list="payg">
                     {payg.into_iter().map(|(title, price, included)| view! {
                         <li>{title} ": " <strong>{price}</strong>{(!included.is_empty()).then(|| view! { <span class="muted small">{format!(" · {included}")}</span> })}</li>
                     }).collect_view()}

@@ -167,9 +167,12 @@ async fn a_charge_takes_included_units_first_then_the_discounted_price(backend: 
     );
     let (_, only_metrics) = app.get_json("/api/v1/billing/usage?metric=images", &user.token).await;
     assert_eq!(only_metrics["total"], 0, "{only_metrics}");
-    for bad in
-        ["/api/v1/billing/usage?metric=nope", "/api/v1/billing/usage?page=0", "/api/v1/billing/usage?feature=a%20b"]
-    {
+    for bad in [
+        "/api/v1/billing/usage?metric=nope",
+        "/api/v1/billing/usage?page=0",
+        "/api/v1/billing/usage?feature=a%20b",
+        "/api/v1/billing/usage?to=-1",
+    ] {
         let (status, problem) = app.get_json(bad, &user.token).await;
         assert_eq!(status, 422, "{bad}: {problem}");
     }

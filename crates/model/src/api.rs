@@ -72,7 +72,7 @@ pub struct UsageHistoryQuery {
     pub user_id: Option<String>,
     #[cfg_attr(feature = "openapi", param(value_type = Option<crate::Metric>, nullable = false))]
     pub metric: Option<String>,
-    #[cfg_attr(feature = "openapi", param(nullable = false, max_length = 64))]
+    #[cfg_attr(feature = "openapi", param(nullable = false, pattern = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$"))]
     pub feature: Option<String>,
     #[cfg_attr(feature = "openapi", param(nullable = false, minimum = 0))]
     pub from: Option<i64>,

@@ -51,8 +51,8 @@ pub async fn limits(db: &Store, now: i64, policy: NoSubscriptionPolicy, user: &U
 /// each cost from the balance (`GET /api/v1/billing/usage`).
 ///
 /// # Errors
-/// [`Error::Validation`] for an unknown `metric` filter, a feature name that cannot be one, or
-/// bad paging; [`Error::Database`].
+/// [`Error::Validation`] for an unknown `metric` filter, a feature name that cannot be one, a
+/// negative `from` or `to`, or bad paging; [`Error::Database`].
 pub async fn history(db: &Store, account_id: &str, query: &UsageHistoryQuery) -> Result<Page<UsageHistoryItem>> {
     let (page, page_size, offset) = paging(query.page, query.page_size)?;
     if let Some(metric) = &query.metric
@@ -62,6 +62,11 @@ pub async fn history(db: &Store, account_id: &str, query: &UsageHistoryQuery) ->
     }
     if query.feature.as_deref().is_some_and(|f| !tariff_model::plan::is_feature_code(f)) {
         return Err(Error::invalid("feature", Message::FeatureCodeInvalid));
+    }
+    for (field, value) in [("from", query.from), ("to", query.to)] {
+        if value.is_some_and(|v| v < 0) {
+            return Err(Error::invalid(field, Message::NotNegative));
+        }
     }
     let filter = HistoryFilter {
         metric: query.metric.as_deref(),

@@ -262,18 +262,7 @@ pub async fn liability<'c, E: Executor<'c, Database = Any>>(db: E) -> Result<Vec
     let rows = sqlx::query("select currency, cast(coalesce(sum(balance_micros), 0) as bigint) as total from account group by currency order by currency")
         .fetch_all(db)
         .await?;
-    rows.iter()
-        .map(|row| {
-            let currency: String = row.try_get("currency")?;
-            Ok((
-                currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
-                    index: "currency".into(),
-                    source: e.to_string().into(),
-                })?,
-                row.try_get("total")?,
-            ))
-        })
-        .collect()
+    currency_totals(&rows)
 }
 
 /// What charges took from balances since `since` (Unix seconds), per currency, micro-minor units
@@ -289,18 +278,7 @@ pub async fn charged_since<'c, E: Executor<'c, Database = Any>>(
     .bind(since)
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|row| {
-            let currency: String = row.try_get("currency")?;
-            Ok((
-                currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
-                    index: "currency".into(),
-                    source: e.to_string().into(),
-                })?,
-                row.try_get("total")?,
-            ))
-        })
-        .collect()
+    currency_totals(&rows)
 }
 
 /// What charges took from one account's balance in `[from, to)` (Unix seconds), micro-minor units.
@@ -319,4 +297,20 @@ pub async fn charged_between<'c, E: Executor<'c, Database = Any>>(
     .bind(to)
     .fetch_one(db)
     .await
+}
+
+/// `(currency, total)` rows as pairs.
+fn currency_totals(rows: &[AnyRow]) -> Result<Vec<(Currency, i64)>, sqlx::Error> {
+    rows.iter()
+        .map(|row| {
+            let currency: String = row.try_get("currency")?;
+            Ok((
+                currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
+                    index: "currency".into(),
+                    source: e.to_string().into(),
+                })?,
+                row.try_get("total")?,
+            ))
+        })
+        .collect()
 }
