@@ -208,10 +208,7 @@ pub async fn admin_set_threshold(
     Path(user_id): Path<String>,
     ApiJson(body): ApiJson<ThresholdBody>,
 ) -> ApiResult<Json<Balance>> {
-    let threshold = match &body.low_balance_threshold {
-        None => None,
-        Some(text) => Some(text.minor().map_err(|e| tariff_core::Error::invalid("low_balance_threshold", e.into()))?),
-    };
     let low = state.billing.settings.low_balance_minor;
+    let threshold = body.low_balance_threshold.as_ref();
     Ok(Json(balance::set_threshold(&state.billing.store, state.now(), &admin.actor, &user_id, threshold, low).await?))
 }

@@ -101,7 +101,7 @@ fn plan_changes(fields: &BTreeMap<String, String>) -> (PlanChanges, Vec<InvalidF
     if !get("new_id").is_empty() {
         changes.id = Some(get("new_id").to_owned());
     }
-    let price = get("price").replace(',', ".");
+    let price = super::decimal_input(get("price"));
     match minor_from_decimal(&price) {
         Ok(_) => changes.price = Some(price.as_str().into()),
         Err(_) => errors.push(InvalidField::new("price", Message::PriceFormat)),
@@ -235,7 +235,7 @@ pub async fn refund(transaction_id: String, amount: String) -> Result<(), UiErro
     let state = state();
     let amount = match amount.trim() {
         "" => None,
-        text => match minor_from_decimal(&text.replace(',', ".")) {
+        text => match minor_from_decimal(&super::decimal_input(text)) {
             Ok(minor) => Some(minor),
             Err(_) => return Err(invalid(vec![InvalidField::new("amount", Message::PriceFormat)])),
         },
@@ -248,8 +248,7 @@ pub async fn refund(transaction_id: String, amount: String) -> Result<(), UiErro
 pub async fn adjust_balance(user_id: String, amount: String, reason: String) -> Result<(), UiError> {
     let admin = require_admin()?;
     let state = state();
-    let cleaned: String =
-        amount.chars().filter(|c| !c.is_whitespace()).map(|c| if c == ',' { '.' } else { c }).collect();
+    let cleaned: String = super::decimal_input(&amount);
     if cleaned.is_empty() {
         return Err(invalid(vec![InvalidField::new("amount", Message::PriceFormat)]));
     }
@@ -290,8 +289,7 @@ pub async fn save_feature(create: bool, f: FeatureFields) -> Result<tariff_model
             Err(_) => return Err(invalid(vec![InvalidField::new("per_units", Message::WholeNumber)])),
         },
     };
-    let price: String =
-        f.unit_price.chars().filter(|c| !c.is_whitespace()).map(|c| if c == ',' { '.' } else { c }).collect();
+    let price: String = super::decimal_input(&f.unit_price);
     let title_ru = Some(Some(f.title_ru.trim().to_owned()).filter(|t| !t.is_empty()));
     let changes = tariff_model::FeatureChanges {
         name: Some(f.name.trim().to_owned()),

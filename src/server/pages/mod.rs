@@ -99,6 +99,12 @@ pub async fn session() -> Result<tower_sessions::Session, UiError> {
 }
 
 /// A session store failure as the page shows it (the detail is logged).
+/// An amount as people type it into a form (`1 250,50`) in the form the money parser reads
+/// (`1250.50`): spaces (also no-break ones) go, a decimal comma becomes a point.
+pub fn decimal_input(text: &str) -> String {
+    text.chars().filter(|c| !c.is_whitespace()).map(|c| if c == ',' { '.' } else { c }).collect()
+}
+
 pub fn session_failed(e: tower_sessions::session::Error) -> UiError {
     tracing::error!(error = %e, "the session store failed");
     UiError::Message(say(&Message::ServerError))

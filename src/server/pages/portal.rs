@@ -95,9 +95,7 @@ pub async fn start_topup(amount: String) -> Result<String, UiError> {
     let viewer = require_viewer()?;
     let state = state();
     let base = state.config.base_url();
-    // People write `1 500,50`: spaces go, a decimal comma is a point.
-    let cleaned: String =
-        amount.chars().filter(|c| !c.is_whitespace()).map(|c| if c == ',' { '.' } else { c }).collect();
+    let cleaned: String = super::decimal_input(&amount);
     let amount = tariff_model::money::DecimalText(cleaned);
     let checkout = tariff_core::balance::topup_returning(&state.billing, &user_ref(&viewer), &amount, |id| {
         format!("{base}/billing/return?transaction={id}")

@@ -93,21 +93,23 @@ pub async fn adjust(
     super::balance_of(db, &user.account_id, default_low_minor).await
 }
 
-/// Sets the low-balance threshold of `user_id`'s billing account (`threshold_minor`, minor units;
-/// `None` returns it to the server's default). Audited as `balance.threshold`.
+/// Sets the low-balance threshold of `user_id`'s billing account (`threshold`, decimal in major
+/// units; `None` returns it to the server's default). Audited as `balance.threshold`.
 ///
 /// # Errors
 /// [`Error::NotFound`] for an unknown user; [`Error::Validation`] on `low_balance_threshold` for
-/// a negative or too large amount; [`Error::Database`].
+/// an amount that is not exact, negative or too large; [`Error::Database`].
 pub async fn set_threshold(
     db: &Store,
     now: i64,
     actor: &Actor,
     user_id: &str,
-    threshold_minor: Option<i64>,
+    threshold: Option<&tariff_model::money::DecimalText>,
     default_low_minor: i64,
 ) -> Result<Balance> {
     let user = users::find_by_id(db.reader(), user_id).await?.ok_or_else(|| Error::not_found(Entity::User, user_id))?;
+    let threshold_minor =
+        threshold.map(|t| t.minor().map_err(|e| Error::invalid("low_balance_threshold", e.into()))).transpose()?;
     if threshold_minor.is_some_and(|m| m < 0) {
         return Err(Error::invalid("low_balance_threshold", Message::NotNegative));
     }
