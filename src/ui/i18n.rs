@@ -386,6 +386,20 @@ fn english(m: &Message) -> String {
         ),
         CurrencyMismatch { expected } => format!("The account is billed in {expected}"),
         FeatureLimitLine => "Write one feature per line as name: units, e.g. gpt-4o: 100000".into(),
+        OrgNameRequired => "Name the organisation".into(),
+        RoleUnknown { value } => format!("unknown role {value:?}; use owner, admin or member"),
+        AlreadyMember { email } => format!("{email} is already a member of this organisation"),
+        AlreadyInvited { email } => format!("{email} has a pending invitation already"),
+        LastOwner => "An organisation needs an owner: make someone else an owner first".into(),
+        InvitationGone => "This invitation has expired, was revoked or was answered already".into(),
+        OrgManagersOnly => "Only the organisation's owners and admins can do this".into(),
+        OrgOwnersOnly => "Only an owner can make someone an owner, or change or remove an owner".into(),
+        NotAMember => "You can bill only to your own account or an organisation you belong to".into(),
+        CapUnknown { value } => {
+            format!("unknown cap {value:?}; use a metric (tokens_input, tokens_output, requests, images, audio_minutes) or spend")
+        }
+        MemberCapReached { cap } => format!("Your own limit for {cap} in this organisation is used up for this period"),
+        AssignTargetRequired => "Name either user_id or organization_id".into(),
         SourceUnknown => "the source address is unknown".into(),
         SourceNotAllowed => "notifications are accepted only from YooKassa's addresses".into(),
         WholeNumberOrUnlimited => "Enter a whole number, or tick unlimited".into(),
@@ -410,6 +424,9 @@ fn russian(m: &Message) -> String {
             Entity::Metric => "Такой метрики нет.",
             Entity::Route => "По этому адресу ничего нет.",
             Entity::Feature => "Функция не найдена.",
+            Entity::Organization => "Организация не найдена.",
+            Entity::Invitation => "Приглашение не найдено.",
+            Entity::Member => "Участник не найден.",
         }
         .into(),
         Retry => "Запрос не прошёл. Проверьте соединение и попробуйте ещё раз.".into(),
@@ -522,6 +539,20 @@ fn russian(m: &Message) -> String {
         ),
         CurrencyMismatch { expected } => format!("Счёт ведётся в валюте {expected}"),
         FeatureLimitLine => "Пишите по одной функции в строке: имя: единицы, например gpt-4o: 100000".into(),
+        OrgNameRequired => "Укажите название организации".into(),
+        RoleUnknown { value } => format!("неизвестная роль {value:?}; используйте owner, admin или member"),
+        AlreadyMember { email } => format!("{email} уже состоит в этой организации"),
+        AlreadyInvited { email } => format!("У {email} уже есть действующее приглашение"),
+        LastOwner => "У организации должен быть владелец: сначала назначьте владельцем кого-то ещё".into(),
+        InvitationGone => "Приглашение истекло, отозвано или на него уже ответили".into(),
+        OrgManagersOnly => "Это могут делать только владельцы и администраторы организации".into(),
+        OrgOwnersOnly => "Только владелец может назначить владельца, изменить или удалить владельца".into(),
+        NotAMember => "Оплачивать можно только со своего счёта или счёта организации, в которой вы состоите".into(),
+        CapUnknown { value } => {
+            format!("неизвестный лимит {value:?}; используйте метрику (tokens_input, tokens_output, requests, images, audio_minutes) или spend")
+        }
+        MemberCapReached { cap } => format!("Ваш личный лимит {cap} в этой организации на этот период исчерпан"),
+        AssignTargetRequired => "Укажите либо user_id, либо organization_id".into(),
         SourceUnknown => "адрес отправителя неизвестен".into(),
         SourceNotAllowed => "уведомления принимаются только с адресов ЮKassa".into(),
         WholeNumberOrUnlimited => "Введите целое число или отметьте «без ограничений»".into(),

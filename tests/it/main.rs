@@ -12,6 +12,7 @@ mod architecture;
 mod cli;
 mod hardening;
 mod openapi;
+mod orgs;
 mod payg;
 mod payments;
 mod plans_api;

@@ -40,6 +40,13 @@ pub enum Error {
     /// 403 `feature_not_available`: the account's plan does not give access to `feature`.
     #[error("feature {feature:?} is not available on this plan")]
     FeatureNotAvailable { feature: String },
+    /// 429 `member_cap_exceeded`: the organisation member's own cap for the period would be
+    /// passed. `cap` is the metric's name, or `spend` (then the figures are micro-minor units).
+    #[error("member cap exceeded for {cap}: {used} of {limit} used, {requested} requested")]
+    MemberCapExceeded { cap: String, limit: i64, used: i64, requested: i64 },
+    /// 410: the thing existed but can no longer be used (an expired or revoked invitation).
+    #[error("gone: {0:?}")]
+    Gone(Message),
     /// 401: no or bad credentials.
     #[error("authentication required")]
     Unauthorized,
@@ -82,6 +89,8 @@ impl Error {
             Error::QuotaExceeded { .. } => ErrorCode::QuotaExceeded,
             Error::InsufficientBalance { .. } => ErrorCode::InsufficientBalance,
             Error::FeatureNotAvailable { .. } => ErrorCode::FeatureNotAvailable,
+            Error::MemberCapExceeded { .. } => ErrorCode::MemberCapExceeded,
+            Error::Gone(_) => ErrorCode::Gone,
             Error::Unauthorized => ErrorCode::Unauthorized,
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::PaymentProvider { .. } => ErrorCode::PaymentProviderError,
@@ -97,7 +106,8 @@ impl Error {
         match self {
             Error::NotFound { entity, .. } => Message::NotFound { entity: *entity },
             Error::Validation(fields) => fields.first().map(|f| f.message.clone()).unwrap_or(Message::ServerError),
-            Error::Conflict(m) | Error::Forbidden(m) | Error::Unavailable(m) => m.clone(),
+            Error::Conflict(m) | Error::Forbidden(m) | Error::Unavailable(m) | Error::Gone(m) => m.clone(),
+            Error::MemberCapExceeded { cap, .. } => Message::MemberCapReached { cap: cap.clone() },
             Error::QuotaExceeded { .. } => Message::ServerError,
             Error::InsufficientBalance { required_micros, balance_micros, currency, .. } => {
                 Message::InsufficientBalance {

@@ -14,6 +14,7 @@ pub mod error;
 pub mod features;
 pub mod gateway;
 pub mod leases;
+pub mod organizations;
 pub mod paging;
 pub mod payments;
 pub mod periods;

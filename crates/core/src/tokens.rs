@@ -23,18 +23,72 @@ pub fn parse_scope(text: &str) -> Result<Scope> {
     text.parse().map_err(|_| Error::invalid("scope", Message::ScopeUnknown { value: text.to_owned() }))
 }
 
-/// The user a request acts as (or for).
+/// The user a request acts as (or for), and the account it bills: `account_id` is the billing
+/// account (personal, or the organisation the user chose, issue 13), `personal_account_id` the
+/// user's own; `membership` is the user's role and caps when `account_id` is an organisation.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserRef {
     pub id: String,
     pub account_id: String,
     pub email: String,
     pub is_admin: bool,
+    pub personal_account_id: String,
+    pub membership: Option<Membership>,
+}
+
+/// A user's place in the organisation they bill to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Membership {
+    pub role: tariff_model::OrgRole,
+    pub caps: tariff_model::MemberCaps,
+}
+
+impl UserRef {
+    /// The user billing to their personal account.
+    pub fn personal(id: String, account_id: String, email: String, is_admin: bool) -> UserRef {
+        UserRef { id, personal_account_id: account_id.clone(), account_id, email, is_admin, membership: None }
+    }
+
+    /// Paying, topping up and changing or canceling the plan are for owners and admins of an
+    /// organisation (anyone on a personal account).
+    ///
+    /// # Errors
+    /// [`Error::Forbidden`] ([`Message::OrgManagersOnly`]) for an organisation's plain member.
+    pub fn require_payer(&self) -> Result<()> {
+        match &self.membership {
+            Some(m) if !m.role.manages() => Err(Error::Forbidden(Message::OrgManagersOnly)),
+            _ => Ok(()),
+        }
+    }
+
+    /// The member's caps in the organisation billed (none on a personal account).
+    pub fn caps(&self) -> Option<&tariff_model::MemberCaps> {
+        self.membership.as_ref().map(|m| &m.caps).filter(|c| !c.is_empty())
+    }
 }
 
 impl From<crate::accounts::User> for UserRef {
+    /// The user on their personal account (see [`crate::accounts::billing_user`] for the account
+    /// they bill to now).
     fn from(user: crate::accounts::User) -> UserRef {
-        UserRef { id: user.id, account_id: user.account_id, email: user.email, is_admin: user.role == Role::Admin }
+        UserRef::personal(user.id, user.account_id, user.email, user.role == Role::Admin)
+    }
+}
+
+impl From<users::BillingUserRow> for UserRef {
+    fn from(row: users::BillingUserRow) -> UserRef {
+        let membership = row.org_role.map(|role| Membership {
+            role,
+            caps: row.org_caps.as_deref().and_then(|c| serde_json::from_str(c).ok()).unwrap_or_default(),
+        });
+        UserRef {
+            id: row.id,
+            account_id: row.account_id,
+            email: row.email,
+            is_admin: row.role == Role::Admin,
+            personal_account_id: row.personal_account_id,
+            membership,
+        }
     }
 }
 
@@ -90,8 +144,9 @@ impl Principal {
                 if !may_act_for_others {
                     return Err(Error::Forbidden(Message::OwnUserOnly));
                 }
-                let user =
-                    users::find_by_id(db.reader(), id).await?.ok_or_else(|| Error::not_found(Entity::User, id))?;
+                let user = users::find_billing_user(db.reader(), id)
+                    .await?
+                    .ok_or_else(|| Error::not_found(Entity::User, id))?;
                 Ok(UserRef::from(user))
             }
         }
@@ -180,16 +235,7 @@ pub async fn authenticate(db: &Store, clock: &dyn Clock, token: &str) -> Result<
             }
         });
     }
-    Ok(Principal {
-        token_id: owner.token_id,
-        scope: owner.scope,
-        user: UserRef {
-            id: owner.user_id,
-            account_id: owner.account_id,
-            email: owner.email,
-            is_admin: owner.role == Role::Admin,
-        },
-    })
+    Ok(Principal { token_id: owner.token_id, scope: owner.scope, user: UserRef::from(owner.user) })
 }
 
 /// Revokes one of the tokens of the user with `email`.

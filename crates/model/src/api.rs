@@ -111,6 +111,9 @@ pub struct UsageHistoryItem {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BillingInfo {
     pub user_id: String,
+    /// The account billed now: the user's own, or the organisation in `organization`.
+    pub account_id: String,
+    pub organization: Option<super::org::CurrentOrganization>,
     pub email: String,
     pub subscription: Option<Subscription>,
     pub plan: Option<Plan>,
@@ -202,7 +205,10 @@ pub struct AuditQuery {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssignBody {
-    pub user_id: String,
+    /// The user whose billing account gets the plan; or name `organization_id` instead.
+    pub user_id: Option<String>,
+    /// The organisation that gets the plan (exactly one of `user_id` and `organization_id`).
+    pub organization_id: Option<String>,
     pub plan_id: String,
 }
 

@@ -176,6 +176,10 @@ pub struct ChargeBody {
     pub units: i64,
     /// The user charged (service tokens); a user token may only name itself.
     pub user_id: Option<String>,
+    /// Charge this organisation (the user must be a member, else 403) instead of the user's
+    /// current billing account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
     /// Idempotence key of this charge: the same id again answers the first charge's figures and
     /// charges nothing.
     #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]

@@ -38,10 +38,14 @@ pub enum ErrorCode {
     InsufficientBalance,
     /// 403: the account's plan does not give access to the feature (seed 004 `check_access()`).
     FeatureNotAvailable,
+    /// 410: the thing existed but can no longer be used (an expired, revoked or answered invitation).
+    Gone,
+    /// 429: an organisation member's own cap for the period (a metric, or spending) would be passed.
+    MemberCapExceeded,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 13] = [
+    pub const ALL: [ErrorCode; 15] = [
         ErrorCode::NotFound,
         ErrorCode::ValidationFailed,
         ErrorCode::BadRequest,
@@ -55,6 +59,8 @@ impl ErrorCode {
         ErrorCode::InternalError,
         ErrorCode::InsufficientBalance,
         ErrorCode::FeatureNotAvailable,
+        ErrorCode::Gone,
+        ErrorCode::MemberCapExceeded,
     ];
 
     /// The code as sent, e.g. `validation_failed`.
@@ -73,6 +79,8 @@ impl ErrorCode {
             ErrorCode::InternalError => "internal_error",
             ErrorCode::InsufficientBalance => "insufficient_balance",
             ErrorCode::FeatureNotAvailable => "feature_not_available",
+            ErrorCode::Gone => "gone",
+            ErrorCode::MemberCapExceeded => "member_cap_exceeded",
         }
     }
 
@@ -92,6 +100,8 @@ impl ErrorCode {
             ErrorCode::InternalError => 500,
             ErrorCode::InsufficientBalance => 402,
             ErrorCode::FeatureNotAvailable => 403,
+            ErrorCode::Gone => 410,
+            ErrorCode::MemberCapExceeded => 429,
         }
     }
 }
@@ -114,10 +124,13 @@ pub enum Entity {
     Metric,
     Route,
     Feature,
+    Organization,
+    Invitation,
+    Member,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 8] = [
+    pub const ALL: [Entity; 11] = [
         Entity::Plan,
         Entity::Subscription,
         Entity::Transaction,
@@ -126,6 +139,9 @@ impl Entity {
         Entity::Metric,
         Entity::Route,
         Entity::Feature,
+        Entity::Organization,
+        Entity::Invitation,
+        Entity::Member,
     ];
 
     /// The entity's name in problem details, e.g. `plan`.
@@ -139,6 +155,9 @@ impl Entity {
             Entity::Metric => "metric",
             Entity::Route => "route",
             Entity::Feature => "feature",
+            Entity::Organization => "organization",
+            Entity::Invitation => "invitation",
+            Entity::Member => "member",
         }
     }
 }
@@ -336,6 +355,38 @@ pub enum Message {
     /// A line of the plan editor's included feature units is not `name: units`.
     FeatureLimitLine,
 
+    // Organisations.
+    OrgNameRequired,
+    RoleUnknown {
+        value: String,
+    },
+    AlreadyMember {
+        email: String,
+    },
+    AlreadyInvited {
+        email: String,
+    },
+    /// The last owner can neither leave nor be demoted or removed.
+    LastOwner,
+    /// The invitation expired, was revoked, or was answered already.
+    InvitationGone,
+    /// Only the organisation's owners and admins may do this (pay, top up, manage members).
+    OrgManagersOnly,
+    /// Only an owner may make someone an owner, or change or remove an owner.
+    OrgOwnersOnly,
+    /// The account to switch to is neither the caller's own nor an organisation they belong to.
+    NotAMember,
+    /// A cap key is neither a metric nor `spend`.
+    CapUnknown {
+        value: String,
+    },
+    /// A member's own cap of the period would be passed; `cap` is the metric or `spend`.
+    MemberCapReached {
+        cap: String,
+    },
+    /// A plan assignment names neither a user nor an organisation, or both.
+    AssignTargetRequired,
+
     // Notifications from the payment provider.
     SourceUnknown,
     SourceNotAllowed,
@@ -435,6 +486,18 @@ impl Message {
             RefundBeyondUnspent { amount_minor: 15_000, currency: rub },
             CurrencyMismatch { expected: rub },
             FeatureLimitLine,
+            OrgNameRequired,
+            RoleUnknown { value: "boss".into() },
+            AlreadyMember { email: "ann@example.ru".into() },
+            AlreadyInvited { email: "ann@example.ru".into() },
+            LastOwner,
+            InvitationGone,
+            OrgManagersOnly,
+            OrgOwnersOnly,
+            NotAMember,
+            CapUnknown { value: "minutes".into() },
+            MemberCapReached { cap: "requests".into() },
+            AssignTargetRequired,
             SourceUnknown,
             SourceNotAllowed,
             WholeNumberOrUnlimited,

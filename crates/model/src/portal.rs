@@ -18,6 +18,20 @@ pub struct Viewer {
     /// Name of the live subscription's plan (English), for the top bar's badge.
     pub plan_name: Option<String>,
     pub plan_name_ru: Option<String>,
+    /// The viewer's own account (`account_id` is the one billed now: this, or an organisation).
+    pub personal_account_id: String,
+    /// The organisation billed now, with the viewer's role there.
+    pub organization: Option<super::org::CurrentOrganization>,
+    /// The accounts the viewer may bill to, personal first (the top bar's account switcher).
+    pub accounts: Vec<AccountOption>,
+}
+
+/// One entry of the account switcher: the personal account (`role: null`) or an organisation.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountOption {
+    pub account_id: String,
+    pub name: String,
+    pub role: Option<super::org::OrgRole>,
 }
 
 /// The portal overview (`/billing`): the live subscription and the plan a cancellation falls

@@ -57,6 +57,10 @@ pub struct Problem {
     /// For 403 `feature_not_available` and 402 charge problems: the feature.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub feature: Option<String>,
+    /// For 429 `member_cap_exceeded`: the capped metric, or `spend` (then `quota_limit`,
+    /// `current_usage`, `remaining` and `requested` are micro-minor units of the balance's currency).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cap: Option<String>,
 }
 
 impl Problem {
@@ -80,6 +84,7 @@ impl Problem {
             balance_micros: None,
             currency: None,
             feature: None,
+            cap: None,
         }
     }
 }

@@ -47,6 +47,10 @@ crate::states::string_enum! {
 pub struct UsageEvent {
     /// With a service token: the user the usage belongs to.
     pub user_id: Option<String>,
+    /// Bill this organisation (the user must be a member, else 403) instead of the user's
+    /// current billing account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = crate::Metric))]
     pub metric: String,
     #[serde(deserialize_with = "crate::money::whole_number")]
@@ -113,6 +117,9 @@ pub struct CheckBody {
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000_000_000_i64))]
     pub amount: i64,
     pub user_id: Option<String>,
+    /// Ask about this organisation's pool (the user must be a member, else 403).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
 }
 
 /// A recorded usage event, as listed to its account. `metric` is the metric's name; `amount` its

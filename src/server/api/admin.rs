@@ -10,11 +10,11 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use tariff_core::paging::paging;
-use tariff_core::{Error, audit, payments, plans, stats, subscriptions};
+use tariff_core::{Error, accounts, audit, organizations, payments, plans, stats, subscriptions};
 use tariff_model::admin::{AuditRow, PlanWithStats, SubscriberRow, Totals};
 use tariff_model::api::{AssignBody, AuditQuery, Deleted, DuplicateBody, RefundBody, SubscribersQuery};
 use tariff_model::portal::Page;
-use tariff_model::{Entity, Plan, PlanChanges, Problem, Subscription, SubscriptionStatus, Transaction};
+use tariff_model::{Entity, Message, Plan, PlanChanges, Problem, Subscription, SubscriptionStatus, Transaction};
 
 /// `GET /api/v1/admin/billing/plans`: every plan with its subscription counts and MRR.
 #[utoipa::path(
@@ -192,7 +192,8 @@ pub async fn audit_log(
     Ok(Json(Page { items, total, page, page_size }))
 }
 
-/// `POST /api/v1/admin/billing/subscriptions {"user_id", "plan_id"}`: assign or comp a plan now.
+/// `POST /api/v1/admin/billing/subscriptions {"user_id" | "organization_id", "plan_id"}`: assign
+/// or comp a plan now to a user's personal account or to an organisation.
 #[utoipa::path(
     post, path = "/api/v1/admin/billing/subscriptions", tag = "admin", request_body = AssignBody,
     responses((status = 200, body = Subscription), (status = 404, description = "Unknown user or plan", body = Problem, content_type = "application/problem+json"), BadBody, AdminOnly)
@@ -202,7 +203,14 @@ pub async fn assign_subscription(
     admin: Admin,
     ApiJson(body): ApiJson<AssignBody>,
 ) -> ApiResult<Json<Subscription>> {
-    let user = admin.principal.subject(&state.billing.store, Some(&body.user_id)).await?;
+    let db = &state.billing.store;
+    let user = match (&body.user_id, &body.organization_id) {
+        (Some(user_id), None) => accounts::user_ref(db, user_id).await?,
+        (None, Some(org_id)) => organizations::billing_ref(db, org_id).await?,
+        _ => {
+            return Err(Error::invalid("user_id", Message::AssignTargetRequired).into());
+        }
+    };
     Ok(Json(subscriptions::assign(&state.billing.store, state.now(), &admin.actor, &user, &body.plan_id).await?))
 }
 

@@ -65,6 +65,7 @@ pub async fn cancel_subscription(
     State(state): State<AppState>,
     acting: Acting<CancelBody>,
 ) -> ApiResult<Json<Subscription>> {
+    acting.user.require_payer()?;
     let account = &acting.user.account_id;
     Ok(Json(subscriptions::cancel(&state.billing.store, state.now(), account, acting.body.immediate).await?))
 }
@@ -78,6 +79,7 @@ pub async fn resume_subscription(
     State(state): State<AppState>,
     acting: ActingQuery<ForUser>,
 ) -> ApiResult<Json<Subscription>> {
+    acting.user.require_payer()?;
     Ok(Json(subscriptions::resume(&state.billing.store, state.now(), &acting.user.account_id).await?))
 }
 

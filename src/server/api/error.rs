@@ -61,12 +61,15 @@ impl ApiError {
                 None,
             ),
             ApiError::Core(e @ Error::QuotaExceeded { metric, limit, current_usage, remaining, requested }) => {
-                (e.to_string(), Vec::new(), Some((*metric, *limit, *current_usage, *remaining, *requested)))
+                (e.to_string(), Vec::new(), Some((Some(*metric), *limit, *current_usage, *remaining, *requested)))
+            }
+            ApiError::Core(e @ Error::MemberCapExceeded { limit, used, requested, .. }) => {
+                (en(&e.message()), Vec::new(), Some((None, *limit, *used, (*limit - *used).max(0), *requested)))
             }
             ApiError::Core(e @ (Error::InsufficientBalance { .. } | Error::FeatureNotAvailable { .. })) => {
                 (en(&e.message()), Vec::new(), None)
             }
-            ApiError::Core(Error::Conflict(m) | Error::Forbidden(m) | Error::Unavailable(m)) => {
+            ApiError::Core(Error::Conflict(m) | Error::Forbidden(m) | Error::Unavailable(m) | Error::Gone(m)) => {
                 (en(m), Vec::new(), None)
             }
             ApiError::Core(e @ (Error::Database(_) | Error::Internal(_))) => (en(&e.message()), Vec::new(), None),
@@ -81,7 +84,7 @@ impl ApiError {
         let mut problem =
             Problem::new(status.as_u16(), status.canonical_reason().unwrap_or("Error"), detail, self.code(), errors);
         if let Some((metric, limit, current_usage, remaining, requested)) = quota {
-            problem.metric = Some(metric);
+            problem.metric = metric;
             problem.quota_limit = Some(limit);
             problem.current_usage = Some(current_usage);
             problem.remaining = Some(remaining);
@@ -97,6 +100,7 @@ impl ApiError {
                 problem.feature = feature.clone();
             }
             ApiError::Core(Error::FeatureNotAvailable { feature }) => problem.feature = Some(feature.clone()),
+            ApiError::Core(Error::MemberCapExceeded { cap, .. }) => problem.cap = Some(cap.clone()),
             _ => {}
         }
         problem

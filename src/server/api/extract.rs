@@ -5,7 +5,8 @@
 //!   an empty body or `null` is the default for the optional one);
 //! - [`ApiQuery`]: a query string (422 when it does not parse);
 //! - [`Acting`] / [`ActingQuery`]: a body or query that may name `user_id`, with the user the
-//!   request acts for (the token's owner, or with a service token the named user).
+//!   request acts for (the token's owner, or with a service token the named user), billing
+//!   their current account or the `organization_id` the body names.
 
 use super::error::ApiError;
 use crate::server::state::AppState;
@@ -122,9 +123,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
-/// A request body or query that may name the user it acts for (`user_id`, service tokens).
+/// A request body or query that may name the user it acts for (`user_id`, service tokens) and
+/// the organisation it bills (`organization_id`; the user must be a member).
 pub trait NamesUser {
     fn user_id(&self) -> Option<&str>;
+    fn organization_id(&self) -> Option<&str> {
+        None
+    }
 }
 
 macro_rules! names_user {
@@ -142,12 +147,46 @@ names_user!(
     tariff_model::api::CancelBody,
     tariff_model::api::PaymentBody,
     tariff_model::api::TransactionsQuery,
-    tariff_model::usage::CheckBody,
-    tariff_model::UsageEvent,
-    tariff_model::balance::ChargeBody,
     tariff_model::balance::TopupBody,
     tariff_model::api::UsageHistoryQuery
 );
+
+macro_rules! names_user_and_organization {
+    ($($t:ty),+) => {
+        $(impl NamesUser for $t {
+            fn user_id(&self) -> Option<&str> {
+                self.user_id.as_deref()
+            }
+            fn organization_id(&self) -> Option<&str> {
+                self.organization_id.as_deref()
+            }
+        })+
+    };
+}
+
+names_user_and_organization!(
+    tariff_model::usage::CheckBody,
+    tariff_model::UsageEvent,
+    tariff_model::balance::ChargeBody
+);
+
+/// The ids a body or query names, owned (so no borrow of it is held across an await).
+fn named(body: &impl NamesUser) -> (Option<String>, Option<String>) {
+    (body.user_id().map(str::to_owned), body.organization_id().map(str::to_owned))
+}
+
+/// The user a request acts for, billing the organisation it names if it names one.
+async fn acting_user(
+    state: &AppState,
+    principal: &Principal,
+    (user_id, org_id): (Option<String>, Option<String>),
+) -> Result<UserRef, ApiError> {
+    let user = principal.subject(&state.billing.store, user_id.as_deref()).await?;
+    Ok(match org_id {
+        Some(org) => tariff_core::organizations::acting_in(&state.billing.store, user, &org).await?,
+        None => user,
+    })
+}
 
 /// A JSON body `T` and the user the request acts for.
 pub struct Acting<T> {
@@ -163,7 +202,7 @@ impl<T: DeserializeOwned + NamesUser + Send> FromRequest<AppState> for Acting<T>
         let (mut parts, body) = request.into_parts();
         let Auth(principal) = Auth::from_request_parts(&mut parts, state).await?;
         let ApiJson(body) = ApiJson::<T>::from_request(Request::from_parts(parts, body), state).await?;
-        let user = principal.subject(&state.billing.store, body.user_id()).await?;
+        let user = acting_user(state, &principal, named(&body)).await?;
         Ok(Acting { principal, user, body })
     }
 }
@@ -181,7 +220,7 @@ impl<T: DeserializeOwned + NamesUser + Send> FromRequestParts<AppState> for Acti
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let Auth(principal) = Auth::from_request_parts(parts, state).await?;
         let ApiQuery(query) = ApiQuery::<T>::from_request_parts(parts, state).await?;
-        let user = principal.subject(&state.billing.store, query.user_id()).await?;
+        let user = acting_user(state, &principal, named(&query)).await?;
         Ok(ActingQuery { principal, user, query })
     }
 }

@@ -8,6 +8,7 @@ pub mod error;
 pub mod extract;
 pub mod json;
 pub mod openapi;
+pub mod orgs;
 pub mod payg;
 pub mod responses;
 pub mod webhook;
@@ -17,7 +18,7 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, patch, post};
+use axum::routing::{delete, get, patch, post};
 use error::ApiError;
 use tariff_model::api::Health;
 
@@ -54,6 +55,19 @@ pub fn routes() -> Router<AppState> {
             "/api/v1/admin/billing/users/{user_id}/balance",
             post(payg::admin_adjust_balance).patch(payg::admin_set_threshold),
         )
+        .route("/api/v1/billing/account", get(orgs::current_account).put(orgs::switch_account))
+        .route("/api/v1/organizations", get(orgs::list_mine).post(orgs::create))
+        .route("/api/v1/organizations/{id}", get(orgs::get).patch(orgs::rename))
+        .route("/api/v1/organizations/{id}/invitations", post(orgs::invite))
+        .route("/api/v1/organizations/{id}/invitations/{invitation_id}", delete(orgs::revoke_invitation))
+        .route("/api/v1/organizations/{id}/members/{user_id}", patch(orgs::update_member).delete(orgs::remove_member))
+        .route("/api/v1/organizations/{id}/usage", get(orgs::usage))
+        .route("/api/v1/invitations", get(orgs::my_invitations))
+        .route("/api/v1/invitations/{id}/accept", post(orgs::accept))
+        .route("/api/v1/invitations/{id}/decline", post(orgs::decline))
+        .route("/api/v1/admin/billing/organizations", get(orgs::admin_list))
+        .route("/api/v1/admin/billing/organizations/{id}", get(orgs::admin_get))
+        .route("/api/v1/admin/billing/organizations/{id}/balance", post(orgs::admin_adjust_balance))
         .merge(admin_plan_routes(ADMIN_PLANS, false))
         .merge(admin_plan_routes(SEED_001_ADMIN_PLANS, true))
         .route("/api/v1/admin/billing/stats", get(admin::totals))

@@ -60,13 +60,19 @@ pub fn require_admin() -> Result<Viewer, UiError> {
     }
 }
 
-/// The viewer as the billing rules name a user.
+/// The viewer as the billing rules name a user, billing the account chosen in the top bar.
 pub fn user_ref(viewer: &Viewer) -> UserRef {
     UserRef {
         id: viewer.id.clone(),
         account_id: viewer.account_id.clone(),
         email: viewer.email.clone(),
         is_admin: viewer.is_admin,
+        personal_account_id: viewer.personal_account_id.clone(),
+        // Pages never consume usage, so the caps are not needed here; the role decides who pays.
+        membership: viewer
+            .organization
+            .as_ref()
+            .map(|o| tariff_core::tokens::Membership { role: o.role, caps: Default::default() }),
     }
 }
 

@@ -29,6 +29,7 @@ pub async fn billing_overview() -> Result<BillingOverview, UiError> {
 pub async fn cancel(immediate: bool) -> Result<Subscription, UiError> {
     let viewer = require_viewer()?;
     let state = state();
+    user_ref(&viewer).require_payer().map_err(fail)?;
     subscriptions::cancel(&state.billing.store, state.now(), &viewer.account_id, immediate).await.map_err(fail)
 }
 
@@ -36,6 +37,7 @@ pub async fn cancel(immediate: bool) -> Result<Subscription, UiError> {
 pub async fn resume() -> Result<Subscription, UiError> {
     let viewer = require_viewer()?;
     let state = state();
+    user_ref(&viewer).require_payer().map_err(fail)?;
     subscriptions::resume(&state.billing.store, state.now(), &viewer.account_id).await.map_err(fail)
 }
 

@@ -8,7 +8,9 @@ use axum::http::{HeaderValue, Method, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use std::collections::HashMap;
-use tariff_core::{accounts, subscriptions};
+use tariff_core::{accounts, organizations, subscriptions};
+use tariff_model::org::CurrentOrganization;
+use tariff_model::portal::AccountOption;
 use tariff_model::{Locale, Role, Viewer};
 use tower_sessions::Session;
 
@@ -73,25 +75,7 @@ pub async fn viewer(State(state): State<AppState>, session: Session, mut request
     }
 
     let viewer = match user {
-        Some(user) => {
-            let plan = subscriptions::current(&state.billing.store, state.now(), &user.account_id)
-                .await
-                .unwrap_or_else(|e| {
-                    tracing::warn!(error = %e, "loading the viewer's subscription failed");
-                    None
-                })
-                .map(|s| s.plan);
-            Some(Viewer {
-                id: user.id,
-                account_id: user.account_id,
-                email: user.email,
-                name: user.name,
-                is_admin: user.role == Role::Admin,
-                locale,
-                plan_name: plan.as_ref().map(|p| p.name.clone()),
-                plan_name_ru: plan.and_then(|p| p.name_ru),
-            })
-        }
+        Some(user) => Some(load_viewer(&state, user, locale).await),
         None => None,
     };
     request.extensions_mut().insert(CurrentViewer(viewer));
@@ -103,6 +87,54 @@ pub async fn viewer(State(state): State<AppState>, session: Session, mut request
         response.headers_mut().append(header::SET_COOKIE, value);
     }
     response
+}
+
+/// The viewer's billing picture for the top bar: the account billed now (personal or an
+/// organisation), its plan, and every account they may switch to. Failures are logged and
+/// leave the personal account.
+async fn load_viewer(state: &AppState, user: tariff_model::User, locale: Locale) -> Viewer {
+    let db = &state.billing.store;
+    let billing = accounts::billing_user(db, &user.id).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "loading the viewer's billing account failed");
+        tariff_core::tokens::UserRef::from(user.clone())
+    });
+    let plan = subscriptions::current(db, state.now(), &billing.account_id)
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "loading the viewer's subscription failed");
+            None
+        })
+        .map(|s| s.plan);
+    let organizations = organizations::of_user(db, &user.id).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "loading the viewer's organisations failed");
+        Vec::new()
+    });
+    let mut choices = vec![AccountOption { account_id: user.account_id.clone(), name: user.name.clone(), role: None }];
+    choices.extend(organizations.iter().map(|o| AccountOption {
+        account_id: o.id.clone(),
+        name: o.name.clone(),
+        role: o.role,
+    }));
+    let organization = billing.membership.as_ref().and_then(|m| {
+        organizations.iter().find(|o| o.id == billing.account_id).map(|o| CurrentOrganization {
+            id: o.id.clone(),
+            name: o.name.clone(),
+            role: m.role,
+        })
+    });
+    Viewer {
+        id: user.id,
+        account_id: billing.account_id,
+        email: user.email,
+        name: user.name,
+        is_admin: user.role == Role::Admin,
+        locale,
+        plan_name: plan.as_ref().map(|p| p.name.clone()),
+        plan_name_ru: plan.and_then(|p| p.name_ru),
+        personal_account_id: user.account_id,
+        organization,
+        accounts: choices,
+    }
 }
 
 /// A `next` target after login, if it is a path on this site: it starts with one `/` (not `//`

@@ -240,6 +240,17 @@ pub async fn user_ref(db: &Store, user_id: &str) -> Result<UserRef> {
     Ok(UserRef::from(user))
 }
 
+/// The user with `user_id` as the billing rules act for them now: billed to their personal
+/// account, or to the organisation they chose while they are a member of it.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown user; [`Error::Database`].
+pub async fn billing_user(db: &Store, user_id: &str) -> Result<UserRef> {
+    let row =
+        store::find_billing_user(db.reader(), user_id).await?.ok_or_else(|| Error::not_found(Entity::User, user_id))?;
+    Ok(UserRef::from(row))
+}
+
 /// Stores a user's interface language, which follows them across devices. Writes nothing when
 /// it is already stored.
 ///

@@ -66,7 +66,10 @@ pub async fn billing_info(
 ) -> Result<BillingInfo> {
     let p = picture(db, now, policy, user, Depth { usage_events: 20, transactions: 10 }).await?;
     let balance = crate::balance::balance_of(db, &user.account_id, default_low_minor).await?;
+    let current = crate::organizations::current_account(db, user).await?;
     Ok(BillingInfo {
+        account_id: current.account_id,
+        organization: current.organization,
         user_id: p.user.id,
         email: p.user.email,
         plan: p.subscription.as_ref().map(|s| s.plan.clone()),

@@ -29,6 +29,45 @@ pub async fn adjust(
     default_low_minor: i64,
 ) -> Result<Balance> {
     let user = users::find_by_id(db.reader(), user_id).await?.ok_or_else(|| Error::not_found(Entity::User, user_id))?;
+    let whose = Whose { label: format!("user {}", user.id), entity: Entity::User, id: user_id };
+    adjust_account(db, now, actor, &user.account_id, &whose, body, default_low_minor).await
+}
+
+/// Credits or debits an organisation's shared balance, as [`adjust`] does a user's.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown organisation; otherwise as [`adjust`].
+pub async fn adjust_organization(
+    db: &Store,
+    now: i64,
+    actor: &Actor,
+    org_id: &str,
+    body: &AdjustmentBody,
+    default_low_minor: i64,
+) -> Result<Balance> {
+    let org = crate::store::orgs::get(db.reader(), org_id)
+        .await?
+        .ok_or_else(|| Error::not_found(Entity::Organization, org_id))?;
+    let whose = Whose { label: format!("organization {}", org.name), entity: Entity::Organization, id: org_id };
+    adjust_account(db, now, actor, &org.id, &whose, body, default_low_minor).await
+}
+
+/// Whose balance an adjustment moves, for its audit text and a 404.
+struct Whose<'a> {
+    label: String,
+    entity: Entity,
+    id: &'a str,
+}
+
+async fn adjust_account(
+    db: &Store,
+    now: i64,
+    actor: &Actor,
+    account_id: &str,
+    whose: &Whose<'_>,
+    body: &AdjustmentBody,
+    default_low_minor: i64,
+) -> Result<Balance> {
     let mut errors = Vec::new();
     let minor = match body.amount.minor() {
         Ok(0) => {
@@ -60,10 +99,9 @@ pub async fn adjust(
     }
     let micros = micros.unwrap_or_default();
     let mut tx = db.begin_write().await?;
-    let before =
-        balances::get(tx.conn(), &user.account_id).await?.ok_or_else(|| Error::not_found(Entity::User, user_id))?;
+    let before = balances::get(tx.conn(), account_id).await?.ok_or_else(|| Error::not_found(whose.entity, whose.id))?;
     let movement = Movement {
-        account_id: &user.account_id,
+        account_id,
         delta_micros: micros,
         reason: BalanceReason::Adjustment,
         reference: None,
@@ -81,16 +119,16 @@ pub async fn adjust(
     };
     let verb = if minor > 0 { "credited" } else { "debited" };
     let description =
-        format!("Balance of user {} {verb} {} {}: {reason}", user.id, yookassa_amount(minor.abs()), before.currency);
+        format!("Balance of {} {verb} {} {}: {reason}", whose.label, yookassa_amount(minor.abs()), before.currency);
     let changes = serde_json::json!({
         "balance_micros": {"before": before.balance_micros, "after": after},
         "amount_minor": {"before": null, "after": minor},
         "reason": {"before": null, "after": reason},
     });
-    audit::record(&mut tx, actor, "balance.adjust", "account", &user.account_id, description, changes, now).await?;
+    audit::record(&mut tx, actor, "balance.adjust", "account", account_id, description, changes, now).await?;
     tx.commit().await?;
-    tracing::info!(target: crate::LOG_TARGET, account_id = %user.account_id, amount_minor = minor, "balance of user {} {verb} by {}", user.id, actor.user_id);
-    super::balance_of(db, &user.account_id, default_low_minor).await
+    tracing::info!(target: crate::LOG_TARGET, account_id = %account_id, amount_minor = minor, "balance of {} {verb} by {}", whose.label, actor.user_id);
+    super::balance_of(db, account_id, default_low_minor).await
 }
 
 /// Sets the low-balance threshold of `user_id`'s billing account (`threshold`, decimal in major

@@ -5,6 +5,7 @@
 
 use super::{PaygStanding, feature_counter, standing};
 use crate::features::{available, discount_of};
+use crate::organizations::caps;
 use crate::store::balances::{self, Applied, Movement};
 use crate::store::charges::{self, ChargeRow};
 use crate::store::{Store, features as feature_store, usage as counters};
@@ -14,6 +15,7 @@ use crate::{Error, NoSubscriptionPolicy, Result};
 use tariff_model::balance::{
     ChargeBody, FeatureOffer, FeaturePrice, cost_micros, decimal_from_micros, minor_from_micros,
 };
+use tariff_model::org::SPEND_CAP;
 use tariff_model::{BalanceReason, Charged, Currency, Entity, Feature, InvalidField, Message};
 
 fn validate(body: &ChargeBody) -> Result<()> {
@@ -61,6 +63,7 @@ fn answer(row: &ChargeRow, currency: Currency, duplicate: bool) -> Charged {
 /// an unknown or inactive feature; [`Error::FeatureNotAvailable`] (403) when the plan may not use
 /// it; [`Error::Forbidden`] without a subscription under the `deny` policy;
 /// [`Error::InsufficientBalance`] (402) when the balance cannot pay — nothing is recorded then;
+/// [`Error::MemberCapExceeded`] (429) when an organisation member's spending cap would be passed;
 /// [`Error::Database`].
 pub async fn charge(
     db: &Store,
@@ -90,7 +93,13 @@ pub async fn charge(
         return Err(Error::invalid("feature", Message::CurrencyMismatch { expected: account.currency }));
     }
     let mut tx = db.begin_write().await?;
-    let (row, applied) = charge_in(&mut tx, now, user, &feature, &s, &body).await?;
+    let (row, applied) = match charge_in(&mut tx, now, user, &feature, &s, &body).await {
+        Ok(done) => done,
+        Err(e) => {
+            tx.rollback().await?;
+            return Err(e);
+        }
+    };
     match applied {
         Applied::Insufficient { balance_micros, currency } => {
             tx.rollback().await?;
@@ -153,6 +162,7 @@ async fn charge_in(
         .ok_or_else(|| Error::invalid("units", Message::AmountTooLarge))?;
     let id = uuid::Uuid::now_v7().to_string();
     let applied = if cost > 0 {
+        caps::take(tx, user, SPEND_CAP, (s.period_start, s.period_end), cost, now).await?;
         let movement = Movement {
             account_id: &user.account_id,
             delta_micros: -cost,

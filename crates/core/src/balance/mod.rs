@@ -18,7 +18,7 @@ use crate::{Error, NoSubscriptionPolicy, Result};
 use tariff_model::balance::{MICROS_PER_MINOR, decimal_from_micros, minor_from_micros};
 use tariff_model::{Balance, Entity, Message, Plan};
 
-pub use adjust::{MAX_ADJUSTMENT_MINOR, MAX_REASON_LEN, adjust, set_threshold};
+pub use adjust::{MAX_ADJUSTMENT_MINOR, MAX_REASON_LEN, adjust, adjust_organization, set_threshold};
 pub use charge::{charge, feature_offers, feature_price};
 pub use limits::{history, limits};
 pub use topup::{topup, topup_returning};

@@ -32,6 +32,7 @@ pub async fn topup_returning(
     amount: &DecimalText,
     return_url: impl FnOnce(&str) -> String,
 ) -> Result<Checkout> {
+    user.require_payer()?;
     let minor = amount.minor().map_err(|e| Error::invalid("amount", e.into()))?;
     let (min, max) = (billing.settings.topup_min_minor, billing.settings.topup_max_minor);
     let account = balances::get(billing.store.reader(), &user.account_id)

@@ -23,6 +23,7 @@ pub(crate) fn valid_return_url(url: &str) -> bool {
 /// `confirmation_url` to send the payer to.
 ///
 /// # Errors
+/// [`Error::Forbidden`] for a plain member of the organisation billed (owners and admins pay);
 /// [`Error::NotFound`] for an unknown plan; [`Error::Validation`] for a free or inactive plan or a
 /// bad `return_url`; [`Error::Unavailable`] when payments are not configured or the gateway does
 /// not answer (the transaction stays pending with its key, for the sweeper);
@@ -43,6 +44,7 @@ pub async fn checkout_returning(
     plan_id: &str,
     return_url: impl FnOnce(&str) -> String,
 ) -> Result<Checkout> {
+    user.require_payer()?;
     let db = &billing.store;
     let plan = plans::get(db.reader(), plan_id).await?.ok_or_else(|| Error::not_found(Entity::Plan, plan_id))?;
     if !plan.is_active {

@@ -14,6 +14,7 @@ pub mod balances;
 pub mod charges;
 pub mod features;
 pub mod leases;
+pub mod orgs;
 pub mod plans;
 pub mod sessions;
 pub mod subscriptions;

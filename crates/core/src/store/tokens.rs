@@ -3,7 +3,7 @@
 use super::{WriteTx, get_enum};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
-use tariff_model::{Role, Scope};
+use tariff_model::Scope;
 
 /// An unrevoked token joined with its user: what authenticating a request needs.
 #[derive(Clone, Debug)]
@@ -11,10 +11,7 @@ pub struct TokenOwner {
     pub token_id: String,
     pub scope: Scope,
     pub last_used_at: Option<i64>,
-    pub user_id: String,
-    pub account_id: String,
-    pub role: Role,
-    pub email: String,
+    pub user: super::users::BillingUserRow,
 }
 
 /// A token as listed to its owner or an operator (never the hash).
@@ -34,23 +31,20 @@ pub async fn find_active_by_hash<'c, E: Executor<'c, Database = Any>>(
     db: E,
     token_hash: &str,
 ) -> Result<Option<TokenOwner>, sqlx::Error> {
-    let row = sqlx::query(
-        "select t.id as token_id, t.scope, t.last_used_at, u.id as user_id, u.account_id, u.role, u.email
-         from api_token t join app_user u on u.id = t.user_id
+    let sql = format!(
+        "select t.id as token_id, t.scope, t.last_used_at, {}
+         from api_token t join app_user u on u.id = t.user_id {}
          where t.token_hash = $1 and t.revoked_at is null",
-    )
-    .bind(token_hash)
-    .fetch_optional(db)
-    .await?;
+        super::users::BILLING_USER_COLUMNS,
+        super::users::MEMBERSHIP_JOIN
+    );
+    let row = sqlx::query(&sql).bind(token_hash).fetch_optional(db).await?;
     row.map(|r| {
         Ok(TokenOwner {
             token_id: r.try_get("token_id")?,
             scope: get_enum(&r, "scope")?,
             last_used_at: r.try_get("last_used_at")?,
-            user_id: r.try_get("user_id")?,
-            account_id: r.try_get("account_id")?,
-            role: get_enum(&r, "role")?,
-            email: r.try_get("email")?,
+            user: super::users::billing_user_from_row(&r)?,
         })
     })
     .transpose()

@@ -21,6 +21,68 @@ fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
     })
 }
 
+/// A user as the billing rules act for them: their personal account and the account they bill
+/// to now (`account_id`: the personal one, or the organisation of `current_account_id` while
+/// they are still a member, with their role and caps there).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BillingUserRow {
+    pub id: String,
+    pub email: String,
+    pub role: Role,
+    pub personal_account_id: String,
+    pub account_id: String,
+    pub org_role: Option<tariff_model::OrgRole>,
+    pub org_caps: Option<String>,
+}
+
+/// The columns of [`BillingUserRow`] over `app_user u` and [`MEMBERSHIP_JOIN`].
+pub const BILLING_USER_COLUMNS: &str = "u.id as user_id, u.email, u.role, u.account_id as personal_account_id,
+    coalesce(m.account_id, u.account_id) as billing_account_id, m.role as org_role, m.caps as org_caps";
+
+/// Joins `app_user u` to the membership of its current organisation (none when personal, or
+/// no longer a member: then the personal account is the billing account).
+pub const MEMBERSHIP_JOIN: &str =
+    "left join organization_member m on m.account_id = u.current_account_id and m.user_id = u.id";
+
+/// Reads a [`BillingUserRow`] selected with [`BILLING_USER_COLUMNS`].
+pub fn billing_user_from_row(row: &AnyRow) -> Result<BillingUserRow, sqlx::Error> {
+    Ok(BillingUserRow {
+        id: row.try_get("user_id")?,
+        email: row.try_get("email")?,
+        role: get_enum(row, "role")?,
+        personal_account_id: row.try_get("personal_account_id")?,
+        account_id: row.try_get("billing_account_id")?,
+        org_role: get_enum_opt(row, "org_role")?,
+        org_caps: row.try_get("org_caps")?,
+    })
+}
+
+/// The user with this id as the billing rules act for them.
+pub async fn find_billing_user<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+) -> Result<Option<BillingUserRow>, sqlx::Error> {
+    let sql = format!("select {BILLING_USER_COLUMNS} from app_user u {MEMBERSHIP_JOIN} where u.id = $1");
+    let row = sqlx::query(&sql).bind(id).fetch_optional(db).await?;
+    row.as_ref().map(billing_user_from_row).transpose()
+}
+
+/// Points the user's billing at `account_id` (`None`: their personal account).
+pub async fn set_current_account(
+    tx: &mut WriteTx,
+    user_id: &str,
+    account_id: Option<&str>,
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update app_user set current_account_id = $1, updated_at = $2 where id = $3")
+        .bind(account_id)
+        .bind(now)
+        .bind(user_id)
+        .execute(tx.conn())
+        .await
+        .map(|_| ())
+}
+
 /// Inserts a personal (`kind = 'user'`) account.
 pub async fn insert_account(
     tx: &mut WriteTx,

@@ -61,5 +61,16 @@ pub async fn check(
             answer.covered_by = Some(CoveredBy::Balance);
         }
     }
+    // An organisation member's own cap of the metric narrows what fits.
+    if let Some((limit, member_used)) =
+        crate::organizations::caps::left(db.reader(), user, metric.as_str(), a.period_start).await?
+    {
+        let left = (limit - member_used).max(0);
+        answer.remaining = Some(answer.remaining.map_or(left, |r| r.min(left)));
+        if member_used.saturating_add(amount) > limit {
+            answer.allowed = false;
+            answer.covered_by = None;
+        }
+    }
     Ok(answer)
 }

@@ -165,6 +165,16 @@ fn standing_from(row: store::Standing, metric: Metric) -> Result<(Allowance, i64
     Ok((allowance, row.used.unwrap_or(0)))
 }
 
+/// The account's current usage period `[start, end)`, Unix seconds: its subscription's period,
+/// or the calendar month without one. Reads only.
+///
+/// # Errors
+/// [`Error::Database`].
+pub async fn period_of(db: &Store, now: i64, account_id: &str) -> Result<(i64, i64)> {
+    let (a, _) = standing(db, now, NoSubscriptionPolicy::Allow, account_id, Metric::Requests).await?;
+    Ok((a.period_start, a.period_end))
+}
+
 /// Parses a metric name from a path or body.
 ///
 /// # Errors

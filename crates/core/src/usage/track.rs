@@ -1,11 +1,13 @@
 //! Recording one usage event and consuming it from the quota atomically (the hot path).
 
 use super::{Allowance, parse_metric, standing_for_write, status};
+use crate::organizations::caps;
 use crate::store::balances::{self, Applied, Movement};
 use crate::store::{Store, WriteTx, usage as store};
 use crate::tokens::UserRef;
 use crate::{Error, NoSubscriptionPolicy, Result};
 use tariff_model::balance::{cost_micros, decimal_from_micros};
+use tariff_model::org::SPEND_CAP;
 use tariff_model::{BalanceReason, InvalidField, Message, Metric, Tracked, UsageEvent};
 
 /// Longest accepted `model_id`, `chat_id` or `event_id`, in characters.
@@ -68,7 +70,9 @@ pub(crate) fn usage_row(user: &UserRef, metric: Metric, a: &Allowance, event: Us
 /// oversized ids; [`Error::QuotaExceeded`] (429) when the amount does not fit and the plan has
 /// no overage price for the metric — nothing is recorded then; with an overage price the units
 /// beyond the quota are paid from the balance, and [`Error::InsufficientBalance`] (402) when it
-/// cannot pay (nothing recorded); [`Error::Forbidden`] under the `deny` policy; [`Error::Database`].
+/// cannot pay (nothing recorded); [`Error::MemberCapExceeded`] (429) when an organisation
+/// member's own cap of the metric or of spending would be passed (nothing recorded);
+/// [`Error::Forbidden`] under the `deny` policy; [`Error::Database`].
 pub async fn track(
     db: &Store,
     now: i64,
@@ -101,6 +105,11 @@ pub async fn track(
             charged: 0.0,
             charged_micros: 0,
         });
+    }
+    // An organisation member's own cap first, in the same transaction as the pool's counter.
+    if let Err(e) = caps::take(&mut tx, user, metric.as_str(), (a.period_start, a.period_end), amount, now).await {
+        tx.rollback().await?;
+        return Err(e);
     }
     let bound = a.limit.map_or(MAX_COUNTER, |limit| limit.min(MAX_COUNTER));
     let consumed = store::consume(
@@ -169,6 +178,10 @@ async fn track_overage(
     let cost = cost_micros(price_minor, 1, excess, a.discount_percent)
         .ok_or_else(|| Error::invalid("amount", Message::AmountTooLarge))?;
     if cost > 0 {
+        if let Err(e) = caps::take(&mut tx, user, SPEND_CAP, (a.period_start, a.period_end), cost, now).await {
+            tx.rollback().await?;
+            return Err(e);
+        }
         let movement = Movement {
             account_id: &user.account_id,
             delta_micros: -cost,
