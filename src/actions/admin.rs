@@ -204,3 +204,43 @@ pub async fn save_feature(
 pub async fn get_audit(filters: AuditFilters, page: i64) -> Result<Page<AuditRow>, UiError> {
     crate::server::pages::admin::audit(filters, page).await
 }
+
+/// A page of organisations, newest first, optionally only those whose name or a member's email
+/// contains `search` (`/admin/orgs`).
+///
+/// # Errors
+/// [`UiError::Forbidden`] for non-admins; [`tariff_model::Message::ServerError`].
+#[server(prefix = "/api/ui", endpoint = "admin/orgs")]
+pub async fn get_admin_orgs(
+    search: Option<String>,
+    page: i64,
+) -> Result<Page<tariff_model::org::OrganizationSummary>, UiError> {
+    crate::server::pages::admin::orgs(search, page).await
+}
+
+/// Everything about one organisation (`/admin/orgs/{id}`).
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown organisation.
+#[server(prefix = "/api/ui", endpoint = "admin/org")]
+pub async fn get_admin_org(id: String) -> Result<tariff_model::admin::OrgDetail, UiError> {
+    crate::server::pages::admin::org(id).await
+}
+
+/// Puts the organisation on `plan_id` now, paid or not (assign or comp; audited).
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown organisation or plan.
+#[server(prefix = "/api/ui", endpoint = "admin/org/assign")]
+pub async fn assign_org_plan(org_id: String, plan_id: String) -> Result<(), UiError> {
+    crate::server::pages::admin::assign_org(org_id, plan_id).await
+}
+
+/// Credits (or with a negative amount debits) the organisation's shared balance (audited).
+///
+/// # Errors
+/// [`UiError::Forbidden`]; field messages on `amount` and `reason`.
+#[server(prefix = "/api/ui", endpoint = "admin/org/balance")]
+pub async fn adjust_org_balance(org_id: String, amount: String, reason: String) -> Result<(), UiError> {
+    crate::server::pages::admin::adjust_org_balance(org_id, amount, reason).await
+}

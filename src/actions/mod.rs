@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod orgs;
 pub mod portal;
 
 use serde::{Deserialize, Serialize};

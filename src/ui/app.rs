@@ -2,12 +2,14 @@
 
 use super::admin::audit::AuditPage;
 use super::admin::features::AdminFeaturesPage;
+use super::admin::orgs::{AdminOrgPage, AdminOrgsPage};
 use super::admin::overview::AdminOverviewPage;
 use super::admin::plans::{AdminPlansPage, PlanEditorPage};
 use super::admin::users::{AdminUserPage, AdminUsersPage, PlanSubscribersPage};
 use super::auth::{LoginPage, LogoutButton, SignupPage};
 use super::i18n::{Locale, provide_locale, t, use_locale};
 use super::portal::balance::BalancePage;
+use super::portal::orgs::{OrgPage, account_switcher};
 use super::portal::overview::BillingPage;
 use super::portal::payments::TransactionsPage;
 use super::portal::plans::{PlansPage, ReturnPage};
@@ -125,6 +127,7 @@ fn Frame() -> impl IntoView {
                 <Route path=path!("/billing/balance") view=BalancePage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/transactions") view=TransactionsPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
+                <Route path=path!("/org/:id") view=OrgPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=AdminOverviewPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans") view=AdminPlansPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/new") view=PlanEditorPage ssr=SsrMode::Async/>
@@ -133,6 +136,8 @@ fn Frame() -> impl IntoView {
                 <Route path=path!("/admin/features") view=AdminFeaturesPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/orgs") view=AdminOrgsPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/orgs/:id") view=AdminOrgPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>
             </Routes>
         </main>
@@ -161,6 +166,7 @@ fn AccountMenu() -> impl IntoView {
                         };
                         view! {
                             <nav class="account-menu" aria-label=t(locale, "Account", "Аккаунт")>
+                                {account_switcher(viewer.accounts.clone(), viewer.account_id.clone(), locale)}
                                 {plan.map(|p| view! { <a class="badge badge-plan" href="/billing" data-testid="plan-badge">{p}</a> })}
                                 {viewer.is_admin.then(|| view! { <a href="/admin">{t(locale, "Admin", "Админка")}</a> })}
                                 <a href="/billing" class="account-email" data-testid="account-email">{viewer.email.clone()}</a>

@@ -374,3 +374,107 @@ async fn an_admin_adds_and_edits_a_feature() {
     assert_eq!(status, 403);
     app.stop().await;
 }
+
+/// Organisations through the pages' server functions (issue 13): a user creates one, invites a
+/// colleague who accepts from `/billing` and switches to it; owners set a member's limits; the
+/// admin lists, opens, credits and assigns a plan to it; plain members may not manage; the pages
+/// render for each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organisations_through_the_pages() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let owner = Browser::new(&app);
+    let owner_email = email("orgowner");
+    owner.sign_up(&owner_email).await;
+    let (status, body, _) = owner.call("orgs/create", &[("name", " ")]).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["Fields"][0][0], "name");
+    let (status, org_id, _) = owner.call("orgs/create", &[("name", "Page Team")]).await;
+    assert_eq!(status, 200, "{org_id}");
+    let org_id = org_id.as_str().unwrap().to_owned();
+    let member_email = email("orgmember");
+    let (status, body, _) =
+        owner.call("orgs/invite", &[("org_id", &org_id), ("email", &member_email), ("role", "member")]).await;
+    assert_eq!(status, 200, "{body}");
+
+    let member = Browser::new(&app);
+    member.sign_up(&member_email).await;
+    let (_, overview, _) = member.call("orgs/overview", &[]).await;
+    let invitation = overview["invitations"][0]["id"].as_str().unwrap().to_owned();
+    let (status, html, _) = member.page("/billing").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-card=\"invitations\""), "the invitation shows on /billing");
+    let (status, joined, _) = member.call("orgs/accept", &[("id", &invitation)]).await;
+    assert_eq!((status, joined.as_str()), (200, Some(org_id.as_str())));
+    let (status, body, _) = member.call("orgs/switch", &[("account_id", &org_id)]).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page, _) = member.call("orgs/page", &[("id", &org_id)]).await;
+    assert_eq!(page["billing_here"], true, "{page}");
+    assert!(page["usage"].is_null(), "members do not see usage by member");
+    let member_id = page["viewer_id"].as_str().unwrap().to_owned();
+    let (status, body, _) =
+        member.call("orgs/invite", &[("org_id", &org_id), ("email", "x@example.com"), ("role", "member")]).await;
+    assert_eq!(status, 403, "{body}");
+    let (status, html, _) = member.page(&format!("/org/{org_id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-testid=\"account-switch\""), "the top bar offers the switcher");
+    assert!(!html.contains("data-form=\"invite\""));
+
+    let (status, body, _) = owner
+        .call(
+            "orgs/caps",
+            &[
+                ("org_id", &org_id),
+                ("user_id", &member_id),
+                ("caps[requests]", "25"),
+                ("caps[spend]", "1 000,50"),
+                ("caps[images]", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let (_, page, _) = owner.call("orgs/page", &[("id", &org_id)]).await;
+    let capped = page["organization"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["user_id"] == member_id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(capped["caps"]["metrics"], json!({"requests": 25}));
+    assert_eq!(capped["caps"]["spend_micros"], 100_050_000_000_i64);
+    let (status, body, _) =
+        owner.call("orgs/caps", &[("org_id", &org_id), ("user_id", &member_id), ("caps[requests]", "lots")]).await;
+    assert_eq!(status, 422, "{body}");
+    assert_eq!(body["Fields"][0][0], "caps.requests");
+    let (status, html, _) = owner.page(&format!("/org/{org_id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-card=\"usage-by-member\"") && html.contains("data-form=\"invite\""));
+
+    let admin = admin_browser(&app).await;
+    let (_, list, _) = admin.call("admin/orgs", &[("search", "page team"), ("page", "1")]).await;
+    assert_eq!(list["total"], 1, "{list}");
+    let (status, body, _) =
+        admin.call("admin/org/balance", &[("org_id", &org_id), ("amount", "300"), ("reason", "pilot credit")]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, body, _) = admin.call("admin/org/assign", &[("org_id", &org_id), ("plan_id", "pro")]).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, detail, _) = admin.call("admin/org", &[("id", &org_id)]).await;
+    assert_eq!(detail["balance"]["balance_minor"], 30_000, "{detail}");
+    assert_eq!(detail["subscription"]["plan_id"], "pro");
+    assert_eq!(detail["usage"]["members"].as_array().unwrap().len(), 2);
+    for path in ["/admin/orgs".to_owned(), format!("/admin/orgs/{org_id}")] {
+        let (status, html, _) = admin.page(&path).await;
+        assert_eq!(status, 200, "{path}");
+        assert!(html.contains("Page Team"), "{path}");
+    }
+    let (_, users, _) = admin.call("admin/users", &[("email", &member_email), ("page", "1")]).await;
+    let user_id = users["items"][0]["id"].as_str().unwrap().to_owned();
+    let (_, user, _) = admin.call("admin/user", &[("id", &user_id)]).await;
+    assert_eq!(user["organizations"][0]["id"], org_id.as_str(), "{user}");
+    let (status, _, _) = member.call("admin/orgs", &[("page", "1")]).await;
+    assert_eq!(status, 403);
+    // The member's view of the plan follows the admin's assignment.
+    let (_, page, _) = member.call("orgs/page", &[("id", &org_id)]).await;
+    assert_eq!(page["organization"]["plan_id"], "pro");
+    app.stop().await;
+}

@@ -136,6 +136,24 @@ pub struct UserDetail {
     pub plans: Vec<Plan>,
     /// The account's pay-as-you-go balance with its newest ledger entries.
     pub balance: super::Balance,
+    /// The organisations the user belongs to, with their role.
+    pub organizations: Vec<super::org::OrganizationSummary>,
+}
+
+/// An organisation as the admin sees it (`/admin/orgs/{id}`): like [`UserDetail`] for its
+/// shared account, with members, invitations and usage by member.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrgDetail {
+    pub organization: super::org::Organization,
+    pub usage: super::org::OrganizationUsage,
+    pub subscription: Option<Subscription>,
+    pub meters: Vec<QuotaStatus>,
+    pub transactions: Vec<Transaction>,
+    /// How much of each refundable transaction (by id) may still be refunded, minor units.
+    pub refundable_minor: BTreeMap<String, i64>,
+    /// Every plan, for the assign/comp form.
+    pub plans: Vec<Plan>,
+    pub balance: super::Balance,
 }
 
 /// A person who signs in for an account (the password hash stays in the server's store).

@@ -317,6 +317,8 @@ pub struct OrganizationUsage {
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
 pub struct OrgUsageQuery {
+    /// `member`, the only grouping (also the default).
+    #[cfg_attr(feature = "openapi", param(pattern = "^member$", nullable = false))]
     pub group_by: Option<String>,
 }
 

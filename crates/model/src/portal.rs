@@ -159,3 +159,20 @@ pub struct BalancePage {
     pub topup_max_minor: i64,
     pub payments_enabled: bool,
 }
+
+/// The organisation page (`/org/{id}`): the organisation, this period's usage by member (for
+/// owners and admins), and whether the viewer bills to it now.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct OrgPage {
+    pub organization: super::org::Organization,
+    pub usage: Option<super::org::OrganizationUsage>,
+    pub viewer_id: String,
+    pub billing_here: bool,
+}
+
+/// The viewer's organisations and the invitations waiting for them (on `/billing`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct OrgsOverview {
+    pub organizations: Vec<super::org::OrganizationSummary>,
+    pub invitations: Vec<super::org::Invitation>,
+}

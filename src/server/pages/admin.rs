@@ -338,3 +338,51 @@ pub async fn audit(filters: AuditFilters, page: i64) -> Result<Page<AuditRow>, U
     let (items, total) = audit::list(db, &filter, AUDIT_PAGE_SIZE, (page - 1) * AUDIT_PAGE_SIZE).await.map_err(fail)?;
     Ok(Page { items, total, page, page_size: AUDIT_PAGE_SIZE })
 }
+
+/// See [`crate::actions::admin::get_admin_orgs`].
+pub async fn orgs(search: Option<String>, page: i64) -> Result<Page<tariff_model::org::OrganizationSummary>, UiError> {
+    require_admin()?;
+    let (page, page_size, offset) = tariff_core::paging::paging(Some(page), Some(PAGE_SIZE)).map_err(fail)?;
+    let (items, total) =
+        tariff_core::organizations::list_all(&state().billing.store, search.as_deref(), page_size, offset)
+            .await
+            .map_err(fail)?;
+    Ok(Page { items, total, page, page_size })
+}
+
+/// See [`crate::actions::admin::get_admin_org`].
+pub async fn org(id: String) -> Result<tariff_model::admin::OrgDetail, UiError> {
+    require_admin()?;
+    let state = state();
+    let policy = state.billing.settings.no_subscription_policy;
+    let low = state.billing.settings.low_balance_minor;
+    picture::org_detail(&state.billing.store, state.now(), policy, &id, low).await.map_err(fail)
+}
+
+/// See [`crate::actions::admin::assign_org_plan`].
+pub async fn assign_org(org_id: String, plan_id: String) -> Result<(), UiError> {
+    let admin = require_admin()?;
+    let state = state();
+    let account = tariff_core::organizations::billing_ref(&state.billing.store, &org_id).await.map_err(fail)?;
+    subscriptions::assign(&state.billing.store, state.now(), &admin_actor(&admin), &account, &plan_id)
+        .await
+        .map_err(fail)?;
+    Ok(())
+}
+
+/// See [`crate::actions::admin::adjust_org_balance`].
+pub async fn adjust_org_balance(org_id: String, amount: String, reason: String) -> Result<(), UiError> {
+    let admin = require_admin()?;
+    let state = state();
+    let cleaned: String = super::decimal_input(&amount);
+    if cleaned.is_empty() {
+        return Err(invalid(vec![InvalidField::new("amount", Message::PriceFormat)]));
+    }
+    let body = tariff_model::balance::AdjustmentBody { amount: tariff_model::money::DecimalText(cleaned), reason };
+    let low = state.billing.settings.low_balance_minor;
+    let db = &state.billing.store;
+    tariff_core::balance::adjust_organization(db, state.now(), &admin_actor(&admin), &org_id, &body, low)
+        .await
+        .map_err(fail)?;
+    Ok(())
+}

@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod orgs;
 pub mod portal;
 
 use crate::actions::UiError;
@@ -124,6 +125,10 @@ pub fn fail(error: Error) -> UiError {
     match error {
         Error::Validation(fields) => fields_in_words(fields),
         Error::Unauthorized => UiError::SignedOut,
+        // Refusals of an organisation's rules say what is missing; the rest are the 403 page.
+        Error::Forbidden(m @ (Message::OrgManagersOnly | Message::OrgOwnersOnly | Message::NotAMember)) => {
+            UiError::Message(say(&m))
+        }
         Error::Forbidden(_) => UiError::Forbidden,
         e @ Error::NotFound { .. } => UiError::NotFound(say(&e.message())),
         e @ (Error::Database(_) | Error::Internal(_)) => {

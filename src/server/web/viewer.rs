@@ -18,7 +18,7 @@ use super::USER_ID_KEY;
 
 /// Pages that need a signed-in viewer; anonymous visitors are sent to log in.
 fn needs_login(path: &str) -> bool {
-    ["/billing", "/settings", "/admin"].iter().any(|p| path == *p || path.starts_with(&format!("{p}/")))
+    ["/billing", "/settings", "/admin", "/org"].iter().any(|p| path == *p || path.starts_with(&format!("{p}/")))
 }
 
 /// The signed-in viewer of this request (`None` when anonymous), in the request's extensions.

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod features;
+pub mod orgs;
 pub mod overview;
 pub mod plans;
 pub mod users;
@@ -24,6 +25,7 @@ pub fn AdminNav() -> impl IntoView {
         ("/admin/plans", "Plans", "Тарифы"),
         ("/admin/features", "Features", "Функции"),
         ("/admin/users", "Users", "Пользователи"),
+        ("/admin/orgs", "Organisations", "Организации"),
         ("/admin/audit", "Audit log", "Журнал аудита"),
     ];
     section_nav("sidenav", ("Administration", "Администрирование"), LINKS, true, "/admin")

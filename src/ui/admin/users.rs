@@ -290,6 +290,12 @@ fn user_view(
             </section>
         </div>
         {balance_card}
+        {(!detail.organizations.is_empty()).then(|| view! {
+            <section class="card" data-card="user-orgs">
+                <h2>{t(locale, "Organisations", "Организации")}</h2>
+                {super::orgs::orgs_table(detail.organizations.clone(), locale)}
+            </section>
+        })}
         <h2 class="section-title">{t(locale, "Usage this period", "Использование за период")}</h2>
         <div class="meter-grid">{detail.meters.iter().map(|m| quota_meter(m, locale)).collect_view()}</div>
         <section class="card">

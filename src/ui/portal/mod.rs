@@ -3,6 +3,7 @@
 //! the session itself and calls the same service layer as the JSON API.
 
 pub mod balance;
+pub mod orgs;
 pub mod overview;
 pub mod payments;
 pub mod plans;

@@ -24,10 +24,12 @@ pub fn BillingPage() -> impl IntoView {
     let cancel = ServerAction::<CancelSubscription>::new();
     let resume = ServerAction::<ResumeSubscription>::new();
     let data = Resource::new(move || (cancel.version().get(), resume.version().get()), |_| get_billing_overview());
+    let orgs = super::orgs::OrgsOnBilling::new();
     view! {
         {page_title(move || t(locale.get(), "Billing", "Оплата").to_owned())}
         <PortalNav/>
         <h1 class="page-title">{move || t(locale.get(), "Billing overview", "Обзор оплаты")}</h1>
+        {orgs.invitations()}
         <Transition fallback=loading>
             {move || Suspend::new(async move {
                 let locale = locale.get();
@@ -37,6 +39,7 @@ pub fn BillingPage() -> impl IntoView {
                 }
             })}
         </Transition>
+        {orgs.organizations()}
     }
 }
 

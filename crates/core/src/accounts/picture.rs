@@ -129,5 +129,36 @@ pub async fn user_detail(
         refundable_minor,
         plans: plans::list_all(db).await?,
         balance: crate::balance::balance_of(db, &user.account_id, default_low_minor).await?,
+        organizations: crate::organizations::of_user(db, user_id).await?,
+    })
+}
+
+/// What the admin's organisation page shows: the organisation, its subscription, meters,
+/// transactions with what is left to refund, usage by member, every plan and the balance.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown organisation; [`Error::Database`].
+pub async fn org_detail(
+    db: &Store,
+    now: i64,
+    policy: NoSubscriptionPolicy,
+    org_id: &str,
+    default_low_minor: i64,
+) -> Result<tariff_model::admin::OrgDetail> {
+    let organization = crate::organizations::get_for_admin(db, now, org_id).await?;
+    let usage = crate::organizations::usage_for_admin(db, now, org_id).await?;
+    let account = crate::organizations::billing_ref(db, org_id).await?;
+    let p = picture(db, now, policy, &account, Depth { usage_events: 0, transactions: 50 }).await?;
+    let refundable_minor =
+        p.transactions.iter().filter_map(|t| refundable_minor(t).map(|left| (t.id.clone(), left))).collect();
+    Ok(tariff_model::admin::OrgDetail {
+        organization,
+        usage,
+        subscription: p.subscription,
+        meters: p.meters,
+        transactions: p.transactions,
+        refundable_minor,
+        plans: plans::list_all(db).await?,
+        balance: crate::balance::balance_of(db, org_id, default_low_minor).await?,
     })
 }
