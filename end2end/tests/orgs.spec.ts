@@ -98,6 +98,21 @@ test('a team shares an organisation and sees usage by member', async ({ browser 
   await stranger.goto(orgPath);
   await expect(stranger.locator('[data-error="not-found"]')).toHaveText('The organization was not found.');
   await expect(stranger.getByTestId('org-name')).toHaveCount(0);
+
+  // The admin finds it by a member's email and opens its page.
+  await stranger.context().clearCookies();
+  await stranger.goto('/login?next=%2Fadmin%2Forgs&lang=en');
+  await waitForHydration(stranger);
+  await stranger.locator('#login-email').fill('admin@example.com');
+  await stranger.locator('#login-password').fill('e2e-admin-password');
+  await stranger.getByRole('button', { name: 'Log in' }).click();
+  await expect(stranger).toHaveURL(/\/admin\/orgs$/);
+  await stranger.goto(`/admin/orgs?search=${encodeURIComponent(memberEmail)}`);
+  await expect(stranger.locator('[data-table="orgs"] tbody tr')).toHaveCount(1);
+  await stranger.locator('[data-table="orgs"] a', { hasText: 'Acme AI' }).click();
+  await expect(stranger.locator('h1')).toHaveText('Acme AI');
+  await expect(stranger.locator('[data-card="usage-by-member"] rect.chart-bar')).toHaveCount(2);
+  await screenshot(stranger, testInfo, 'orgs-05-admin-page');
 });
 
 test('an organisation is created without JavaScript', async ({ browser }, testInfo) => {
