@@ -244,15 +244,20 @@ pub async fn refund(transaction_id: String, amount: String) -> Result<(), UiErro
     Ok(())
 }
 
+/// A manual adjustment as the form sends it: the amount as people type it (`1 250,50`).
+fn adjustment(amount: &str, reason: String) -> Result<tariff_model::balance::AdjustmentBody, UiError> {
+    let cleaned: String = super::decimal_input(amount);
+    if cleaned.is_empty() {
+        return Err(invalid(vec![InvalidField::new("amount", Message::PriceFormat)]));
+    }
+    Ok(tariff_model::balance::AdjustmentBody { amount: tariff_model::money::DecimalText(cleaned), reason })
+}
+
 /// See [`crate::actions::admin::adjust_balance`].
 pub async fn adjust_balance(user_id: String, amount: String, reason: String) -> Result<(), UiError> {
     let admin = require_admin()?;
     let state = state();
-    let cleaned: String = super::decimal_input(&amount);
-    if cleaned.is_empty() {
-        return Err(invalid(vec![InvalidField::new("amount", Message::PriceFormat)]));
-    }
-    let body = tariff_model::balance::AdjustmentBody { amount: tariff_model::money::DecimalText(cleaned), reason };
+    let body = adjustment(&amount, reason)?;
     let low = state.billing.settings.low_balance_minor;
     tariff_core::balance::adjust(&state.billing.store, state.now(), &admin_actor(&admin), &user_id, &body, low)
         .await
@@ -374,11 +379,7 @@ pub async fn assign_org(org_id: String, plan_id: String) -> Result<(), UiError> 
 pub async fn adjust_org_balance(org_id: String, amount: String, reason: String) -> Result<(), UiError> {
     let admin = require_admin()?;
     let state = state();
-    let cleaned: String = super::decimal_input(&amount);
-    if cleaned.is_empty() {
-        return Err(invalid(vec![InvalidField::new("amount", Message::PriceFormat)]));
-    }
-    let body = tariff_model::balance::AdjustmentBody { amount: tariff_model::money::DecimalText(cleaned), reason };
+    let body = adjustment(&amount, reason)?;
     let low = state.billing.settings.low_balance_minor;
     let db = &state.billing.store;
     tariff_core::balance::adjust_organization(db, state.now(), &admin_actor(&admin), &org_id, &body, low)

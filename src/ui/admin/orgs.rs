@@ -5,7 +5,6 @@
 
 use super::admin_page;
 use crate::actions::admin::{AdjustOrgBalance, AssignOrgPlan, RefundPayment, get_admin_org, get_admin_orgs};
-use crate::model::Transaction;
 use crate::model::admin::OrgDetail;
 use crate::model::org::OrganizationSummary;
 use crate::model::portal::Page;
@@ -150,25 +149,7 @@ fn org_view(
         .collect_view();
     let plans = detail.plans;
     let refundable = detail.refundable_minor;
-    let refund_cell = move |tx: &Transaction| -> AnyView {
-        let Some(left) = refundable.get(&tx.id) else {
-            return ().into_any();
-        };
-        let left = format::money(*left, tx.currency, locale);
-        let id = tx.id.clone();
-        view! {
-            <details class="confirm compact">
-                <summary>{t(locale, "Refund", "Возврат")}</summary>
-                <p>{format!("{} {left}.", t(locale, "Up to", "До"))}</p>
-                <ActionForm action=refund attr:class="row-form" attr:data-form="refund">
-                    <input type="hidden" name="transaction_id" value=id/>
-                    <input type="text" inputmode="decimal" name="amount" placeholder="300.00" aria-label=t(locale, "Amount to refund", "Сумма возврата")/>
-                    <button type="submit" class="button small danger">{t(locale, "Refund", "Вернуть")}</button>
-                </ActionForm>
-            </details>
-        }
-        .into_any()
-    };
+    let refund_cell = super::users::refund_cell(refundable, refund, locale);
     let balance = detail.balance;
     let figure = format::money_micros(balance.balance_micros, balance.currency, locale);
     let ledger = crate::ui::portal::balance::ledger_table(&balance.entries, locale);

@@ -241,25 +241,7 @@ fn user_view(
     });
     let plans = detail.plans;
     let refundable = detail.refundable_minor;
-    let refund_cell = move |tx: &Transaction| -> AnyView {
-        let Some(left) = refundable.get(&tx.id) else {
-            return ().into_any();
-        };
-        let left = format::money(*left, tx.currency, locale);
-        let id = tx.id.clone();
-        view! {
-            <details class="confirm danger-zone compact" data-refund=tx.id.clone()>
-                <summary>{t(locale, "Refund", "Возврат")}</summary>
-                <p>{format!("{} {left}. {}", t(locale, "Up to", "До"), t(locale, "Leave the amount empty to refund all of it.", "Оставьте сумму пустой, чтобы вернуть всё."))}</p>
-                <ActionForm action=refund attr:class="row-form" attr:data-form="refund">
-                    <input type="hidden" name="transaction_id" value=id/>
-                    <input type="text" inputmode="decimal" name="amount" placeholder="300.00" aria-label=t(locale, "Amount to refund", "Сумма возврата")/>
-                    <button type="submit" class="button small danger">{t(locale, "Refund", "Вернуть")}</button>
-                </ActionForm>
-            </details>
-        }
-        .into_any()
-    };
+    let refund_cell = refund_cell(refundable, refund, locale);
     view! {
         <p><a href="/admin/users">{t(locale, "← All users", "← Все пользователи")}</a></p>
         <h1 class="page-title">{user.email.clone()}</h1>
@@ -304,6 +286,34 @@ fn user_view(
             {action_message(refund.value(), &["amount"])}
             {transactions_table(detail.transactions, locale, refund_cell)}
         </section>
+    }
+}
+
+/// The refund form of a transaction row on the admin's user and organisation pages: what is left
+/// to refund (by transaction id, minor units) and a partial or full refund behind a `details`.
+pub fn refund_cell(
+    refundable: std::collections::BTreeMap<String, i64>,
+    refund: ServerAction<RefundPayment>,
+    locale: Locale,
+) -> impl Fn(&Transaction) -> AnyView + Clone + Send + Sync + 'static {
+    move |tx: &Transaction| -> AnyView {
+        let Some(left) = refundable.get(&tx.id) else {
+            return ().into_any();
+        };
+        let left = format::money(*left, tx.currency, locale);
+        let id = tx.id.clone();
+        view! {
+            <details class="confirm danger-zone compact" data-refund=tx.id.clone()>
+                <summary>{t(locale, "Refund", "Возврат")}</summary>
+                <p>{format!("{} {left}. {}", t(locale, "Up to", "До"), t(locale, "Leave the amount empty to refund all of it.", "Оставьте сумму пустой, чтобы вернуть всё."))}</p>
+                <ActionForm action=refund attr:class="row-form" attr:data-form="refund">
+                    <input type="hidden" name="transaction_id" value=id/>
+                    <input type="text" inputmode="decimal" name="amount" placeholder="300.00" aria-label=t(locale, "Amount to refund", "Сумма возврата")/>
+                    <button type="submit" class="button small danger">{t(locale, "Refund", "Вернуть")}</button>
+                </ActionForm>
+            </details>
+        }
+        .into_any()
     }
 }
 
