@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use tariff_model::Plan;
-use tariff_model::admin::{AdminOverview, AuditRow, PlanWithStats, SubscriberRow, UserDetail, UserSummary};
+use tariff_model::admin::{AdminHome, AuditRow, PlanWithStats, SubscriberRow, UserDetail, UserSummary};
 use tariff_model::portal::Page;
 
 /// Rows per page of the admin's user and subscriber lists.
@@ -26,13 +26,24 @@ pub struct AuditFilters {
     pub action: String,
 }
 
-/// The overview's figures, computed now.
+/// The overview's figures, the MRR series of the last 12 months, and the test clock (sandbox).
 ///
 /// # Errors
 /// [`UiError::SignedOut`], [`UiError::Forbidden`]; [`tariff_model::Message::ServerError`].
 #[server(prefix = "/api/ui", endpoint = "admin/overview")]
-pub async fn get_admin_overview() -> Result<AdminOverview, UiError> {
+pub async fn get_admin_overview() -> Result<AdminHome, UiError> {
     crate::server::pages::admin::overview().await
+}
+
+/// Moves the sandbox's test clock forward by `days` (whole days, 1 to 1,826) and runs what falls
+/// due on the way (audited).
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::NotFound`] when the sandbox is off; a field message
+/// (`days`) for anything but a whole number of days in range.
+#[server(prefix = "/api/ui", endpoint = "admin/clock")]
+pub async fn advance_clock(days: String) -> Result<tariff_model::api::ClockState, UiError> {
+    crate::server::pages::admin::advance_clock(days).await
 }
 
 /// Every plan with its statistics.
@@ -138,6 +149,33 @@ pub async fn get_admin_user(id: String) -> Result<UserDetail, UiError> {
 #[server(prefix = "/api/ui", endpoint = "admin/assign")]
 pub async fn assign_plan(user_id: String, plan_id: String) -> Result<(), UiError> {
     crate::server::pages::admin::assign(user_id, plan_id).await
+}
+
+/// Pauses (`pause = true`) or resumes subscription `subscription_id` (audited). Resuming starts
+/// a fresh period charged like a renewal.
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::NotFound`] for an unknown or ended subscription; a message
+/// when it is paused already (pause) or not paused (resume).
+#[server(prefix = "/api/ui", endpoint = "admin/pause")]
+pub async fn admin_pause(subscription_id: String, pause: bool) -> Result<(), UiError> {
+    crate::server::pages::admin::pause(subscription_id, pause).await
+}
+
+/// Changes subscription `subscription_id` to `plan_id` (audited): with `prorate` (`"true"`) as
+/// the user's own change (an upgrade charged the prorated amount on the saved card, a downgrade
+/// scheduled for the period's end); without, the plan switches now with no charge.
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`UiError::NotFound`]; a message for the current, an inactive or
+/// another currency's plan, a prorated upgrade without a saved card, or a declined card.
+#[server(prefix = "/api/ui", endpoint = "admin/change")]
+pub async fn admin_change_plan(
+    subscription_id: String,
+    plan_id: String,
+    prorate: Option<String>,
+) -> Result<(), UiError> {
+    crate::server::pages::admin::change_plan(subscription_id, plan_id, prorate.is_some_and(|p| p == "true")).await
 }
 
 /// Refunds `amount` (decimal, e.g. `300.00`; empty for everything not yet refunded) of a

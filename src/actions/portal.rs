@@ -141,3 +141,58 @@ pub async fn create_token(name: String) -> Result<(), UiError> {
 pub async fn revoke_token(id: String) -> Result<(), UiError> {
     crate::server::pages::portal::revoke_token(id).await
 }
+
+/// Changes the viewer's plan to `plan_id` (`POST /api/v1/billing/subscription/change`): an
+/// upgrade is charged the prorated amount on the saved card and applies now, a downgrade is
+/// scheduled for the period's end. Answers where to send the payer when they must confirm a
+/// payment (or follow one still pending), `None` when the change is done; a plain form post is
+/// redirected there.
+///
+/// # Errors
+/// [`UiError::SignedOut`]; a message for the current, an inactive or an unknown plan, a paused
+/// subscription, a declined card (402) or a refusing gateway.
+#[server(prefix = "/api/ui", endpoint = "billing/change")]
+pub async fn change_plan(plan_id: String) -> Result<Option<String>, UiError> {
+    crate::server::pages::portal::change_plan(plan_id).await
+}
+
+/// Withdraws the scheduled downgrade: the plan renews as it is.
+///
+/// # Errors
+/// [`UiError::SignedOut`]; a message when no change is scheduled.
+#[server(prefix = "/api/ui", endpoint = "billing/change/cancel")]
+pub async fn cancel_plan_change() -> Result<Subscription, UiError> {
+    crate::server::pages::portal::cancel_plan_change().await
+}
+
+/// Starts the trial of `plan_id` without payment (once per plan family).
+///
+/// # Errors
+/// [`UiError::SignedOut`]; a message when the trial was had already, a paid plan is running or
+/// the plan has no trial.
+#[server(prefix = "/api/ui", endpoint = "billing/trial")]
+pub async fn start_trial(plan_id: String) -> Result<Subscription, UiError> {
+    crate::server::pages::portal::start_trial(plan_id).await
+}
+
+/// Starts the trial's card check (1 ₽, refunded at once) and answers the payment page; a plain
+/// form post is redirected there. YooKassa brings the payer back to `/billing`.
+///
+/// # Errors
+/// [`UiError::SignedOut`]; a message when the subscription is not a trial or payments are
+/// unavailable.
+#[server(prefix = "/api/ui", endpoint = "billing/card")]
+pub async fn add_card() -> Result<String, UiError> {
+    crate::server::pages::portal::add_card().await
+}
+
+/// Pauses (`pause = true`) or resumes the viewer's subscription. Resuming starts a fresh period,
+/// charged to the saved card like a renewal.
+///
+/// # Errors
+/// [`UiError::SignedOut`]; a message when the plan does not allow pausing, or the subscription
+/// is not running (pause) or not paused (resume).
+#[server(prefix = "/api/ui", endpoint = "billing/pause")]
+pub async fn pause_subscription(pause: bool) -> Result<Subscription, UiError> {
+    crate::server::pages::portal::pause_subscription(pause).await
+}

@@ -31,6 +31,11 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
         let holder = uuid::Uuid::new_v4().to_string();
         loop {
             tick.tick().await;
+            if let Some(test_clock) = &state.test_clock
+                && let Err(e) = tariff_core::test_clock::refresh(&billing.store, test_clock).await
+            {
+                tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "could not read the test clock; retrying next tick");
+            }
             match leases::acquire(&billing.store, leases::JOBS, &holder, billing.now(), LEASE_SECONDS).await {
                 Ok(true) => {}
                 Ok(false) => continue,
@@ -39,58 +44,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
                     continue;
                 }
             }
-            match subscriptions::rollover_due(&billing.store, billing.now()).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(target: tariff_core::LOG_TARGET, accounts = n, "subscription rollover applied"),
-                Err(e) => {
-                    tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "subscription rollover job failed; retrying next tick")
-                }
-            }
-            match payments::sweep_notifications(&billing).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(target: tariff_core::LOG_TARGET, notifications = n, "webhook notifications handled again by the sweeper")
-                }
-                Err(e) => {
-                    tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "notification sweeper failed; retrying next tick")
-                }
-            }
-            match payments::charge_due_renewals(&billing).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(target: tariff_core::LOG_TARGET, subscriptions = n, "renewal charges attempted")
-                }
-                Err(e) => {
-                    tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "renewal charging failed; retrying next tick")
-                }
-            }
-            match payments::poll_pending(&billing).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(target: tariff_core::LOG_TARGET, payments = n, "asked YooKassa about payments left pending")
-                }
-                Err(e) => {
-                    tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "pending-payment poll failed; retrying next tick")
-                }
-            }
-            match payments::reconcile_refunds(&billing).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(target: tariff_core::LOG_TARGET, refunds = n, "refunds left pending reconciled")
-                }
-                Err(e) => {
-                    tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "refund reconciliation failed; retrying next tick")
-                }
-            }
-            match payments::expire_unsent(&billing).await {
-                Ok(0) => {}
-                Ok(n) => {
-                    tracing::info!(target: tariff_core::LOG_TARGET, checkouts = n, "checkouts that never reached YooKassa given up")
-                }
-                Err(e) => {
-                    tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "expiring unsent checkouts failed; retrying next tick")
-                }
-            }
+            run_billing(&billing).await;
             if runs.is_multiple_of(SESSION_CLEANUP_EVERY_RUNS) {
                 state.attempt_limits.shrink();
                 match sessions.delete_expired().await {
@@ -106,4 +60,136 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             runs += 1;
         }
     })
+}
+
+/// One run of the billing jobs at the clock's "now": rollover, notifications left over, renewal
+/// and dunning charges, pending payments, pending refunds, checkouts that never reached
+/// YooKassa. Each step re-checks every item inside its own transaction, so two runs at once
+/// (replicas, the test clock) apply each due item once.
+pub async fn run_billing(billing: &tariff_core::Billing) {
+    match subscriptions::rollover_due(&billing.store, billing.now()).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(target: tariff_core::LOG_TARGET, accounts = n, "subscription rollover applied"),
+        Err(e) => {
+            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "subscription rollover job failed; retrying next tick")
+        }
+    }
+    match payments::sweep_notifications(billing).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(target: tariff_core::LOG_TARGET, notifications = n, "webhook notifications handled again by the sweeper")
+        }
+        Err(e) => {
+            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "notification sweeper failed; retrying next tick")
+        }
+    }
+    match payments::charge_due_renewals(billing).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(target: tariff_core::LOG_TARGET, subscriptions = n, "renewal charges attempted")
+        }
+        Err(e) => {
+            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "renewal charging failed; retrying next tick")
+        }
+    }
+    match payments::poll_pending(billing).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(target: tariff_core::LOG_TARGET, payments = n, "asked YooKassa about payments left pending")
+        }
+        Err(e) => {
+            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "pending-payment poll failed; retrying next tick")
+        }
+    }
+    match payments::reconcile_refunds(billing).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(target: tariff_core::LOG_TARGET, refunds = n, "refunds left pending reconciled")
+        }
+        Err(e) => {
+            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "refund reconciliation failed; retrying next tick")
+        }
+    }
+    match payments::resend_unanswered(billing).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(target: tariff_core::LOG_TARGET, payments = n, "unanswered payment creates sent again and answered")
+        }
+        Err(e) => {
+            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "sending unanswered payments again failed; retrying next tick")
+        }
+    }
+    match payments::expire_unsent(billing).await {
+        Ok(0) => {}
+        Ok(n) => {
+            tracing::info!(target: tariff_core::LOG_TARGET, checkouts = n, "checkouts that never reached YooKassa given up")
+        }
+        Err(e) => {
+            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "expiring unsent checkouts failed; retrying next tick")
+        }
+    }
+}
+
+/// Moves the sandbox's test clock forward by `advance_seconds` and runs the scheduler at every
+/// moment that falls due on the way (period ends, trial ends, dunning retries, scheduled
+/// downgrades), in order, then at the new "now" (issue 14.4).
+///
+/// # Errors
+/// [`tariff_core::Error::NotFound`] when the sandbox is off; [`tariff_core::Error::Validation`] for
+/// an advance that is not 1 second to 5 years; [`tariff_core::Error::Database`].
+pub async fn advance_clock(
+    state: &AppState,
+    actor: &tariff_core::audit::Actor,
+    advance_seconds: i64,
+) -> tariff_core::Result<tariff_model::api::ClockState> {
+    let before = state.now();
+    let moved = advance_clock_unaudited(state, advance_seconds).await?;
+    let mut tx = state.billing.store.begin_write().await?;
+    tariff_core::audit::record(
+        &mut tx,
+        actor,
+        "clock.advance",
+        "clock",
+        "test",
+        format!("Test clock moved forward {advance_seconds} s"),
+        tariff_core::audit::diff(Some(&serde_json::json!({"now": before})), &serde_json::json!({"now": moved.now})),
+        moved.now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(moved)
+}
+
+async fn advance_clock_unaudited(
+    state: &AppState,
+    advance_seconds: i64,
+) -> tariff_core::Result<tariff_model::api::ClockState> {
+    use tariff_core::test_clock;
+    let clock = state
+        .test_clock
+        .as_ref()
+        .ok_or_else(|| tariff_core::Error::not_found(tariff_model::Entity::Route, "/api/v1/admin/billing/clock"))?;
+    test_clock::validate(advance_seconds)?;
+    let _one_at_a_time = state.clock_lock.lock().await;
+    let billing = &state.billing;
+    test_clock::refresh(&billing.store, clock).await?;
+    let target = billing.now() + advance_seconds;
+    let mut runs = 0;
+    for _ in 0..test_clock::MAX_STEPS {
+        let Some(due) = test_clock::next_due(&billing.store, billing.now(), target).await? else { break };
+        test_clock::move_to(&billing.store, clock, due).await?;
+        run_billing(billing).await;
+        runs += 1;
+    }
+    test_clock::move_to(&billing.store, clock, target).await?;
+    run_billing(billing).await;
+    runs += 1;
+    tracing::info!(target: tariff_core::LOG_TARGET, advance_seconds, now = billing.now(), runs, "sandbox test clock moved forward");
+    Ok(clock_state(state, runs))
+}
+
+/// The test clock as the API shows it (offset 0 when the sandbox is off).
+pub fn clock_state(state: &AppState, runs: i64) -> tariff_model::api::ClockState {
+    let offset_seconds = state.test_clock.as_ref().map_or(0, |c| c.offset());
+    tariff_model::api::ClockState { now: state.now(), offset_seconds, runs }
 }

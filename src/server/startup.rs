@@ -147,6 +147,30 @@ async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Stri
     }
 
     let (gateway, sandbox) = yookassa_setup(&config)?;
+    // With the sandbox on, "now" is the test clock's: the wall clock (or the tests' clock) plus
+    // the offset admins moved it by, stored in the database for every process.
+    let test_clock = match sandbox {
+        Some(_) => {
+            let test_clock = Arc::new(tariff_core::clock::TestClock::new(clock.clone()));
+            tariff_core::test_clock::refresh(&store, &test_clock)
+                .await
+                .map_err(|e| format!("reading the test clock failed: {e}"))?;
+            if test_clock.offset() != 0 {
+                tracing::info!(offset_seconds = test_clock.offset(), "sandbox test clock runs ahead of the wall clock");
+            }
+            Some(test_clock)
+        }
+        None => None,
+    };
+    let clock: Arc<dyn Clock> = match &test_clock {
+        Some(test_clock) => test_clock.clone(),
+        None => clock,
+    };
+    match tariff_core::revenue::backfill(&store).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(accounts = n, "MRR movements backfilled from the paying subscriptions"),
+        Err(e) => return Err(format!("backfilling MRR movements failed: {e}")),
+    }
     let leptos_options = LeptosOptions::builder()
         .output_name("tariff")
         .site_root(config.site_root.to_string_lossy().into_owned())
@@ -165,6 +189,8 @@ async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Stri
         login_throttle: Arc::default(),
         attempt_limits: Arc::default(),
         token_sealer,
+        test_clock,
+        clock_lock: Arc::default(),
     })
 }
 

@@ -23,6 +23,10 @@ pub struct AppState {
     pub attempt_limits: Arc<AttemptLimits>,
     /// Seals a just-created API token for the session that shows it once.
     pub token_sealer: Arc<TokenSealer>,
+    /// The sandbox's test clock (also `billing.clock`); `None` when the sandbox is off.
+    pub test_clock: Option<Arc<tariff_core::clock::TestClock>>,
+    /// One advance of the test clock at a time in this process.
+    pub clock_lock: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl AppState {

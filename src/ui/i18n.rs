@@ -400,6 +400,28 @@ fn english(m: &Message) -> String {
         }
         MemberCapReached { cap } => format!("Your own limit for {cap} in this organisation is used up for this period"),
         AssignTargetRequired => "Name either user_id or organization_id".into(),
+        PlanIsCurrent => "This is the current plan already".into(),
+        PlanCurrencyDiffers { expected } => format!("Choose a plan priced in {}", expected.code()),
+        NoPendingChange => "No plan change is scheduled".into(),
+        ReturnUrlRequired => "Without a saved card the payer must confirm: give a return_url".into(),
+        PlanHasNoTrial => "This plan has no trial".into(),
+        TrialUsed => "This account has had a trial of this plan already".into(),
+        NotTrialing => "The subscription is not a trial".into(),
+        SubscriptionPaused => "The subscription is paused; resume it to use the service".into(),
+        NotPausable => "Only an active, trialing or past due subscription can be paused".into(),
+        NotPaused => "The subscription is not paused".into(),
+        PauseNotAllowed => "This plan cannot be paused by its subscribers".into(),
+        ClockForwardOnly => "The test clock moves only forward, by 1 second to 5 years".into(),
+        MonthsRange { max } => format!("months must be 1 to {max}"),
+        UpgradeNow { amount_minor, currency } => {
+            format!("Upgrade now: pay {} for the rest of this period", amount(*amount_minor, *currency, en))
+        }
+        UpgradeNewPeriod { amount_minor, currency, until } => format!(
+            "Upgrade now: pay {} for a new period until {}",
+            amount(*amount_minor, *currency, en),
+            super::format::date(*until, en)
+        ),
+        DowngradeOn { plan, at } => format!("Switches to {plan} on {}", super::format::date(*at, en)),
         SourceUnknown => "the source address is unknown".into(),
         SourceNotAllowed => "notifications are accepted only from YooKassa's addresses".into(),
         WholeNumberOrUnlimited => "Enter a whole number, or tick unlimited".into(),
@@ -553,6 +575,28 @@ fn russian(m: &Message) -> String {
         }
         MemberCapReached { cap } => format!("Ваш личный лимит {cap} в этой организации на этот период исчерпан"),
         AssignTargetRequired => "Укажите либо user_id, либо organization_id".into(),
+        PlanIsCurrent => "Это уже текущий тариф".into(),
+        PlanCurrencyDiffers { expected } => format!("Выберите тариф в валюте {}", expected.code()),
+        NoPendingChange => "Смена тарифа не запланирована".into(),
+        ReturnUrlRequired => "Без сохранённой карты плательщик должен подтвердить оплату: укажите return_url".into(),
+        PlanHasNoTrial => "У этого тарифа нет пробного периода".into(),
+        TrialUsed => "Пробный период этого тарифа уже был у этого аккаунта".into(),
+        NotTrialing => "Подписка не в пробном периоде".into(),
+        SubscriptionPaused => "Подписка приостановлена; возобновите её, чтобы пользоваться сервисом".into(),
+        NotPausable => "Приостановить можно только активную, пробную или просроченную подписку".into(),
+        NotPaused => "Подписка не приостановлена".into(),
+        PauseNotAllowed => "Подписчики этого тарифа не могут приостанавливать подписку".into(),
+        ClockForwardOnly => "Тестовые часы идут только вперёд: от 1 секунды до 5 лет".into(),
+        MonthsRange { max } => format!("months — от 1 до {max}"),
+        UpgradeNow { amount_minor, currency } => {
+            format!("Перейти сейчас: оплатить {} за остаток периода", amount(*amount_minor, *currency, ru))
+        }
+        UpgradeNewPeriod { amount_minor, currency, until } => format!(
+            "Перейти сейчас: оплатить {} за новый период до {}",
+            amount(*amount_minor, *currency, ru),
+            super::format::date(*until, ru)
+        ),
+        DowngradeOn { plan, at } => format!("Переход на «{plan}» {}", super::format::date(*at, ru)),
         SourceUnknown => "адрес отправителя неизвестен".into(),
         SourceNotAllowed => "уведомления принимаются только с адресов ЮKassa".into(),
         WholeNumberOrUnlimited => "Введите целое число или отметьте «без ограничений»".into(),

@@ -85,19 +85,17 @@ pub fn PricingPage() -> impl IntoView {
 /// checkout's error above them.
 #[component]
 pub fn PlanGrid(billing: Signal<Billing>) -> impl IntoView {
-    use crate::actions::portal::{StartCheckout, get_plan_catalog};
-    use crate::ui::portal::plans::choose_button;
+    use crate::actions::portal::get_plan_catalog;
+    use crate::ui::portal::plans::{PlanActions, choose_button};
     use crate::ui::widgets::action_message;
     let locale = use_locale();
-    let checkout = ServerAction::<StartCheckout>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(url)) = checkout.value().get() {
-            crate::ui::portal::plans::leave_for(&url);
-        }
-    });
-    let catalog = Resource::new(|| (), |_| get_plan_catalog());
+    let actions = PlanActions::new();
+    let catalog = Resource::new(move || actions.version(), |_| get_plan_catalog());
     view! {
-        {action_message(checkout.value(), &[])}
+        {action_message(actions.checkout.value(), &[])}
+        {action_message(actions.change.value(), &[])}
+        {action_message(actions.cancel_change.value(), &[])}
+        {action_message(actions.trial.value(), &[])}
         <Suspense fallback=move || view! { <p class="muted">{move || locale.get().text().loading}</p> }>
             {move || Suspend::new(async move {
                 let locale = locale.get();
@@ -117,7 +115,7 @@ pub fn PlanGrid(billing: Signal<Billing>) -> impl IntoView {
                                 {shown
                                     .into_iter()
                                     .map(|plan| {
-                                        let choice = choose_button(&plan, &catalog, locale, checkout);
+                                        let choice = choose_button(&plan, &catalog, locale, actions);
                                         let current = catalog.current_plan_id.as_deref() == Some(plan.id.as_str());
                                         plan_card(plan, &catalog.features, locale, current, choice)
                                     })

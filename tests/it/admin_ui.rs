@@ -97,8 +97,13 @@ async fn overview_mrr_follows_the_definition(backend: Backend) {
             .await;
         assert_eq!(status, 200, "{body}");
     }
-    let (status, overview, _) = browser.call("admin/overview", &[]).await;
-    assert_eq!(status, 200, "{overview}");
+    let (status, home, _) = browser.call("admin/overview", &[]).await;
+    assert_eq!(status, 200, "{home}");
+    let overview = &home["overview"];
+    // The revenue series counts the three as new MRR this month.
+    let rub_series = home["mrr"]["currencies"].as_array().unwrap().iter().find(|c| c["currency"] == "RUB").unwrap();
+    let this_month = rub_series["points"].as_array().unwrap().last().unwrap();
+    assert_eq!((this_month["new_minor"].as_i64(), this_month["mrr_minor"].as_i64()), (Some(298_000), Some(298_000)));
     let rub = overview["totals"]["mrr"].as_array().unwrap().iter().find(|m| m["currency"] == "RUB").unwrap().clone();
     assert_eq!(rub["mrr_minor"], 298_000);
     assert!(overview["totals"]["active_subscriptions"].as_i64().unwrap() >= 3);
@@ -110,6 +115,10 @@ async fn overview_mrr_follows_the_definition(backend: Backend) {
     assert_eq!(status, 200);
     assert!(html.contains("2,980\u{a0}₽"), "the MRR figure is on the page");
     assert!(html.contains("data-chart=\"mrr-by-plan\""));
+    // The MRR line and movement bars, and the sandbox's clock panel.
+    assert!(html.contains("data-chart=\"mrr-movements\" data-currency=\"RUB\""), "{html}");
+    assert!(html.contains("data-movement=\"new\" data-amount-minor=\"298000\""), "{html}");
+    assert!(html.contains("data-card=\"test-clock\""));
 }
 on_both_databases!(overview_mrr_follows_the_definition, overview_mrr_follows_the_definition);
 
@@ -318,8 +327,8 @@ async fn an_admin_credits_and_debits_a_balance_from_the_user_page() {
     assert_eq!(status, 200);
     assert!(html.contains("data-balance-micros=\"125050000000\""), "{html}");
     assert!(html.contains("data-form=\"adjust\""));
-    let (_, overview, _) = admin.call("admin/overview", &[]).await;
-    assert_eq!(overview["prepaid_balances"], json!([["RUB", 125_050_000_000_i64]]), "{overview}");
+    let (_, home, _) = admin.call("admin/overview", &[]).await;
+    assert_eq!(home["overview"]["prepaid_balances"], json!([["RUB", 125_050_000_000_i64]]), "{home}");
     let (_, page, _) = customer.call("billing/balance", &[]).await;
     assert_eq!(page["balance"]["balance_minor"], 125_050, "{page}");
     app.stop().await;

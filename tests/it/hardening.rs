@@ -76,9 +76,8 @@ async fn the_free_plan_is_a_floor_nobody_falls_through(backend: Backend) {
 }
 on_both_databases!(free_is_a_floor, the_free_plan_is_a_floor_nobody_falls_through);
 
-/// Checkout of `plan_id` for `user`, paid with the success card; returns the transaction id.
 /// Makes the sandbox answer the next `count` API requests with 500 (after doing their work).
-async fn fail_next_requests(app: &TestApp, count: u32) {
+pub(crate) async fn fail_next_requests(app: &TestApp, count: u32) {
     let queued = app
         .client
         .post(app.url("/sandbox/yookassa/control/faults"))
@@ -100,6 +99,7 @@ async fn refund(app: &TestApp, admin_token: &str, transaction: &str, amount: i64
     .await
 }
 
+/// Checkout of `plan_id` for `user`, paid with the success card; returns the transaction id.
 async fn buy(app: &TestApp, token: &str, plan_id: &str) -> String {
     let (status, started) = app
         .post_json(

@@ -44,6 +44,10 @@ pub enum Error {
     /// passed. `cap` is the metric's name, or `spend` (then the figures are micro-minor units).
     #[error("member cap exceeded for {cap}: {used} of {limit} used, {requested} requested")]
     MemberCapExceeded { cap: String, limit: i64, used: i64, requested: i64 },
+    /// 403 `subscription_paused`: the account's subscription is paused (since `paused_at`, Unix
+    /// seconds); usage waits until it is resumed.
+    #[error("the subscription is paused")]
+    SubscriptionPaused { paused_at: Option<i64> },
     /// 410: the thing existed but can no longer be used (an expired or revoked invitation).
     #[error("gone: {0:?}")]
     Gone(Message),
@@ -91,6 +95,7 @@ impl Error {
             Error::FeatureNotAvailable { .. } => ErrorCode::FeatureNotAvailable,
             Error::MemberCapExceeded { .. } => ErrorCode::MemberCapExceeded,
             Error::Gone(_) => ErrorCode::Gone,
+            Error::SubscriptionPaused { .. } => ErrorCode::SubscriptionPaused,
             Error::Unauthorized => ErrorCode::Unauthorized,
             Error::Forbidden(_) => ErrorCode::Forbidden,
             Error::PaymentProvider { .. } => ErrorCode::PaymentProviderError,
@@ -109,6 +114,7 @@ impl Error {
             Error::Conflict(m) | Error::Forbidden(m) | Error::Unavailable(m) | Error::Gone(m) => m.clone(),
             Error::MemberCapExceeded { cap, .. } => Message::MemberCapReached { cap: cap.clone() },
             Error::QuotaExceeded { .. } => Message::ServerError,
+            Error::SubscriptionPaused { .. } => Message::SubscriptionPaused,
             Error::InsufficientBalance { required_micros, balance_micros, currency, .. } => {
                 Message::InsufficientBalance {
                     required_micros: *required_micros,

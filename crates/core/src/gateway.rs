@@ -50,7 +50,7 @@ impl RefundState {
 }
 
 /// One line of a 54-FZ receipt (YooKassa ref §3.2).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReceiptLine {
     /// At most 128 characters.
     pub description: String,
@@ -61,15 +61,17 @@ pub struct ReceiptLine {
 }
 
 /// A 54-FZ receipt: the customer's email and the lines.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Receipt {
     pub customer_email: String,
     pub lines: Vec<ReceiptLine>,
 }
 
 /// What to charge. With `return_url` the payer confirms on the provider's page; with
-/// `payment_method_id` a saved card is charged without the payer (autopayment).
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// `payment_method_id` a saved card is charged without the payer (autopayment). Serialised into
+/// the transaction (`gateway_request`) before it is sent, so a create call that got no answer
+/// can be sent again unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct PaymentRequest {
     pub amount_minor: i64,
     pub currency: Currency,

@@ -19,9 +19,11 @@ pub mod paging;
 pub mod payments;
 pub mod periods;
 pub mod plans;
+pub mod revenue;
 pub mod stats;
 pub mod store;
 pub mod subscriptions;
+pub mod test_clock;
 pub mod tokens;
 pub mod usage;
 

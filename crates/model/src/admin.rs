@@ -107,6 +107,15 @@ pub struct AdminOverview {
     pub as_of: i64,
 }
 
+/// The admin dashboard's home (`/admin`): the overview's figures, MRR month by month with its
+/// movements (the last 12 months), and the sandbox's test clock (`None` without the sandbox).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdminHome {
+    pub overview: AdminOverview,
+    pub mrr: MrrSeries,
+    pub clock: Option<crate::api::ClockState>,
+}
+
 /// One user in the admin's user list, with their live subscription's plan and status.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UserSummary {
@@ -179,4 +188,43 @@ pub struct AuditFilter {
     pub action: Option<String>,
     pub since: Option<i64>,
     pub until: Option<i64>,
+}
+
+/// One calendar month (UTC) of MRR in one currency: MRR at the month's end and what moved it
+/// during the month, by movement kind (minor units; churn and contraction are negative).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MrrMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The month's first second and the next month's first second (Unix seconds).
+    pub start: i64,
+    pub end: i64,
+    /// MRR at the end of the month (or now, for the current month).
+    pub mrr: f64,
+    pub mrr_minor: i64,
+    pub new_minor: i64,
+    pub expansion_minor: i64,
+    pub contraction_minor: i64,
+    pub churn_minor: i64,
+    pub reactivation_minor: i64,
+    /// The sum of the five.
+    pub net_minor: i64,
+}
+
+/// MRR month by month in one currency, oldest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CurrencyMrrSeries {
+    pub currency: Currency,
+    pub points: Vec<MrrMonth>,
+}
+
+/// `GET /api/v1/admin/billing/stats/mrr?months=12`: the last `months` calendar months (the
+/// current one included) per currency that ever had MRR.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MrrSeries {
+    pub months: i64,
+    pub currencies: Vec<CurrencyMrrSeries>,
 }

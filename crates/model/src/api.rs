@@ -241,3 +241,83 @@ pub struct Health {
 pub struct Acknowledged {
     pub status: String,
 }
+
+/// Body of `POST /api/v1/billing/subscription/change`: the plan to move to, and where YooKassa
+/// sends the payer back to when an upgrade must be confirmed (no saved card).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeBody {
+    pub plan_id: String,
+    #[cfg_attr(feature = "openapi", schema(pattern = "^https?://", max_length = 2048))]
+    pub return_url: Option<String>,
+    pub user_id: Option<String>,
+}
+
+/// Body of `POST /api/v1/billing/subscription/trial`: the plan whose trial to start.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct TrialBody {
+    pub plan_id: String,
+    pub user_id: Option<String>,
+}
+
+/// Body of `POST /api/v1/admin/billing/clock`: how far to move the sandbox's clock forward.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClockBody {
+    /// Seconds, 1 to 5 years' worth.
+    pub advance_seconds: i64,
+}
+
+/// The sandbox's clock: the server's "now" and how far it runs ahead of the wall clock.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ClockState {
+    /// Unix seconds.
+    pub now: i64,
+    pub offset_seconds: i64,
+    /// How many times the scheduler ran to reach `now` (each due moment in order, then `now`).
+    #[serde(default)]
+    pub runs: i64,
+}
+
+/// Body of the admin's `POST /api/v1/admin/billing/subscriptions/{id}/change`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AdminChangeBody {
+    pub plan_id: String,
+    /// `true`: charge the prorated difference (upgrades) or wait for the period's end
+    /// (downgrades), as a user's change would; `false` (default): switch now, no charge.
+    #[serde(default)]
+    pub prorate: bool,
+}
+
+/// Query of `GET /api/v1/billing/subscription/change/preview`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+pub struct PreviewQuery {
+    /// The plan to change to.
+    pub plan_id: String,
+    /// Service tokens: the user to act for.
+    #[cfg_attr(feature = "openapi", param(nullable = false))]
+    pub user_id: Option<String>,
+}
+
+/// Body of `POST /api/v1/billing/subscription/card`: where YooKassa sends the payer back to
+/// after the 1 ₽ card check of a trial.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CardBody {
+    #[cfg_attr(feature = "openapi", schema(pattern = "^https?://", max_length = 2048))]
+    pub return_url: String,
+    pub user_id: Option<String>,
+}
+
+/// Query of `GET /api/v1/admin/billing/stats/mrr`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams), into_params(parameter_in = Query))]
+pub struct MrrQuery {
+    /// Calendar months to show, the current one included: 1 to 60 (default 12).
+    #[cfg_attr(feature = "openapi", param(nullable = false, minimum = 1, maximum = 60))]
+    pub months: Option<i64>,
+}

@@ -42,10 +42,12 @@ pub enum ErrorCode {
     Gone,
     /// 429: an organisation member's own cap for the period (a metric, or spending) would be passed.
     MemberCapExceeded,
+    /// 403: the subscription is paused; usage waits until it is resumed.
+    SubscriptionPaused,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 15] = [
+    pub const ALL: [ErrorCode; 16] = [
         ErrorCode::NotFound,
         ErrorCode::ValidationFailed,
         ErrorCode::BadRequest,
@@ -61,6 +63,7 @@ impl ErrorCode {
         ErrorCode::FeatureNotAvailable,
         ErrorCode::Gone,
         ErrorCode::MemberCapExceeded,
+        ErrorCode::SubscriptionPaused,
     ];
 
     /// The code as sent, e.g. `validation_failed`.
@@ -81,6 +84,7 @@ impl ErrorCode {
             ErrorCode::FeatureNotAvailable => "feature_not_available",
             ErrorCode::Gone => "gone",
             ErrorCode::MemberCapExceeded => "member_cap_exceeded",
+            ErrorCode::SubscriptionPaused => "subscription_paused",
         }
     }
 
@@ -102,6 +106,7 @@ impl ErrorCode {
             ErrorCode::FeatureNotAvailable => 403,
             ErrorCode::Gone => 410,
             ErrorCode::MemberCapExceeded => 429,
+            ErrorCode::SubscriptionPaused => 403,
         }
     }
 }
@@ -387,6 +392,55 @@ pub enum Message {
     /// A plan assignment names neither a user nor an organisation, or both.
     AssignTargetRequired,
 
+    // The subscription lifecycle: plan changes, trials, pause, the test clock.
+    /// The plan asked for is the subscription's plan already.
+    PlanIsCurrent,
+    /// The plan asked for is priced in another currency than the current one.
+    PlanCurrencyDiffers {
+        expected: Currency,
+    },
+    /// No plan change is scheduled.
+    NoPendingChange,
+    /// An upgrade without a saved card needs a `return_url` for the payer.
+    ReturnUrlRequired,
+    /// The plan has no trial.
+    PlanHasNoTrial,
+    /// The account had a trial of this plan (family) already.
+    TrialUsed,
+    /// The subscription is not a trial.
+    NotTrialing,
+    /// Usage is refused while the subscription is paused.
+    SubscriptionPaused,
+    /// Only a live (active, trialing or past due) subscription can be paused.
+    NotPausable,
+    /// The subscription is not paused.
+    NotPaused,
+    /// The plan does not let its subscribers pause themselves.
+    PauseNotAllowed,
+    /// The test clock only moves forward, by 1 second to 5 years.
+    ClockForwardOnly,
+    /// `months` of the MRR series is 1 to `max`.
+    MonthsRange {
+        max: i64,
+    },
+    /// The sentence of an upgrade preview: pay `amount_minor` now for the rest of the period.
+    UpgradeNow {
+        amount_minor: i64,
+        currency: Currency,
+    },
+    /// The sentence of an upgrade that starts a new period: pay `amount_minor` now for a period
+    /// ending `until` (Unix seconds).
+    UpgradeNewPeriod {
+        amount_minor: i64,
+        currency: Currency,
+        until: i64,
+    },
+    /// The sentence of a downgrade preview: switches to `plan` at `at` (Unix seconds).
+    DowngradeOn {
+        plan: String,
+        at: i64,
+    },
+
     // Notifications from the payment provider.
     SourceUnknown,
     SourceNotAllowed,
@@ -498,6 +552,22 @@ impl Message {
             CapUnknown { value: "minutes".into() },
             MemberCapReached { cap: "requests".into() },
             AssignTargetRequired,
+            PlanIsCurrent,
+            PlanCurrencyDiffers { expected: rub },
+            NoPendingChange,
+            ReturnUrlRequired,
+            PlanHasNoTrial,
+            TrialUsed,
+            NotTrialing,
+            SubscriptionPaused,
+            NotPausable,
+            NotPaused,
+            PauseNotAllowed,
+            ClockForwardOnly,
+            MonthsRange { max: 60 },
+            UpgradeNow { amount_minor: 41_235, currency: rub },
+            UpgradeNewPeriod { amount_minor: 990_000, currency: rub, until: 1_798_761_600 },
+            DowngradeOn { plan: "Starter".into(), at: 1_797_811_200 },
             SourceUnknown,
             SourceNotAllowed,
             WholeNumberOrUnlimited,

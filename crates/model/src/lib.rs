@@ -26,6 +26,6 @@ pub use plan::{Interval, Metric, Plan, PlanChanges, Quotas};
 pub use portal::Viewer;
 pub use problem::{FieldError, Problem};
 pub use states::{InboxStatus, Locale, Role, Scope, TransactionKind, TransactionStatus, UnknownValue};
-pub use subscription::{CancelOptions, Subscription, SubscriptionStatus};
+pub use subscription::{CancelOptions, ChangeKind, ChangeOutcome, ChangePreview, Subscription, SubscriptionStatus};
 pub use transaction::Transaction;
 pub use usage::{BatchOutcome, QuotaStatus, Tracked, UsageEvent, UsageRow};

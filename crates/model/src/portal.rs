@@ -43,6 +43,13 @@ pub struct BillingOverview {
     pub cancel: CancelOptions,
     /// The most recent transactions (up to 5).
     pub recent_transactions: Vec<Transaction>,
+    /// The plan a scheduled downgrade switches to at `subscription.pending_change_at`.
+    pub pending_plan: Option<Plan>,
+    /// Whether a card is saved for charges without the payer (renewals, the trial's end).
+    pub card_saved: bool,
+    /// Whether the viewer may pause (or, when paused, resume) the subscription themselves: the
+    /// plan's metadata says `"allow_pause": true`, it is live, and the viewer pays for the account.
+    pub can_pause: bool,
 }
 
 /// The plan catalogue as the viewer sees it: active plans and which one they are on.
@@ -55,6 +62,15 @@ pub struct PlanCatalog {
     pub payments_enabled: bool,
     /// Active priced features, to show each plan's price and included units of them.
     pub features: Vec<super::Feature>,
+    /// For a viewer paying for a plan: what changing to each other plan would do now (previews
+    /// with their sentence in the viewer's language), keyed by plan id. Plans missing here are
+    /// bought through checkout.
+    pub changes: std::collections::BTreeMap<String, super::ChangePreview>,
+    /// The scheduled downgrade: its plan id and when it applies (Unix seconds).
+    pub pending_change: Option<(String, i64)>,
+    /// Plans whose trial the viewer may start now (signed in, on free or no plan, trial of the
+    /// family not had yet).
+    pub trial_plan_ids: Vec<String>,
 }
 
 /// The return page's view of one checkout (`/billing/return`).

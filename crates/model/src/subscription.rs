@@ -59,6 +59,15 @@ pub struct Subscription {
     pub cancel_at_period_end: bool,
     pub trial_end: Option<i64>,
     pub canceled_at: Option<i64>,
+    /// A downgrade scheduled for the period's end: the plan the subscription moves to then.
+    #[serde(default)]
+    pub pending_plan_id: Option<String>,
+    /// When the scheduled change takes effect (Unix seconds; the current period's end).
+    #[serde(default)]
+    pub pending_change_at: Option<i64>,
+    /// When the subscription was paused (status `paused`), Unix seconds.
+    #[serde(default)]
+    pub paused_at: Option<i64>,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub extra_metadata: Option<serde_json::Value>,
     pub created_at: i64,
@@ -80,3 +89,65 @@ pub struct CancelOptions {
     /// The free plan the account falls back to when the paid plan ends, if there is one.
     pub fallback_plan: Option<Plan>,
 }
+
+string_enum! {
+    /// What a plan change is: an upgrade takes effect now and is paid for the rest of the period;
+    /// a downgrade waits for the period's end.
+    pub enum ChangeKind as "plan change kind" {
+        Upgrade = "upgrade",
+        Downgrade = "downgrade",
+    }
+}
+
+/// `GET /api/v1/billing/subscription/change/preview?plan_id=`: what changing to `plan_id` would
+/// do. Amounts in the plan's currency, decimal and minor units; times in Unix seconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangePreview {
+    pub kind: ChangeKind,
+    pub from_plan_id: String,
+    pub plan_id: String,
+    pub currency: super::Currency,
+    /// Paid now: the new plan's price for the rest of the period less the unused part of the
+    /// old one, to the second (0 for downgrades).
+    pub amount_due: f64,
+    pub amount_due_minor: i64,
+    /// The unused part of the current period's price, counted against `amount_due`.
+    pub credit: f64,
+    pub credit_minor: i64,
+    /// When the change takes effect: now for an upgrade, the period's end for a downgrade.
+    pub effective_at: i64,
+    /// When the next period is charged, and how much.
+    pub next_renewal_at: i64,
+    pub next_amount: f64,
+    pub next_amount_minor: i64,
+    /// Whether a new period starts with the change (an interval change, or from free or a trial).
+    pub new_period: bool,
+    /// The same in a sentence, in the caller's language.
+    #[serde(default)]
+    pub message: String,
+}
+
+/// What `POST /api/v1/billing/subscription/change` did: `applied` (the plan switched now),
+/// `scheduled` (a downgrade at `effective_at`), `pending` (the payer must confirm at
+/// `confirmation_url`; the switch happens when the payment succeeds) or `declined` (the saved
+/// card was declined; nothing changed).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ChangeOutcome {
+    pub kind: ChangeKind,
+    pub status: String,
+    pub amount_due: f64,
+    pub amount_due_minor: i64,
+    pub effective_at: i64,
+    pub transaction_id: Option<String>,
+    pub payment_id: Option<String>,
+    pub confirmation_url: Option<String>,
+    /// YooKassa's reason when the card was declined.
+    pub cancellation_reason: Option<String>,
+    pub subscription: Subscription,
+}
+
+/// The trial's card check, minor units of the plan's currency (1 ₽): charged with
+/// `save_payment_method` to keep the card for the charge at the trial's end, refunded at once.
+pub const CARD_CHECK_MINOR: i64 = 100;

@@ -70,7 +70,9 @@ pub async fn cancel_subscription(
     Ok(Json(subscriptions::cancel(&state.billing.store, state.now(), account, acting.body.immediate).await?))
 }
 
-/// `POST /api/v1/billing/subscription/resume`: withdraw a pending cancellation.
+/// `POST /api/v1/billing/subscription/resume`: withdraw a pending cancellation; for a paused
+/// subscription (when the plan lets its subscribers pause), resume it: a fresh period starts now
+/// and is charged like a renewal.
 #[utoipa::path(
     post, path = "/api/v1/billing/subscription/resume", tag = "subscription", params(ForUser),
     responses((status = 200, body = Subscription), (status = 404, description = "No live subscription", body = Problem, content_type = "application/problem+json"), ActsForUser)
@@ -79,8 +81,7 @@ pub async fn resume_subscription(
     State(state): State<AppState>,
     acting: ActingQuery<ForUser>,
 ) -> ApiResult<Json<Subscription>> {
-    acting.user.require_payer()?;
-    Ok(Json(subscriptions::resume(&state.billing.store, state.now(), &acting.user.account_id).await?))
+    Ok(Json(subscriptions::pause::resume_own(&state.billing, &acting.user).await?))
 }
 
 /// `GET /api/v1/billing/usage/{metric}`: usage, limit, remaining and the period.

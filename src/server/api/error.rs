@@ -66,9 +66,11 @@ impl ApiError {
             ApiError::Core(e @ Error::MemberCapExceeded { limit, used, requested, .. }) => {
                 (en(&e.message()), Vec::new(), Some((None, *limit, *used, (*limit - *used).max(0), *requested)))
             }
-            ApiError::Core(e @ (Error::InsufficientBalance { .. } | Error::FeatureNotAvailable { .. })) => {
-                (en(&e.message()), Vec::new(), None)
-            }
+            ApiError::Core(
+                e @ (Error::InsufficientBalance { .. }
+                | Error::FeatureNotAvailable { .. }
+                | Error::SubscriptionPaused { .. }),
+            ) => (en(&e.message()), Vec::new(), None),
             ApiError::Core(Error::Conflict(m) | Error::Forbidden(m) | Error::Unavailable(m) | Error::Gone(m)) => {
                 (en(m), Vec::new(), None)
             }

@@ -148,7 +148,11 @@ names_user!(
     tariff_model::api::PaymentBody,
     tariff_model::api::TransactionsQuery,
     tariff_model::balance::TopupBody,
-    tariff_model::api::UsageHistoryQuery
+    tariff_model::api::UsageHistoryQuery,
+    tariff_model::api::ChangeBody,
+    tariff_model::api::TrialBody,
+    tariff_model::api::PreviewQuery,
+    tariff_model::api::CardBody
 );
 
 macro_rules! names_user_and_organization {

@@ -7,6 +7,7 @@ pub mod billing;
 pub mod error;
 pub mod extract;
 pub mod json;
+pub mod lifecycle;
 pub mod openapi;
 pub mod orgs;
 pub mod payg;
@@ -31,6 +32,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/billing/subscription", get(billing::get_subscription))
         .route("/api/v1/billing/subscription/cancel", post(billing::cancel_subscription))
         .route("/api/v1/billing/subscription/resume", post(billing::resume_subscription))
+        .route("/api/v1/billing/subscription/pause", post(lifecycle::pause_own))
+        .route("/api/v1/billing/subscription/change", post(lifecycle::change_plan).delete(lifecycle::cancel_change))
+        .route("/api/v1/billing/subscription/change/preview", get(lifecycle::preview_change))
+        .route("/api/v1/billing/subscription/trial", post(lifecycle::start_trial))
+        .route("/api/v1/billing/subscription/card", post(lifecycle::add_card))
         .route("/api/v1/billing/usage", post(billing::track_usage).get(payg::usage_history))
         .route("/api/v1/billing/usage/check", post(billing::check_usage))
         .route("/api/v1/billing/usage/batch", post(billing::track_batch))
@@ -73,6 +79,11 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/billing/stats", get(admin::totals))
         .route("/api/v1/admin/billing/audit", get(admin::audit_log))
         .route("/api/v1/admin/billing/subscriptions", post(admin::assign_subscription))
+        .route("/api/v1/admin/billing/subscriptions/{subscription_id}/pause", post(lifecycle::admin_pause))
+        .route("/api/v1/admin/billing/subscriptions/{subscription_id}/resume", post(lifecycle::admin_resume))
+        .route("/api/v1/admin/billing/subscriptions/{subscription_id}/change", post(lifecycle::admin_change))
+        .route("/api/v1/admin/billing/clock", get(lifecycle::get_clock).post(lifecycle::advance_clock))
+        .route("/api/v1/admin/billing/stats/mrr", get(lifecycle::mrr_series))
         .route("/api/v1/admin/billing/transactions/{transaction_id}/refund", post(admin::refund_transaction))
         .route("/api/v1/openapi.json", get(openapi::document))
 }

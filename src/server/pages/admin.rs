@@ -7,16 +7,34 @@ use crate::ui::admin::plans::metric_fields;
 use std::collections::BTreeMap;
 use tariff_core::accounts::{self, picture};
 use tariff_core::{Error, audit, payments, plans, stats, subscriptions};
-use tariff_model::admin::{AdminOverview, AuditRow, PlanWithStats, SubscriberRow, UserDetail, UserSummary};
+use tariff_model::admin::{AdminHome, AuditRow, PlanWithStats, SubscriberRow, UserDetail, UserSummary};
 use tariff_model::money::minor_from_decimal;
 use tariff_model::portal::Page;
 use tariff_model::{Entity, InvalidField, Message, Metric, Plan, PlanChanges};
 
+/// Months of MRR the admin's home charts.
+pub const MRR_MONTHS: i64 = 12;
+
 /// See [`crate::actions::admin::get_admin_overview`].
-pub async fn overview() -> Result<AdminOverview, UiError> {
+pub async fn overview() -> Result<AdminHome, UiError> {
     require_admin()?;
     let state = state();
-    stats::overview(&state.billing.store, state.now()).await.map_err(fail)
+    let db = &state.billing.store;
+    let overview = stats::overview(db, state.now()).await.map_err(fail)?;
+    let mrr = tariff_core::revenue::series(db, state.now(), MRR_MONTHS).await.map_err(fail)?;
+    let clock = state.test_clock.is_some().then(|| crate::server::jobs::clock_state(&state, 0));
+    Ok(AdminHome { overview, mrr, clock })
+}
+
+/// See [`crate::actions::admin::advance_clock`].
+pub async fn advance_clock(days: String) -> Result<tariff_model::api::ClockState, UiError> {
+    let admin = require_admin()?;
+    let state = state();
+    let days: i64 = match days.trim().parse() {
+        Ok(d) if (1..=1826).contains(&d) => d,
+        _ => return Err(invalid(vec![InvalidField::new("days", Message::ClockForwardOnly)])),
+    };
+    crate::server::jobs::advance_clock(&state, &admin_actor(&admin), days * 86_400).await.map_err(fail)
 }
 
 /// See [`crate::actions::admin::get_admin_plans`].
@@ -226,6 +244,35 @@ pub async fn assign(user_id: String, plan_id: String) -> Result<(), UiError> {
     subscriptions::assign(&state.billing.store, state.now(), &admin_actor(&admin), &user, &plan_id)
         .await
         .map_err(fail)?;
+    Ok(())
+}
+
+/// See [`crate::actions::admin::admin_pause`].
+pub async fn pause(subscription_id: String, pause: bool) -> Result<(), UiError> {
+    let admin = require_admin()?;
+    let state = state();
+    subscriptions::pause_by_admin(&state.billing, &admin_actor(&admin), &subscription_id, pause).await.map_err(fail)?;
+    Ok(())
+}
+
+/// See [`crate::actions::admin::admin_change_plan`].
+pub async fn change_plan(subscription_id: String, plan_id: String, prorate: bool) -> Result<(), UiError> {
+    let admin = require_admin()?;
+    let state = state();
+    let outcome =
+        subscriptions::admin_change(&state.billing, &admin_actor(&admin), &subscription_id, &plan_id, prorate)
+            .await
+            .map_err(|e| match fail(e) {
+                UiError::Fields(fields) => {
+                    UiError::Message(fields.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join(" "))
+                }
+                other => other,
+            })?;
+    if outcome.status == "declined" {
+        super::set_status(axum::http::StatusCode::PAYMENT_REQUIRED);
+        let reason = crate::ui::widgets::decline_reason(outcome.cancellation_reason.as_deref(), super::locale());
+        return Err(UiError::Message(reason.to_owned()));
+    }
     Ok(())
 }
 

@@ -3,6 +3,7 @@
 use super::{fail, is_form_post, require_viewer, session, session_failed, state, user_ref, viewer};
 use crate::actions::UiError;
 use crate::server::web::FRESH_TOKEN_KEY;
+use std::collections::BTreeMap;
 use tariff_core::accounts::picture;
 use tariff_core::{payments, plans, subscriptions, tokens, usage};
 use tariff_model::portal::{BalancePage, BillingOverview, Page, PaymentResult, PlanCatalog, TokenList, UsageReport};
@@ -46,14 +47,33 @@ pub async fn plan_catalog() -> Result<PlanCatalog, UiError> {
     let state = state();
     let viewer = viewer();
     let plans = plans::list_active(&state.billing.store).await.map_err(fail)?;
-    let current_plan_id = match &viewer {
-        Some(v) => subscriptions::current(&state.billing.store, state.now(), &v.account_id)
-            .await
-            .map_err(fail)?
-            .map(|s| s.plan_id),
+    let current = match &viewer {
+        Some(v) => subscriptions::current(&state.billing.store, state.now(), &v.account_id).await.map_err(fail)?,
         None => None,
     };
+    let current_plan_id = current.as_ref().map(|s| s.plan_id.clone());
+    let pending_change = current.as_ref().and_then(|s| Some((s.pending_plan_id.clone()?, s.pending_change_at?)));
+    let db = &state.billing.store;
+    let (mut changes, mut trial_plan_ids) = (BTreeMap::new(), Vec::new());
+    if let Some(v) = &viewer {
+        let may_pay = user_ref(v).require_payer().is_ok();
+        if may_pay {
+            for (mut preview, plan) in
+                subscriptions::change::previews_for(db, state.now(), &v.account_id, &plans).await.map_err(fail)?
+            {
+                // The sentence names the plan as the page does, in the viewer's language.
+                let mut named = plan.clone();
+                named.name = crate::ui::portal::overview::plan_name(&plan, super::locale());
+                preview.message = super::say(&subscriptions::change::preview_message(&preview, &named));
+                changes.insert(plan.id.clone(), preview);
+            }
+            trial_plan_ids = subscriptions::trial::trial_plan_ids(db, &v.account_id, &plans).await.map_err(fail)?;
+        }
+    }
     Ok(PlanCatalog {
+        changes,
+        pending_change,
+        trial_plan_ids,
         plans,
         signed_in: viewer.is_some(),
         current_plan_id,
@@ -208,4 +228,87 @@ pub async fn revoke_token(id: String) -> Result<(), UiError> {
     let viewer = require_viewer()?;
     let state = state();
     tokens::revoke(&state.billing.store, state.billing.clock.as_ref(), &viewer.email, &id).await.map_err(fail)
+}
+
+/// The payer's way back to the portal after a payment page: the return page following
+/// transaction `id`.
+fn return_page(id: &str) -> String {
+    format!("{}/billing/return?transaction={id}", state().config.base_url())
+}
+
+/// See [`crate::actions::portal::change_plan`].
+pub async fn change_plan(plan_id: String) -> Result<Option<String>, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    let outcome = subscriptions::change::change_returning(&state.billing, &user_ref(&viewer), &plan_id, |id| {
+        Some(return_page(id))
+    })
+    .await
+    .map_err(|e| match fail(e) {
+        UiError::Fields(fields) => UiError::Message(fields.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")),
+        other => other,
+    })?;
+    match outcome.status.as_str() {
+        "declined" => {
+            super::set_status(axum::http::StatusCode::PAYMENT_REQUIRED);
+            let reason = crate::ui::widgets::decline_reason(outcome.cancellation_reason.as_deref(), super::locale());
+            Err(UiError::Message(reason.to_owned()))
+        }
+        _ => {
+            // A payment the payer confirms (no saved card), or a saved-card charge YooKassa is
+            // still deciding: follow it on the return page.
+            let next = match (&outcome.confirmation_url, &outcome.transaction_id) {
+                (Some(url), _) => Some(url.clone()),
+                (None, Some(id)) if outcome.status == "pending" => Some(return_page(id)),
+                _ => None,
+            };
+            if let Some(url) = &next
+                && super::is_form_post()
+            {
+                leptos_axum::redirect(url);
+            }
+            Ok(next)
+        }
+    }
+}
+
+/// See [`crate::actions::portal::cancel_plan_change`].
+pub async fn cancel_plan_change() -> Result<Subscription, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    subscriptions::cancel_change(&state.billing.store, state.now(), &user_ref(&viewer)).await.map_err(fail)
+}
+
+/// See [`crate::actions::portal::start_trial`].
+pub async fn start_trial(plan_id: String) -> Result<Subscription, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    subscriptions::start_trial(&state.billing, &user_ref(&viewer), &plan_id).await.map_err(|e| match fail(e) {
+        UiError::Fields(fields) => UiError::Message(fields.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")),
+        other => other,
+    })
+}
+
+/// See [`crate::actions::portal::add_card`].
+pub async fn add_card() -> Result<String, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    let back = format!("{}/billing", state.config.base_url());
+    let checkout = subscriptions::add_card(&state.billing, &user_ref(&viewer), &back).await.map_err(fail)?;
+    if super::is_form_post() {
+        leptos_axum::redirect(&checkout.confirmation_url);
+    }
+    Ok(checkout.confirmation_url)
+}
+
+/// See [`crate::actions::portal::pause_subscription`].
+pub async fn pause_subscription(pause: bool) -> Result<Subscription, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    let user = user_ref(&viewer);
+    if pause {
+        subscriptions::pause_own(&state.billing, &user, true).await.map_err(fail)
+    } else {
+        subscriptions::pause::resume_own(&state.billing, &user).await.map_err(fail)
+    }
 }

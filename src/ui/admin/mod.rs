@@ -7,6 +7,7 @@ pub mod features;
 pub mod orgs;
 pub mod overview;
 pub mod plans;
+pub mod revenue;
 pub mod users;
 
 use super::i18n::{Locale, use_locale};

@@ -2,8 +2,8 @@
 //! MRR by plan as a server-drawn bar chart, with the definitions one click away.
 
 use super::admin_page;
-use crate::actions::admin::get_admin_overview;
-use crate::model::admin::AdminOverview;
+use crate::actions::admin::{AdvanceClock, get_admin_overview};
+use crate::model::admin::AdminHome;
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::portal::overview::plan_name;
@@ -13,10 +13,21 @@ use leptos::prelude::*;
 #[component]
 pub fn AdminOverviewPage() -> impl IntoView {
     let locale = use_locale();
-    let data = Resource::new(|| (), |_| get_admin_overview());
+    let clock = ServerAction::<AdvanceClock>::new();
+    let data = Resource::new(move || clock.version().get(), |_| get_admin_overview());
     view! {
         {page_title(move || t(locale.get(), "Admin overview", "Админка: обзор").to_owned())}
-        {admin_page(data, overview_view)}
+        {admin_page(data, move |home, locale| home_view(home, clock, locale))}
+    }
+}
+
+fn home_view(home: AdminHome, clock: ServerAction<AdvanceClock>, locale: Locale) -> impl IntoView {
+    let panel = home.clock.map(|state| super::revenue::clock_panel(state, clock, locale));
+    let charts = super::revenue::mrr_charts(&home.mrr, locale);
+    view! {
+        {overview_view(home.overview, locale)}
+        {charts}
+        {panel}
     }
 }
 
@@ -31,7 +42,7 @@ fn figure(label: &'static str, value: String, testid: &'static str, note: Option
     }
 }
 
-fn overview_view(overview: AdminOverview, locale: Locale) -> impl IntoView {
+fn overview_view(overview: crate::model::admin::AdminOverview, locale: Locale) -> impl IntoView {
     let totals = &overview.totals;
     let join = |values: Vec<String>| if values.is_empty() { "0".to_owned() } else { values.join(" · ") };
     let mrr = join(totals.mrr.iter().map(|m| format::money(m.mrr_minor, m.currency, locale)).collect());

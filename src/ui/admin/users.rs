@@ -4,7 +4,8 @@
 
 use super::admin_page;
 use crate::actions::admin::{
-    AdjustBalance, AssignPlan, RefundPayment, get_admin_user, get_admin_users, get_plan_subscribers,
+    AdjustBalance, AdminChangePlan, AdminPause, AssignPlan, RefundPayment, get_admin_user, get_admin_users,
+    get_plan_subscribers,
 };
 use crate::model::admin::{SubscriberRow, UserDetail, UserSummary};
 use crate::model::portal::Page;
@@ -207,14 +208,28 @@ pub fn AdminUserPage() -> impl IntoView {
     let assign = ServerAction::<AssignPlan>::new();
     let refund = ServerAction::<RefundPayment>::new();
     let adjust = ServerAction::<AdjustBalance>::new();
+    let lifecycle = SubscriptionActions { pause: ServerAction::new(), change: ServerAction::new() };
     let data = Resource::new(
-        move || (id.get(), assign.version().get(), refund.version().get(), adjust.version().get()),
-        |(id, _, _, _)| get_admin_user(id),
+        move || {
+            (
+                id.get(),
+                [assign.version().get(), refund.version().get(), adjust.version().get()],
+                [lifecycle.pause.version().get(), lifecycle.change.version().get()],
+            )
+        },
+        |(id, _, _)| get_admin_user(id),
     );
     view! {
         {page_title(move || t(locale.get(), "User", "Пользователь").to_owned())}
-        {admin_page(data, move |detail, locale| user_view(detail, locale, assign, refund, adjust))}
+        {admin_page(data, move |detail, locale| user_view(detail, locale, assign, refund, adjust, lifecycle))}
     }
+}
+
+/// The admin's actions on a subscription: pause or resume, change the plan.
+#[derive(Clone, Copy)]
+struct SubscriptionActions {
+    pause: ServerAction<AdminPause>,
+    change: ServerAction<AdminChangePlan>,
 }
 
 fn user_view(
@@ -223,22 +238,13 @@ fn user_view(
     assign: ServerAction<AssignPlan>,
     refund: ServerAction<RefundPayment>,
     adjust: ServerAction<AdjustBalance>,
+    lifecycle: SubscriptionActions,
 ) -> impl IntoView {
     let user = detail.user;
     let user_id = user.id.clone();
     let balance_card = balance_card(detail.balance.clone(), user.id.clone(), locale, adjust);
-    let subscription = detail.subscription.map(|s| {
-        let name = plan_name(&s.plan, locale);
-        let period = format!("{} – {}", format::date(s.current_period_start, locale), format::date(s.current_period_end, locale));
-        view! {
-            <div class="row-between">
-                <h2 class="plan-title">{name}</h2>
-                {status_badge(s.status, locale)}
-            </div>
-            <p>{period}</p>
-            {s.cancel_at_period_end.then(|| view! { <p class="notice warn">{format!("{} {}", t(locale, "Cancels on", "Отменится"), format::date(s.current_period_end, locale))}</p> })}
-        }
-    });
+    let all_plans = detail.plans.clone();
+    let subscription = detail.subscription.map(|s| subscription_facts(s, &all_plans, locale, lifecycle));
     let plans = detail.plans;
     let refundable = detail.refundable_minor;
     let refund_cell = refund_cell(refundable, refund, locale);
@@ -286,6 +292,76 @@ fn user_view(
             {action_message(refund.value(), &["amount"])}
             {transactions_table(detail.transactions, locale, refund_cell)}
         </section>
+    }
+}
+
+/// The subscription on the admin's user page: plan, status, period, a pending cancellation or
+/// scheduled downgrade, when it was paused, and the pause/resume and change-plan forms.
+fn subscription_facts(
+    s: crate::model::Subscription,
+    plans: &[Plan],
+    locale: Locale,
+    actions: SubscriptionActions,
+) -> impl IntoView {
+    let name = plan_name(&s.plan, locale);
+    let period =
+        format!("{} – {}", format::date(s.current_period_start, locale), format::date(s.current_period_end, locale));
+    let pending = s.pending_plan_id.as_ref().zip(s.pending_change_at).map(|(id, at)| {
+        let to = plans.iter().find(|p| &p.id == id).map(|p| plan_name(p, locale)).unwrap_or_else(|| id.clone());
+        let text = match locale {
+            Locale::En => format!("Switches to {to} on {}", format::date(at, locale)),
+            Locale::Ru => format!("Переход на «{to}» {}", format::date(at, locale)),
+        };
+        view! { <p class="notice" data-testid="scheduled-change">{text}</p> }
+    });
+    let paused = s.paused_at.filter(|_| s.status == SubscriptionStatus::Paused).map(|at| {
+        view! { <p class="notice warn" data-testid="paused">{format!("{} {}", t(locale, "Paused since", "Приостановлена с"), format::date(at, locale))}</p> }
+    });
+    let is_paused = s.status == SubscriptionStatus::Paused;
+    let (pause, change) = (actions.pause, actions.change);
+    let id = s.id.clone();
+    let change_id = s.id.clone();
+    let current = s.plan_id.clone();
+    let options: Vec<(String, String)> = plans
+        .iter()
+        .filter(|p| p.id != current && p.is_active && p.currency == s.plan.currency)
+        .map(|p| {
+            (p.id.clone(), format!("{} ({})", plan_name(p, locale), format::money(p.price_minor, p.currency, locale)))
+        })
+        .collect();
+    view! {
+        <div class="row-between">
+            <h2 class="plan-title">{name}</h2>
+            {status_badge(s.status, locale)}
+        </div>
+        <p>{period}</p>
+        {s.cancel_at_period_end.then(|| view! { <p class="notice warn">{format!("{} {}", t(locale, "Cancels on", "Отменится"), format::date(s.current_period_end, locale))}</p> })}
+        {pending}
+        {paused}
+        <ActionForm action=pause attr:class="inline-form" attr:data-form=if is_paused { "admin-resume" } else { "admin-pause" }>
+            <input type="hidden" name="subscription_id" value=id/>
+            <input type="hidden" name="pause" value=(!is_paused).to_string()/>
+            <button type="submit" class="button">{if is_paused { t(locale, "Resume (charges a new period)", "Возобновить (новый период оплачивается)") } else { t(locale, "Pause", "Приостановить") }}</button>
+        </ActionForm>
+        {action_message(pause.value(), &[])}
+        {(!options.is_empty() && !is_paused).then(|| view! {
+            <details class="confirm compact" data-form-wrap="admin-change">
+                <summary>{t(locale, "Change plan", "Сменить тариф")}</summary>
+                <ActionForm action=change attr:class="form" attr:data-form="admin-change">
+                    <input type="hidden" name="subscription_id" value=change_id/>
+                    <label for="change-plan">{t(locale, "New plan", "Новый тариф")}</label>
+                    <select id="change-plan" name="plan_id">
+                        {options.into_iter().map(|(id, label)| view! { <option value=id>{label}</option> }).collect_view()}
+                    </select>
+                    <label class="check check-wrap">
+                        <input type="checkbox" name="prorate" value="true" checked/>
+                        " " {t(locale, "Prorate: charge the difference on the saved card now (upgrade) or switch at period end (downgrade). Unchecked: switch now, no charge.", "С перерасчётом: доплата с сохранённой карты сейчас (повышение) или переход в конце периода (понижение). Без отметки: переход сейчас, без оплаты.")}
+                    </label>
+                    <button type="submit" class="button primary">{t(locale, "Change plan", "Сменить тариф")}</button>
+                </ActionForm>
+            </details>
+        })}
+        {action_message(change.value(), &[])}
     }
 }
 

@@ -2,7 +2,9 @@
 //! period end or now, each confirmed) or undoing a pending cancellation.
 
 use super::{PortalNav, loading};
-use crate::actions::portal::{CancelSubscription, ResumeSubscription, get_billing_overview};
+use crate::actions::portal::{
+    AddCard, CancelPlanChange, CancelSubscription, PauseSubscription, ResumeSubscription, get_billing_overview,
+};
 use crate::model::portal::BillingOverview;
 use crate::model::{CancelOptions, Metric, Plan, Subscription, SubscriptionStatus};
 use crate::ui::format;
@@ -21,9 +23,8 @@ pub fn plan_name(plan: &Plan, locale: Locale) -> String {
 #[component]
 pub fn BillingPage() -> impl IntoView {
     let locale = use_locale();
-    let cancel = ServerAction::<CancelSubscription>::new();
-    let resume = ServerAction::<ResumeSubscription>::new();
-    let data = Resource::new(move || (cancel.version().get(), resume.version().get()), |_| get_billing_overview());
+    let actions = LifecycleActions::new();
+    let data = Resource::new(move || actions.version(), |_| get_billing_overview());
     let orgs = super::orgs::OrgsOnBilling::new();
     view! {
         {page_title(move || t(locale.get(), "Billing", "Оплата").to_owned())}
@@ -34,7 +35,7 @@ pub fn BillingPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let locale = locale.get();
                 match data.await {
-                    Ok(overview) => overview_view(overview, locale, cancel, resume).into_any(),
+                    Ok(overview) => overview_view(overview, locale, actions).into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
@@ -43,15 +44,53 @@ pub fn BillingPage() -> impl IntoView {
     }
 }
 
-fn overview_view(
-    overview: BillingOverview,
-    locale: Locale,
+/// What the overview's subscription card can do: cancel or keep the plan, withdraw a scheduled
+/// downgrade, pause or resume, add a card to a trial.
+#[derive(Clone, Copy)]
+struct LifecycleActions {
     cancel: ServerAction<CancelSubscription>,
     resume: ServerAction<ResumeSubscription>,
-) -> impl IntoView {
+    cancel_change: ServerAction<CancelPlanChange>,
+    pause: ServerAction<PauseSubscription>,
+    add_card: ServerAction<AddCard>,
+}
+
+impl LifecycleActions {
+    fn new() -> Self {
+        let actions = LifecycleActions {
+            cancel: ServerAction::new(),
+            resume: ServerAction::new(),
+            cancel_change: ServerAction::new(),
+            pause: ServerAction::new(),
+            add_card: ServerAction::new(),
+        };
+        Effect::new(move |_| {
+            if let Some(Ok(url)) = actions.add_card.value().get() {
+                super::plans::leave_for(&url);
+            }
+        });
+        actions
+    }
+
+    fn version(&self) -> [usize; 4] {
+        [
+            self.cancel.version().get(),
+            self.resume.version().get(),
+            self.cancel_change.version().get(),
+            self.pause.version().get(),
+        ]
+    }
+}
+
+fn overview_view(overview: BillingOverview, locale: Locale, actions: LifecycleActions) -> impl IntoView {
     let options = overview.cancel;
+    let extras = CardExtras {
+        pending_plan: overview.pending_plan,
+        card_saved: overview.card_saved,
+        can_pause: overview.can_pause,
+    };
     let subscription_card = match overview.subscription {
-        Some(subscription) => subscription_card(subscription, options, locale, cancel, resume).into_any(),
+        Some(subscription) => subscription_card(subscription, options, extras, locale, actions).into_any(),
         None => view! {
             <section class="card" data-card="subscription">
                 <h2>{t(locale, "No plan yet", "Тариф не выбран")}</h2>
@@ -104,13 +143,21 @@ fn overview_view(
     }
 }
 
+/// The overview's facts beyond the subscription itself.
+struct CardExtras {
+    pending_plan: Option<Plan>,
+    card_saved: bool,
+    can_pause: bool,
+}
+
 fn subscription_card(
     subscription: Subscription,
     options: CancelOptions,
+    extras: CardExtras,
     locale: Locale,
-    cancel: ServerAction<CancelSubscription>,
-    resume: ServerAction<ResumeSubscription>,
+    actions: LifecycleActions,
 ) -> impl IntoView {
+    let (cancel, resume) = (actions.cancel, actions.resume);
     let plan = subscription.plan.clone();
     let name = plan_name(&plan, locale);
     let price = format!(
@@ -125,11 +172,82 @@ fn subscription_card(
     let end = format::date(subscription.current_period_end, locale);
     let period = format!("{} – {}", format::date(subscription.current_period_start, locale), end);
     let pending_cancel = options.resume;
-    let next_line = if pending_cancel {
+    let next_line = if subscription.status == SubscriptionStatus::Paused {
+        let since = subscription.paused_at.map(|at| format::date(at, locale)).unwrap_or_default();
+        let pause = actions.pause;
+        let text = match locale {
+            Locale::En => format!(
+                "Paused since {since}. Nothing renews and usage is refused until you resume; resuming starts a new period and charges it like a renewal."
+            ),
+            Locale::Ru => format!(
+                "Приостановлена с {since}. Пока подписка на паузе, она не продлевается и использование недоступно; при возобновлении начнётся новый период, он оплачивается как продление."
+            ),
+        };
+        view! {
+            <p class="notice warn" data-testid="paused">{text}</p>
+            {(!extras.can_pause).then(|| view! {
+                <p class="small">{t(locale, "To resume, contact support: the plan is resumed by an administrator.", "Чтобы возобновить подписку, обратитесь в поддержку: её возобновляет администратор.")}</p>
+            })}
+            {extras.can_pause.then(|| view! {
+                <ActionForm action=pause attr:class="inline-form" attr:data-form="unpause">
+                    <input type="hidden" name="pause" value="false"/>
+                    <button type="submit" class="button primary" disabled=move || pause.pending().get()>
+                        {t(locale, "Resume subscription", "Возобновить подписку")}
+                    </button>
+                </ActionForm>
+            })}
+            {action_message(pause.value(), &[])}
+        }
+        .into_any()
+    } else if let (Some(pending), Some(at)) = (&extras.pending_plan, subscription.pending_change_at) {
+        let cancel_change = actions.cancel_change;
+        let text = match locale {
+            Locale::En => format!("Switches to {} on {}", pending.name, format::date(at, locale)),
+            Locale::Ru => format!("Переход на «{}» {}", plan_name(pending, locale), format::date(at, locale)),
+        };
+        view! {
+            <p class="notice" data-testid="scheduled-change">{text}</p>
+            <ActionForm action=cancel_change attr:class="inline-form" attr:data-form="cancel-change">
+                <button type="submit" class="button" disabled=move || cancel_change.pending().get()>
+                    {t(locale, "Keep my current plan", "Оставить текущий тариф")}
+                </button>
+            </ActionForm>
+            {action_message(cancel_change.value(), &[])}
+        }
+        .into_any()
+    } else if pending_cancel {
         view! { <p class="notice warn" data-testid="cancels-on">{format!("{} {end}", t(locale, "Cancels on", "Отменится"))}</p> }.into_any()
     } else if subscription.status == SubscriptionStatus::Trialing {
         let trial_end = subscription.trial_end.map(|e| format::date(e, locale)).unwrap_or_else(|| end.clone());
-        view! { <p data-testid="trial-ends">{format!("{} {trial_end}", t(locale, "Trial ends on", "Пробный период до"))}</p> }.into_any()
+        let price = format::money(plan.price_minor, plan.currency, locale);
+        let check = format::money(crate::model::subscription::CARD_CHECK_MINOR, plan.currency, locale);
+        let add_card = actions.add_card;
+        let card_line = if extras.card_saved {
+            view! { <p class="small" data-testid="trial-card">{match locale {
+                Locale::En => format!("Your card is saved: {price} is charged on {trial_end} and the plan continues."),
+                Locale::Ru => format!("Карта сохранена: {trial_end} спишем {price}, и тариф продолжится."),
+            }}</p> }
+            .into_any()
+        } else {
+            view! {
+                <p class="small" data-testid="trial-card">{match locale {
+                    Locale::En => format!("Add a card to keep the plan after the trial: we check it with {check} and refund it at once; {price} is charged on {trial_end}. Without a card you move to the free plan then."),
+                    Locale::Ru => format!("Добавьте карту, чтобы тариф продолжился после пробного периода: проверим её платежом {check} и сразу вернём; {trial_end} спишем {price}. Без карты вы перейдёте на бесплатный тариф."),
+                }}</p>
+                <ActionForm action=add_card attr:class="inline-form" attr:data-form="add-card">
+                    <button type="submit" class="button primary" disabled=move || add_card.pending().get()>
+                        {t(locale, "Add a card", "Добавить карту")}
+                    </button>
+                </ActionForm>
+                {action_message(add_card.value(), &[])}
+            }
+            .into_any()
+        };
+        view! {
+            <p data-testid="trial-ends">{format!("{} {trial_end}", t(locale, "Trial ends on", "Пробный период до"))}</p>
+            {card_line}
+        }
+        .into_any()
     } else if plan.is_free() {
         view! { <p data-testid="renews-on">{format!("{} {end}", t(locale, "Quotas reset on", "Квоты обновятся"))}</p> }
             .into_any()
@@ -186,6 +304,7 @@ fn subscription_card(
                 </ActionForm>
                 {action_message(resume.value(), &[])}
             })}
+            {(extras.can_pause && status != SubscriptionStatus::Paused).then(|| pause_choice(actions.pause, end.clone(), locale))}
             {at_end_allowed.then(|| cancel_choice(cancel, false, at_end_text, locale))}
             {now_allowed.then(|| cancel_choice(cancel, true, now_text, locale))}
             {(at_end_allowed || now_allowed).then(|| action_message(cancel.value(), &[]))}
@@ -219,6 +338,31 @@ fn cancel_choice(
                     {confirm}
                 </button>
             </ActionForm>
+        </details>
+    }
+}
+
+/// Pausing, behind a confirmation that says what a pause does.
+fn pause_choice(pause: ServerAction<PauseSubscription>, end: String, locale: Locale) -> impl IntoView {
+    let explanation = match locale {
+        Locale::En => format!(
+            "While paused nothing renews (the period ending {end} is not charged) and usage is refused. Resume at any time: a new period starts then."
+        ),
+        Locale::Ru => format!(
+            "Пока подписка на паузе, она не продлевается (период до {end} не оплачивается) и использование недоступно. Возобновить можно в любой момент — тогда начнётся новый период."
+        ),
+    };
+    view! {
+        <details class="danger-zone" data-confirm="pause">
+            <summary>{t(locale, "Pause subscription", "Приостановить подписку")}</summary>
+            <p>{explanation}</p>
+            <ActionForm action=pause attr:class="inline-form" attr:data-form="pause">
+                <input type="hidden" name="pause" value="true"/>
+                <button type="submit" class="button" disabled=move || pause.pending().get()>
+                    {t(locale, "Yes, pause", "Да, приостановить")}
+                </button>
+            </ActionForm>
+            {action_message(pause.value(), &[])}
         </details>
     }
 }

@@ -4,9 +4,9 @@
 
 use super::overview::plan_name;
 use super::{PortalNav, loading};
-use crate::actions::portal::{StartCheckout, get_payment_result};
-use crate::model::Plan;
+use crate::actions::portal::{CancelPlanChange, ChangePlan, StartCheckout, StartTrial, get_payment_result};
 use crate::model::portal::{PaymentResult, PlanCatalog};
+use crate::model::{ChangeKind, ChangePreview, Plan};
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::pricing::{Billing, PlanGrid};
@@ -37,17 +37,79 @@ pub fn PlansPage() -> impl IntoView {
     }
 }
 
-/// The form that starts checkout for one plan (or the reason it cannot).
-pub fn choose_button(
-    plan: &Plan,
-    catalog: &PlanCatalog,
-    locale: Locale,
-    checkout: ServerAction<StartCheckout>,
-) -> AnyView {
+/// The actions a plan card can start: checkout, a plan change, withdrawing a scheduled
+/// downgrade, a trial. Each sends the browser to the payment page when it answers one.
+#[derive(Clone, Copy)]
+pub struct PlanActions {
+    pub checkout: ServerAction<StartCheckout>,
+    pub change: ServerAction<ChangePlan>,
+    pub cancel_change: ServerAction<CancelPlanChange>,
+    pub trial: ServerAction<StartTrial>,
+}
+
+impl PlanActions {
+    /// The actions, with the effects that follow a payment page they answer.
+    pub fn new() -> Self {
+        let actions = PlanActions {
+            checkout: ServerAction::new(),
+            change: ServerAction::new(),
+            cancel_change: ServerAction::new(),
+            trial: ServerAction::new(),
+        };
+        Effect::new(move |_| {
+            if let Some(Ok(url)) = actions.checkout.value().get() {
+                leave_for(&url);
+            }
+        });
+        Effect::new(move |_| {
+            if let Some(Ok(Some(url))) = actions.change.value().get() {
+                leave_for(&url);
+            }
+        });
+        actions
+    }
+
+    /// Changes whenever an action that alters the subscription completes (to reload the catalogue).
+    pub fn version(&self) -> (usize, usize, usize) {
+        (self.change.version().get(), self.cancel_change.version().get(), self.trial.version().get())
+    }
+}
+
+impl Default for PlanActions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// What one plan's card offers the viewer: "your current plan", a plan change with its preview
+/// ("Upgrade now: pay 250.00 ₽ for the rest of this period" / "Switches to Starter on …"), the
+/// scheduled downgrade with a way to withdraw it, a trial, checkout — or the reason none applies.
+pub fn choose_button(plan: &Plan, catalog: &PlanCatalog, locale: Locale, actions: PlanActions) -> AnyView {
     let current = catalog.current_plan_id.as_deref() == Some(plan.id.as_str());
     if current {
         return view! { <p class="current-plan" data-current="true">"✓ " {t(locale, "Your current plan", "Ваш текущий тариф")}</p> }
             .into_any();
+    }
+    if let Some((pending, at)) = &catalog.pending_change
+        && pending == &plan.id
+    {
+        let cancel = actions.cancel_change;
+        let text = match locale {
+            Locale::En => format!("Switches to {} on {}", plan.name, format::date(*at, locale)),
+            Locale::Ru => format!("Переход на «{}» {}", plan_name(plan, locale), format::date(*at, locale)),
+        };
+        return view! {
+            <p class="notice" data-testid="scheduled-change">{text}</p>
+            <ActionForm action=cancel attr:class="inline-form" attr:data-form="cancel-change">
+                <button type="submit" class="button" disabled=move || cancel.pending().get()>
+                    {t(locale, "Keep my current plan", "Оставить текущий тариф")}
+                </button>
+            </ActionForm>
+        }
+        .into_any();
+    }
+    if let Some(preview) = catalog.changes.get(&plan.id) {
+        return change_button(plan, preview, locale, actions.change);
     }
     if plan.is_free() {
         return ().into_any();
@@ -67,11 +129,65 @@ pub fn choose_button(
         Locale::Ru => format!("Выбрать «{}»", plan_name(plan, locale)),
     };
     let plan_id = plan.id.clone();
+    let checkout = actions.checkout;
+    let trial = catalog.trial_plan_ids.contains(&plan.id).then(|| {
+        let trial = actions.trial;
+        let plan_id = plan.id.clone();
+        let label = match locale {
+            Locale::En => format!("Start a {}-day free trial", plan.trial_days),
+            Locale::Ru => format!("Попробовать бесплатно {} дн.", plan.trial_days),
+        };
+        view! {
+            <ActionForm action=trial attr:class="inline-form" attr:data-form="trial">
+                <input type="hidden" name="plan_id" value=plan_id/>
+                <button type="submit" class="button" disabled=move || trial.pending().get()>{label}</button>
+            </ActionForm>
+        }
+    });
     view! {
+        {trial}
         <ActionForm action=checkout attr:class="inline-form" attr:data-form="checkout">
             <input type="hidden" name="plan_id" value=plan_id/>
             <button type="submit" class="button primary" disabled=move || checkout.pending().get()>
                 {move || if checkout.pending().get() { t(locale, "Opening payment…", "Переходим к оплате…").to_owned() } else { label.clone() }}
+            </button>
+        </ActionForm>
+    }
+    .into_any()
+}
+
+/// The preview of changing to `plan` in a sentence, and the button that does it.
+fn change_button(plan: &Plan, preview: &ChangePreview, locale: Locale, change: ServerAction<ChangePlan>) -> AnyView {
+    let upgrade = preview.kind == ChangeKind::Upgrade;
+    let label = match (upgrade, locale) {
+        (true, Locale::En) => format!("Upgrade to {}", plan.name),
+        (true, Locale::Ru) => format!("Перейти на «{}»", plan_name(plan, locale)),
+        (false, Locale::En) => format!("Switch to {} at period end", plan.name),
+        (false, Locale::Ru) => format!("Перейти на «{}» в конце периода", plan_name(plan, locale)),
+    };
+    let next = match locale {
+        Locale::En => format!(
+            "Then {} from {}.",
+            format::money(preview.next_amount_minor, preview.currency, locale),
+            format::date(preview.next_renewal_at, locale)
+        ),
+        Locale::Ru => format!(
+            "Затем {} с {}.",
+            format::money(preview.next_amount_minor, preview.currency, locale),
+            format::date(preview.next_renewal_at, locale)
+        ),
+    };
+    let plan_id = plan.id.clone();
+    view! {
+        <p class="change-preview" data-testid="change-preview" data-kind=if upgrade { "upgrade" } else { "downgrade" }
+            data-amount-minor=preview.amount_due_minor.to_string()>
+            <strong>{preview.message.clone()}</strong>
+        </p>
+        {(!plan.is_free()).then(|| view! { <p class="muted small">{next}</p> })}
+        <ActionForm action=change attr:class="inline-form" attr:data-form="change">
+            <input type="hidden" name="plan_id" value=plan_id/>
+            <button type="submit" class=if upgrade { "button primary" } else { "button" } disabled=move || change.pending().get()>
+                {move || if change.pending().get() { t(locale, "Changing…", "Меняем…").to_owned() } else { label.clone() }}
             </button>
         </ActionForm>
     }

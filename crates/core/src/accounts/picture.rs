@@ -90,7 +90,25 @@ pub async fn overview(db: &Store, now: i64, user: &UserRef) -> Result<BillingOve
     let subscription = subscriptions::current(db, now, &user.account_id).await?;
     let cancel = subscriptions::cancel_options(db, subscription.as_ref()).await?;
     let (recent_transactions, _) = history(db, &user.account_id, 5, 0).await?;
-    Ok(BillingOverview { subscription, cancel, recent_transactions })
+    let pending_plan = match subscription.as_ref().and_then(|s| s.pending_plan_id.as_deref()) {
+        Some(id) => crate::store::plans::get(db.reader(), id).await?,
+        None => None,
+    };
+    let card_saved = crate::store::subscriptions::find_live(db.reader(), &user.account_id)
+        .await?
+        .is_some_and(|row| row.payment_method_id.is_some());
+    let can_pause = user.require_payer().is_ok()
+        && subscription.as_ref().is_some_and(|s| {
+            subscriptions::pause::users_may_pause(&s.plan)
+                && matches!(
+                    s.status,
+                    tariff_model::SubscriptionStatus::Active
+                        | tariff_model::SubscriptionStatus::Trialing
+                        | tariff_model::SubscriptionStatus::PastDue
+                        | tariff_model::SubscriptionStatus::Paused
+                )
+        });
+    Ok(BillingOverview { subscription, cancel, recent_transactions, pending_plan, card_saved, can_pause })
 }
 
 /// Everything the admin's user page shows: the user, their subscription, meters, the latest 50

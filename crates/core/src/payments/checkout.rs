@@ -87,16 +87,12 @@ pub(crate) struct PaymentRequestParts {
 pub(crate) async fn start_payment(
     billing: &Billing,
     user: &UserRef,
-    transaction: NewTransaction,
+    mut transaction: NewTransaction,
     return_url: String,
     parts: PaymentRequestParts,
 ) -> Result<Checkout> {
     let db = &billing.store;
     let gateway = billing.gateway()?;
-    let mut tx = db.begin_write().await?;
-    store::insert(&mut tx, &transaction).await?;
-    tx.commit().await?;
-
     let description: String = transaction.description.chars().take(128).collect();
     let receipt = billing.settings.receipts.then(|| Receipt {
         customer_email: user.email.clone(),
@@ -116,6 +112,10 @@ pub(crate) async fn start_payment(
         metadata: parts.metadata,
         receipt,
     };
+    transaction.gateway_request = Some(serde_json::to_string(&request).map_err(|e| Error::Internal(e.to_string()))?);
+    let mut tx = db.begin_write().await?;
+    store::insert(&mut tx, &transaction).await?;
+    tx.commit().await?;
     match gateway.create_payment(&request, &transaction.idempotence_key).await {
         Ok(payment) => {
             let mut tx = db.begin_write().await?;

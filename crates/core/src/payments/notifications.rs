@@ -2,7 +2,7 @@
 //! the gateway again and only its answer is applied (DESIGN.md "Webhooks are never trusted").
 
 use super::provider_error;
-use super::refunds::refund_mismatched;
+use super::refunds::{Unapplicable, refund_unapplicable};
 use crate::gateway::{GatewayError, Notification, Payment, PaymentState};
 use crate::store::plans;
 use crate::store::transactions::{self as store, TransitionFacts};
@@ -43,7 +43,7 @@ pub async fn apply_payment(billing: &Billing, payment: &Payment) -> Result<Outco
         PaymentState::Succeeded
             if payment.amount_minor != transaction.amount || payment.currency != transaction.currency =>
         {
-            refund_mismatched(billing, &transaction, payment).await
+            refund_unapplicable(billing, &transaction, payment, Unapplicable::AmountMismatch).await
         }
         PaymentState::Succeeded => {
             let now = billing.now();
@@ -65,6 +65,7 @@ pub async fn apply_payment(billing: &Billing, payment: &Payment) -> Result<Outco
                 )));
             }
             let mut outcome = format!("transaction {} succeeded", transaction.id);
+            let mut card_check = false;
             if transaction.kind == TransactionKind::Topup {
                 let credited = crate::balance::topup::credit_paid_topup(
                     &mut tx,
@@ -95,8 +96,31 @@ pub async fn apply_payment(billing: &Billing, payment: &Payment) -> Result<Outco
                     payment_method_id: method,
                     payment_id: &payment.id,
                 };
-                let subscription_id = subscriptions::apply_paid_period(&mut tx, now, &plan, paid).await?;
-                let facts = TransitionFacts { subscription_id: Some(&subscription_id), ..Default::default() };
+                let subscription_id = match transaction.plan_change.as_deref() {
+                    Some("upgrade") => {
+                        match subscriptions::apply_upgrade(&mut tx, now, &plan, paid, transaction.change_period_end)
+                            .await?
+                        {
+                            Some(id) => id,
+                            None => {
+                                // Priced for a subscription that is no longer there: given back.
+                                drop(tx);
+                                return refund_unapplicable(billing, &transaction, payment, Unapplicable::PlanChanged)
+                                    .await;
+                            }
+                        }
+                    }
+                    Some("card") => {
+                        card_check = true;
+                        subscriptions::trial::save_card(&mut tx, now, &transaction.account_id, method)
+                            .await?
+                            .or_else(|| transaction.subscription_id.clone())
+                            .unwrap_or_default()
+                    }
+                    _ => subscriptions::apply_paid_period(&mut tx, now, &plan, paid).await?,
+                };
+                let linked = Some(subscription_id.as_str()).filter(|id| !id.is_empty());
+                let facts = TransitionFacts { subscription_id: linked, ..Default::default() };
                 store::transition(
                     &mut tx,
                     &transaction.id,
@@ -109,6 +133,17 @@ pub async fn apply_payment(billing: &Billing, payment: &Payment) -> Result<Outco
                 outcome.push_str(&format!("; subscription {subscription_id} paid on plan {plan_id}"));
             }
             tx.commit().await?;
+            if card_check {
+                // The card is saved; the 1 ₽ that checked it goes back at once.
+                let actor = crate::audit::Actor::system("trial-card-check");
+                match super::refund(billing, &actor, &transaction.id, None).await {
+                    Ok(_) => outcome.push_str("; card saved, check refunded"),
+                    Err(e) => {
+                        tracing::warn!(target: crate::LOG_TARGET, error = %e, transaction_id = %transaction.id, "the card check could not be refunded yet; refund it from the admin dashboard");
+                        outcome.push_str("; card saved, refund of the check failed");
+                    }
+                }
+            }
             Ok(Outcome::Applied(outcome))
         }
         PaymentState::WaitingForCapture => {

@@ -182,30 +182,51 @@ pub async fn refund(
         .ok_or_else(|| Error::Internal("refund transaction vanished".into()))
 }
 
-/// A payment whose amount or currency is not what its transaction asked for (a tampered or
-/// mistaken payment): nothing is sold; the transaction fails with `amount_mismatch` and the whole
-/// payment is given back, with a refund transaction that records it.
+/// Why a succeeded payment is given back instead of applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unapplicable {
+    /// Its amount or currency is not what its transaction asked for (tampered or mistaken).
+    AmountMismatch,
+    /// A prorated upgrade paid after the subscription it was priced for changed: another
+    /// payment upgraded it already, or the period it paid the rest of has ended.
+    PlanChanged,
+}
+
+impl Unapplicable {
+    /// The transaction's `cancellation_reason`.
+    fn reason(self) -> &'static str {
+        match self {
+            Unapplicable::AmountMismatch => "amount_mismatch",
+            Unapplicable::PlanChanged => "plan_changed",
+        }
+    }
+}
+
+/// A payment that cannot be applied (see [`Unapplicable`]): nothing is sold; the transaction
+/// fails with the reason and the whole payment is given back, with a refund transaction that
+/// records it.
 ///
 /// # Errors
 /// [`Error::Database`]; the gateway's refusal or silence is logged (the refund stays pending for
 /// an operator).
-pub(crate) async fn refund_mismatched(
+pub(crate) async fn refund_unapplicable(
     billing: &Billing,
     transaction: &store::TransactionRef,
     payment: &crate::gateway::Payment,
+    why: Unapplicable,
 ) -> Result<super::Outcome> {
     let db = &billing.store;
     let now = billing.now();
     tracing::error!(
         target: crate::LOG_TARGET,
-        transaction_id = %transaction.id, payment_id = %payment.id,
+        transaction_id = %transaction.id, payment_id = %payment.id, reason = why.reason(),
         expected = transaction.amount, paid = payment.amount_minor, currency = %payment.currency,
-        "payment amount or currency differs from the transaction; refunding it"
+        "a succeeded payment cannot be applied; refunding it"
     );
     let mut tx = db.begin_write().await?;
     let facts = store::TransitionFacts {
         provider_status: Some(crate::gateway::PaymentState::Succeeded.as_str()),
-        cancellation_reason: Some("amount_mismatch"),
+        cancellation_reason: Some(why.reason()),
         ..Default::default()
     };
     let from = [TransactionStatus::Pending, TransactionStatus::WaitingForCapture];
@@ -222,8 +243,16 @@ pub(crate) async fn refund_mismatched(
         &transaction.account_id,
         payment.amount_minor,
         currency.code(),
-        format!("Refund of mismatched payment {}", payment.id),
-        format!("Возврат платежа с неверной суммой {}", payment.id),
+        match why {
+            Unapplicable::AmountMismatch => format!("Refund of mismatched payment {}", payment.id),
+            Unapplicable::PlanChanged => {
+                format!("Refund of upgrade payment {} (the plan changed meanwhile)", payment.id)
+            }
+        },
+        match why {
+            Unapplicable::AmountMismatch => format!("Возврат платежа с неверной суммой {}", payment.id),
+            Unapplicable::PlanChanged => format!("Возврат доплаты {} (тариф уже изменился)", payment.id),
+        },
         now,
     );
     refund_row.parent_transaction_id = Some(transaction.id.clone());
@@ -246,13 +275,21 @@ pub(crate) async fn refund_mismatched(
             tx.commit().await?;
         }
         Err(e) => {
-            tracing::error!(target: crate::LOG_TARGET, error = %e, payment_id = %payment.id, "refunding a mismatched payment failed")
+            tracing::error!(target: crate::LOG_TARGET, error = %e, payment_id = %payment.id, "refunding an unapplicable payment failed")
         }
     }
-    Ok(super::Outcome::Applied(format!(
-        "transaction {} failed: paid {} {} instead of {} {}; refunded",
-        transaction.id, payment.amount_minor, payment.currency, transaction.amount, transaction.currency
-    )))
+    Ok(super::Outcome::Applied(match why {
+        Unapplicable::AmountMismatch => format!(
+            "transaction {} failed: paid {} {} instead of {} {}; refunded",
+            transaction.id, payment.amount_minor, payment.currency, transaction.amount, transaction.currency
+        ),
+        Unapplicable::PlanChanged => {
+            format!(
+                "transaction {} failed: the subscription changed before the upgrade was paid; refunded",
+                transaction.id
+            )
+        }
+    }))
 }
 
 /// Applies a refund as the gateway reports it to its refund transaction, once: `succeeded` makes

@@ -47,10 +47,14 @@ async fn claim(billing: &Billing, due: &DueRenewal, plan: &tariff_model::Plan) -
     let mut tx = billing.store.begin_write().await?;
     // Checked again inside the claim: the due list was read before, maybe by another process.
     let still_due = subscription_store::find_by_id(tx.conn(), &due.subscription_id).await?.is_some_and(|s| {
-        matches!(s.status, SubscriptionStatus::Active | SubscriptionStatus::PastDue)
+        matches!(s.status, SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Trialing)
             && !s.cancel_at_period_end
             && s.current_period_end == due.current_period_end
             && s.current_period_end <= now
+            // A scheduled downgrade switches the plan first (the rollover); the charge is then
+            // for the new plan, on a later run.
+            && s.pending_plan_id.is_none()
+            && s.plan_id == due.plan_id
     });
     if !still_due {
         return Ok(None);
@@ -136,7 +140,12 @@ pub(crate) async fn record_decline(
     attempt: i64,
 ) -> Result<()> {
     let db = &billing.store;
-    match RENEWAL_RETRY_AFTER.get((attempt - 1).max(0) as usize) {
+    let trial = subscription_store::find_by_id(db.reader(), subscription_id)
+        .await?
+        .is_some_and(|s| s.status == SubscriptionStatus::Trialing && s.current_period_end == period_end);
+    // A trial's first charge is not retried: declined, the trial ends and the account is on free.
+    let retry_after = if trial { None } else { RENEWAL_RETRY_AFTER.get((attempt - 1).max(0) as usize) };
+    match retry_after {
         Some(after) => {
             let next_at = period_end + after;
             let mut tx = db.begin_write().await?;

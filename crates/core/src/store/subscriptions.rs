@@ -27,6 +27,11 @@ pub struct SubscriptionRow {
     pub trial_end: Option<i64>,
     pub canceled_at: Option<i64>,
     pub billing_anchor: Option<i64>,
+    /// A scheduled downgrade: the plan, and when it applies (the period's end).
+    pub pending_plan_id: Option<String>,
+    pub pending_change_at: Option<i64>,
+    /// When it was paused, for status `paused`.
+    pub paused_at: Option<i64>,
     pub extra_metadata: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -34,7 +39,7 @@ pub struct SubscriptionRow {
 
 const COLUMNS: &str = "id, user_id, account_id, plan_id, status, yookassa_payment_id, yookassa_subscription_id,
     payment_method_id, current_period_start, current_period_end, cancel_at_period_end, trial_end, canceled_at,
-    billing_anchor, extra_metadata, created_at, updated_at";
+    billing_anchor, extra_metadata, created_at, updated_at, pending_plan_id, pending_change_at, paused_at";
 
 fn from_row(row: &AnyRow) -> Result<SubscriptionRow, sqlx::Error> {
     Ok(SubscriptionRow {
@@ -52,6 +57,9 @@ fn from_row(row: &AnyRow) -> Result<SubscriptionRow, sqlx::Error> {
         trial_end: row.try_get("trial_end")?,
         canceled_at: row.try_get("canceled_at")?,
         billing_anchor: row.try_get("billing_anchor")?,
+        pending_plan_id: row.try_get("pending_plan_id")?,
+        pending_change_at: row.try_get("pending_change_at")?,
+        paused_at: row.try_get("paused_at")?,
         extra_metadata: row.try_get("extra_metadata")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
@@ -98,7 +106,7 @@ pub async fn find_latest<'c, E: Executor<'c, Database = Any>>(
 pub async fn insert(tx: &mut WriteTx, s: &SubscriptionRow) -> Result<(), sqlx::Error> {
     let sql = format!(
         "insert into billing_subscription ({COLUMNS})
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
     );
     sqlx::query(&sql)
         .bind(&s.id)
@@ -118,6 +126,9 @@ pub async fn insert(tx: &mut WriteTx, s: &SubscriptionRow) -> Result<(), sqlx::E
         .bind(&s.extra_metadata)
         .bind(s.created_at)
         .bind(s.updated_at)
+        .bind(&s.pending_plan_id)
+        .bind(s.pending_change_at)
+        .bind(s.paused_at)
         .execute(tx.conn())
         .await?;
     Ok(())
@@ -135,7 +146,8 @@ pub async fn update_if_unchanged(
     let result = sqlx::query(
         "update billing_subscription set plan_id = $2, status = $3, current_period_start = $4,
              current_period_end = $5, cancel_at_period_end = $6, trial_end = $7, canceled_at = $8,
-             billing_anchor = $9, payment_method_id = $10, yookassa_payment_id = $11, updated_at = $12
+             billing_anchor = $9, payment_method_id = $10, yookassa_payment_id = $11, updated_at = $12,
+             pending_plan_id = $15, pending_change_at = $16, paused_at = $17
          where id = $1 and updated_at = $13 and status = $14",
     )
     .bind(&s.id)
@@ -152,6 +164,9 @@ pub async fn update_if_unchanged(
     .bind(s.updated_at)
     .bind(expected_updated_at)
     .bind(expected_status.as_str())
+    .bind(&s.pending_plan_id)
+    .bind(s.pending_change_at)
+    .bind(s.paused_at)
     .execute(tx.conn())
     .await?;
     Ok(result.rows_affected() == 1)
@@ -335,7 +350,8 @@ pub struct DueRenewal {
     pub renewal_attempts: i64,
 }
 
-/// Live paid subscriptions with a saved card whose period has ended and whose next charge is due,
+/// Live paid subscriptions (trials included: their first charge) with a saved card whose period
+/// has ended and whose next charge is due,
 /// without a renewal already in flight at YooKassa; oldest first.
 pub async fn due_renewals<'c, E: Executor<'c, Database = Any>>(
     db: E,
@@ -346,7 +362,7 @@ pub async fn due_renewals<'c, E: Executor<'c, Database = Any>>(
         "select s.id as subscription_id, s.user_id, s.account_id, s.plan_id, s.payment_method_id, s.current_period_end,
                 s.renewal_attempts
          from billing_subscription s join billing_plan p on p.id = s.plan_id
-         where s.status in ($4, $5) and s.cancel_at_period_end = $1 and s.payment_method_id is not null
+         where s.status in ($4, $5, $9) and s.cancel_at_period_end = $1 and s.payment_method_id is not null
            and p.price_minor > 0 and s.current_period_end <= $2 and (s.next_renewal_at is null or s.next_renewal_at <= $2)
            and not exists (select 1 from billing_transaction t where t.subscription_id = s.id and t.kind = $6
                            and t.status in ($7, $8) and t.yookassa_payment_id is not null)
@@ -360,6 +376,7 @@ pub async fn due_renewals<'c, E: Executor<'c, Database = Any>>(
     .bind(TransactionKind::Renewal.as_str())
     .bind(TransactionStatus::Pending.as_str())
     .bind(TransactionStatus::WaitingForCapture.as_str())
+    .bind(SubscriptionStatus::Trialing.as_str())
     .fetch_all(db)
     .await
 }
@@ -433,4 +450,34 @@ where
     .fetch_one(db)
     .await?;
     Ok((new, churned))
+}
+
+/// The earliest moment after `after` and no later than `until` at which something is due for a
+/// subscription that moves money or access: the end of a period (or trial) of a paid plan, a
+/// scheduled change, or a dunning retry. `None` when nothing is due in between. The test clock
+/// steps through these in order.
+pub async fn next_due_at<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    after: i64,
+    until: i64,
+) -> Result<Option<i64>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select min(t) from (
+             select s.current_period_end as t from billing_subscription s join billing_plan p on p.id = s.plan_id
+             where s.status in ($3, $4, $5) and (p.price_minor > 0 or s.pending_plan_id is not null)
+             union all
+             select s.next_renewal_at as t from billing_subscription s where s.status = $5 and s.next_renewal_at is not null
+             union all
+             select s.current_period_end + $6 as t from billing_subscription s
+             where s.status = $4 and s.payment_method_id is not null
+         ) due where t > $1 and t <= $2",
+    )
+    .bind(after)
+    .bind(until)
+    .bind(SubscriptionStatus::Active.as_str())
+    .bind(SubscriptionStatus::Trialing.as_str())
+    .bind(SubscriptionStatus::PastDue.as_str())
+    .bind(86_400_i64)
+    .fetch_one(db)
+    .await
 }

@@ -86,6 +86,13 @@ pub struct NewTransaction {
     pub plan_snapshot: Option<String>,
     /// For renewals: the period end being paid and the attempt (1, 2, …) of that charge.
     pub renewal: Option<(i64, i64)>,
+    /// What a `subscription` payment buys beyond one period: `upgrade` (prorated, the period
+    /// ending `change_period_end` stays) or `card` (a trial's card check, refunded).
+    pub plan_change: Option<&'static str>,
+    pub change_period_end: Option<i64>,
+    /// The gateway request to be sent (JSON of [`crate::gateway::PaymentRequest`]), stored with
+    /// the transaction so the sweeper can send it again when the create call gets no answer.
+    pub gateway_request: Option<String>,
     pub now: i64,
 }
 
@@ -120,6 +127,9 @@ impl NewTransaction {
             yookassa_payment_id: None,
             plan_snapshot: None,
             renewal: None,
+            plan_change: None,
+            change_period_end: None,
+            gateway_request: None,
             now,
         }
     }
@@ -129,8 +139,9 @@ pub async fn insert(tx: &mut WriteTx, t: &NewTransaction) -> Result<(), sqlx::Er
     sqlx::query(
         "insert into billing_transaction (id, user_id, account_id, subscription_id, plan_id, kind, amount, currency, status,
              idempotence_key, description, description_ru, extra_metadata, created_at, updated_at, parent_transaction_id,
-             yookassa_payment_id, plan_snapshot, renewal_period_end, renewal_attempt)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $16, $9, $10, $11, $12, $13, $13, $14, $15, $17, $18, $19)",
+             yookassa_payment_id, plan_snapshot, renewal_period_end, renewal_attempt, plan_change, change_period_end,
+             gateway_request)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $16, $9, $10, $11, $12, $13, $13, $14, $15, $17, $18, $19, $20, $21, $22)",
     )
     .bind(&t.id)
     .bind(&t.user_id)
@@ -151,6 +162,9 @@ pub async fn insert(tx: &mut WriteTx, t: &NewTransaction) -> Result<(), sqlx::Er
     .bind(&t.plan_snapshot)
     .bind(t.renewal.map(|(end, _)| end))
     .bind(t.renewal.map(|(_, attempt)| attempt))
+    .bind(t.plan_change)
+    .bind(t.change_period_end)
+    .bind(&t.gateway_request)
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -177,6 +191,9 @@ pub struct TransactionRef {
     /// For renewals: the period end paid and the attempt.
     pub renewal_period_end: Option<i64>,
     pub renewal_attempt: Option<i64>,
+    /// `upgrade` or `card` (see [`NewTransaction::plan_change`]).
+    pub plan_change: Option<String>,
+    pub change_period_end: Option<i64>,
 }
 
 fn ref_from_row(row: &AnyRow) -> Result<TransactionRef, sqlx::Error> {
@@ -196,12 +213,15 @@ fn ref_from_row(row: &AnyRow) -> Result<TransactionRef, sqlx::Error> {
         plan_snapshot: row.try_get("plan_snapshot")?,
         renewal_period_end: row.try_get("renewal_period_end")?,
         renewal_attempt: row.try_get("renewal_attempt")?,
+        plan_change: row.try_get("plan_change")?,
+        change_period_end: row.try_get("change_period_end")?,
     })
 }
 
 const REF_COLUMNS: &str =
     "id, user_id, account_id, plan_id, kind, amount, refunded_minor, currency, status, idempotence_key,
-    yookassa_payment_id, subscription_id, plan_snapshot, renewal_period_end, renewal_attempt";
+    yookassa_payment_id, subscription_id, plan_snapshot, renewal_period_end, renewal_attempt, plan_change,
+    change_period_end";
 
 /// The transaction with this id.
 pub async fn find<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<Option<TransactionRef>, sqlx::Error> {
@@ -472,18 +492,53 @@ pub async fn unsent_before<'c, E: Executor<'c, Database = Any>>(
     db: E,
     older_than: i64,
     limit: i64,
-) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "select id from billing_transaction
-         where status = $1 and kind = $2 and yookassa_payment_id is null and created_at < $3
-         order by created_at limit $4",
+) -> Result<Vec<Unanswered>, sqlx::Error> {
+    unanswered_between(db, i64::MIN, older_than, limit).await
+}
+
+/// A pending transaction whose create call never got an answer: its key and the request sent.
+#[derive(Clone, Debug)]
+pub struct Unanswered {
+    pub id: String,
+    pub idempotence_key: String,
+    /// JSON of the [`crate::gateway::PaymentRequest`]; `None` for rows stored before it was kept.
+    pub gateway_request: Option<String>,
+    pub created_at: i64,
+}
+
+/// Checkouts, top-ups and plan changes (not renewals: their job sends its own claim again)
+/// created in `[newer_than, older_than)` that are pending without a YooKassa payment id, oldest
+/// first.
+pub async fn unanswered_between<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    newer_than: i64,
+    older_than: i64,
+    limit: i64,
+) -> Result<Vec<Unanswered>, sqlx::Error> {
+    let rows = sqlx::query(
+        "select id, idempotence_key, gateway_request, created_at from billing_transaction
+         where status = $1 and kind in ($2, $3) and yookassa_payment_id is null
+           and created_at >= $4 and created_at < $5
+         order by created_at limit $6",
     )
     .bind(TransactionStatus::Pending.as_str())
     .bind(TransactionKind::Subscription.as_str())
+    .bind(TransactionKind::Topup.as_str())
+    .bind(newer_than)
     .bind(older_than)
     .bind(limit)
     .fetch_all(db)
-    .await
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Unanswered {
+                id: row.try_get("id")?,
+                idempotence_key: row.try_get("idempotence_key")?,
+                gateway_request: row.try_get("gateway_request")?,
+                created_at: row.try_get("created_at")?,
+            })
+        })
+        .collect()
 }
 
 /// Marks a pending transaction `failed` because YooKassa refused it.

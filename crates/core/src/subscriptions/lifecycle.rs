@@ -25,11 +25,7 @@ async fn live_with_plan(tx: &mut WriteTx, account_id: &str) -> Result<(Subscript
 
 /// Writes `next` over `current` or reports that someone else changed it first.
 async fn write_over(tx: &mut WriteTx, next: &SubscriptionRow, current: &SubscriptionRow) -> Result<()> {
-    if store::update_if_unchanged(tx, next, current.updated_at, current.status).await? {
-        Ok(())
-    } else {
-        Err(Error::Conflict(Message::SubscriptionChanged))
-    }
+    if super::update(tx, next, current).await? { Ok(()) } else { Err(Error::Conflict(Message::SubscriptionChanged)) }
 }
 
 /// Extends a live subscription by one period from its current end (a paid renewal), making it
@@ -73,6 +69,10 @@ async fn switch_or_create(
             next.billing_anchor = Some(now);
             next.cancel_at_period_end = false;
             next.canceled_at = None;
+            // An assigned plan replaces whatever was scheduled or paused.
+            next.pending_plan_id = None;
+            next.pending_change_at = None;
+            next.paused_at = None;
             next.updated_at = now.max(current.updated_at + 1);
             write_over(tx, &next, &current).await?;
             Ok((Some(current), next))
@@ -140,6 +140,9 @@ pub async fn cancel(db: &Store, now: i64, account_id: &str, immediate: bool) -> 
     } else {
         next.cancel_at_period_end = true;
     }
+    // Cancelling replaces a scheduled downgrade: the latest choice is the one that happens.
+    next.pending_plan_id = None;
+    next.pending_change_at = None;
     write_over(&mut tx, &next, &current).await?;
     if immediate {
         super::start_free_plan(&mut tx, &current.user_id, account_id, now).await?;

@@ -6,9 +6,12 @@
 //! the transitions that are due (the same steps the rollover applies) without storing them. The
 //! periodic job and every write path ([`rollover`]) store them.
 
+pub mod change;
 pub mod lifecycle;
 pub mod paid_period;
+pub mod pause;
 pub mod rollover;
+pub mod trial;
 
 use crate::periods::add_intervals;
 use crate::plans::FREE_PLAN_ID;
@@ -18,9 +21,12 @@ use crate::tokens::UserRef;
 use crate::{Error, Result};
 use tariff_model::{CancelOptions, Entity, Message, Plan, Subscription, SubscriptionStatus};
 
+pub use change::{admin_change, cancel_change, change, preview};
 pub use lifecycle::{assign, cancel, renew, resume};
-pub use paid_period::{PaidBy, apply_paid_period};
+pub use paid_period::{PaidBy, apply_paid_period, apply_upgrade};
+pub use pause::{pause_by_admin, pause_own};
 pub use rollover::{rollover, rollover_due, rollover_if_due};
+pub use trial::{add_card, start_trial};
 
 /// How long a paid subscription stays `past_due` (usage allowed) before it is canceled: the last
 /// of the dunning retries after 1, 3 and 5 days.
@@ -41,6 +47,9 @@ pub(crate) fn to_model(row: SubscriptionRow, plan: Plan) -> Subscription {
         cancel_at_period_end: row.cancel_at_period_end,
         trial_end: row.trial_end,
         canceled_at: row.canceled_at,
+        pending_plan_id: row.pending_plan_id,
+        pending_change_at: row.pending_change_at,
+        paused_at: row.paused_at,
         created_at: row.created_at,
         updated_at: row.updated_at,
         plan,
@@ -71,6 +80,9 @@ pub(crate) fn new_row(user_id: &str, account_id: &str, plan: &Plan, start: i64, 
         trial_end,
         canceled_at: None,
         billing_anchor: Some(start),
+        pending_plan_id: None,
+        pending_change_at: None,
+        paused_at: None,
         extra_metadata: None,
         created_at: now,
         updated_at: now,
@@ -78,14 +90,29 @@ pub(crate) fn new_row(user_id: &str, account_id: &str, plan: &Plan, start: i64, 
 }
 
 /// Inserts a subscription inside `tx`; a second live subscription of the account is a conflict.
+/// The account's MRR movement, if any, is recorded in the same transaction.
 pub(crate) async fn insert(tx: &mut WriteTx, row: &SubscriptionRow) -> Result<()> {
     match store::insert(tx, row).await {
-        Ok(()) => Ok(()),
+        Ok(()) => crate::revenue::sync(tx, &row.account_id, row.updated_at).await,
         Err(e) if is_unique_violation(&e, "billing_subscription_live_key") => {
             Err(Error::Conflict(Message::AlreadySubscribed))
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// Writes `next` over `current` inside `tx` if nobody changed it since it was read (`where
+/// updated_at = old and status = old`), recording the account's MRR movement with it. Returns
+/// whether it was written. Every change of a stored subscription goes through here.
+///
+/// # Errors
+/// [`Error::Database`].
+pub(crate) async fn update(tx: &mut WriteTx, next: &SubscriptionRow, current: &SubscriptionRow) -> Result<bool> {
+    if !store::update_if_unchanged(tx, next, current.updated_at, current.status).await? {
+        return Ok(false);
+    }
+    crate::revenue::sync(tx, &next.account_id, next.updated_at).await?;
+    Ok(true)
 }
 
 /// Puts an account on the `free` plan inside `tx` (sign-up, and a paid plan that ends). The

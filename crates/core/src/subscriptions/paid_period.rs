@@ -31,7 +31,8 @@ pub async fn apply_paid_period(tx: &mut WriteTx, now: i64, plan: &Plan, paid: Pa
     match store::find_live(tx.conn(), paid.account_id).await? {
         Some(current) => {
             let mut next = current.clone();
-            if current.plan_id == plan.id && current.status != SubscriptionStatus::Trialing {
+            let trial_ended = current.status == SubscriptionStatus::Trialing && now >= current.current_period_end;
+            if current.plan_id == plan.id && (current.status != SubscriptionStatus::Trialing || trial_ended) {
                 // Renewals (on time, or paid during dunning) continue the billing cycle.
                 if now < current.current_period_end + DUNNING_GRACE_SECONDS + 86_400 {
                     let anchor = current.billing_anchor.unwrap_or(current.current_period_start);
@@ -51,13 +52,16 @@ pub async fn apply_paid_period(tx: &mut WriteTx, now: i64, plan: &Plan, paid: Pa
             next.status = SubscriptionStatus::Active;
             next.trial_end = None;
             next.cancel_at_period_end = false;
+            next.pending_plan_id = None;
+            next.pending_change_at = None;
+            next.paused_at = None;
             next.canceled_at = None;
             if let Some(method) = paid.payment_method_id {
                 next.payment_method_id = Some(method.to_owned());
             }
             next.yookassa_payment_id = Some(paid.payment_id.to_owned());
             next.updated_at = now.max(current.updated_at + 1);
-            if !store::update_if_unchanged(tx, &next, current.updated_at, current.status).await? {
+            if !super::update(tx, &next, &current).await? {
                 return Err(Error::Conflict(Message::SubscriptionChanged));
             }
             store::reset_dunning(tx, &next.id).await?;
@@ -74,4 +78,60 @@ pub async fn apply_paid_period(tx: &mut WriteTx, now: i64, plan: &Plan, paid: Pa
             Ok(row.id)
         }
     }
+}
+
+/// Applies a paid upgrade to `plan` inside the payment's transaction `tx`: the plan switches now
+/// and the period that was prorated (ending `period_end`) continues; with `period_end` `None`
+/// (an interval change) a new period starts now. Usage counted this period stays counted. The
+/// saved card is recorded; a scheduled downgrade or cancellation is withdrawn. Returns the
+/// subscription id, or `None` when the payment no longer fits the subscription (it is on `plan`
+/// already, not running, or the prorated period has ended): the caller gives the payment back.
+///
+/// # Errors
+/// [`Error::Conflict`] when the subscription changed concurrently; [`Error::Database`].
+pub async fn apply_upgrade(
+    tx: &mut WriteTx,
+    now: i64,
+    plan: &Plan,
+    paid: PaidBy<'_>,
+    period_end: Option<i64>,
+) -> Result<Option<String>> {
+    let Some(current) = store::find_live(tx.conn(), paid.account_id).await? else {
+        return Ok(None);
+    };
+    // The amount was the rest of one period of one plan: paid for another situation (upgraded
+    // already by another payment, the period over, paused), it buys nothing and is given back.
+    let stale = current.plan_id == plan.id
+        || !matches!(
+            current.status,
+            SubscriptionStatus::Active | SubscriptionStatus::PastDue | SubscriptionStatus::Trialing
+        )
+        || period_end.is_some_and(|end| end != current.current_period_end || end <= now);
+    if stale {
+        return Ok(None);
+    }
+    let mut next = current.clone();
+    next.plan_id = plan.id.clone();
+    if period_end.is_none() {
+        next.current_period_start = now;
+        next.current_period_end = add_intervals(now, plan.interval, 1);
+        next.billing_anchor = Some(now);
+    }
+    next.status = SubscriptionStatus::Active;
+    next.trial_end = None;
+    next.cancel_at_period_end = false;
+    next.canceled_at = None;
+    next.pending_plan_id = None;
+    next.pending_change_at = None;
+    next.paused_at = None;
+    if let Some(method) = paid.payment_method_id {
+        next.payment_method_id = Some(method.to_owned());
+    }
+    next.yookassa_payment_id = Some(paid.payment_id.to_owned());
+    next.updated_at = now.max(current.updated_at + 1);
+    if !super::update(tx, &next, &current).await? {
+        return Err(Error::Conflict(Message::SubscriptionChanged));
+    }
+    store::reset_dunning(tx, &next.id).await?;
+    Ok(Some(next.id))
 }

@@ -1,4 +1,6 @@
 //! The rollover: what happens to a live subscription at `current_period_end`.
+//! - a downgrade scheduled for the period's end (`pending_plan_id`) switches the plan first;
+//! - a trial with a saved card waits for its first charge (`payments::renewals`), a day at most;
 //! - `cancel_at_period_end` or a trial that ended → `canceled`, and the account falls back to the
 //!   `free` plan (active or not) from the moment it ended;
 //! - the `free` plan renews itself (straight to the period containing now), whatever flags it
@@ -26,6 +28,10 @@ use tariff_model::{Plan, SubscriptionStatus};
 /// At most this many transitions are applied in one go (cancel → free → renew needs three).
 const MAX_STEPS: usize = 8;
 
+/// How long a trial with a saved card waits at its end for the first charge's answer before it
+/// ends without one (the gateway never answered), in seconds.
+pub const TRIAL_CHARGE_WAIT_SECONDS: i64 = 86_400;
+
 /// Namespace of the ids of fallback subscriptions (UUIDv5 of the ended subscription's id).
 const FALLBACK_NAMESPACE: uuid::Uuid = uuid::Uuid::from_u128(0x5f1c_0c5e_7a1f_4d2b_9b7e_2c3f_0a6d_e001);
 
@@ -47,6 +53,29 @@ pub(crate) fn step(current: &SubscriptionRow, plan: &Plan, now: i64) -> Option<S
     let mut next = current.clone();
     next.updated_at = now.max(current.updated_at + 1);
     let mut fall_back_from = None;
+    if let (Some(pending), Some(at)) = (&current.pending_plan_id, current.pending_change_at)
+        && at <= now
+        && !current.cancel_at_period_end
+        && current.status != SubscriptionStatus::Trialing
+    {
+        // A scheduled downgrade: the plan switches where the period ended; the next steps renew
+        // it on the new plan (the free plan renews itself, a paid one waits for its charge).
+        next.plan_id = pending.clone();
+        next.pending_plan_id = None;
+        next.pending_change_at = None;
+        next.billing_anchor = Some(end);
+        return Some(Step { next, fall_back_from });
+    }
+    if current.status == SubscriptionStatus::Trialing
+        && !current.cancel_at_period_end
+        && current.payment_method_id.is_some()
+        && !plan.is_free()
+        && now < end + TRIAL_CHARGE_WAIT_SECONDS
+    {
+        // A trial with a saved card ends when its first charge is answered (see
+        // `payments::renewals`); this waits, with a backstop for a gateway that never answers.
+        return None;
+    }
     if (current.cancel_at_period_end || current.status == SubscriptionStatus::Trialing) && plan.id != FREE_PLAN_ID {
         next.status = SubscriptionStatus::Canceled;
         next.canceled_at = Some(end);
@@ -99,6 +128,11 @@ pub(crate) async fn project(
             return Ok(Some((row, plan)));
         };
         if step.next.status.is_live() {
+            if step.next.plan_id != plan.id {
+                plan = plans::get(db.reader(), &step.next.plan_id).await?.ok_or_else(|| {
+                    crate::Error::Internal(format!("subscription {} names a missing plan", step.next.id))
+                })?;
+            }
             row = step.next;
             continue;
         }
@@ -132,7 +166,7 @@ pub async fn rollover(db: &Store, now: i64, account_id: &str) -> Result<()> {
             return Ok(());
         };
         let mut tx = db.begin_write().await?;
-        if store::update_if_unchanged(&mut tx, &step.next, current.updated_at, current.status).await? {
+        if super::update(&mut tx, &step.next, &current).await? {
             if let Some(start) = step.fall_back_from
                 && let Some(free) = plans::get(tx.conn(), FREE_PLAN_ID).await?
             {
@@ -210,6 +244,9 @@ mod tests {
             trial_end: None,
             canceled_at: None,
             billing_anchor: Some(0),
+            pending_plan_id: None,
+            pending_change_at: None,
+            paused_at: None,
             extra_metadata: None,
             created_at: 0,
             updated_at: 0,
@@ -241,6 +278,29 @@ mod tests {
         assert_eq!(renewed.next.status, SubscriptionStatus::Active);
         assert!(renewed.next.current_period_start <= 70 * 86_400 && renewed.next.current_period_end > 70 * 86_400);
         assert_eq!(renewed.fall_back_from, None);
+    }
+
+    #[test]
+    fn a_scheduled_downgrade_switches_the_plan_where_the_period_ended() {
+        let mut pro = row(SubscriptionStatus::Active, 100);
+        pro.pending_plan_id = Some("starter".into());
+        pro.pending_change_at = Some(100);
+        assert_eq!(step(&pro, &plan(99_000), 99), None);
+        let switched = step(&pro, &plan(99_000), 150).unwrap();
+        assert_eq!(switched.next.plan_id, "starter");
+        assert_eq!(switched.next.pending_plan_id, None);
+        assert_eq!(switched.next.billing_anchor, Some(100));
+        assert_eq!(switched.next.status, SubscriptionStatus::Active);
+    }
+
+    #[test]
+    fn a_trial_with_a_card_waits_for_its_charge_and_one_without_ends() {
+        let mut trial = row(SubscriptionStatus::Trialing, 100);
+        assert_eq!(step(&trial, &plan(99_000), 100).unwrap().next.status, SubscriptionStatus::Canceled);
+        trial.payment_method_id = Some("pm".into());
+        assert_eq!(step(&trial, &plan(99_000), 100), None);
+        let late = step(&trial, &plan(99_000), 100 + TRIAL_CHARGE_WAIT_SECONDS).unwrap();
+        assert_eq!(late.next.status, SubscriptionStatus::Canceled);
     }
 
     #[test]

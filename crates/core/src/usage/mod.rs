@@ -2,7 +2,7 @@
 //!
 //! Usage counts within the account's current subscription period; an account without a
 //! subscription follows `BILLING_NO_SUBSCRIPTION_POLICY` (`allow`: unlimited, counted per calendar
-//! month; `deny`: 403). [`check`] only reads; [`track`] records one event and consumes its amount
+//! month; `deny`: 403); a paused subscription refuses usage (403 `subscription_paused`). [`check`] only reads; [`track`] records one event and consumes its amount
 //! with a single conditional update, so concurrent calls never push usage past the limit; a
 //! [`batch`] records usage that already happened. Events may carry an `event_id`: a repeated id
 //! is acknowledged and counted once.
@@ -60,6 +60,9 @@ pub(crate) fn allowance(
     now: i64,
 ) -> Result<Allowance> {
     match subscription {
+        Some(s) if s.status == tariff_model::SubscriptionStatus::Paused => {
+            Err(Error::SubscriptionPaused { paused_at: s.paused_at })
+        }
         Some(s) => Ok(Allowance {
             subscription_id: Some(s.id.clone()),
             period_start: s.current_period_start,
@@ -141,6 +144,9 @@ pub(crate) async fn standing_for_write(
 
 /// The allowance of a stored standing whose period is current.
 fn standing_from(row: store::Standing, metric: Metric) -> Result<(Allowance, i64)> {
+    if row.status == tariff_model::SubscriptionStatus::Paused {
+        return Err(Error::SubscriptionPaused { paused_at: None });
+    }
     let quotas: Option<tariff_model::Quotas> = match row.quotas.as_deref() {
         Some(text) => {
             serde_json::from_str(text).map_err(|e| Error::Internal(format!("plan quotas are not valid JSON: {e}")))?
