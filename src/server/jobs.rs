@@ -119,6 +119,13 @@ pub async fn run_billing(billing: &tariff_core::Billing) {
             tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "sending unanswered payments again failed; retrying next tick")
         }
     }
+    match payments::refund_card_checks(billing).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(target: tariff_core::LOG_TARGET, refunds = n, "trial card checks refunded late"),
+        Err(e) => {
+            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "refunding card checks failed; retrying next tick")
+        }
+    }
     match payments::expire_unsent(billing).await {
         Ok(0) => {}
         Ok(n) => {

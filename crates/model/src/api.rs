@@ -265,7 +265,8 @@ pub struct TrialBody {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ClockBody {
-    /// Seconds, 1 to 5 years' worth.
+    /// Seconds, 1 to 5 years' worth (5 × 366 days).
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 158_112_000))]
     pub advance_seconds: i64,
 }
 

@@ -24,7 +24,9 @@ use tariff_model::{Interval, Message, Plan, TransactionKind};
 pub use checkout::{checkout, checkout_returning};
 pub use history::{follow, history, transaction};
 pub use notifications::{Outcome, apply_payment, process_notification, receive_notification, sweep_notifications};
-pub use polling::{EXPIRE_UNSENT_AFTER, POLL_PENDING_AFTER, expire_unsent, poll_pending, resend_unanswered};
+pub use polling::{
+    EXPIRE_UNSENT_AFTER, POLL_PENDING_AFTER, expire_unsent, poll_pending, refund_card_checks, resend_unanswered,
+};
 pub use refunds::{RECONCILE_REFUNDS_AFTER, reconcile_refunds, refund, refundable_minor};
 pub use renewals::{RENEWAL_RETRY_AFTER, charge_due_renewals};
 

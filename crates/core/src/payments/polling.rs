@@ -133,3 +133,31 @@ pub async fn expire_unsent(billing: &Billing) -> Result<usize> {
     }
     Ok(expired)
 }
+
+/// How long after a trial's card check succeeded the sweeper refunds it, if the refund right after
+/// the payment did not go through, in seconds.
+pub const REFUND_CARD_CHECKS_AFTER: i64 = 10 * 60;
+
+/// Refunds trial card checks (the 1 ₽ that saved a card) whose refund after the payment failed:
+/// the payer is promised it back. Returns how many refunds were started.
+///
+/// # Errors
+/// [`crate::Error::Database`]. Gateway failures are logged and retried on the next run.
+pub async fn refund_card_checks(billing: &Billing) -> Result<usize> {
+    if billing.gateway.is_none() {
+        return Ok(0);
+    }
+    let now = billing.now();
+    let ids = store::unrefunded_card_checks(billing.store.reader(), now - REFUND_CARD_CHECKS_AFTER, 50).await?;
+    let actor = crate::audit::Actor::system("trial-card-check");
+    let mut started = 0;
+    for id in &ids {
+        match super::refund(billing, &actor, id, None).await {
+            Ok(_) => started += 1,
+            Err(e) => {
+                tracing::warn!(target: crate::LOG_TARGET, error = %e, transaction_id = %id, "a card check could not be refunded; will retry")
+            }
+        }
+    }
+    Ok(started)
+}

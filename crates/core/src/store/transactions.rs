@@ -541,6 +541,25 @@ pub async fn unanswered_between<'c, E: Executor<'c, Database = Any>>(
         .collect()
 }
 
+/// Succeeded trial card checks (`plan_change = 'card'`) not refunded at all, last changed before
+/// `older_than`: their refund right after the payment did not go through.
+pub async fn unrefunded_card_checks<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    older_than: i64,
+    limit: i64,
+) -> Result<Vec<String>, sqlx::Error> {
+    sqlx::query_scalar(
+        "select id from billing_transaction
+         where plan_change = 'card' and status = $1 and refunded_minor = 0 and updated_at < $2
+         order by updated_at limit $3",
+    )
+    .bind(TransactionStatus::Succeeded.as_str())
+    .bind(older_than)
+    .bind(limit)
+    .fetch_all(db)
+    .await
+}
+
 /// Marks a pending transaction `failed` because YooKassa refused it.
 pub async fn mark_rejected(tx: &mut WriteTx, id: &str, now: i64) -> Result<bool, sqlx::Error> {
     let facts = TransitionFacts { provider_status: Some("rejected"), ..Default::default() };

@@ -192,11 +192,7 @@ fn upgraded(current: &SubscriptionRow, plan: &Plan, now: i64, keep_period: bool)
         next.current_period_end = add_intervals(now, plan.interval, 1);
         next.billing_anchor = Some(now);
     }
-    next.status = SubscriptionStatus::Active;
-    next.trial_end = None;
-    next.cancel_at_period_end = false;
-    next.pending_plan_id = None;
-    next.pending_change_at = None;
+    super::paid_period::make_running(&mut next);
     next.updated_at = now.max(current.updated_at + 1);
     next
 }

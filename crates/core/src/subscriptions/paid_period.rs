@@ -3,7 +3,7 @@
 use super::{DUNNING_GRACE_SECONDS, insert, new_row};
 use crate::periods::{add_intervals, period_containing};
 use crate::store::WriteTx;
-use crate::store::subscriptions as store;
+use crate::store::subscriptions::{self as store, SubscriptionRow};
 use crate::{Error, Result};
 use tariff_model::{Message, Plan, SubscriptionStatus};
 
@@ -49,23 +49,7 @@ pub async fn apply_paid_period(tx: &mut WriteTx, now: i64, plan: &Plan, paid: Pa
                 next.current_period_end = add_intervals(now, plan.interval, 1);
                 next.billing_anchor = Some(now);
             }
-            next.status = SubscriptionStatus::Active;
-            next.trial_end = None;
-            next.cancel_at_period_end = false;
-            next.pending_plan_id = None;
-            next.pending_change_at = None;
-            next.paused_at = None;
-            next.canceled_at = None;
-            if let Some(method) = paid.payment_method_id {
-                next.payment_method_id = Some(method.to_owned());
-            }
-            next.yookassa_payment_id = Some(paid.payment_id.to_owned());
-            next.updated_at = now.max(current.updated_at + 1);
-            if !super::update(tx, &next, &current).await? {
-                return Err(Error::Conflict(Message::SubscriptionChanged));
-            }
-            store::reset_dunning(tx, &next.id).await?;
-            Ok(next.id)
+            write_paid(tx, now, &current, next, &paid).await
         }
         None => {
             let mut row = new_row(paid.user_id, paid.account_id, plan, now, now);
@@ -117,6 +101,12 @@ pub async fn apply_upgrade(
         next.current_period_end = add_intervals(now, plan.interval, 1);
         next.billing_anchor = Some(now);
     }
+    write_paid(tx, now, &current, next, &paid).await.map(Some)
+}
+
+/// Makes `next` a running paid subscription: `active`, with no trial, cancellation, scheduled
+/// change or pause left over.
+pub(super) fn make_running(next: &mut SubscriptionRow) {
     next.status = SubscriptionStatus::Active;
     next.trial_end = None;
     next.cancel_at_period_end = false;
@@ -124,14 +114,26 @@ pub async fn apply_upgrade(
     next.pending_plan_id = None;
     next.pending_change_at = None;
     next.paused_at = None;
+}
+
+/// Writes `next` (its plan and period already set) over `current` as paid by `paid`: running,
+/// with the payment and the saved card recorded and dunning reset. Returns the subscription id.
+async fn write_paid(
+    tx: &mut WriteTx,
+    now: i64,
+    current: &SubscriptionRow,
+    mut next: SubscriptionRow,
+    paid: &PaidBy<'_>,
+) -> Result<String> {
+    make_running(&mut next);
     if let Some(method) = paid.payment_method_id {
         next.payment_method_id = Some(method.to_owned());
     }
     next.yookassa_payment_id = Some(paid.payment_id.to_owned());
     next.updated_at = now.max(current.updated_at + 1);
-    if !super::update(tx, &next, &current).await? {
+    if !super::update(tx, &next, current).await? {
         return Err(Error::Conflict(Message::SubscriptionChanged));
     }
     store::reset_dunning(tx, &next.id).await?;
-    Ok(Some(next.id))
+    Ok(next.id)
 }
