@@ -267,6 +267,7 @@ pub struct TrialBody {
 pub struct ClockBody {
     /// Seconds, 1 to 5 years' worth (5 × 366 days).
     #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 158_112_000))]
+    #[serde(deserialize_with = "crate::money::whole_number")]
     pub advance_seconds: i64,
 }
 
