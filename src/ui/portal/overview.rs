@@ -180,7 +180,7 @@ fn subscription_card(
                 "Paused since {since}. Nothing renews and usage is refused until you resume; resuming starts a new period and charges it like a renewal."
             ),
             Locale::Ru => format!(
-                "Приостановлена с {since}. Пока подписка на паузе, она не продлевается и использование недоступно; при возобновлении начнётся новый период, он оплачивается как продление."
+                "Подписка приостановлена с {since} — пока она на паузе, продления нет и использование недоступно; при возобновлении начнётся новый период, он оплачивается как продление."
             ),
         };
         view! {
