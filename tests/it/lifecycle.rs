@@ -183,6 +183,10 @@ async fn trials_charge_the_saved_card_at_their_end_or_fall_back_to_free(backend:
     advance(&app, &admin, 7 * 86_400 + 60).await;
     let paid = subscription(&app, &with_card).await;
     assert_eq!((paid["status"].as_str(), paid["plan_id"].as_str()), (Some("active"), Some("pro")));
+    // The first paid period starts where the trial ended and is a whole month.
+    let (start, end) = (paid["current_period_start"].as_i64().unwrap(), paid["current_period_end"].as_i64().unwrap());
+    let month = tariff_core::periods::add_intervals(start, tariff_model::Interval::Month, 1);
+    assert_eq!(end, month, "a full month after the trial: {paid}");
     let latest = &transactions(&app, &with_card).await[0];
     assert_eq!((latest["kind"].as_str(), latest["amount"].as_i64()), (Some("renewal"), Some(99_000)));
     assert_eq!(latest["status"], "succeeded");
@@ -511,3 +515,64 @@ async fn unanswered_creates_are_sent_again_with_their_key(backend: Backend) {
     app.stop().await;
 }
 on_both_databases!(unanswered_creates, unanswered_creates_are_sent_again_with_their_key);
+
+/// An admin's change without proration is a comp: the plan switches now, nothing is charged,
+/// and the subscription's state stays (a trial stays a trial); it is audited. Users pause and
+/// resume themselves where the plan allows it.
+async fn admin_comps_keep_the_state_and_users_pause_where_the_plan_allows(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let admin = app.admin().await;
+    let (status, _) = app
+        .call(Method::PUT, "/api/v1/admin/billing/plans/pro", Some(&admin.token), Some(json!({"trial_days": 7})))
+        .await;
+    assert_eq!(status, 200);
+    let trial_user = app.customer("comped").await;
+    let (status, trial) =
+        app.post_json("/api/v1/billing/subscription/trial", &trial_user.token, json!({"plan_id": "pro"})).await;
+    assert_eq!(status, 200, "{trial}");
+    let id = trial["id"].as_str().unwrap().to_owned();
+    let (status, outcome) = app
+        .post_json(
+            &format!("/api/v1/admin/billing/subscriptions/{id}/change"),
+            &admin.token,
+            json!({"plan_id": "starter", "prorate": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{outcome}");
+    let comped = subscription(&app, &trial_user).await;
+    assert_eq!((comped["plan_id"].as_str(), comped["status"].as_str()), (Some("starter"), Some("trialing")), "{comped}");
+    assert_eq!(comped["trial_end"], trial["trial_end"], "the trial still ends when it did");
+    assert!(transactions(&app, &trial_user).await.is_empty(), "a comp charges nothing");
+    let (_, audit) = app.get_json("/api/v1/admin/billing/audit?action=subscription.change", &admin.token).await;
+    assert!(audit.to_string().contains(&id), "the comp is audited: {audit}");
+
+    // A plan that allows pausing: the user pauses and resumes (a fresh period, charged).
+    let (status, _) = app
+        .call(
+            Method::PUT,
+            "/api/v1/admin/billing/plans/starter",
+            Some(&admin.token),
+            Some(json!({"plan_extra_metadata": {"allow_pause": true}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let user = app.customer("self-pauser").await;
+    buy(&app, &user, "starter").await;
+    let (status, paused) = app.post_json("/api/v1/billing/subscription/pause", &user.token, json!({})).await;
+    assert_eq!((status, paused["status"].as_str()), (200, Some("paused")), "{paused}");
+    let (status, _) =
+        app.post_json("/api/v1/billing/usage", &user.token, json!({"metric": "requests", "amount": 1})).await;
+    assert_eq!(status, 403);
+    app.clock.advance(86_400);
+    let (status, resumed) = app.post_json("/api/v1/billing/subscription/resume", &user.token, json!({})).await;
+    assert_eq!(status, 200, "{resumed}");
+    let current = subscription(&app, &user).await;
+    assert_eq!(current["status"], "active", "{current}");
+    let renewals = transactions(&app, &user).await.iter().filter(|t| t["kind"] == "renewal").count();
+    assert_eq!(renewals, 1, "resuming charged a fresh period");
+    let (status, _) =
+        app.post_json("/api/v1/billing/usage", &user.token, json!({"metric": "requests", "amount": 1})).await;
+    assert_eq!(status, 201);
+    app.stop().await;
+}
+on_both_databases!(comps_and_own_pause, admin_comps_keep_the_state_and_users_pause_where_the_plan_allows);

@@ -44,12 +44,15 @@ fn interval_rank(interval: Interval) -> u8 {
 }
 
 /// Whether moving from `from` to `to` is an upgrade: a higher monthly-normalised price, or a
-/// longer interval at a higher price. A move to a shorter interval never is (a year → a month):
+/// longer interval of the same family (month → year of one tier, see
+/// [`super::trial::plan_family`]) at a higher price. A move to a shorter interval never is (a year → a month):
 /// the period paid ahead runs out first, so its unused part is never thrown away.
 pub fn is_upgrade(from: &Plan, to: &Plan) -> bool {
     let monthly = |p: &Plan| i128::from(p.price_minor) * twelfths_per_month(p.interval);
     let (to_rank, from_rank) = (interval_rank(to.interval), interval_rank(from.interval));
-    to_rank >= from_rank && (monthly(to) > monthly(from) || (to_rank > from_rank && to.price_minor > from.price_minor))
+    let same_tier = super::trial::plan_family(from) == super::trial::plan_family(to);
+    to_rank >= from_rank
+        && (monthly(to) > monthly(from) || (to_rank > from_rank && same_tier && to.price_minor > from.price_minor))
 }
 
 /// `amount × part / whole`, rounded half up (amounts ≥ 0, `whole` > 0).
@@ -504,7 +507,13 @@ pub async fn admin_change(
         preview.amount_due = 0.0;
         preview.amount_due_minor = 0;
         preview.effective_at = now;
-        let next = upgraded(&current, &to, now, true);
+        // A comp: the plan switches now and the period runs on; the subscription's state stays
+        // as it is (a trial stays a trial, dunning goes on), only a scheduled change is replaced.
+        let mut next = current.clone();
+        next.plan_id = to.id.clone();
+        next.pending_plan_id = None;
+        next.pending_change_at = None;
+        next.updated_at = now.max(current.updated_at + 1);
         let mut tx = db.begin_write().await?;
         if !update(&mut tx, &next, &current).await? {
             return Err(Error::Conflict(Message::SubscriptionChanged));
@@ -592,9 +601,15 @@ mod tests {
 
     #[test]
     fn a_yearly_plan_of_the_same_tier_is_an_upgrade_with_a_new_period() {
-        let (month, year) = (plan("pro", 99_000, Interval::Month), plan("pro-year", 990_000, Interval::Year));
+        let month = plan("pro", 99_000, Interval::Month);
+        let mut year = plan("pro-year", 990_000, Interval::Year);
+        year.plan_extra_metadata = Some(serde_json::json!({"monthly_plan_id": "pro"}));
         assert!(is_upgrade(&month, &year));
         assert!(!is_upgrade(&year, &month));
+        // A yearly plan of a lower tier, cheaper by the month, waits for the period's end.
+        let mut starter_year = plan("starter-year", 470_000, Interval::Year);
+        starter_year.plan_extra_metadata = Some(serde_json::json!({"monthly_plan_id": "starter"}));
+        assert!(!is_upgrade(&month, &starter_year));
         let p = preview_of(&row(0, 100), &month, &year, 50);
         assert_eq!(p.credit_minor, 49_500);
         assert_eq!(p.amount_due_minor, 990_000 - 49_500);

@@ -35,7 +35,14 @@ pub async fn apply_paid_period(tx: &mut WriteTx, now: i64, plan: &Plan, paid: Pa
             if current.plan_id == plan.id && (current.status != SubscriptionStatus::Trialing || trial_ended) {
                 // Renewals (on time, or paid during dunning) continue the billing cycle.
                 if now < current.current_period_end + DUNNING_GRACE_SECONDS + 86_400 {
-                    let anchor = current.billing_anchor.unwrap_or(current.current_period_start);
+                    let anchor = if current.status == SubscriptionStatus::Trialing {
+                        // The first paid period starts where the trial ends, a whole interval
+                        // long, and its start is the billing anchor from then on.
+                        next.billing_anchor = Some(current.current_period_end);
+                        current.current_period_end
+                    } else {
+                        current.billing_anchor.unwrap_or(current.current_period_start)
+                    };
                     next.current_period_start = current.current_period_end;
                     next.current_period_end = period_containing(anchor, plan.interval, current.current_period_end).1;
                 } else {

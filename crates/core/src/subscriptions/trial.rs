@@ -20,15 +20,20 @@ use tariff_model::{Entity, Message, Plan, Subscription, SubscriptionStatus, Tran
 
 pub use tariff_model::subscription::CARD_CHECK_MINOR;
 
-/// The family a plan's trial counts against: its metadata's `"family"`, else its id.
+/// A plan's family (its tier): its metadata's `"family"`, else the `"monthly_plan_id"` of an
+/// annual variant (so `pro_annual` is in `pro`'s family), else its id. One trial per account
+/// and family; a move to a longer interval of the same family is an upgrade.
 pub fn plan_family(plan: &Plan) -> String {
-    plan.plan_extra_metadata
-        .as_ref()
-        .and_then(|m| m.get("family"))
-        .and_then(|f| f.as_str())
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-        .map_or_else(|| plan.id.clone(), str::to_owned)
+    let named = |key: &str| {
+        plan.plan_extra_metadata
+            .as_ref()
+            .and_then(|m| m.get(key))
+            .and_then(|f| f.as_str())
+            .map(str::trim)
+            .filter(|f| !f.is_empty())
+            .map(str::to_owned)
+    };
+    named("family").or_else(|| named("monthly_plan_id")).unwrap_or_else(|| plan.id.clone())
 }
 
 /// Which of `plans` the account may start a trial of now: active paid plans with trial days
