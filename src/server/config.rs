@@ -2,6 +2,8 @@
 //! start (DESIGN.md "Configuration"). Secrets are wrapped in [`SecretString`], whose `Debug`
 //! output is redacted, and are never logged.
 
+use super::access_log::{AccessLogConfig, AccessLogLevel};
+use super::rate_limit::RateLimitConfig;
 use secrecy::{ExposeSecret, SecretString};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -86,6 +88,13 @@ pub struct Config {
     /// `BILLING_LOW_BALANCE`: the default low-balance threshold, decimal in major units
     /// (default 100.00), kept in minor units.
     pub low_balance_minor: i64,
+    /// `RATE_LIMIT_*`: the API's rate limiter.
+    pub rate_limit: RateLimitConfig,
+    /// `METRICS_TOKEN`: the Bearer token `GET /metrics` requires. Without it, `/metrics` is open
+    /// in development and not served in production.
+    pub metrics_token: Option<SecretString>,
+    /// `AUDIT_LOG_*`: the access log in seed 000's shape.
+    pub access_log: AccessLogConfig,
 }
 
 /// `url` without its credentials: `postgres://tariff:secret@db/x` → `postgres://***@db/x`.
@@ -119,6 +128,9 @@ impl std::fmt::Debug for Config {
             .field("topup_min_minor", &self.topup_min_minor)
             .field("topup_max_minor", &self.topup_max_minor)
             .field("low_balance_minor", &self.low_balance_minor)
+            .field("rate_limit", &self.rate_limit)
+            .field("metrics_token", &self.metrics_token)
+            .field("access_log", &self.access_log)
             .finish()
     }
 }
@@ -327,6 +339,51 @@ impl Config {
             }
         };
 
+        let count = |var: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => v
+                    .parse::<u32>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| invalid(var, format!("{v:?} is not a positive integer"))),
+            }
+        };
+        let rate_limit = RateLimitConfig {
+            enabled: match get("RATE_LIMIT_ENABLED").as_deref() {
+                None | Some("on") | Some("true") | Some("1") => true,
+                Some("off") | Some("false") | Some("0") => false,
+                Some(other) => return Err(invalid("RATE_LIMIT_ENABLED", format!("{other:?} is not on or off"))),
+            },
+            requests: count("RATE_LIMIT_REQUESTS", RateLimitConfig::default().requests)?,
+            service_requests: count("RATE_LIMIT_SERVICE_REQUESTS", RateLimitConfig::default().service_requests)?,
+            window_seconds: count("RATE_LIMIT_WINDOW_SECONDS", RateLimitConfig::default().window_seconds)?,
+            bucket_seconds: count("RATE_LIMIT_BUCKET_SECONDS", RateLimitConfig::default().bucket_seconds)?,
+        };
+        if rate_limit.bucket_seconds > rate_limit.window_seconds {
+            return Err(invalid("RATE_LIMIT_BUCKET_SECONDS", "must be at most RATE_LIMIT_WINDOW_SECONDS".into()));
+        }
+        let mut access_log = AccessLogConfig::default();
+        if let Some(level) = get("AUDIT_LOG_LEVEL") {
+            access_log.level = AccessLogLevel::parse(&level).ok_or_else(|| {
+                invalid("AUDIT_LOG_LEVEL", format!("{level:?} is not NONE, METADATA, REQUEST or REQUEST_RESPONSE"))
+            })?;
+        }
+        access_log.file = get("AUDIT_LOG_FILE").map(PathBuf::from);
+        if let Some(size) = get("AUDIT_LOG_MAX_BODY_SIZE") {
+            access_log.max_body_bytes = size.parse::<usize>().ok().filter(|n| *n <= 1 << 20).ok_or_else(|| {
+                invalid("AUDIT_LOG_MAX_BODY_SIZE", format!("{size:?} is not a number of bytes up to 1048576"))
+            })?;
+        }
+        if let Some(paths) = get("AUDIT_LOG_EXCLUDED_PATHS") {
+            access_log.excluded_paths =
+                paths.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
+        }
+        let redis_url = get("REDIS_URL");
+        if redis_url.as_ref().is_some_and(|u| !(u.starts_with("redis://") || u.starts_with("rediss://"))) {
+            return Err(invalid("REDIS_URL", "must start with redis:// or rediss://".into()));
+        }
+
         Ok(Config {
             environment,
             database_url,
@@ -342,12 +399,15 @@ impl Config {
             trusted_proxies,
             receipts,
             vat_code,
-            redis_url: get("REDIS_URL"),
+            redis_url,
             no_subscription_policy,
             log_format,
             topup_min_minor,
             topup_max_minor,
             low_balance_minor,
+            rate_limit,
+            metrics_token: get("METRICS_TOKEN").map(SecretString::from),
+            access_log,
         })
     }
 }

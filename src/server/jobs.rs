@@ -20,9 +20,35 @@ const SESSION_CLEANUP_EVERY_RUNS: u64 = 60;
 /// How long a tick's lease lasts, in seconds: a holder that dies is replaced after this.
 const LEASE_SECONDS: i64 = 5 * 60;
 
+/// How often expired usage reservations are freed (every process; each hold is freed once).
+pub const RESERVATIONS_EVERY: Duration = Duration::from_secs(5);
+
 /// Starts the jobs on the runtime; abort the handle to stop them.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
+    let billing = state.billing.clone();
     tokio::spawn(async move {
+        tokio::join!(billing_loop(state), reservations_loop(billing));
+    })
+}
+
+/// Frees expired usage reservations every [`RESERVATIONS_EVERY`].
+async fn reservations_loop(billing: tariff_core::Billing) {
+    let mut tick = tokio::time::interval(RESERVATIONS_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        step(
+            "reservations",
+            "expired usage reservations freed",
+            tariff_core::usage::reserve::expire_due(&billing.store, billing.now()),
+        )
+        .await;
+    }
+}
+
+/// The billing jobs every [`ROLLOVER_EVERY`], by the holder of the lease.
+async fn billing_loop(state: AppState) {
+    {
         let billing = state.billing.clone();
         let sessions = DatabaseSessions::new(billing.store.clone());
         let mut tick = tokio::time::interval(ROLLOVER_EVERY);
@@ -59,7 +85,7 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
             }
             runs += 1;
         }
-    })
+    }
 }
 
 /// One run of the billing jobs at the clock's "now": rollover, notifications left over, renewal
@@ -67,74 +93,48 @@ pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
 /// YooKassa. Each step re-checks every item inside its own transaction, so two runs at once
 /// (replicas, the test clock) apply each due item once.
 pub async fn run_billing(billing: &tariff_core::Billing) {
-    match subscriptions::rollover_due(&billing.store, billing.now()).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(target: tariff_core::LOG_TARGET, accounts = n, "subscription rollover applied"),
-        Err(e) => {
-            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "subscription rollover job failed; retrying next tick")
-        }
-    }
-    match payments::sweep_notifications(billing).await {
-        Ok(0) => {}
+    let now = billing.now();
+    step("rollover", "subscription rollover applied", subscriptions::rollover_due(&billing.store, now)).await;
+    step("notifications", "webhook notifications handled again by the sweeper", payments::sweep_notifications(billing))
+        .await;
+    step("renewals", "renewal charges attempted", payments::charge_due_renewals(billing)).await;
+    step("pending_payments", "asked YooKassa about payments left pending", payments::poll_pending(billing)).await;
+    step("pending_refunds", "refunds left pending reconciled", payments::reconcile_refunds(billing)).await;
+    step(
+        "unanswered_creates",
+        "unanswered payment creates sent again and answered",
+        payments::resend_unanswered(billing),
+    )
+    .await;
+    step("card_checks", "trial card checks refunded late", payments::refund_card_checks(billing)).await;
+    step("unsent_checkouts", "checkouts that never reached YooKassa given up", payments::expire_unsent(billing)).await;
+}
+
+/// Runs one job of [`run_billing`]: logs what it did (or why it failed; the next tick retries),
+/// and counts and times it for `/metrics` (`tariff_jobs_runs_total{job, outcome}`,
+/// `tariff_job_duration_seconds{job}`).
+async fn step<N: TryInto<i64>>(
+    job: &'static str,
+    done: &'static str,
+    work: impl std::future::Future<Output = tariff_core::Result<N>>,
+) {
+    let started = std::time::Instant::now();
+    let result = work.await;
+    metrics::histogram!("tariff_job_duration_seconds", "job" => job).record(started.elapsed().as_secs_f64());
+    let outcome = match result {
         Ok(n) => {
-            tracing::info!(target: tariff_core::LOG_TARGET, notifications = n, "webhook notifications handled again by the sweeper")
+            let items: i64 = n.try_into().unwrap_or(i64::MAX);
+            if items > 0 {
+                tracing::info!(target: tariff_core::LOG_TARGET, job, items, "{done}");
+            }
+            "ok"
         }
         Err(e) => {
-            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "notification sweeper failed; retrying next tick")
+            tracing::warn!(target: tariff_core::LOG_TARGET, job, error = %e, "billing job {job} failed; retrying next tick");
+            "failed"
         }
-    }
-    match payments::charge_due_renewals(billing).await {
-        Ok(0) => {}
-        Ok(n) => {
-            tracing::info!(target: tariff_core::LOG_TARGET, subscriptions = n, "renewal charges attempted")
-        }
-        Err(e) => {
-            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "renewal charging failed; retrying next tick")
-        }
-    }
-    match payments::poll_pending(billing).await {
-        Ok(0) => {}
-        Ok(n) => {
-            tracing::info!(target: tariff_core::LOG_TARGET, payments = n, "asked YooKassa about payments left pending")
-        }
-        Err(e) => {
-            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "pending-payment poll failed; retrying next tick")
-        }
-    }
-    match payments::reconcile_refunds(billing).await {
-        Ok(0) => {}
-        Ok(n) => {
-            tracing::info!(target: tariff_core::LOG_TARGET, refunds = n, "refunds left pending reconciled")
-        }
-        Err(e) => {
-            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "refund reconciliation failed; retrying next tick")
-        }
-    }
-    match payments::resend_unanswered(billing).await {
-        Ok(0) => {}
-        Ok(n) => {
-            tracing::info!(target: tariff_core::LOG_TARGET, payments = n, "unanswered payment creates sent again and answered")
-        }
-        Err(e) => {
-            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "sending unanswered payments again failed; retrying next tick")
-        }
-    }
-    match payments::refund_card_checks(billing).await {
-        Ok(0) => {}
-        Ok(n) => tracing::info!(target: tariff_core::LOG_TARGET, refunds = n, "trial card checks refunded late"),
-        Err(e) => {
-            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "refunding card checks failed; retrying next tick")
-        }
-    }
-    match payments::expire_unsent(billing).await {
-        Ok(0) => {}
-        Ok(n) => {
-            tracing::info!(target: tariff_core::LOG_TARGET, checkouts = n, "checkouts that never reached YooKassa given up")
-        }
-        Err(e) => {
-            tracing::warn!(target: tariff_core::LOG_TARGET, error = %e, "expiring unsent checkouts failed; retrying next tick")
-        }
-    }
+    };
+    metrics::counter!("tariff_jobs_runs_total", "job" => job, "outcome" => outcome).increment(1);
 }
 
 /// Moves the sandbox's test clock forward by `advance_seconds` and runs the scheduler at every

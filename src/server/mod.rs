@@ -3,12 +3,16 @@
 //! Origin check (`web`), the server-side bodies of the pages' server functions (`pages`), the
 //! background jobs, the command line and logging. The billing rules live in `tariff-core`.
 
+pub mod access_log;
 pub mod api;
+pub mod assets;
 pub mod cli;
 pub mod client_ip;
 pub mod config;
 pub mod jobs;
+pub mod metrics;
 pub mod pages;
+pub mod rate_limit;
 pub mod startup;
 pub mod state;
 pub mod telemetry;

@@ -3,8 +3,9 @@
 //! binds the listener and assembles the router; `main` and the tests both run exactly this.
 
 use super::config::{Config, DEFAULT_YOOKASSA_API_URL};
+use super::rate_limit::RateLimiter;
 use super::state::AppState;
-use super::{api, jobs, web};
+use super::{api, jobs, metrics, rate_limit, web};
 use crate::ui::app::{App, SiteMode, shell};
 use axum::Router;
 use axum::body::Body;
@@ -119,6 +120,8 @@ pub async fn open_store(config: &Config) -> Result<Store, String> {
 /// The state the server runs with: store opened and migrated, plans seeded, first admin, the
 /// payment gateway.
 async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, String> {
+    // The metrics recorder first, so that nothing recorded from here on is lost.
+    metrics::handle();
     let store = open_store(&config).await?;
     tracing::info!(database = store.dialect().name(), "database ready, migrations applied");
 
@@ -171,7 +174,11 @@ async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Stri
         Ok(n) => tracing::info!(accounts = n, "MRR movements backfilled from the paying subscriptions"),
         Err(e) => return Err(format!("backfilling MRR movements failed: {e}")),
     }
+    // Bundle files with hashed names (a release build by cargo-leptos) and their compressed twins.
+    let hashed = super::assets::hash_file().is_some();
+    super::assets::precompress_in_background(&config.site_root);
     let leptos_options = LeptosOptions::builder()
+        .hash_files(hashed)
         .output_name("tariff")
         .site_root(config.site_root.to_string_lossy().into_owned())
         .site_pkg_dir("pkg")
@@ -181,6 +188,21 @@ async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Stri
     let billing = Billing { store, clock, gateway, settings: Arc::new(config.billing_settings()) };
     let token_sealer =
         Arc::new(web::TokenSealer::new(config.session_secret.as_ref().map(secrecy::ExposeSecret::expose_secret)));
+    let rate_limiter = Arc::new(RateLimiter::new(config.rate_limit.clone(), config.redis_url.as_deref())?);
+    let access_log = Arc::new(super::access_log::AccessLog::new(config.access_log.clone())?);
+    match (config.rate_limit.enabled, &config.redis_url) {
+        (false, _) => tracing::info!("rate limiter off (RATE_LIMIT_ENABLED=off)"),
+        (true, Some(url)) => tracing::info!(
+            redis = %super::config::redact_url(url),
+            requests = config.rate_limit.requests, window_seconds = config.rate_limit.window_seconds,
+            "rate limiter on Redis (in memory while Redis cannot be reached)"
+        ),
+        (true, None) => tracing::info!(
+            requests = config.rate_limit.requests,
+            window_seconds = config.rate_limit.window_seconds,
+            "rate limiter in memory (set REDIS_URL to share it between replicas)"
+        ),
+    }
     Ok(AppState {
         billing,
         config: Arc::new(config),
@@ -191,6 +213,8 @@ async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Stri
         token_sealer,
         test_clock,
         clock_lock: Arc::default(),
+        rate_limiter,
+        access_log,
     })
 }
 
@@ -266,13 +290,17 @@ pub fn app(state: AppState) -> Router {
     let mut router = api::routes()
         .route("/api", axum::routing::any(|uri: Uri| async move { api::no_route(&uri) }))
         .route("/api/{*rest}", axum::routing::any(|uri: Uri| async move { api::no_route(&uri) }))
-        .nest_service("/pkg", ServeDir::new(state.config.site_root.join("pkg")));
+        .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_api))
+        .route("/metrics", axum::routing::get(metrics::render))
+        .nest_service("/pkg", super::assets::pkg_service(&state.config.site_root, state.leptos_options.hash_files));
     if let Some(sandbox) = &state.sandbox {
         router = router.nest("/sandbox/yookassa", tariff_yookassa::sandbox::router(sandbox.clone()));
     }
     router
         .merge(web::layer(pages, &state))
         .fallback_service(ServeDir::new(&state.config.site_root).fallback(not_found))
+        .layer(axum::middleware::from_fn(metrics::track_requests))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), super::access_log::log_access))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

@@ -27,6 +27,10 @@ pub struct AppState {
     pub test_clock: Option<Arc<tariff_core::clock::TestClock>>,
     /// One advance of the test clock at a time in this process.
     pub clock_lock: Arc<tokio::sync::Mutex<()>>,
+    /// The API's rate limiter (Redis or memory).
+    pub rate_limiter: Arc<super::rate_limit::RateLimiter>,
+    /// The access log (`AUDIT_LOG_LEVEL`).
+    pub access_log: Arc<super::access_log::AccessLog>,
 }
 
 impl AppState {

@@ -19,7 +19,7 @@ use super::pricing::PricingPage;
 use crate::actions::auth::current_viewer;
 use crate::ui::i18n::LocaleText;
 use leptos::prelude::*;
-use leptos_meta::{Html, Link, Meta, MetaTags, Stylesheet, provide_meta_context};
+use leptos_meta::{HashedStylesheet, Html, Link, Meta, MetaTags, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_query_map};
 use leptos_router::{SsrMode, path};
@@ -43,6 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HashedStylesheet options=options.clone() id="tariff"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -75,7 +76,6 @@ fn content_security_policy() {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
-        <Stylesheet id="tariff" href="/pkg/tariff.css"/>
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Meta name="description" content="Tariff: plans, quotas and payments for AI products"/>
         <Router>

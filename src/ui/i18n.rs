@@ -395,6 +395,9 @@ fn english(m: &Message) -> String {
         OrgManagersOnly => "Only the organisation's owners and admins can do this".into(),
         OrgOwnersOnly => "Only an owner can make someone an owner, or change or remove an owner".into(),
         NotAMember => "You can bill only to your own account or an organisation you belong to".into(),
+        ReservationNotHeld { status } => format!("The reservation is {status} and can no longer change"),
+        TtlRange { max } => format!("Enter a number of seconds from 1 to {max}"),
+        RateLimited { seconds } => format!("Too many requests; try again in {seconds} s"),
         CapUnknown { value } => {
             format!("unknown cap {value:?}; use a metric (tokens_input, tokens_output, requests, images, audio_minutes) or spend")
         }
@@ -449,6 +452,7 @@ fn russian(m: &Message) -> String {
             Entity::Organization => "Организация не найдена.",
             Entity::Invitation => "Приглашение не найдено.",
             Entity::Member => "Участник не найден.",
+            Entity::Reservation => "Резервирование не найдено.",
         }
         .into(),
         Retry => "Запрос не прошёл. Проверьте соединение и попробуйте ещё раз.".into(),
@@ -570,6 +574,17 @@ fn russian(m: &Message) -> String {
         OrgManagersOnly => "Это могут делать только владельцы и администраторы организации".into(),
         OrgOwnersOnly => "Только владелец может назначить владельца, изменить или удалить владельца".into(),
         NotAMember => "Оплачивать можно только со своего счёта или счёта организации, в которой вы состоите".into(),
+        ReservationNotHeld { status } => {
+            let status = match status {
+                tariff_model::usage::ReservationStatus::Held => "удерживается",
+                tariff_model::usage::ReservationStatus::Committed => "уже подтверждено",
+                tariff_model::usage::ReservationStatus::Released => "уже отменено",
+                tariff_model::usage::ReservationStatus::Expired => "истекло",
+            };
+            format!("Резервирование {status} и больше не меняется")
+        }
+        TtlRange { max } => format!("Укажите число секунд от 1 до {max}"),
+        RateLimited { seconds } => format!("Слишком много запросов; повторите через {seconds} с"),
         CapUnknown { value } => {
             format!("неизвестный лимит {value:?}; используйте метрику (tokens_input, tokens_output, requests, images, audio_minutes) или spend")
         }

@@ -540,7 +540,11 @@ async fn admin_comps_keep_the_state_and_users_pause_where_the_plan_allows(backen
         .await;
     assert_eq!(status, 200, "{outcome}");
     let comped = subscription(&app, &trial_user).await;
-    assert_eq!((comped["plan_id"].as_str(), comped["status"].as_str()), (Some("starter"), Some("trialing")), "{comped}");
+    assert_eq!(
+        (comped["plan_id"].as_str(), comped["status"].as_str()),
+        (Some("starter"), Some("trialing")),
+        "{comped}"
+    );
     assert_eq!(comped["trial_end"], trial["trial_end"], "the trial still ends when it did");
     assert!(transactions(&app, &trial_user).await.is_empty(), "a comp charges nothing");
     let (_, audit) = app.get_json("/api/v1/admin/billing/audit?action=subscription.change", &admin.token).await;

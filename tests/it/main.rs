@@ -11,6 +11,7 @@ mod api_usage;
 mod architecture;
 mod cli;
 mod hardening;
+mod hot_path;
 mod lifecycle;
 mod openapi;
 mod orgs;

@@ -213,13 +213,22 @@ pub async fn create_for_user(
 
 /// Resolves a Bearer token to its principal and records its use (at most once a minute).
 ///
+/// The principal is kept for [`crate::store::PRINCIPAL_CACHE_SECONDS`] by token hash, so the hot
+/// path (`check`, `consume`) reads no token row; writes through this process that change a
+/// principal (revocation, membership, the billed account) empty the cache when they commit.
+///
 /// # Errors
 /// [`Error::Unauthorized`] for a malformed, unknown or revoked token; [`Error::Database`].
 pub async fn authenticate(db: &Store, clock: &dyn Clock, token: &str) -> Result<Principal> {
     if !token.starts_with(TOKEN_PREFIX) || token.len() != TOKEN_PREFIX.len() + 64 {
         return Err(Error::Unauthorized);
     }
-    let owner = store::find_active_by_hash(db.reader(), &hash_token(token)).await?.ok_or(Error::Unauthorized)?;
+    let hash = hash_token(token);
+    let cache = &db.local.principals;
+    if let Some(principal) = cache.get(&hash) {
+        return Ok(Principal::clone(&principal));
+    }
+    let owner = store::find_active_by_hash(db.reader(), &hash).await?.ok_or(Error::Unauthorized)?;
     let now = clock.now();
     if owner.last_used_at.is_none_or(|t| t < now - 60) {
         let db = db.clone();
@@ -235,7 +244,9 @@ pub async fn authenticate(db: &Store, clock: &dyn Clock, token: &str) -> Result<
             }
         });
     }
-    Ok(Principal { token_id: owner.token_id, scope: owner.scope, user: UserRef::from(owner.user) })
+    let principal = Principal { token_id: owner.token_id, scope: owner.scope, user: UserRef::from(owner.user) };
+    cache.insert(hash, std::sync::Arc::new(principal.clone()));
+    Ok(principal)
 }
 
 /// Revokes one of the tokens of the user with `email`.

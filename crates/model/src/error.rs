@@ -44,10 +44,13 @@ pub enum ErrorCode {
     MemberCapExceeded,
     /// 403: the subscription is paused; usage waits until it is resumed.
     SubscriptionPaused,
+    /// 429: the caller's rate limit of API requests (not a quota) is used up; `Retry-After` says
+    /// when to try again.
+    RateLimited,
 }
 
 impl ErrorCode {
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         ErrorCode::NotFound,
         ErrorCode::ValidationFailed,
         ErrorCode::BadRequest,
@@ -64,6 +67,7 @@ impl ErrorCode {
         ErrorCode::Gone,
         ErrorCode::MemberCapExceeded,
         ErrorCode::SubscriptionPaused,
+        ErrorCode::RateLimited,
     ];
 
     /// The code as sent, e.g. `validation_failed`.
@@ -85,6 +89,7 @@ impl ErrorCode {
             ErrorCode::Gone => "gone",
             ErrorCode::MemberCapExceeded => "member_cap_exceeded",
             ErrorCode::SubscriptionPaused => "subscription_paused",
+            ErrorCode::RateLimited => "rate_limited",
         }
     }
 
@@ -107,6 +112,7 @@ impl ErrorCode {
             ErrorCode::Gone => 410,
             ErrorCode::MemberCapExceeded => 429,
             ErrorCode::SubscriptionPaused => 403,
+            ErrorCode::RateLimited => 429,
         }
     }
 }
@@ -132,10 +138,11 @@ pub enum Entity {
     Organization,
     Invitation,
     Member,
+    Reservation,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 11] = [
+    pub const ALL: [Entity; 12] = [
         Entity::Plan,
         Entity::Subscription,
         Entity::Transaction,
@@ -147,6 +154,7 @@ impl Entity {
         Entity::Organization,
         Entity::Invitation,
         Entity::Member,
+        Entity::Reservation,
     ];
 
     /// The entity's name in problem details, e.g. `plan`.
@@ -163,6 +171,7 @@ impl Entity {
             Entity::Organization => "organization",
             Entity::Invitation => "invitation",
             Entity::Member => "member",
+            Entity::Reservation => "reservation",
         }
     }
 }
@@ -381,6 +390,18 @@ pub enum Message {
     OrgOwnersOnly,
     /// The account to switch to is neither the caller's own nor an organisation they belong to.
     NotAMember,
+    /// The reservation is no longer held (committed, released or expired) and cannot change.
+    ReservationNotHeld {
+        status: crate::usage::ReservationStatus,
+    },
+    /// A reservation's time to live is outside 1 to `max` seconds.
+    TtlRange {
+        max: i64,
+    },
+    /// The API rate limit is used up; try again in `seconds`.
+    RateLimited {
+        seconds: u32,
+    },
     /// A cap key is neither a metric nor `spend`.
     CapUnknown {
         value: String,
@@ -549,6 +570,9 @@ impl Message {
             OrgManagersOnly,
             OrgOwnersOnly,
             NotAMember,
+            ReservationNotHeld { status: crate::usage::ReservationStatus::Expired },
+            TtlRange { max: 3600 },
+            RateLimited { seconds: 10 },
             CapUnknown { value: "minutes".into() },
             MemberCapReached { cap: "requests".into() },
             AssignTargetRequired,

@@ -128,6 +128,16 @@ pub fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result
     deserializer.deserialize_any(Whole)
 }
 
+/// [`whole_number`] for an optional field (`null` or absent: `None`; with `#[serde(default)]`).
+///
+/// # Errors
+/// The deserializer's error for anything but `null` or a whole number.
+pub fn optional_whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<i64>, D::Error> {
+    #[derive(serde::Deserialize)]
+    struct Whole(#[serde(deserialize_with = "whole_number")] i64);
+    <Option<Whole> as serde::Deserialize>::deserialize(deserializer).map(|w| w.map(|Whole(n)| n))
+}
+
 /// A decimal amount in major units exactly as the client wrote it: a JSON number (`990.00`) or
 /// string (`"990.00"`), kept as text and never passed through a float, so that
 /// [`minor_from_decimal`] can convert it exactly or refuse it (`1e3`, `9.999`).

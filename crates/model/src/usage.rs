@@ -139,3 +139,85 @@ pub struct UsageRow {
     #[serde(default)]
     pub charged_micros: i64,
 }
+
+crate::states::string_enum! {
+    /// Where a reservation stands: `held` until it is committed, released or expires.
+    pub enum ReservationStatus as "reservation status" {
+        Held = "held",
+        Committed = "committed",
+        Released = "released",
+        Expired = "expired",
+    }
+}
+
+/// Body of `POST /api/v1/billing/usage/reservations`: hold `amount` units of `metric` (an
+/// estimate of a call whose cost is known only afterwards, e.g. a streamed completion) for
+/// `ttl_seconds` (default 300, at most 3,600).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ReservationBody {
+    /// With a service token: the user the usage belongs to.
+    pub user_id: Option<String>,
+    /// Bill this organisation (the user must be a member) instead of the current account.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub organization_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = crate::Metric))]
+    pub metric: String,
+    #[serde(deserialize_with = "crate::money::whole_number")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000_000_000_i64))]
+    pub amount: i64,
+    #[serde(default, deserialize_with = "crate::money::optional_whole_number")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 3600))]
+    pub ttl_seconds: Option<i64>,
+}
+
+/// Body of `POST /api/v1/billing/usage/reservations/{id}/commit`: the units actually used, more
+/// or less than held.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CommitBody {
+    #[serde(deserialize_with = "crate::money::whole_number")]
+    #[cfg_attr(feature = "openapi", schema(minimum = 1, maximum = 1_000_000_000_000_i64))]
+    pub amount: i64,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    pub model_id: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(min_length = 1, max_length = 200))]
+    pub chat_id: Option<String>,
+    #[serde(alias = "extra_metadata")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
+    pub metadata: Option<serde_json::Value>,
+}
+
+/// A reservation (hold) of usage. While `held`, its `amount` counts as used in every quota
+/// check; the part beyond the quota, on a plan with an overage price, is held on the balance
+/// (`held_balance`, taken from it and given back on release or expiry).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Reservation {
+    pub id: String,
+    pub user_id: String,
+    pub account_id: String,
+    pub metric: Metric,
+    /// Units held.
+    pub amount: i64,
+    pub status: ReservationStatus,
+    /// `quota` when the quota holds all of it, `balance` when part is held on the balance.
+    pub covered_by: CoveredBy,
+    /// What is held on the balance, decimal in major units (0 within the quota).
+    pub held_balance: f64,
+    /// The same exactly, micro-minor units.
+    pub held_balance_micros: i64,
+    /// Unix seconds; a hold not committed or released by then frees itself.
+    pub expires_at: i64,
+    pub created_at: i64,
+    /// The units committed (set once `committed`).
+    pub committed_amount: Option<i64>,
+    /// The usage event the commit recorded.
+    pub usage_id: Option<String>,
+    /// Where the metric stands after this call (holds count as used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usage: Option<QuotaStatus>,
+    /// What the commit cost beyond the quota, micro-minor units (0 within the quota).
+    #[serde(default)]
+    pub charged_micros: i64,
+}

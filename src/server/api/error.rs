@@ -27,6 +27,9 @@ pub enum ApiError {
     /// 404: no route at this path under `/api`.
     #[error("route {0:?} was not found")]
     NoRoute(String),
+    /// 429: the caller's rate limit (not a quota) is used up; try again in `retry_after` seconds.
+    #[error("too many requests: the rate limit is used up; try again in {retry_after} s")]
+    RateLimited { retry_after: u32 },
 }
 
 /// Result of an API handler.
@@ -41,6 +44,7 @@ impl ApiError {
             ApiError::Shape { .. } => ErrorCode::ValidationFailed,
             ApiError::PayloadTooLarge => ErrorCode::PayloadTooLarge,
             ApiError::NoRoute(_) => ErrorCode::NotFound,
+            ApiError::RateLimited { .. } => ErrorCode::RateLimited,
         }
     }
 
@@ -81,6 +85,9 @@ impl ApiError {
                 vec![FieldError { field: field.clone(), message: message.clone() }],
                 None,
             ),
+            ApiError::RateLimited { retry_after } => {
+                (en(&tariff_model::Message::RateLimited { seconds: *retry_after }), Vec::new(), None)
+            }
             other => (other.to_string(), Vec::new(), None),
         };
         let mut problem =

@@ -169,6 +169,7 @@ macro_rules! names_user_and_organization {
 }
 
 names_user_and_organization!(
+    tariff_model::usage::ReservationBody,
     tariff_model::usage::CheckBody,
     tariff_model::UsageEvent,
     tariff_model::balance::ChargeBody

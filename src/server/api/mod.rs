@@ -11,6 +11,7 @@ pub mod lifecycle;
 pub mod openapi;
 pub mod orgs;
 pub mod payg;
+pub mod reservations;
 pub mod responses;
 pub mod webhook;
 
@@ -40,6 +41,10 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/billing/usage", post(billing::track_usage).get(payg::usage_history))
         .route("/api/v1/billing/usage/check", post(billing::check_usage))
         .route("/api/v1/billing/usage/batch", post(billing::track_batch))
+        .route("/api/v1/billing/usage/reservations", post(reservations::create))
+        .route("/api/v1/billing/usage/reservations/{id}", get(reservations::get))
+        .route("/api/v1/billing/usage/reservations/{id}/commit", post(reservations::commit))
+        .route("/api/v1/billing/usage/reservations/{id}/release", post(reservations::release))
         .route("/api/v1/billing/usage/{metric}", get(billing::get_usage))
         .route("/api/v1/billing/transactions", get(billing::list_transactions))
         .route("/api/v1/billing/transactions/{transaction_id}", get(billing::get_transaction))

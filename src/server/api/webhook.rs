@@ -69,6 +69,24 @@ pub struct NotificationObject {
     )
 )]
 pub async fn yookassa(State(state): State<AppState>, request: Request) -> ApiResult<Json<Acknowledged>> {
+    let (outcome, answer) = match receive(&state, request).await {
+        Ok(outcome) => (outcome, Ok(Json(Acknowledged { status: "ok".to_owned() }))),
+        Err(e) => {
+            let outcome = match e.code() {
+                tariff_model::ErrorCode::Forbidden => "source_refused",
+                tariff_model::ErrorCode::Unauthorized => "bad_signature",
+                tariff_model::ErrorCode::BadRequest | tariff_model::ErrorCode::PayloadTooLarge => "malformed",
+                _ => "failed",
+            };
+            (outcome, Err(e))
+        }
+    };
+    metrics::counter!("tariff_webhook_notifications_total", "outcome" => outcome).increment(1);
+    answer
+}
+
+/// Checks, stores and applies one notification; answers how it ended (`applied`, `ignored`).
+async fn receive(state: &AppState, request: Request) -> ApiResult<&'static str> {
     let peer = request.extensions().get::<ConnectInfo<SocketAddr>>().map(|ConnectInfo(addr)| addr.ip());
     let headers = request.headers().clone();
     let peer = peer.ok_or(Error::Forbidden(Message::SourceUnknown))?;
@@ -98,11 +116,14 @@ pub async fn yookassa(State(state): State<AppState>, request: Request) -> ApiRes
     let text = String::from_utf8_lossy(&body);
     let outcome =
         payments::receive_notification(&state.billing, "yookassa", &parsed, &text, Some(&ip.to_string())).await?;
-    match outcome {
-        Outcome::Applied(text) => tracing::info!(target: tariff_core::LOG_TARGET, outcome = %text, "webhook applied"),
-        Outcome::Ignored(text) => {
-            tracing::info!(target: tariff_core::LOG_TARGET, outcome = %text, "webhook stored, nothing to apply")
+    Ok(match outcome {
+        Outcome::Applied(text) => {
+            tracing::info!(target: tariff_core::LOG_TARGET, outcome = %text, "webhook applied");
+            "applied"
         }
-    }
-    Ok(Json(Acknowledged { status: "ok".to_owned() }))
+        Outcome::Ignored(text) => {
+            tracing::info!(target: tariff_core::LOG_TARGET, outcome = %text, "webhook stored, nothing to apply");
+            "ignored"
+        }
+    })
 }

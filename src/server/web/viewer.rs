@@ -1,6 +1,7 @@
 //! The signed-in viewer and the language of every page request: loaded from the session,
 //! with anonymous visitors of private pages sent to log in.
 
+use crate::server::access_log::PageUser;
 use crate::server::state::AppState;
 use crate::ui::i18n::{RequestLocale, locale_cookie, locale_from_cookie_header};
 use axum::extract::{Request, State};
@@ -74,6 +75,7 @@ pub async fn viewer(State(state): State<AppState>, session: Session, mut request
         return Redirect::to(&format!("/login?next={}", crate::ui::auth::encode(target))).into_response();
     }
 
+    let page_user = user.as_ref().map(|u| PageUser { id: u.id.clone(), email: u.email.clone() });
     let viewer = match user {
         Some(user) => Some(load_viewer(&state, user, locale).await),
         None => None,
@@ -81,6 +83,10 @@ pub async fn viewer(State(state): State<AppState>, session: Session, mut request
     request.extensions_mut().insert(CurrentViewer(viewer));
     request.extensions_mut().insert(RequestLocale(locale));
     let mut response = next.run(request).await;
+    // For the access log, which runs outside the web layers.
+    if let Some(page_user) = page_user {
+        response.extensions_mut().insert(page_user);
+    }
     if remembered != Some(locale)
         && let Ok(value) = HeaderValue::from_str(&locale_cookie(locale))
     {

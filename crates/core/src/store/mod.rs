@@ -16,6 +16,7 @@ pub mod features;
 pub mod leases;
 pub mod orgs;
 pub mod plans;
+pub mod reservations;
 pub mod revenue;
 pub mod sessions;
 pub mod subscriptions;
@@ -86,6 +87,43 @@ pub struct Store {
     dialect: Dialect,
     /// Queue of this process's SQLite writers (see [`Store::begin_write`]).
     sqlite_writer: Arc<tokio::sync::Mutex<()>>,
+    /// What this process keeps beside the database: the principal cache and the group
+    /// committer of consumes.
+    pub(crate) local: Arc<Local>,
+}
+
+/// How long an authenticated token's principal is reused without reading the database, in
+/// seconds: a change made through this process (revoking a token, switching the billed account,
+/// a membership change) is seen at once; one made by another process (`tariff token revoke`,
+/// another replica) within this time.
+pub const PRINCIPAL_CACHE_SECONDS: u64 = 2;
+/// The most principals cached (one per token in use).
+const PRINCIPAL_CACHE_ENTRIES: u64 = 100_000;
+
+/// State of one process kept with its [`Store`].
+pub(crate) struct Local {
+    /// Principals by token hash (see [`PRINCIPAL_CACHE_SECONDS`]).
+    pub principals: moka::sync::Cache<String, Arc<crate::tokens::Principal>>,
+    /// The group committer of consumes, started on first use (see [`crate::usage::group`]).
+    pub consumer: std::sync::OnceLock<crate::usage::group::Committer>,
+}
+
+impl Local {
+    fn new() -> Local {
+        Local {
+            principals: moka::sync::Cache::builder()
+                .max_capacity(PRINCIPAL_CACHE_ENTRIES)
+                .time_to_live(Duration::from_secs(PRINCIPAL_CACHE_SECONDS))
+                .build(),
+            consumer: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+impl std::fmt::Debug for Local {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Local").field("principals", &self.principals.entry_count()).finish_non_exhaustive()
+    }
 }
 
 /// A write transaction (see [`Store::begin_write`]): the store's write functions take it, reads
@@ -93,6 +131,13 @@ pub struct Store {
 pub struct WriteTx {
     tx: sqlx::Transaction<'static, sqlx::Any>,
     _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    local: Arc<Local>,
+    /// Set by writes that change who a token acts for (tokens, memberships, the billed account):
+    /// the commit empties the principal cache.
+    principals_changed: bool,
+    /// What to do once the commit succeeded (metrics of what the transaction did).
+    after_commit: Vec<Box<dyn FnOnce() + Send>>,
+    dialect: Dialect,
 }
 
 impl WriteTx {
@@ -101,9 +146,33 @@ impl WriteTx {
         &mut self.tx
     }
 
+    /// Marks the transaction as changing what a token's principal is (see [`Local::principals`]).
+    pub(crate) fn principals_changed(&mut self) {
+        self.principals_changed = true;
+    }
+
+    /// The dialect of the transaction's database.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Runs `f` after the transaction commits (never when it rolls back).
+    pub(crate) fn after_commit(&mut self, f: impl FnOnce() + Send + 'static) {
+        self.after_commit.push(Box::new(f));
+    }
+
     /// Commits, then lets the next writer in.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        self.tx.commit().await
+        let WriteTx { tx, _writer, local, principals_changed, after_commit, .. } = self;
+        tx.commit().await?;
+        drop(_writer);
+        if principals_changed {
+            local.principals.invalidate_all();
+        }
+        for f in after_commit {
+            f();
+        }
+        Ok(())
     }
 
     /// Rolls back, then lets the next writer in.
@@ -142,7 +211,7 @@ impl Store {
         }
         let pool =
             options.connect(url).await.map_err(|source| StoreError::Connect { dialect: dialect.name(), source })?;
-        Ok(Store { pool, dialect, sqlite_writer: Arc::new(tokio::sync::Mutex::new(())) })
+        Ok(Store { pool, dialect, sqlite_writer: Arc::new(tokio::sync::Mutex::new(())), local: Arc::new(Local::new()) })
     }
 
     /// Applies the pending migrations of this dialect (`migrations/sqlite` or `migrations/postgres`).
@@ -178,10 +247,30 @@ impl Store {
             Dialect::Sqlite => {
                 let guard = self.sqlite_writer.clone().lock_owned().await;
                 let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(WriteTx { tx, _writer: Some(guard) })
+                Ok(WriteTx {
+                    tx,
+                    _writer: Some(guard),
+                    local: self.local.clone(),
+                    principals_changed: false,
+                    after_commit: Vec::new(),
+                    dialect: self.dialect,
+                })
             }
-            Dialect::Postgres => Ok(WriteTx { tx: self.pool.begin().await?, _writer: None }),
+            Dialect::Postgres => Ok(WriteTx {
+                tx: self.pool.begin().await?,
+                _writer: None,
+                local: self.local.clone(),
+                principals_changed: false,
+                after_commit: Vec::new(),
+                dialect: self.dialect,
+            }),
         }
+    }
+
+    /// The same database without this process's caches and committer: what the committer itself
+    /// works with, so that it does not keep them alive (it ends when the last [`Store`] goes).
+    pub(crate) fn detached(&self) -> Store {
+        Store { local: Arc::new(Local::new()), ..self.clone() }
     }
 
     /// The pool, for reads only; writes go through [`Store::begin_write`].
@@ -191,6 +280,16 @@ impl Store {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The pool's open connections and how many of them are idle (for `/metrics`).
+    pub fn pool_connections(&self) -> (u32, u32) {
+        (self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX))
+    }
+
+    /// Consumes queued for this process's group committer and not yet taken (for `/metrics`).
+    pub fn consumes_waiting(&self) -> usize {
+        self.local.consumer.get().map_or(0, crate::usage::group::Committer::waiting)
     }
 
     /// Closes every connection; pending queries finish first.
@@ -263,6 +362,42 @@ where
         })
     })
     .transpose()
+}
+
+/// The placeholder of the `n`-th bound parameter (from 1) in `dialect`: `?` on SQLite, where
+/// parameters bind in order of appearance and looking up a numbered one is linear (so binding
+/// hundreds of `$N` is quadratic), `$n` on PostgreSQL. A statement using it must name each
+/// parameter once, in binding order.
+pub(crate) fn param(dialect: Dialect, n: usize) -> String {
+    match dialect {
+        Dialect::Sqlite => "?".to_owned(),
+        Dialect::Postgres => format!("${n}"),
+    }
+}
+
+/// `(p, p, …), (p, p, …)`: `rows` rows of `width` parameters each, numbered from `first` in
+/// binding order (see [`param`]).
+pub(crate) fn value_rows(dialect: Dialect, rows: usize, width: usize, first: usize) -> String {
+    let mut sql = String::with_capacity(rows * width * 5);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for column in 0..width {
+            if column > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&param(dialect, first + row * width + column));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
+/// `p, p, …` for `count` parameters numbered from `first` (an `in (…)` list; see [`param`]).
+pub(crate) fn param_list(dialect: Dialect, first: usize, count: usize) -> String {
+    (first..first + count).map(|n| param(dialect, n)).collect::<Vec<_>>().join(", ")
 }
 
 /// `$first, $first+1, …` for `count` parameters: the placeholders of an `in (…)` list whose

@@ -133,6 +133,7 @@ pub async fn insert_member(
     role: OrgRole,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
+    tx.principals_changed();
     let done = sqlx::query(
         "insert into organization_member (account_id, user_id, role, caps, created_at, updated_at)
          values ($1, $2, $3, null, $4, $4) on conflict do nothing",
@@ -155,6 +156,7 @@ pub async fn update_member(
     caps: Option<&str>,
     now: i64,
 ) -> Result<bool, sqlx::Error> {
+    tx.principals_changed();
     let done = sqlx::query(
         "update organization_member set role = $1, caps = $2, updated_at = $3 where account_id = $4 and user_id = $5",
     )
@@ -171,6 +173,7 @@ pub async fn update_member(
 /// Removes a member, and points their billing back at their personal account if it pointed
 /// here. `false` when they were not a member.
 pub async fn delete_member(tx: &mut WriteTx, account_id: &str, user_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    tx.principals_changed();
     let done = sqlx::query("delete from organization_member where account_id = $1 and user_id = $2")
         .bind(account_id)
         .bind(user_id)

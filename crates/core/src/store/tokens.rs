@@ -76,6 +76,7 @@ pub async fn insert(
 
 /// Revokes the token `id` if it belongs to `user_id` and is not revoked yet. Returns whether it was.
 pub async fn revoke(tx: &mut WriteTx, id: &str, user_id: &str, now: i64) -> Result<bool, sqlx::Error> {
+    tx.principals_changed();
     let result =
         sqlx::query("update api_token set revoked_at = $3 where id = $1 and user_id = $2 and revoked_at is null")
             .bind(id)

@@ -135,6 +135,7 @@ impl NewTransaction {
     }
 }
 
+/// Stores a new transaction (pending; counted for `/metrics` as `created` once committed).
 pub async fn insert(tx: &mut WriteTx, t: &NewTransaction) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into billing_transaction (id, user_id, account_id, subscription_id, plan_id, kind, amount, currency, status,
@@ -167,6 +168,10 @@ pub async fn insert(tx: &mut WriteTx, t: &NewTransaction) -> Result<(), sqlx::Er
     .bind(&t.gateway_request)
     .execute(tx.conn())
     .await?;
+    let kind = t.kind.as_str();
+    tx.after_commit(move || {
+        metrics::counter!("tariff_transactions_total", "kind" => kind, "status" => "created").increment(1);
+    });
     Ok(())
 }
 
@@ -304,7 +309,8 @@ pub async fn transition(
         "update billing_transaction set status = $2, yookassa_status = coalesce($3, yookassa_status),
              payment_method_id = coalesce($4, payment_method_id), cancellation_reason = coalesce($5, cancellation_reason),
              subscription_id = coalesce($6, subscription_id), updated_at = $7
-         where id = $1 and status in ({})",
+         where id = $1 and status in ({})
+         returning kind",
         placeholders(8, from.len())
     );
     let mut query = sqlx::query(&sql)
@@ -318,8 +324,12 @@ pub async fn transition(
     for status in from {
         query = query.bind(status.as_str());
     }
-    let result = query.execute(tx.conn()).await?;
-    Ok(result.rows_affected() == 1)
+    let kind: Option<String> = query.fetch_optional(tx.conn()).await?.map(|row| row.try_get("kind")).transpose()?;
+    let Some(kind) = kind else { return Ok(false) };
+    tx.after_commit(move || {
+        metrics::counter!("tariff_transactions_total", "kind" => kind, "status" => to.as_str()).increment(1);
+    });
+    Ok(true)
 }
 
 /// Reserves `amount` of a succeeded payment for a refund: one conditional update, so concurrent

@@ -1,7 +1,7 @@
 //! `billing_usage` (one row per event) and `billing_usage_counter` (the O(1) quota state per
 //! account, metric and period).
 
-use super::{Dialect, WriteTx, get_enum, placeholders};
+use super::{Dialect, WriteTx, get_enum, param_list, placeholders, value_rows};
 use sqlx::{Any, Executor, Row};
 use tariff_model::{SubscriptionStatus, UsageRow};
 
@@ -301,4 +301,146 @@ pub async fn daily_totals<'c, E: Executor<'c, Database = Any>>(
     .bind(to)
     .fetch_all(db)
     .await
+}
+
+/// A counter's key: account, metric and period start (Unix seconds).
+pub type CounterKey = (String, &'static str, i64);
+
+/// The live subscription and plan of each of `account_ids` in one statement, as
+/// [`Standing`]s without a counter (`used` is `None`), keyed by account. The group commit's
+/// first read (see `usage::group`).
+pub async fn standings_of(
+    tx: &mut WriteTx,
+    dialect: Dialect,
+    account_ids: &[&str],
+) -> Result<Vec<(String, Standing)>, sqlx::Error> {
+    if account_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "select s.account_id, s.id as subscription_id, s.status, s.current_period_start, s.current_period_end,
+                p.quotas, p.overage, p.discount_percent
+         from billing_subscription s join billing_plan p on p.id = s.plan_id
+         where s.account_id in ({}) and s.status in ({})",
+        param_list(dialect, 1, account_ids.len()),
+        param_list(dialect, account_ids.len() + 1, SubscriptionStatus::LIVE.len())
+    );
+    let mut query = sqlx::query(&sql);
+    for id in account_ids {
+        query = query.bind(*id);
+    }
+    for status in SubscriptionStatus::LIVE {
+        query = query.bind(status.as_str());
+    }
+    let rows = query.fetch_all(tx.conn()).await?;
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get("account_id")?,
+                Standing {
+                    subscription_id: r.try_get("subscription_id")?,
+                    status: get_enum(r, "status")?,
+                    current_period_start: r.try_get("current_period_start")?,
+                    current_period_end: r.try_get("current_period_end")?,
+                    quotas: r.try_get("quotas")?,
+                    overage: r.try_get("overage")?,
+                    discount_percent: r.try_get("discount_percent")?,
+                    used: None,
+                },
+            ))
+        })
+        .collect()
+}
+
+/// Reads the counters `keys` (with their periods' ends), creating missing ones at 0, and holds
+/// them until the transaction ends (the upsert takes each row's lock on PostgreSQL; SQLite has
+/// one writer), in one statement. Returns each key's units used. `keys` must be distinct.
+pub async fn lock_counters(
+    tx: &mut WriteTx,
+    dialect: Dialect,
+    keys: &[(CounterKey, i64)],
+    now: i64,
+) -> Result<Vec<(CounterKey, i64)>, sqlx::Error> {
+    counters_upsert(
+        tx,
+        dialect,
+        keys.iter().map(|(key, end)| (key, *end, 0)),
+        keys.len(),
+        now,
+        "billing_usage_counter.used",
+    )
+    .await
+}
+
+/// Adds each `(key, period end, units)` to its counter in one statement and returns the new
+/// values. Used under the locks of [`lock_counters`], after the additions were decided against
+/// the limits (see `usage::group`).
+pub async fn add_counts(
+    tx: &mut WriteTx,
+    dialect: Dialect,
+    additions: &[(CounterKey, i64, i64)],
+    now: i64,
+) -> Result<Vec<(CounterKey, i64)>, sqlx::Error> {
+    counters_upsert(
+        tx,
+        dialect,
+        additions.iter().map(|(key, end, units)| (key, *end, *units)),
+        additions.len(),
+        now,
+        "billing_usage_counter.used + excluded.used",
+    )
+    .await
+}
+
+/// `insert … on conflict do update set used = <set_used> returning …` over several counters.
+async fn counters_upsert<'k>(
+    tx: &mut WriteTx,
+    dialect: Dialect,
+    rows: impl Iterator<Item = (&'k CounterKey, i64, i64)>,
+    count: usize,
+    now: i64,
+    set_used: &str,
+) -> Result<Vec<(CounterKey, i64)>, sqlx::Error> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let sql = format!(
+        "insert into billing_usage_counter (account_id, metric, period_start, period_end, used, updated_at)
+         values {}
+         on conflict (account_id, metric, period_start) do update set used = {set_used}, updated_at = excluded.updated_at
+         returning account_id, metric, period_start, used",
+        value_rows(dialect, count, 6, 1)
+    );
+    let mut query = sqlx::query(&sql);
+    let mut metrics = Vec::with_capacity(count);
+    for ((account_id, metric, period_start), period_end, units) in rows {
+        metrics.push(*metric);
+        query = query.bind(account_id).bind(*metric).bind(*period_start).bind(period_end).bind(units).bind(now);
+    }
+    let returned = query.fetch_all(tx.conn()).await?;
+    returned
+        .iter()
+        .map(|r| {
+            let metric: String = r.try_get("metric")?;
+            // The returned metric as the caller's static name (it is one of them).
+            let metric = metrics.iter().copied().find(|m| *m == metric).ok_or_else(|| sqlx::Error::ColumnDecode {
+                index: "metric".into(),
+                source: "a counter the statement did not name".into(),
+            })?;
+            Ok(((r.try_get("account_id")?, metric, r.try_get("period_start")?), r.try_get("used")?))
+        })
+        .collect()
+}
+
+/// Deletes the usage rows `ids` (events the group commit inserted, then did not accept).
+pub async fn delete_rows(tx: &mut WriteTx, dialect: Dialect, ids: &[&str]) -> Result<(), sqlx::Error> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("delete from billing_usage where id in ({})", param_list(dialect, 1, ids.len()));
+    let mut query = sqlx::query(&sql);
+    for id in ids {
+        query = query.bind(*id);
+    }
+    query.execute(tx.conn()).await.map(|_| ())
 }

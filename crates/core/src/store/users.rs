@@ -74,6 +74,7 @@ pub async fn set_current_account(
     account_id: Option<&str>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    tx.principals_changed();
     sqlx::query("update app_user set current_account_id = $1, updated_at = $2 where id = $3")
         .bind(account_id)
         .bind(now)

@@ -9,7 +9,9 @@
 
 pub mod batch;
 pub mod check;
+pub(crate) mod group;
 pub mod report;
+pub mod reserve;
 pub mod track;
 
 use crate::store::{Store, usage as store};
@@ -143,7 +145,7 @@ pub(crate) async fn standing_for_write(
 }
 
 /// The allowance of a stored standing whose period is current.
-fn standing_from(row: store::Standing, metric: Metric) -> Result<(Allowance, i64)> {
+pub(crate) fn standing_from(row: store::Standing, metric: Metric) -> Result<(Allowance, i64)> {
     if row.status == tariff_model::SubscriptionStatus::Paused {
         return Err(Error::SubscriptionPaused { paused_at: None });
     }
@@ -179,6 +181,12 @@ fn standing_from(row: store::Standing, metric: Metric) -> Result<(Allowance, i64
 pub async fn period_of(db: &Store, now: i64, account_id: &str) -> Result<(i64, i64)> {
     let (a, _) = standing(db, now, NoSubscriptionPolicy::Allow, account_id, Metric::Requests).await?;
     Ok((a.period_start, a.period_end))
+}
+
+/// Counts one quota decision for `/metrics` (`tariff_quota_decisions_total{metric, decision}`):
+/// `allowed`, `refused`, `duplicate`, or `balance` (past the quota, paid from the balance).
+pub(crate) fn count_decision(metric: Metric, decision: &'static str) {
+    metrics::counter!("tariff_quota_decisions_total", "metric" => metric.as_str(), "decision" => decision).increment(1);
 }
 
 /// Parses a metric name from a path or body.

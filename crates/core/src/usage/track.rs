@@ -1,6 +1,6 @@
 //! Recording one usage event and consuming it from the quota atomically (the hot path).
 
-use super::{Allowance, parse_metric, standing_for_write, status};
+use super::{Allowance, group, parse_metric, standing_for_write, status};
 use crate::organizations::caps;
 use crate::store::balances::{self, Applied, Movement};
 use crate::store::{Store, WriteTx, usage as store};
@@ -86,49 +86,100 @@ pub async fn track(
     if !errors.is_empty() {
         return Err(Error::Validation(errors));
     }
-    let (a, _) = standing_for_write(db, now, policy, &user.account_id, metric).await?;
-    let amount = event.amount;
-    let row = usage_row(user, metric, &a, event, now);
+    // The common case commits together with concurrent consumes (see `group`); organisation
+    // members, periods that must roll over first and pay-as-you-go overage take this path.
+    let event = if user.membership.is_none() {
+        match group::consume(db, group::Consume { user: user.clone(), metric, event, now }).await {
+            group::Outcome::Tracked(tracked) => return Ok(tracked),
+            group::Outcome::Refused(e) => return Err(e),
+            group::Outcome::Single(event) => event,
+        }
+    } else {
+        event
+    };
+    track_single(db, now, policy, user, metric, event).await
+}
 
-    // Writes first, so SQLite takes its write lock at the first statement of the transaction.
+/// [`track`] for one event in a transaction of its own.
+async fn track_single(
+    db: &Store,
+    now: i64,
+    policy: NoSubscriptionPolicy,
+    user: &UserRef,
+    metric: Metric,
+    event: UsageEvent,
+) -> Result<Tracked> {
+    let (a, _) = standing_for_write(db, now, policy, &user.account_id, metric).await?;
+    let row = usage_row(user, metric, &a, event, now);
     let mut tx = db.begin_write().await?;
-    let inserted = store::insert_many(&mut tx, db.dialect(), std::slice::from_ref(&row)).await?;
+    let tracked = match record(&mut tx, user, &a, &row, now).await {
+        Ok(tracked) => tracked,
+        Err(e) => {
+            tx.rollback().await?;
+            if matches!(
+                e,
+                Error::QuotaExceeded { .. } | Error::InsufficientBalance { .. } | Error::MemberCapExceeded { .. }
+            ) {
+                super::count_decision(metric, "refused");
+            }
+            return Err(e);
+        }
+    };
+    tx.commit().await?;
+    super::count_decision(metric, tracked_decision(&tracked));
+    Ok(tracked)
+}
+
+/// The `/metrics` decision of a recorded event.
+pub(crate) fn tracked_decision(tracked: &Tracked) -> &'static str {
+    match tracked {
+        t if t.duplicate => "duplicate",
+        t if t.overage_units > 0 => "balance",
+        _ => "allowed",
+    }
+}
+
+/// Records usage row `row` of `user` in allowance `a` and consumes it from the quota, in `tx`:
+/// the single-event path of [`track`], also used by reservation commits. A repeated `event_id`
+/// records nothing and answers the duplicate. Writes come first, so SQLite takes its write lock
+/// at the first statement.
+///
+/// # Errors
+/// As [`track`]; on an error the caller rolls `tx` back (it may hold some of the writes).
+pub(crate) async fn record(
+    tx: &mut WriteTx,
+    user: &UserRef,
+    a: &Allowance,
+    row: &store::NewUsage,
+    now: i64,
+) -> Result<Tracked> {
+    let metric = parse_metric(row.metric)?;
+    let amount = row.amount;
+    let dialect = tx.dialect();
+    let inserted = store::insert_many(tx, dialect, std::slice::from_ref(row)).await?;
     if inserted.is_empty() {
-        tx.rollback().await?;
-        let used = store::used(db.reader(), &user.account_id, metric.as_str(), a.period_start).await?;
+        let used = store::used(tx.conn(), &user.account_id, metric.as_str(), a.period_start).await?;
         tracing::debug!(target: crate::LOG_TARGET, "Tracked nothing for user {}: event_id seen before, counted once", user.id);
         return Ok(Tracked {
             recorded: false,
             duplicate: true,
-            usage: status(metric, 0, used, &a),
+            usage: status(metric, 0, used, a),
             overage_units: 0,
             charged: 0.0,
             charged_micros: 0,
         });
     }
     // An organisation member's own cap first, in the same transaction as the pool's counter.
-    if let Err(e) = caps::take(&mut tx, user, metric.as_str(), (a.period_start, a.period_end), amount, now).await {
-        tx.rollback().await?;
-        return Err(e);
-    }
+    caps::take(tx, user, metric.as_str(), (a.period_start, a.period_end), amount, now).await?;
     let bound = a.limit.map_or(MAX_COUNTER, |limit| limit.min(MAX_COUNTER));
-    let consumed = store::consume(
-        &mut tx,
-        &user.account_id,
-        metric.as_str(),
-        a.period_start,
-        a.period_end,
-        amount,
-        Some(bound),
-        now,
-    )
-    .await?;
+    let consumed =
+        store::consume(tx, &user.account_id, metric.as_str(), a.period_start, a.period_end, amount, Some(bound), now)
+            .await?;
     let Some(used) = consumed else {
         if let (Some(price), Some(limit)) = (a.priced_overage(), a.limit.filter(|l| *l < MAX_COUNTER)) {
-            return track_overage(tx, user, metric, &a, &row, limit, price, now).await;
+            return record_overage(tx, user, metric, a, row, limit, price, now).await;
         }
-        tx.rollback().await?;
-        let used = store::used(db.reader(), &user.account_id, metric.as_str(), a.period_start).await?;
+        let used = store::used(tx.conn(), &user.account_id, metric.as_str(), a.period_start).await?;
         let limit = bound;
         tracing::info!(
             target: crate::LOG_TARGET,
@@ -143,25 +194,24 @@ pub async fn track(
             requested: amount,
         });
     };
-    tx.commit().await?;
     tracing::debug!(target: crate::LOG_TARGET, account_id = %user.account_id, used, "Tracked {amount} {metric} for user {}", user.id);
     Ok(Tracked {
         recorded: true,
         duplicate: false,
-        usage: status(metric, 0, used, &a),
+        usage: status(metric, 0, used, a),
         overage_units: 0,
         charged: 0.0,
         charged_micros: 0,
     })
 }
 
-/// The over-quota path of [`track`] when the plan prices overage: counts the whole amount and
+/// The over-quota path of [`record`] when the plan prices overage: counts the whole amount and
 /// debits the units beyond `limit` from the balance, in `tx` (the usage row is inserted). The
 /// counter's new value is read from the same atomic update, so concurrent events share the
-/// excess exactly. A balance that cannot pay rolls everything back (402).
+/// excess exactly. A balance that cannot pay is a 402 (the caller rolls back).
 #[allow(clippy::too_many_arguments)]
-async fn track_overage(
-    mut tx: WriteTx,
+async fn record_overage(
+    tx: &mut WriteTx,
     user: &UserRef,
     metric: Metric,
     a: &Allowance,
@@ -172,16 +222,13 @@ async fn track_overage(
 ) -> Result<Tracked> {
     let amount = row.amount;
     let used =
-        store::add(&mut tx, &user.account_id, metric.as_str(), a.period_start, a.period_end, amount, MAX_COUNTER, now)
+        store::add(tx, &user.account_id, metric.as_str(), a.period_start, a.period_end, amount, MAX_COUNTER, now)
             .await?;
     let excess = amount.min(used - limit).max(0);
     let cost = cost_micros(price_minor, 1, excess, a.discount_percent)
         .ok_or_else(|| Error::invalid("amount", Message::AmountTooLarge))?;
     if cost > 0 {
-        if let Err(e) = caps::take(&mut tx, user, SPEND_CAP, (a.period_start, a.period_end), cost, now).await {
-            tx.rollback().await?;
-            return Err(e);
-        }
+        caps::take(tx, user, SPEND_CAP, (a.period_start, a.period_end), cost, now).await?;
         let movement = Movement {
             account_id: &user.account_id,
             delta_micros: -cost,
@@ -191,10 +238,9 @@ async fn track_overage(
             description: Some(metric.as_str()),
             now,
         };
-        match balances::apply(&mut tx, &movement).await? {
-            Applied::Moved { .. } => store::set_charged(&mut tx, &row.id, cost).await?,
+        match balances::apply(tx, &movement).await? {
+            Applied::Moved { .. } => store::set_charged(tx, &row.id, cost).await?,
             Applied::Insufficient { balance_micros, currency } => {
-                tx.rollback().await?;
                 tracing::info!(
                     target: crate::LOG_TARGET, metric = %metric, required_micros = cost, balance_micros,
                     "overage refused for user {}: {excess} {metric} beyond the quota, balance too low", user.id
@@ -211,7 +257,6 @@ async fn track_overage(
             }
         }
     }
-    tx.commit().await?;
     tracing::debug!(target: crate::LOG_TARGET, account_id = %user.account_id, used, excess, cost_micros = cost, "Tracked {amount} {metric} for user {} ({excess} beyond the quota, paid from the balance)", user.id);
     Ok(Tracked {
         recorded: true,

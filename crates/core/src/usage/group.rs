@@ -1,0 +1,291 @@
+//! Group commit of consumes (issue 15 §1): the hot path's database work, shared.
+//!
+//! A consume costs one transaction, and a transaction's commit, not its work, is what limits a
+//! database at thousands of requests a second. So concurrent consumes of one process queue for
+//! one committer task, which takes everything waiting (up to [`MAX_GROUP`]) and commits it in one
+//! transaction of a fixed number of statements, however many consumes it carries:
+//!
+//! 1. the live subscription and plan of every account in the group (one select);
+//! 2. every event's usage row (one insert; a repeated `event_id` is skipped by its unique index,
+//!    which makes that event a duplicate);
+//! 3. every counter the group touches, created at 0 when missing and locked until the commit
+//!    (one upsert: PostgreSQL row locks, SQLite's single writer);
+//! 4. the decision, in arrival order, under those locks: an event is accepted when it fits in
+//!    its quota after the events accepted before it — the same rule as the single-event path's
+//!    conditional update, so however many clients and processes race, no counter passes its
+//!    limit;
+//! 5. the rows of refused events deleted (one delete, only when some were refused), the
+//!    accepted units added to the counters (one upsert, checked against the decided totals);
+//! 6. one commit, after which every caller gets its answer: an answered consume is durable.
+//!
+//! Nobody waits on purpose: a group is whatever queued while the previous one committed, so a
+//! lone request commits alone and a busy server commits in large groups. Events the group does
+//! not handle go back to the caller for the single-event path ([`super::track`]): accounts
+//! without a live current period (rollover, the no-subscription policy, pauses), organisation
+//! members (their own counters and caps), and events past the quota when the plan prices
+//! overage (a balance debit). When anything in a group fails before the commit, it is rolled
+//! back and every event takes the single-event path, so a bad group never answers wrongly.
+
+use super::track::{MAX_COUNTER, usage_row};
+use super::{Allowance, standing_from, status};
+use crate::store::usage::{self as store, CounterKey, NewUsage, Standing};
+use crate::store::{Store, WriteTx};
+use crate::tokens::UserRef;
+use crate::{Error, Result};
+use std::collections::{HashMap, HashSet};
+use tariff_model::{Message, Metric, SubscriptionStatus, Tracked, UsageEvent};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most consumes one transaction carries (each usage row binds 13 parameters).
+pub const MAX_GROUP: usize = 128;
+/// Consumes that may wait for the committer before callers wait to queue.
+const QUEUE: usize = 8192;
+
+/// The committer of one [`Store`]: a task fed through a queue (see the module docs).
+pub(crate) struct Committer {
+    sender: mpsc::Sender<Job>,
+}
+
+/// One event to consume, validated, for `user`'s current billing account.
+pub(crate) struct Consume {
+    pub user: UserRef,
+    pub metric: Metric,
+    pub event: UsageEvent,
+    pub now: i64,
+}
+
+/// What became of a [`Consume`].
+pub(crate) enum Outcome {
+    /// Recorded and consumed, or a duplicate of a recorded event.
+    Tracked(Tracked),
+    /// Refused (over the quota without an overage price) or failed; nothing recorded.
+    Refused(Error),
+    /// Not for the group: the caller runs the single-event path with the event.
+    Single(UsageEvent),
+}
+
+struct Job {
+    consume: Consume,
+    reply: oneshot::Sender<Outcome>,
+}
+
+impl Committer {
+    /// Starts the committer task on the current runtime; it ends when the last [`Store`] that
+    /// holds this committer is dropped.
+    fn start(store: Store) -> Committer {
+        let (sender, receiver) = mpsc::channel(QUEUE);
+        tokio::spawn(run(store, receiver));
+        Committer { sender }
+    }
+
+    /// Consumes queued and not yet taken by the committer.
+    pub(crate) fn waiting(&self) -> usize {
+        self.sender.max_capacity() - self.sender.capacity()
+    }
+}
+
+/// Consumes `consume` through `db`'s committer (started on first use) and waits for its group's
+/// commit.
+pub(crate) async fn consume(db: &Store, consume: Consume) -> Outcome {
+    let committer = db.local.consumer.get_or_init(|| Committer::start(db.detached()));
+    let (reply, answer) = oneshot::channel();
+    if let Err(mpsc::error::SendError(job)) = committer.sender.send(Job { consume, reply }).await {
+        return Outcome::Single(job.consume.event);
+    }
+    answer.await.unwrap_or_else(|_| Outcome::Refused(Error::Internal("the consume committer stopped".into())))
+}
+
+async fn run(store: Store, mut receiver: mpsc::Receiver<Job>) {
+    let mut jobs = Vec::with_capacity(MAX_GROUP);
+    while receiver.recv_many(&mut jobs, MAX_GROUP).await > 0 {
+        let group = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_GROUP));
+        commit_group(&store, group).await;
+    }
+}
+
+/// How one event of a group was decided.
+enum Decision {
+    Single,
+    Accepted {
+        a: Allowance,
+        used: i64,
+    },
+    Duplicate {
+        a: Allowance,
+        used: i64,
+    },
+    Refused {
+        limit: i64,
+        used: i64,
+    },
+    /// Past the quota with an overage price: the single-event path debits the balance.
+    Overage,
+}
+
+async fn commit_group(store: &Store, jobs: Vec<Job>) {
+    let (consumes, replies): (Vec<Consume>, Vec<oneshot::Sender<Outcome>>) =
+        jobs.into_iter().map(|job| (job.consume, job.reply)).unzip();
+    metrics::histogram!("tariff_consume_group_size").record(consumes.len() as f64);
+    let decisions = match store.begin_write().await {
+        Ok(mut tx) => match decide(&mut tx, store, &consumes).await {
+            Ok(decisions) => match tx.commit().await {
+                Ok(()) => decisions,
+                Err(e) => {
+                    // The commit's fate is unknown: answer an error, never a second try.
+                    tracing::error!(target: crate::LOG_TARGET, error = %e, events = consumes.len(), "committing a group of consumes failed");
+                    for reply in replies {
+                        let _ = reply.send(Outcome::Refused(Error::Unavailable(Message::DatabaseUnavailable)));
+                    }
+                    return;
+                }
+            },
+            Err(e) => {
+                tracing::warn!(target: crate::LOG_TARGET, error = %e, events = consumes.len(), "a group of consumes was rolled back; each takes the single-event path");
+                drop(tx);
+                consumes.iter().map(|_| Decision::Single).collect()
+            }
+        },
+        Err(e) => {
+            tracing::warn!(target: crate::LOG_TARGET, error = %e, "no transaction for a group of consumes; each takes the single-event path");
+            consumes.iter().map(|_| Decision::Single).collect()
+        }
+    };
+    for ((consume, decision), reply) in consumes.into_iter().zip(decisions).zip(replies) {
+        let _ = reply.send(answer(consume, decision));
+    }
+}
+
+/// The answer of one decided event.
+fn answer(consume: Consume, decision: Decision) -> Outcome {
+    let Consume { user, metric, event, .. } = consume;
+    let amount = event.amount;
+    let counted = match decision {
+        Decision::Accepted { .. } => Some("allowed"),
+        Decision::Duplicate { .. } => Some("duplicate"),
+        Decision::Refused { .. } => Some("refused"),
+        Decision::Single | Decision::Overage => None,
+    };
+    if let Some(decision) = counted {
+        super::count_decision(metric, decision);
+    }
+    match decision {
+        Decision::Single | Decision::Overage => Outcome::Single(event),
+        Decision::Accepted { a, used } => {
+            tracing::debug!(target: crate::LOG_TARGET, account_id = %user.account_id, used, "Tracked {amount} {metric} for user {}", user.id);
+            Outcome::Tracked(Tracked {
+                recorded: true,
+                duplicate: false,
+                usage: status(metric, 0, used, &a),
+                overage_units: 0,
+                charged: 0.0,
+                charged_micros: 0,
+            })
+        }
+        Decision::Duplicate { a, used } => {
+            tracing::debug!(target: crate::LOG_TARGET, "Tracked nothing for user {}: event_id seen before, counted once", user.id);
+            Outcome::Tracked(Tracked {
+                recorded: false,
+                duplicate: true,
+                usage: status(metric, 0, used, &a),
+                overage_units: 0,
+                charged: 0.0,
+                charged_micros: 0,
+            })
+        }
+        Decision::Refused { limit, used } => {
+            tracing::info!(
+                target: crate::LOG_TARGET,
+                metric = %metric, limit, current_usage = used, requested = amount, account_id = %user.account_id,
+                "quota exceeded: {amount} {metric} refused for user {}: {used} of {limit} used", user.id
+            );
+            Outcome::Refused(Error::QuotaExceeded {
+                metric,
+                limit,
+                current_usage: used,
+                remaining: (limit - used).max(0),
+                requested: amount,
+            })
+        }
+    }
+}
+
+/// The allowance of a group's event from its account's standing, when the group may handle it.
+fn group_allowance(consume: &Consume, standing: Option<&Standing>) -> Option<Allowance> {
+    let standing = standing?;
+    if consume.user.membership.is_some()
+        || standing.status == SubscriptionStatus::Paused
+        || standing.current_period_end <= consume.now
+    {
+        return None;
+    }
+    standing_from(standing.clone(), consume.metric).ok().map(|(a, _)| a)
+}
+
+/// Steps 1–5 of the module docs in `tx`; the caller commits.
+async fn decide(tx: &mut WriteTx, store: &Store, consumes: &[Consume]) -> Result<Vec<Decision>> {
+    let dialect = store.dialect();
+    let now = consumes.iter().map(|c| c.now).max().unwrap_or_default();
+
+    // 1. Standings of the group's accounts.
+    let mut accounts: Vec<&str> = consumes.iter().map(|c| c.user.account_id.as_str()).collect();
+    accounts.sort_unstable();
+    accounts.dedup();
+    let standings: HashMap<String, Standing> = store::standings_of(tx, dialect, &accounts).await?.into_iter().collect();
+    let allowances: Vec<Option<Allowance>> =
+        consumes.iter().map(|c| group_allowance(c, standings.get(&c.user.account_id))).collect();
+
+    // 2. The usage rows.
+    let rows: Vec<(usize, NewUsage)> = consumes
+        .iter()
+        .zip(&allowances)
+        .enumerate()
+        .filter_map(|(i, (c, a))| a.as_ref().map(|a| (i, usage_row(&c.user, c.metric, a, c.event.clone(), c.now))))
+        .collect();
+    let new_rows: Vec<NewUsage> = rows.iter().map(|(_, row)| row.clone()).collect();
+    let inserted: HashSet<String> = store::insert_many(tx, dialect, &new_rows).await?.into_iter().collect();
+
+    // 3. The counters, locked.
+    let mut keys: Vec<(CounterKey, i64)> =
+        rows.iter().map(|(_, row)| ((row.account_id.clone(), row.metric, row.period_start), row.period_end)).collect();
+    keys.sort_unstable();
+    keys.dedup_by(|a, b| a.0 == b.0);
+    let mut used: HashMap<CounterKey, i64> = store::lock_counters(tx, dialect, &keys, now).await?.into_iter().collect();
+
+    // 4. Decisions in arrival order.
+    let mut decisions: Vec<Decision> = consumes.iter().map(|_| Decision::Single).collect();
+    let mut added: HashMap<CounterKey, i64> = HashMap::new();
+    let mut dropped: Vec<&str> = Vec::new();
+    for (i, row) in &rows {
+        let a = allowances[*i].clone().expect("a row exists only for an allowance");
+        let key: CounterKey = (row.account_id.clone(), row.metric, row.period_start);
+        let current = *used.get(&key).ok_or_else(|| Error::Internal("a locked counter was not returned".into()))?;
+        if !inserted.contains(&row.id) {
+            decisions[*i] = Decision::Duplicate { a, used: current };
+            continue;
+        }
+        let bound = a.limit.map_or(MAX_COUNTER, |limit| limit.min(MAX_COUNTER));
+        if current.saturating_add(row.amount) <= bound {
+            used.insert(key.clone(), current + row.amount);
+            *added.entry(key).or_default() += row.amount;
+            decisions[*i] = Decision::Accepted { a, used: current + row.amount };
+        } else {
+            dropped.push(&row.id);
+            decisions[*i] = if a.priced_overage().is_some() && a.limit.is_some_and(|l| l < MAX_COUNTER) {
+                Decision::Overage
+            } else {
+                Decision::Refused { limit: bound, used: current }
+            };
+        }
+    }
+
+    // 5. Refused rows out, accepted units in.
+    store::delete_rows(tx, dialect, &dropped).await?;
+    let additions: Vec<(CounterKey, i64, i64)> =
+        keys.iter().filter_map(|(key, end)| added.get(key).map(|units| (key.clone(), *end, *units))).collect();
+    for (key, total) in store::add_counts(tx, dialect, &additions, now).await? {
+        if used.get(&key) != Some(&total) {
+            return Err(Error::Internal(format!("a counter of the group reads {total}, not the decided total")));
+        }
+    }
+    Ok(decisions)
+}

@@ -1,0 +1,353 @@
+//! Reservations of usage (issue 15 §2): for calls whose cost is known only afterwards (a
+//! streamed completion), hold an estimate against the quota — and, on a plan that prices
+//! overage, the part beyond the quota against the balance — then commit what was really used,
+//! or release the hold. Holds that are neither free themselves when they expire.
+//!
+//! A hold adds its units to the period's counter (`used`, and `reserved` for the holds' share)
+//! with the same single conditional update as a consume, so held units count as used for every
+//! other check and consume: however many streams start at once, together they never hold more
+//! than the quota. The balance part is debited at once (a `charge` entry referencing the
+//! reservation) and given back (`reversal`) when the hold ends. A commit gives the hold back
+//! and records the actual usage in the same transaction, through the consume path
+//! ([`super::track::record`]): beyond what was held it is charged or refused (429/402) like a
+//! consume, and a refused commit changes nothing (the hold stays).
+//!
+//! Organisation members' own caps apply when the usage is committed, not to the hold.
+
+use super::track::{MAX_COUNTER, MAX_EVENT_AMOUNT, record, tracked_decision, usage_row, validate_event};
+use super::{Allowance, parse_metric, standing_for_write, status};
+use crate::store::balances::{self, Applied, Movement};
+use crate::store::reservations::{self as store, ReservationRow};
+use crate::store::{Store, WriteTx, usage as counters};
+use crate::tokens::UserRef;
+use crate::{Error, NoSubscriptionPolicy, Result};
+use tariff_model::balance::{cost_micros, decimal_from_micros};
+use tariff_model::usage::{CommitBody, CoveredBy, Reservation, ReservationBody, ReservationStatus};
+use tariff_model::{BalanceReason, Entity, Message, Metric, QuotaStatus, UsageEvent};
+
+/// How long a hold lasts when the request does not say, in seconds.
+pub const DEFAULT_TTL_SECONDS: i64 = 300;
+/// The longest hold, in seconds.
+pub const MAX_TTL_SECONDS: i64 = 3_600;
+/// Expired holds freed per sweep.
+const SWEEP_BATCH: i64 = 500;
+
+/// Holds `body.amount` units of `body.metric` for `user`'s billing account for
+/// `body.ttl_seconds` (`POST /api/v1/billing/usage/reservations`).
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown metric; [`Error::Validation`] for a non-positive or too
+/// large amount or a TTL outside 1..=[`MAX_TTL_SECONDS`]; [`Error::QuotaExceeded`] (429) when the
+/// hold does not fit and the plan has no overage price for the metric;
+/// [`Error::InsufficientBalance`] (402) when the part beyond the quota cannot be held on the
+/// balance; [`Error::SubscriptionPaused`], [`Error::Forbidden`] under the `deny` policy;
+/// [`Error::Database`]. Nothing is held on any error.
+pub async fn reserve(
+    db: &Store,
+    now: i64,
+    policy: NoSubscriptionPolicy,
+    user: &UserRef,
+    body: &ReservationBody,
+) -> Result<Reservation> {
+    let metric = parse_metric(&body.metric)?;
+    let mut errors = Vec::new();
+    if body.amount <= 0 {
+        errors.push(tariff_model::InvalidField::new("amount", Message::PositiveWholeNumber));
+    } else if body.amount > MAX_EVENT_AMOUNT {
+        errors.push(tariff_model::InvalidField::new("amount", Message::AmountTooLarge));
+    }
+    let ttl = body.ttl_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
+    if !(1..=MAX_TTL_SECONDS).contains(&ttl) {
+        errors.push(tariff_model::InvalidField::new("ttl_seconds", Message::TtlRange { max: MAX_TTL_SECONDS }));
+    }
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    let (a, _) = standing_for_write(db, now, policy, &user.account_id, metric).await?;
+    let mut row = ReservationRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        account_id: user.account_id.clone(),
+        user_id: user.id.clone(),
+        subscription_id: a.subscription_id.clone(),
+        metric,
+        amount: body.amount,
+        period_start: a.period_start,
+        period_end: a.period_end,
+        held_micros: 0,
+        status: ReservationStatus::Held,
+        expires_at: now + ttl,
+        committed_amount: None,
+        usage_id: None,
+        created_at: now,
+    };
+    let mut tx = db.begin_write().await?;
+    let used = match hold(&mut tx, user, metric, &a, &mut row, now).await {
+        Ok(used) => used,
+        Err(e) => {
+            tx.rollback().await?;
+            super::count_decision(metric, "refused");
+            return Err(e);
+        }
+    };
+    store::insert(&mut tx, &row, now).await?;
+    tx.commit().await?;
+    super::count_decision(metric, if row.held_micros > 0 { "balance" } else { "allowed" });
+    tracing::debug!(target: crate::LOG_TARGET, account_id = %user.account_id, reservation = %row.id, used, "Held {} {metric} for user {}", row.amount, user.id);
+    Ok(view(row, Some(status(metric, 0, used, &a)), 0))
+}
+
+/// Takes the hold of `row` in `tx`: from the quota when it fits, else (with an overage price)
+/// the whole amount counted and the part beyond the quota debited from the balance. Returns the
+/// counter's new `used`.
+async fn hold(
+    tx: &mut WriteTx,
+    user: &UserRef,
+    metric: Metric,
+    a: &Allowance,
+    row: &mut ReservationRow,
+    now: i64,
+) -> Result<i64> {
+    let bound = a.limit.map_or(MAX_COUNTER, |limit| limit.min(MAX_COUNTER));
+    let key = (&user.account_id, metric.as_str(), a.period_start, a.period_end);
+    if let Some(used) = store::hold(tx, key.0, key.1, key.2, key.3, row.amount, bound, now).await? {
+        return Ok(used);
+    }
+    let refused = |used: i64| Error::QuotaExceeded {
+        metric,
+        limit: bound,
+        current_usage: used,
+        remaining: (bound - used).max(0),
+        requested: row.amount,
+    };
+    let (Some(price), Some(limit)) = (a.priced_overage(), a.limit.filter(|l| *l < MAX_COUNTER)) else {
+        let used = counters::used(tx.conn(), key.0, key.1, key.2).await?;
+        return Err(refused(used));
+    };
+    let Some(used) = store::hold(tx, key.0, key.1, key.2, key.3, row.amount, MAX_COUNTER, now).await? else {
+        let used = counters::used(tx.conn(), key.0, key.1, key.2).await?;
+        return Err(refused(used));
+    };
+    let excess = row.amount.min(used - limit).max(0);
+    let cost = cost_micros(price, 1, excess, a.discount_percent)
+        .ok_or_else(|| Error::invalid("amount", Message::AmountTooLarge))?;
+    if cost > 0 {
+        let movement = Movement {
+            account_id: &user.account_id,
+            delta_micros: -cost,
+            reason: BalanceReason::Charge,
+            reference: Some(&row.id),
+            actor: Some(&user.id),
+            description: Some("reservation hold"),
+            now,
+        };
+        match balances::apply(tx, &movement).await? {
+            Applied::Moved { .. } => row.held_micros = cost,
+            Applied::Insufficient { balance_micros, currency } => {
+                return Err(Error::InsufficientBalance {
+                    required_micros: cost,
+                    balance_micros,
+                    currency,
+                    feature: None,
+                });
+            }
+            Applied::Duplicate | Applied::TooLarge => {
+                return Err(Error::Internal("a new reservation was charged before".into()));
+            }
+        }
+    }
+    Ok(used)
+}
+
+/// Gives back the hold of `row` in `tx` and marks it `to` (committed, released or expired):
+/// the counter shrinks by the held units, the balance gets back what was held on it. `false`
+/// when the reservation was not `held` any more (nothing changed).
+async fn give_back(
+    tx: &mut WriteTx,
+    row: &ReservationRow,
+    to: ReservationStatus,
+    committed: Option<(i64, &str)>,
+    now: i64,
+) -> Result<bool> {
+    if !store::finish(tx, &row.id, to, committed, now).await? {
+        return Ok(false);
+    }
+    if !store::unhold(tx, &row.account_id, row.metric, row.period_start, row.amount, now).await? {
+        return Err(Error::Internal(format!("the counter of reservation {} holds less than it", row.id)));
+    }
+    if row.held_micros > 0 {
+        let movement = Movement {
+            account_id: &row.account_id,
+            delta_micros: row.held_micros,
+            reason: BalanceReason::Reversal,
+            reference: Some(&row.id),
+            actor: Some("system"),
+            description: Some("reservation hold given back"),
+            now,
+        };
+        if let Applied::Insufficient { .. } | Applied::TooLarge = balances::apply(tx, &movement).await? {
+            return Err(Error::Internal(format!("the hold of reservation {} could not be given back", row.id)));
+        }
+    }
+    Ok(true)
+}
+
+/// The reservation `id` of `user`'s billing account.
+///
+/// # Errors
+/// [`Error::NotFound`] when there is none, or it belongs to another account; [`Error::Database`].
+pub async fn get(db: &Store, user: &UserRef, id: &str) -> Result<Reservation> {
+    let row = find(db, user, id).await?;
+    Ok(view(row, None, 0))
+}
+
+async fn find(db: &Store, user: &UserRef, id: &str) -> Result<ReservationRow> {
+    store::get(db.reader(), id)
+        .await?
+        .filter(|r| r.account_id == user.account_id)
+        .ok_or_else(|| Error::not_found(Entity::Reservation, id))
+}
+
+/// Records the `body.amount` units actually used by reservation `id` and ends its hold, in one
+/// transaction (`POST /api/v1/billing/usage/reservations/{id}/commit`).
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown reservation or another account's; [`Error::Conflict`]
+/// (409) when it is no longer held (committed, released or expired — an expired one is marked
+/// so); [`Error::Validation`] for a bad amount or reference; [`Error::QuotaExceeded`] (429) or
+/// [`Error::InsufficientBalance`] (402) when the actual usage beyond the hold does not fit —
+/// nothing changes and the hold stays; [`Error::Database`].
+pub async fn commit(
+    db: &Store,
+    now: i64,
+    policy: NoSubscriptionPolicy,
+    user: &UserRef,
+    id: &str,
+    body: CommitBody,
+) -> Result<Reservation> {
+    let row = find(db, user, id).await?;
+    let metric = row.metric;
+    let event = UsageEvent {
+        metric: metric.as_str().to_owned(),
+        amount: body.amount,
+        model_id: body.model_id,
+        chat_id: body.chat_id,
+        event_id: Some(format!("reservation:{}", row.id)),
+        metadata: body.metadata,
+        ..UsageEvent::default()
+    };
+    let mut errors = Vec::new();
+    validate_event(&event, "", &mut errors);
+    if !errors.is_empty() {
+        return Err(Error::Validation(errors));
+    }
+    ensure_held(db, &row, now).await?;
+    let (a, _) = standing_for_write(db, now, policy, &user.account_id, metric).await?;
+    let usage = usage_row(user, metric, &a, event, now);
+    let mut tx = db.begin_write().await?;
+    if !give_back(&mut tx, &row, ReservationStatus::Committed, Some((body.amount, &usage.id)), now).await? {
+        tx.rollback().await?;
+        return Err(not_held(db, id).await);
+    }
+    let tracked = match record(&mut tx, user, &a, &usage, now).await {
+        Ok(tracked) => tracked,
+        Err(e) => {
+            tx.rollback().await?;
+            super::count_decision(metric, "refused");
+            return Err(e);
+        }
+    };
+    tx.commit().await?;
+    super::count_decision(metric, tracked_decision(&tracked));
+    tracing::debug!(target: crate::LOG_TARGET, reservation = %row.id, held = row.amount, used = body.amount, "reservation committed for user {}", user.id);
+    let charged = tracked.charged_micros;
+    let row = ReservationRow {
+        status: ReservationStatus::Committed,
+        committed_amount: Some(body.amount),
+        usage_id: Some(usage.id),
+        ..row
+    };
+    Ok(view(row, Some(tracked.usage), charged))
+}
+
+/// Ends the hold of reservation `id` without recording usage
+/// (`POST /api/v1/billing/usage/reservations/{id}/release`).
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown reservation or another account's; [`Error::Conflict`]
+/// (409) when it is no longer held; [`Error::Database`].
+pub async fn release(db: &Store, now: i64, user: &UserRef, id: &str) -> Result<Reservation> {
+    let row = find(db, user, id).await?;
+    ensure_held(db, &row, now).await?;
+    let mut tx = db.begin_write().await?;
+    if !give_back(&mut tx, &row, ReservationStatus::Released, None, now).await? {
+        tx.rollback().await?;
+        return Err(not_held(db, id).await);
+    }
+    tx.commit().await?;
+    Ok(view(ReservationRow { status: ReservationStatus::Released, ..row }, None, 0))
+}
+
+/// 409 unless `row` is held and not expired; an expired hold is freed first (marked expired).
+async fn ensure_held(db: &Store, row: &ReservationRow, now: i64) -> Result<()> {
+    if row.status != ReservationStatus::Held {
+        return Err(Error::Conflict(Message::ReservationNotHeld { status: row.status }));
+    }
+    if row.expires_at <= now {
+        let mut tx = db.begin_write().await?;
+        give_back(&mut tx, row, ReservationStatus::Expired, None, now).await?;
+        tx.commit().await?;
+        return Err(not_held(db, &row.id).await);
+    }
+    Ok(())
+}
+
+/// The 409 of a reservation that stopped being held meanwhile, naming its state now.
+async fn not_held(db: &Store, id: &str) -> Error {
+    match store::get(db.reader(), id).await {
+        Ok(Some(row)) => Error::Conflict(Message::ReservationNotHeld { status: row.status }),
+        Ok(None) => Error::not_found(Entity::Reservation, id),
+        Err(e) => Error::Database(e),
+    }
+}
+
+/// Frees holds whose time ran out by `now` (the jobs call it every few seconds, in every
+/// process: each hold is freed once, by a conditional update). Returns how many were freed.
+///
+/// # Errors
+/// [`Error::Database`].
+pub async fn expire_due(db: &Store, now: i64) -> Result<usize> {
+    let due = store::due(db.reader(), now, SWEEP_BATCH).await?;
+    let mut freed = 0;
+    for row in due {
+        let mut tx = db.begin_write().await?;
+        if give_back(&mut tx, &row, ReservationStatus::Expired, None, now).await? {
+            freed += 1;
+        }
+        tx.commit().await?;
+    }
+    if freed > 0 {
+        tracing::info!(target: crate::LOG_TARGET, freed, "expired usage reservations freed");
+    }
+    Ok(freed)
+}
+
+/// The API shape of a stored reservation.
+fn view(row: ReservationRow, usage: Option<QuotaStatus>, charged_micros: i64) -> Reservation {
+    Reservation {
+        metric: row.metric,
+        covered_by: if row.held_micros > 0 { CoveredBy::Balance } else { CoveredBy::Quota },
+        held_balance: decimal_from_micros(row.held_micros),
+        held_balance_micros: row.held_micros,
+        id: row.id,
+        user_id: row.user_id,
+        account_id: row.account_id,
+        amount: row.amount,
+        status: row.status,
+        expires_at: row.expires_at,
+        created_at: row.created_at,
+        committed_amount: row.committed_amount,
+        usage_id: row.usage_id,
+        usage,
+        charged_micros,
+    }
+}
