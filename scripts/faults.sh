@@ -2,6 +2,7 @@
 # `make faults`: Tariff under faults and hostile input, against the release build. Each script
 # prints its figures and fails on a wrong one:
 #   ingest_kill.py  kill -9 of the server during batch ingestion (FAULTS_KILLS, default 20)
+#   consume_kill.py kill -9 of the server during a consume load (FAULTS_CONSUME_KILLS, default 5)
 #   pg_restart.py   PostgreSQL restarted under a consume load (needs root and pg_ctlcluster)
 #   schema.sh       schemathesis over /api/v1/openapi.json with a user and an admin token
 #   memory.py       RSS under hostile input (FAULTS_MEMORY_SECONDS, default 600)
@@ -23,6 +24,7 @@ run() {
   "$@" || { status=1; echo "FAILED: $name" >&2; }
 }
 run python3 scripts/faults/ingest_kill.py
+run python3 scripts/faults/consume_kill.py
 run python3 scripts/faults/pg_restart.py
 run scripts/faults/schema.sh
 run python3 scripts/faults/memory.py
