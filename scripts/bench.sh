@@ -33,6 +33,11 @@ bin="$root/target/release/tariff"
 work=$(mktemp -d)
 server=""
 cleanup() {
+  local status=$?
+  if [ "$status" -ne 0 ]; then
+    echo "bench failed (exit $status); the server's log ends:" >&2
+    tail -n 40 "$work"/server-*.log >&2 || true
+  fi
   [ -n "$server" ] && kill "$server" 2> /dev/null && wait "$server" 2> /dev/null || true
   if [ -n "${BENCH_KEEP:-}" ]; then echo "server logs kept in $work"; else rm -rf "$work"; fi
 }
@@ -59,7 +64,7 @@ wrk_run() {
 start_server() {
   PORT=$(free_port)
   BASE="http://127.0.0.1:$PORT"
-  env LEPTOS_SITE_ROOT="$root/target/site" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" APP_BASE_URL="$BASE" RUST_LOG=warn \
+  env LEPTOS_SITE_ROOT="$root/target/site" LEPTOS_SITE_ADDR="127.0.0.1:$PORT" APP_BASE_URL="$BASE" RUST_LOG="${BENCH_LOG:-warn}" \
     DATABASE_MAX_CONNECTIONS=16 RATE_LIMIT_ENABLED=off "$@" "$bin" serve >> "$work/server-$DB_NAME.log" 2>&1 &
   server=$!
   for _ in $(seq 1 100); do curl -fsS "$BASE/healthz" > /dev/null 2>&1 && return; sleep 0.1; done

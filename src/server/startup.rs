@@ -203,7 +203,7 @@ async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Stri
             "rate limiter in memory (set REDIS_URL to share it between replicas)"
         ),
     }
-    Ok(AppState {
+    Ok(AppState::new(super::state::Shared {
         billing,
         config: Arc::new(config),
         leptos_options,
@@ -215,7 +215,7 @@ async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Stri
         clock_lock: Arc::default(),
         rate_limiter,
         access_log,
-    })
+    }))
 }
 
 /// The payment gateway, if payments are configured, and the sandbox it talks to in sandbox mode.

@@ -8,9 +8,28 @@ use std::sync::Arc;
 use tariff_core::Billing;
 use tariff_yookassa::sandbox::Sandbox;
 
-/// Everything a request needs. Cheap to clone (all fields are shared handles).
+/// Everything a request needs, behind one `Arc`: axum clones the state for every extractor and
+/// middleware of every request, and one reference count is far cheaper than one per field
+/// (a profile of the hot path found a seventh of its time in cloning and dropping the fields).
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> AppState {
+        AppState(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The fields of [`AppState`].
+#[derive(Debug)]
+pub struct Shared {
     /// The billing core: store, clock, payment gateway, settings.
     pub billing: Billing,
     pub config: Arc<Config>,

@@ -84,12 +84,31 @@ async fn group_commit_counts_each_event_once_and_holds_every_quota(backend: Back
     let (status, problem) =
         app.post_json("/api/v1/billing/usage", &users[0].token, json!({"metric": "requests", "amount": 1})).await;
     assert_eq!((status, problem["code"].as_str()), (429, Some("quota_exceeded")), "{problem}");
+    // A raised quota applies at once (plans' parsed limits are cached by version).
+    let (status, _) = app
+        .call(
+            reqwest::Method::PUT,
+            "/api/v1/admin/billing/plans/g0",
+            Some(&admin.token),
+            Some(json!({"quotas": {"requests": 41, "tokens_input": 1000}})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, tracked) =
+        app.post_json("/api/v1/billing/usage", &users[0].token, json!({"metric": "requests", "amount": 1})).await;
+    assert_eq!(status, 201, "{tracked}");
+    assert_eq!(tracked["usage"]["quota_limit"], 41);
     // The commits carried groups: fewer commits than consumes.
     let metrics = scrape(&app).await;
     let commits = sample(&metrics, "tariff_consume_group_size_count", &[]).expect("group sizes recorded");
     let consumes = sample(&metrics, "tariff_consume_group_size_sum", &[]).expect("group sizes recorded");
     assert!(consumes >= 240.0, "every consume went through the committer: {consumes}");
     assert!(commits < consumes, "{consumes} consumes in {commits} commits");
+    // Groups committed as groups: none fell back to the single-event path.
+    assert!(sample(&metrics, "tariff_consume_groups_total", &[("outcome", "committed")]).unwrap_or(0.0) > 0.0);
+    for failed in ["rolled_back", "commit_failed", "no_transaction"] {
+        assert_eq!(sample(&metrics, "tariff_consume_groups_total", &[("outcome", failed)]), None, "{failed}");
+    }
     app.stop().await;
 }
 on_both_databases!(group_commit, group_commit_counts_each_event_once_and_holds_every_quota);

@@ -99,6 +99,12 @@ pub struct Store {
 pub const PRINCIPAL_CACHE_SECONDS: u64 = 2;
 /// The most principals cached (one per token in use).
 const PRINCIPAL_CACHE_ENTRIES: u64 = 100_000;
+/// How long a plan's parsed limits are kept, in seconds. They are keyed by the plan's
+/// `updated_at`, so an edit is seen at once by every process; only two edits within one second
+/// made by another process can be seen this late (edits through this process empty the cache).
+pub const PLAN_CACHE_SECONDS: u64 = 60;
+/// The most plan versions cached.
+const PLAN_CACHE_ENTRIES: u64 = 10_000;
 
 /// State of one process kept with its [`Store`].
 pub(crate) struct Local {
@@ -106,6 +112,9 @@ pub(crate) struct Local {
     pub principals: moka::sync::Cache<String, Arc<crate::tokens::Principal>>,
     /// The group committer of consumes, started on first use (see [`crate::usage::group`]).
     pub consumer: std::sync::OnceLock<crate::usage::group::Committer>,
+    /// Plans' parsed quotas, overage prices and discount by plan id and version (`updated_at`);
+    /// see [`crate::usage::plan_limits`].
+    pub plan_limits: moka::sync::Cache<(String, i64), Arc<crate::usage::PlanLimits>>,
 }
 
 impl Local {
@@ -116,6 +125,10 @@ impl Local {
                 .time_to_live(Duration::from_secs(PRINCIPAL_CACHE_SECONDS))
                 .build(),
             consumer: std::sync::OnceLock::new(),
+            plan_limits: moka::sync::Cache::builder()
+                .max_capacity(PLAN_CACHE_ENTRIES)
+                .time_to_live(Duration::from_secs(PLAN_CACHE_SECONDS))
+                .build(),
         }
     }
 }
@@ -135,6 +148,8 @@ pub struct WriteTx {
     /// Set by writes that change who a token acts for (tokens, memberships, the billed account):
     /// the commit empties the principal cache.
     principals_changed: bool,
+    /// Set by plan writes: the commit empties the plan-limits cache.
+    plans_changed: bool,
     /// What to do once the commit succeeded (metrics of what the transaction did).
     after_commit: Vec<Box<dyn FnOnce() + Send>>,
     dialect: Dialect,
@@ -151,6 +166,11 @@ impl WriteTx {
         self.principals_changed = true;
     }
 
+    /// Marks the transaction as changing a plan (see [`Local::plan_limits`]).
+    pub(crate) fn plans_changed(&mut self) {
+        self.plans_changed = true;
+    }
+
     /// The dialect of the transaction's database.
     pub fn dialect(&self) -> Dialect {
         self.dialect
@@ -163,11 +183,14 @@ impl WriteTx {
 
     /// Commits, then lets the next writer in.
     pub async fn commit(self) -> Result<(), sqlx::Error> {
-        let WriteTx { tx, _writer, local, principals_changed, after_commit, .. } = self;
+        let WriteTx { tx, _writer, local, principals_changed, plans_changed, after_commit, .. } = self;
         tx.commit().await?;
         drop(_writer);
         if principals_changed {
             local.principals.invalidate_all();
+        }
+        if plans_changed {
+            local.plan_limits.invalidate_all();
         }
         for f in after_commit {
             f();
@@ -193,8 +216,13 @@ impl Store {
         if dialect == Dialect::Sqlite {
             ensure_sqlite_dir(url)?;
         }
-        let mut options =
-            AnyPoolOptions::new().max_connections(max_connections).acquire_timeout(Duration::from_secs(10));
+        // No ping before handing out a connection (sqlx's default): it doubled the round trips
+        // of every query. A connection that broke (the database restarted) fails its next query
+        // once, which answers 503 and is closed by the pool.
+        let mut options = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false);
         if dialect == Dialect::Sqlite {
             options = options.after_connect(|conn, _meta| {
                 Box::pin(async move {
@@ -252,6 +280,7 @@ impl Store {
                     _writer: Some(guard),
                     local: self.local.clone(),
                     principals_changed: false,
+                    plans_changed: false,
                     after_commit: Vec::new(),
                     dialect: self.dialect,
                 })
@@ -261,16 +290,22 @@ impl Store {
                 _writer: None,
                 local: self.local.clone(),
                 principals_changed: false,
+                plans_changed: false,
                 after_commit: Vec::new(),
                 dialect: self.dialect,
             }),
         }
     }
 
-    /// The same database without this process's caches and committer: what the committer itself
-    /// works with, so that it does not keep them alive (it ends when the last [`Store`] goes).
+    /// The same database and caches without the committer: what the committer itself works
+    /// with, so that it does not keep itself alive (it ends when the last [`Store`] goes).
     pub(crate) fn detached(&self) -> Store {
-        Store { local: Arc::new(Local::new()), ..self.clone() }
+        let local = Local {
+            principals: self.local.principals.clone(),
+            plan_limits: self.local.plan_limits.clone(),
+            consumer: std::sync::OnceLock::new(),
+        };
+        Store { local: Arc::new(local), ..self.clone() }
     }
 
     /// The pool, for reads only; writes go through [`Store::begin_write`].
@@ -373,26 +408,6 @@ pub(crate) fn param(dialect: Dialect, n: usize) -> String {
         Dialect::Sqlite => "?".to_owned(),
         Dialect::Postgres => format!("${n}"),
     }
-}
-
-/// `(p, p, …), (p, p, …)`: `rows` rows of `width` parameters each, numbered from `first` in
-/// binding order (see [`param`]).
-pub(crate) fn value_rows(dialect: Dialect, rows: usize, width: usize, first: usize) -> String {
-    let mut sql = String::with_capacity(rows * width * 5);
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for column in 0..width {
-            if column > 0 {
-                sql.push_str(", ");
-            }
-            sql.push_str(&param(dialect, first + row * width + column));
-        }
-        sql.push(')');
-    }
-    sql
 }
 
 /// `p, p, …` for `count` parameters numbered from `first` (an `in (…)` list; see [`param`]).

@@ -66,6 +66,7 @@ pub async fn count<'c, E: Executor<'c, Database = Any>>(db: E) -> Result<i64, sq
 
 /// Inserts `plan` unless a plan with its id exists. Returns whether a row was inserted.
 pub async fn insert_if_absent(tx: &mut WriteTx, plan: &Plan) -> Result<bool, sqlx::Error> {
+    tx.plans_changed();
     let sql = format!(
         "insert into billing_plan ({COLUMNS})
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
@@ -99,6 +100,7 @@ pub async fn insert_if_absent(tx: &mut WriteTx, plan: &Plan) -> Result<bool, sql
 /// Overwrites every field of the plan with id `plan.id` except `created_at`.
 /// Returns whether a row was updated.
 pub async fn update(tx: &mut WriteTx, plan: &Plan) -> Result<bool, sqlx::Error> {
+    tx.plans_changed();
     let result = sqlx::query(
         r#"update billing_plan set name = $2, name_ru = $3, description = $4, description_ru = $5,
                price_minor = $6, currency = $7, "interval" = $8, quotas = $9, features = $10,
@@ -131,6 +133,7 @@ pub async fn update(tx: &mut WriteTx, plan: &Plan) -> Result<bool, sqlx::Error> 
 
 /// Deletes a plan. Returns whether a row was deleted.
 pub async fn delete(tx: &mut WriteTx, id: &str) -> Result<bool, sqlx::Error> {
+    tx.plans_changed();
     let result = sqlx::query("delete from billing_plan where id = $1").bind(id).execute(tx.conn()).await?;
     Ok(result.rows_affected() == 1)
 }
@@ -138,4 +141,31 @@ pub async fn delete(tx: &mut WriteTx, id: &str) -> Result<bool, sqlx::Error> {
 /// How many transactions name this plan (they keep it from being deleted).
 pub async fn count_transactions<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("select count(*) from billing_transaction where plan_id = $1").bind(id).fetch_one(db).await
+}
+
+/// A plan's quotas and overage prices (JSON text), its pay-as-you-go discount and when it last
+/// changed: what quota decisions need of it.
+#[derive(Clone, Debug)]
+pub struct LimitsRow {
+    pub quotas: Option<String>,
+    pub overage: Option<String>,
+    pub discount_percent: i64,
+    pub updated_at: i64,
+}
+
+/// The [`LimitsRow`] of plan `id`.
+pub async fn limits<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<Option<LimitsRow>, sqlx::Error> {
+    let row = sqlx::query("select quotas, overage, discount_percent, updated_at from billing_plan where id = $1")
+        .bind(id)
+        .fetch_optional(db)
+        .await?;
+    row.map(|r| {
+        Ok(LimitsRow {
+            quotas: r.try_get("quotas")?,
+            overage: r.try_get("overage")?,
+            discount_percent: r.try_get("discount_percent")?,
+            updated_at: r.try_get("updated_at")?,
+        })
+    })
+    .transpose()
 }

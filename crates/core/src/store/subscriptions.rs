@@ -233,46 +233,40 @@ pub struct PlanCounts {
     pub committed: i64,
 }
 
-/// Counts per plan for every plan (plans without subscriptions get zeros), in one aggregate query.
+/// Counts per plan that has subscriptions (others have none), from one aggregate over the
+/// `(plan_id, status, cancel_at_period_end)` index: the database counts index entries per group
+/// (at most plans × statuses × 2 rows come back) and the groups are summed here.
 pub async fn counts_by_plan<'c, E: Executor<'c, Database = Any>>(db: E) -> Result<Vec<PlanCounts>, sqlx::Error> {
     let rows = sqlx::query(
-        "select p.id as plan_id,
-                cast(coalesce(sum(case when s.status = $2 then 1 else 0 end), 0) as bigint) as active,
-                cast(coalesce(sum(case when s.status = $3 then 1 else 0 end), 0) as bigint) as trialing,
-                cast(coalesce(sum(case when s.status = $4 then 1 else 0 end), 0) as bigint) as past_due,
-                cast(coalesce(sum(case when s.status = $5 then 1 else 0 end), 0) as bigint) as canceled,
-                cast(coalesce(sum(case when s.status = $6 then 1 else 0 end), 0) as bigint) as paused,
-                cast(count(s.id) as bigint) as total,
-                cast(coalesce(sum(case when s.status in ($2, $4) then 1 else 0 end), 0) as bigint) as paying,
-                cast(coalesce(sum(case when s.status in ($2, $4) and s.cancel_at_period_end = $1
-                                       then 1 else 0 end), 0) as bigint) as committed
-         from billing_plan p left join billing_subscription s on s.plan_id = p.id
-         group by p.id
-         order by p.id",
+        "select plan_id, status, cancel_at_period_end, cast(count(*) as bigint) as n
+         from billing_subscription
+         group by plan_id, status, cancel_at_period_end",
     )
-    .bind(false)
-    .bind(SubscriptionStatus::Active.as_str())
-    .bind(SubscriptionStatus::Trialing.as_str())
-    .bind(SubscriptionStatus::PastDue.as_str())
-    .bind(SubscriptionStatus::Canceled.as_str())
-    .bind(SubscriptionStatus::Paused.as_str())
     .fetch_all(db)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(PlanCounts {
-                plan_id: r.try_get("plan_id")?,
-                active: r.try_get("active")?,
-                trialing: r.try_get("trialing")?,
-                past_due: r.try_get("past_due")?,
-                canceled: r.try_get("canceled")?,
-                paused: r.try_get("paused")?,
-                total: r.try_get("total")?,
-                paying: r.try_get("paying")?,
-                committed: r.try_get("committed")?,
-            })
-        })
-        .collect()
+    let mut counts: std::collections::BTreeMap<String, PlanCounts> = std::collections::BTreeMap::new();
+    for r in &rows {
+        let plan_id: String = r.try_get("plan_id")?;
+        let status: SubscriptionStatus = get_enum(r, "status")?;
+        let canceling = get_bool(r, "cancel_at_period_end")?;
+        let n: i64 = r.try_get("n")?;
+        let c = counts.entry(plan_id.clone()).or_insert_with(|| PlanCounts { plan_id, ..PlanCounts::default() });
+        match status {
+            SubscriptionStatus::Active => c.active += n,
+            SubscriptionStatus::Trialing => c.trialing += n,
+            SubscriptionStatus::PastDue => c.past_due += n,
+            SubscriptionStatus::Canceled => c.canceled += n,
+            SubscriptionStatus::Paused => c.paused += n,
+        }
+        c.total += n;
+        if matches!(status, SubscriptionStatus::Active | SubscriptionStatus::PastDue) {
+            c.paying += n;
+            if !canceling {
+                c.committed += n;
+            }
+        }
+    }
+    Ok(counts.into_values().collect())
 }
 
 pub use tariff_model::admin::SubscriberRow;

@@ -1,7 +1,7 @@
 //! `billing_usage` (one row per event) and `billing_usage_counter` (the O(1) quota state per
 //! account, metric and period).
 
-use super::{Dialect, WriteTx, get_enum, param_list, placeholders, value_rows};
+use super::{Dialect, WriteTx, get_enum, param_list, placeholders};
 use sqlx::{Any, Executor, Row};
 use tariff_model::{SubscriptionStatus, UsageRow};
 
@@ -232,18 +232,17 @@ pub async fn recent<'c, E: Executor<'c, Database = Any>>(
         .collect()
 }
 
-/// An account's live subscription period, its plan's quotas (JSON text) and the counter of one
-/// metric in that period, read in one statement (the hot path of quota checks).
+/// An account's live subscription period, its plan's id and version (`updated_at`, whose
+/// parsed limits the core caches) and the counter of one metric in that period, read in one
+/// statement (the hot path of quota checks).
 #[derive(Clone, Debug)]
 pub struct Standing {
     pub subscription_id: String,
     pub status: SubscriptionStatus,
     pub current_period_start: i64,
     pub current_period_end: i64,
-    pub quotas: Option<String>,
-    /// The plan's overage prices (JSON) and pay-as-you-go discount.
-    pub overage: Option<String>,
-    pub discount_percent: i64,
+    pub plan_id: String,
+    pub plan_updated_at: i64,
     pub used: Option<i64>,
 }
 
@@ -254,8 +253,8 @@ pub async fn standing<'c, E: Executor<'c, Database = Any>>(
     metric: &str,
 ) -> Result<Option<Standing>, sqlx::Error> {
     let sql = format!(
-        "select s.id as subscription_id, s.status, s.current_period_start, s.current_period_end, p.quotas,
-                p.overage, p.discount_percent, c.used
+        "select s.id as subscription_id, s.status, s.current_period_start, s.current_period_end, s.plan_id,
+                p.updated_at as plan_updated_at, c.used
          from billing_subscription s
          join billing_plan p on p.id = s.plan_id
          left join billing_usage_counter c
@@ -274,9 +273,8 @@ pub async fn standing<'c, E: Executor<'c, Database = Any>>(
             status: get_enum(&r, "status")?,
             current_period_start: r.try_get("current_period_start")?,
             current_period_end: r.try_get("current_period_end")?,
-            quotas: r.try_get("quotas")?,
-            overage: r.try_get("overage")?,
-            discount_percent: r.try_get("discount_percent")?,
+            plan_id: r.try_get("plan_id")?,
+            plan_updated_at: r.try_get("plan_updated_at")?,
             used: r.try_get("used")?,
         })
     })
@@ -306,6 +304,87 @@ pub async fn daily_totals<'c, E: Executor<'c, Database = Any>>(
 /// A counter's key: account, metric and period start (Unix seconds).
 pub type CounterKey = (String, &'static str, i64);
 
+// The group commit's statements (see `usage::group`) bind their rows as one JSON document, so
+// each has one fixed text whatever the group's size: the databases prepare and plan it once
+// per connection instead of once per group size (PostgreSQL's `jsonb_to_recordset`, SQLite's
+// `json_each`; the rows come back in the document's order, which keeps lock order sorted).
+
+/// `select <columns> from <the JSON array of objects bound first>` in `dialect`, with the
+/// columns and their types (`text` or `bigint`). Parameters are numbered (`$1`, `?1`) so that
+/// others may come before it in the text.
+fn json_rows(dialect: Dialect, columns: &[(&str, &str)]) -> String {
+    match dialect {
+        Dialect::Postgres => {
+            let names: Vec<String> = columns.iter().map(|(name, _)| format!("r.{name}")).collect();
+            let types: Vec<String> = columns.iter().map(|(name, ty)| format!("{name} {ty}")).collect();
+            format!("select {} from jsonb_to_recordset($1::jsonb) as r({})", names.join(", "), types.join(", "))
+        }
+        Dialect::Sqlite => {
+            let names: Vec<String> =
+                columns.iter().map(|(name, _)| format!("json_extract(value, '$.{name}')")).collect();
+            // `where true`: SQLite needs it between an INSERT's SELECT and its ON CONFLICT.
+            format!("select {} from json_each(?1) where true", names.join(", "))
+        }
+    }
+}
+
+/// `(select <the JSON array of strings bound as $1>)`: the values of an `in` list.
+fn json_values(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgres => "(select jsonb_array_elements_text($1::jsonb))",
+        Dialect::Sqlite => "(select value from json_each(?1))",
+    }
+}
+
+/// Inserts a group's usage rows in one statement; rows whose `(account_id, event_id)` exists
+/// already are skipped. Returns the ids of the rows inserted.
+pub async fn insert_group(tx: &mut WriteTx, dialect: Dialect, rows: &[NewUsage]) -> Result<Vec<String>, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    if dialect == Dialect::Sqlite {
+        // SQLite prepares statements cheaply and binds without a round trip, while `json_each`
+        // re-parses each element per column: bound rows are faster there.
+        return insert_many(tx, dialect, rows).await;
+    }
+    let document: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|r| {
+            serde_json::json!({
+                "id": r.id, "user_id": r.user_id, "account_id": r.account_id, "subscription_id": r.subscription_id,
+                "metric": r.metric, "amount": r.amount, "period_start": r.period_start, "period_end": r.period_end,
+                "model_id": r.model_id, "chat_id": r.chat_id, "event_id": r.event_id,
+                "extra_metadata": r.extra_metadata, "created_at": r.created_at,
+            })
+        })
+        .collect();
+    let sql = format!(
+        "insert into billing_usage (id, user_id, account_id, subscription_id, metric, amount, period_start, period_end,
+             model_id, chat_id, event_id, extra_metadata, created_at)
+         {} on conflict do nothing returning id",
+        json_rows(
+            dialect,
+            &[
+                ("id", "text"),
+                ("user_id", "text"),
+                ("account_id", "text"),
+                ("subscription_id", "text"),
+                ("metric", "text"),
+                ("amount", "bigint"),
+                ("period_start", "bigint"),
+                ("period_end", "bigint"),
+                ("model_id", "text"),
+                ("chat_id", "text"),
+                ("event_id", "text"),
+                ("extra_metadata", "text"),
+                ("created_at", "bigint"),
+            ]
+        )
+    );
+    let returned = sqlx::query(&sql).bind(serde_json::Value::Array(document).to_string()).fetch_all(tx.conn()).await?;
+    returned.iter().map(|row| row.try_get::<String, _>("id")).collect()
+}
+
 /// The live subscription and plan of each of `account_ids` in one statement, as
 /// [`Standing`]s without a counter (`used` is `None`), keyed by account. The group commit's
 /// first read (see `usage::group`).
@@ -319,16 +398,13 @@ pub async fn standings_of(
     }
     let sql = format!(
         "select s.account_id, s.id as subscription_id, s.status, s.current_period_start, s.current_period_end,
-                p.quotas, p.overage, p.discount_percent
+                s.plan_id, p.updated_at as plan_updated_at
          from billing_subscription s join billing_plan p on p.id = s.plan_id
-         where s.account_id in ({}) and s.status in ({})",
-        param_list(dialect, 1, account_ids.len()),
-        param_list(dialect, account_ids.len() + 1, SubscriptionStatus::LIVE.len())
+         where s.account_id in {} and s.status in ({})",
+        json_values(dialect),
+        param_list(dialect, 2, SubscriptionStatus::LIVE.len())
     );
-    let mut query = sqlx::query(&sql);
-    for id in account_ids {
-        query = query.bind(*id);
-    }
+    let mut query = sqlx::query(&sql).bind(serde_json::json!(account_ids).to_string());
     for status in SubscriptionStatus::LIVE {
         query = query.bind(status.as_str());
     }
@@ -342,9 +418,8 @@ pub async fn standings_of(
                     status: get_enum(r, "status")?,
                     current_period_start: r.try_get("current_period_start")?,
                     current_period_end: r.try_get("current_period_end")?,
-                    quotas: r.try_get("quotas")?,
-                    overage: r.try_get("overage")?,
-                    discount_percent: r.try_get("discount_percent")?,
+                    plan_id: r.try_get("plan_id")?,
+                    plan_updated_at: r.try_get("plan_updated_at")?,
                     used: None,
                 },
             ))
@@ -352,77 +427,42 @@ pub async fn standings_of(
         .collect()
 }
 
-/// Reads the counters `keys` (with their periods' ends), creating missing ones at 0, and holds
-/// them until the transaction ends (the upsert takes each row's lock on PostgreSQL; SQLite has
-/// one writer), in one statement. Returns each key's units used. `keys` must be distinct.
-pub async fn lock_counters(
-    tx: &mut WriteTx,
-    dialect: Dialect,
-    keys: &[(CounterKey, i64)],
-    now: i64,
-) -> Result<Vec<(CounterKey, i64)>, sqlx::Error> {
-    counters_upsert(
-        tx,
-        dialect,
-        keys.iter().map(|(key, end)| (key, *end, 0)),
-        keys.len(),
-        now,
-        "billing_usage_counter.used",
-    )
-    .await
+/// The counters of `keys` as a JSON document bound first: `[{account_id, metric, period_start,
+/// period_end, used}]`.
+fn counters_document(rows: impl Iterator<Item = (String, &'static str, i64, i64, i64)>) -> String {
+    let rows: Vec<serde_json::Value> = rows
+        .map(|(account_id, metric, period_start, period_end, used)| {
+            serde_json::json!({
+                "account_id": account_id, "metric": metric, "period_start": period_start,
+                "period_end": period_end, "used": used,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(rows).to_string()
 }
 
-/// Adds each `(key, period end, units)` to its counter in one statement and returns the new
-/// values. Used under the locks of [`lock_counters`], after the additions were decided against
-/// the limits (see `usage::group`).
-pub async fn add_counts(
-    tx: &mut WriteTx,
-    dialect: Dialect,
-    additions: &[(CounterKey, i64, i64)],
-    now: i64,
-) -> Result<Vec<(CounterKey, i64)>, sqlx::Error> {
-    counters_upsert(
-        tx,
-        dialect,
-        additions.iter().map(|(key, end, units)| (key, *end, *units)),
-        additions.len(),
-        now,
-        "billing_usage_counter.used + excluded.used",
-    )
-    .await
+/// `(account_id, metric, period_start) in <the counters of the document bound first>`.
+fn counter_keys_of_document(dialect: Dialect, table: &str) -> String {
+    match dialect {
+        Dialect::Postgres => format!(
+            "({table}.account_id, {table}.metric, {table}.period_start) in
+                 (select r.account_id, r.metric, r.period_start
+                  from jsonb_to_recordset($1::jsonb) as r(account_id text, metric text, period_start bigint))"
+        ),
+        Dialect::Sqlite => format!(
+            "({table}.account_id, {table}.metric, {table}.period_start) in
+                 (select json_extract(value, '$.account_id'), json_extract(value, '$.metric'),
+                         json_extract(value, '$.period_start')
+                  from json_each(?1))"
+        ),
+    }
 }
 
-/// `insert … on conflict do update set used = <set_used> returning …` over several counters.
-async fn counters_upsert<'k>(
-    tx: &mut WriteTx,
-    dialect: Dialect,
-    rows: impl Iterator<Item = (&'k CounterKey, i64, i64)>,
-    count: usize,
-    now: i64,
-    set_used: &str,
-) -> Result<Vec<(CounterKey, i64)>, sqlx::Error> {
-    if count == 0 {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "insert into billing_usage_counter (account_id, metric, period_start, period_end, used, updated_at)
-         values {}
-         on conflict (account_id, metric, period_start) do update set used = {set_used}, updated_at = excluded.updated_at
-         returning account_id, metric, period_start, used",
-        value_rows(dialect, count, 6, 1)
-    );
-    let mut query = sqlx::query(&sql);
-    let mut metrics = Vec::with_capacity(count);
-    for ((account_id, metric, period_start), period_end, units) in rows {
-        metrics.push(*metric);
-        query = query.bind(account_id).bind(*metric).bind(*period_start).bind(period_end).bind(units).bind(now);
-    }
-    let returned = query.fetch_all(tx.conn()).await?;
-    returned
-        .iter()
+/// Decodes `(account_id, metric, period_start, used)` rows, the metric as one of `metrics`.
+fn counter_rows(rows: &[sqlx::any::AnyRow], metrics: &[&'static str]) -> Result<Vec<(CounterKey, i64)>, sqlx::Error> {
+    rows.iter()
         .map(|r| {
             let metric: String = r.try_get("metric")?;
-            // The returned metric as the caller's static name (it is one of them).
             let metric = metrics.iter().copied().find(|m| *m == metric).ok_or_else(|| sqlx::Error::ColumnDecode {
                 index: "metric".into(),
                 source: "a counter the statement did not name".into(),
@@ -432,15 +472,100 @@ async fn counters_upsert<'k>(
         .collect()
 }
 
+/// Reads the counters `keys` (with their periods' ends) and holds them until the transaction
+/// ends — `select … for update` on PostgreSQL, in the keys' order; SQLite has one writer —
+/// creating missing ones at 0 first. One statement when every counter exists (the usual case;
+/// nothing is written), three when some are new. Returns each key's units used. `keys` must be
+/// distinct and sorted.
+pub async fn lock_counters(
+    tx: &mut WriteTx,
+    dialect: Dialect,
+    keys: &[(CounterKey, i64)],
+    now: i64,
+) -> Result<Vec<(CounterKey, i64)>, sqlx::Error> {
+    if keys.is_empty() {
+        return Ok(Vec::new());
+    }
+    let metrics: Vec<&'static str> = keys.iter().map(|((_, metric, _), _)| *metric).collect();
+    let document = counters_document(keys.iter().map(|((a, m, p), end)| (a.clone(), *m, *p, *end, 0)));
+    let lock = if dialect == Dialect::Postgres { " order by account_id, metric, period_start for update" } else { "" };
+    let select = format!(
+        "select account_id, metric, period_start, used from billing_usage_counter where {}{lock}",
+        counter_keys_of_document(dialect, "billing_usage_counter")
+    );
+    let found = counter_rows(&sqlx::query(&select).bind(&document).fetch_all(tx.conn()).await?, &metrics)?;
+    if found.len() == keys.len() {
+        return Ok(found);
+    }
+    // Some counters are new this period: create them at 0, then read (and lock) them all.
+    let insert = format!(
+        "insert into billing_usage_counter (account_id, metric, period_start, period_end, used, updated_at)
+         {} on conflict (account_id, metric, period_start) do nothing",
+        json_rows_with(
+            dialect,
+            &[
+                ("account_id", "text"),
+                ("metric", "text"),
+                ("period_start", "bigint"),
+                ("period_end", "bigint"),
+                ("used", "bigint")
+            ]
+        )
+    );
+    sqlx::query(&insert).bind(&document).bind(now).execute(tx.conn()).await?;
+    counter_rows(&sqlx::query(&select).bind(&document).fetch_all(tx.conn()).await?, &metrics)
+}
+
+/// Adds each `(key, units)` to its counter in one `update` and returns the new values. Used
+/// under the locks of [`lock_counters`], after the additions were decided against the limits
+/// (see `usage::group`).
+pub async fn add_counts(
+    tx: &mut WriteTx,
+    dialect: Dialect,
+    additions: &[(CounterKey, i64)],
+    now: i64,
+) -> Result<Vec<(CounterKey, i64)>, sqlx::Error> {
+    if additions.is_empty() {
+        return Ok(Vec::new());
+    }
+    let metrics: Vec<&'static str> = additions.iter().map(|((_, metric, _), _)| *metric).collect();
+    let document = counters_document(additions.iter().map(|((a, m, p), units)| (a.clone(), *m, *p, 0, *units)));
+    let sql = match dialect {
+        Dialect::Postgres => "update billing_usage_counter c set used = c.used + r.used, updated_at = $2
+             from jsonb_to_recordset($1::jsonb) as r(account_id text, metric text, period_start bigint, used bigint)
+             where c.account_id = r.account_id and c.metric = r.metric and c.period_start = r.period_start
+             returning c.account_id, c.metric, c.period_start, c.used"
+            .to_owned(),
+        Dialect::Sqlite => {
+            "update billing_usage_counter set used = billing_usage_counter.used + r.used, updated_at = ?2
+             from (select json_extract(value, '$.account_id') as account_id, json_extract(value, '$.metric') as metric,
+                          json_extract(value, '$.period_start') as period_start, json_extract(value, '$.used') as used
+                   from json_each(?1)) as r
+             where billing_usage_counter.account_id = r.account_id and billing_usage_counter.metric = r.metric
+                   and billing_usage_counter.period_start = r.period_start
+             returning billing_usage_counter.account_id, billing_usage_counter.metric,
+                       billing_usage_counter.period_start, billing_usage_counter.used"
+                .to_owned()
+        }
+    };
+    counter_rows(&sqlx::query(&sql).bind(document).bind(now).fetch_all(tx.conn()).await?, &metrics)
+}
+
+/// [`json_rows`] with one more column: the second bound parameter (`$2`, `?2`), after the
+/// document's columns.
+fn json_rows_with(dialect: Dialect, columns: &[(&str, &str)]) -> String {
+    let select = json_rows(dialect, columns);
+    match dialect {
+        Dialect::Postgres => select.replacen(" from jsonb_to_recordset", ", $2 from jsonb_to_recordset", 1),
+        Dialect::Sqlite => select.replacen(" from json_each", ", ?2 from json_each", 1),
+    }
+}
+
 /// Deletes the usage rows `ids` (events the group commit inserted, then did not accept).
 pub async fn delete_rows(tx: &mut WriteTx, dialect: Dialect, ids: &[&str]) -> Result<(), sqlx::Error> {
     if ids.is_empty() {
         return Ok(());
     }
-    let sql = format!("delete from billing_usage where id in ({})", param_list(dialect, 1, ids.len()));
-    let mut query = sqlx::query(&sql);
-    for id in ids {
-        query = query.bind(*id);
-    }
-    query.execute(tx.conn()).await.map(|_| ())
+    let sql = format!("delete from billing_usage where id in {}", json_values(dialect));
+    sqlx::query(&sql).bind(serde_json::json!(ids).to_string()).execute(tx.conn()).await.map(|_| ())
 }

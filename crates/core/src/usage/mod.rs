@@ -118,7 +118,7 @@ pub(crate) async fn standing(
     if let Some(row) = store::standing(db.reader(), account_id, metric.as_str()).await?
         && (row.current_period_end > now || row.status == tariff_model::SubscriptionStatus::Paused)
     {
-        return standing_from(row, metric);
+        return standing_from(db, row, metric).await;
     }
     let subscription = crate::subscriptions::current(db, now, account_id).await?;
     let a = allowance(subscription.as_ref(), metric, policy, now)?;
@@ -138,39 +138,71 @@ pub(crate) async fn standing_for_write(
     if let Some(row) = store::standing(db.reader(), account_id, metric.as_str()).await?
         && (row.current_period_end > now || row.status == tariff_model::SubscriptionStatus::Paused)
     {
-        return standing_from(row, metric);
+        return standing_from(db, row, metric).await;
     }
     crate::subscriptions::rollover(db, now, account_id).await?;
     standing(db, now, policy, account_id, metric).await
 }
 
-/// The allowance of a stored standing whose period is current.
-pub(crate) fn standing_from(row: store::Standing, metric: Metric) -> Result<(Allowance, i64)> {
+/// A plan's quotas, overage prices and pay-as-you-go discount, parsed once per plan version
+/// and kept in the store's cache (see [`plan_limits`]).
+#[derive(Debug)]
+pub(crate) struct PlanLimits {
+    quotas: Option<tariff_model::Quotas>,
+    overage: Option<std::collections::BTreeMap<Metric, i64>>,
+    discount_percent: i64,
+}
+
+/// The limits of plan `plan_id` at version `updated_at` (Unix seconds), from the cache or read
+/// and parsed once: quota decisions parse no plan JSON on the hot path.
+///
+/// # Errors
+/// [`Error::Database`]; [`Error::Internal`] for a plan that vanished or stored invalid JSON.
+pub(crate) async fn plan_limits(db: &Store, plan_id: &str, updated_at: i64) -> Result<std::sync::Arc<PlanLimits>> {
+    let cache = &db.local.plan_limits;
+    if let Some(limits) = cache.get(&(plan_id.to_owned(), updated_at)) {
+        return Ok(limits);
+    }
+    let row = crate::store::plans::limits(db.reader(), plan_id)
+        .await?
+        .ok_or_else(|| Error::Internal(format!("plan {plan_id} of a live subscription is missing")))?;
+    let limits = std::sync::Arc::new(PlanLimits {
+        quotas: parse_json(row.quotas, "quotas")?,
+        overage: parse_json(row.overage, "overage prices")?,
+        discount_percent: row.discount_percent,
+    });
+    cache.insert((plan_id.to_owned(), row.updated_at), limits.clone());
+    Ok(limits)
+}
+
+/// A plan's JSON column, parsed.
+fn parse_json<T: serde::de::DeserializeOwned>(text: Option<String>, what: &str) -> Result<Option<T>> {
+    text.map(|t| serde_json::from_str(&t).map_err(|e| Error::Internal(format!("plan {what} are not valid JSON: {e}"))))
+        .transpose()
+}
+
+/// The allowance of a stored standing whose period is current, with its plan's limits.
+pub(crate) fn allowance_of(row: &store::Standing, limits: &PlanLimits, metric: Metric) -> Result<Allowance> {
     if row.status == tariff_model::SubscriptionStatus::Paused {
         return Err(Error::SubscriptionPaused { paused_at: None });
     }
-    let quotas: Option<tariff_model::Quotas> = match row.quotas.as_deref() {
-        Some(text) => {
-            serde_json::from_str(text).map_err(|e| Error::Internal(format!("plan quotas are not valid JSON: {e}")))?
-        }
-        None => None,
-    };
-    let limit = quotas.as_ref().and_then(|q| q.get(&metric).copied().flatten());
-    let overage: Option<std::collections::BTreeMap<Metric, i64>> = match row.overage.as_deref() {
-        Some(text) => {
-            serde_json::from_str(text).map_err(|e| Error::Internal(format!("plan overage is not valid JSON: {e}")))?
-        }
-        None => None,
-    };
-    let allowance = Allowance {
-        subscription_id: Some(row.subscription_id),
+    Ok(Allowance {
+        subscription_id: Some(row.subscription_id.clone()),
         period_start: row.current_period_start,
         period_end: row.current_period_end,
-        limit,
-        overage_minor: overage.as_ref().and_then(|o| o.get(&metric).copied()),
-        discount_percent: row.discount_percent,
-    };
-    Ok((allowance, row.used.unwrap_or(0)))
+        limit: limits.quotas.as_ref().and_then(|q| q.get(&metric).copied().flatten()),
+        overage_minor: limits.overage.as_ref().and_then(|o| o.get(&metric).copied()),
+        discount_percent: limits.discount_percent,
+    })
+}
+
+/// The allowance and units used of a stored standing whose period is current.
+async fn standing_from(db: &Store, row: store::Standing, metric: Metric) -> Result<(Allowance, i64)> {
+    if row.status == tariff_model::SubscriptionStatus::Paused {
+        return Err(Error::SubscriptionPaused { paused_at: None });
+    }
+    let limits = plan_limits(db, &row.plan_id, row.plan_updated_at).await?;
+    Ok((allowance_of(&row, &limits, metric)?, row.used.unwrap_or(0)))
 }
 
 /// The account's current usage period `[start, end)`, Unix seconds: its subscription's period,
