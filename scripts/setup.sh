@@ -2,7 +2,7 @@
 # Installs what building (and, with --test, testing) Tariff needs, and only what is missing:
 # the wasm target, cargo-leptos 0.3.8, the wasm-bindgen CLI matching Cargo.lock, wasm-opt
 # (binaryen 132 from npm), and for tests Chromium (Debian), the Playwright package and
-# schemathesis (PyPI, for the fault scripts).
+# schemathesis (PyPI, for the fault scripts) and aiosmtpd (PyPI, the SMTP server of the email tests).
 # A warm machine pays a few version checks; a fresh one needs no manual step. See TOOLCHAIN.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,7 @@ TOOLS_DIR="${TARIFF_TOOLS_DIR:-$HOME/.local/share/tariff-tools}"
 CARGO_LEPTOS_VERSION=0.3.8
 BINARYEN_VERSION=132
 SCHEMATHESIS_VERSION=4.32.5
+AIOSMTPD_VERSION=1.4.6
 export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 say() { printf '==> %s\n' "$*"; }
@@ -65,6 +66,11 @@ if [ "$want_test" -eq 1 ]; then
       python3 -m venv "$TOOLS_DIR/venv"
     fi
     "$TOOLS_DIR/venv/bin/pip" install --quiet "schemathesis==$SCHEMATHESIS_VERSION"
+  fi
+  # The email tests start a real SMTP server (aiosmtpd) from the same virtualenv.
+  if ! "$TOOLS_DIR/venv/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
+    say "installing aiosmtpd $AIOSMTPD_VERSION (PyPI) into $TOOLS_DIR/venv"
+    "$TOOLS_DIR/venv/bin/pip" install --quiet "aiosmtpd==$AIOSMTPD_VERSION"
   fi
 fi
 say "toolchain ready"

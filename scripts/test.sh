@@ -12,6 +12,10 @@ else
   echo "==> TEST_DATABASE_URL not set: PostgreSQL variants will be skipped"
 fi
 
+# The email tests need aiosmtpd (installed by scripts/setup.sh --test); here they must run.
+export TARIFF_TOOLS_DIR="${TARIFF_TOOLS_DIR:-$HOME/.local/share/tariff-tools}"
+export TARIFF_REQUIRE_SMTP=1
+
 log=$(mktemp)
 echo "==> cargo test (every crate: unit and integration)"
 cargo test --workspace --features tariff/ssr 2>&1 | tee "$log"

@@ -282,3 +282,51 @@ pub async fn assign_org_plan(org_id: String, plan_id: String) -> Result<(), UiEr
 pub async fn adjust_org_balance(org_id: String, amount: String, reason: String) -> Result<(), UiError> {
     crate::server::pages::admin::adjust_org_balance(org_id, amount, reason).await
 }
+
+/// A webhook endpoint with its newest deliveries, as `/admin/webhooks` shows it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WebhookEndpointView {
+    pub endpoint: tariff_model::WebhookEndpoint,
+    pub deliveries: Vec<tariff_model::WebhookDelivery>,
+}
+
+/// Deliveries shown per endpoint on `/admin/webhooks`.
+pub const WEBHOOK_DELIVERIES_SHOWN: i64 = 20;
+
+/// Every webhook endpoint with its newest deliveries.
+///
+/// # Errors
+/// [`UiError::SignedOut`], [`UiError::Forbidden`]; [`tariff_model::Message::ServerError`].
+#[server(prefix = "/api/ui", endpoint = "admin/webhooks")]
+pub async fn get_admin_webhooks() -> Result<Vec<WebhookEndpointView>, UiError> {
+    crate::server::pages::admin::webhooks().await
+}
+
+/// Registers an endpoint (`id` empty) or changes one from the form's `fields` (`url`,
+/// `description`, `event_types` comma-separated or `*`, `enabled` present when ticked). A new
+/// endpoint's answer carries its secret, shown once. Audited.
+///
+/// # Errors
+/// [`UiError::Forbidden`]; field messages for a bad URL or event type.
+#[server(prefix = "/api/ui", endpoint = "admin/webhooks/save")]
+pub async fn save_webhook(
+    id: String,
+    fields: BTreeMap<String, String>,
+) -> Result<tariff_model::WebhookEndpoint, UiError> {
+    crate::server::pages::admin::save_webhook(id, fields).await
+}
+
+/// Sends a test event to one endpoint (`action` = `test`), sends a delivery again
+/// (`action` = `redeliver`, with `delivery_id`), or deletes the endpoint (`action` = `delete`).
+/// Audited.
+///
+/// # Errors
+/// [`UiError::Forbidden`]; [`tariff_model::Message::NotFound`].
+#[server(prefix = "/api/ui", endpoint = "admin/webhooks/act")]
+pub async fn webhook_action(
+    endpoint_id: String,
+    action: String,
+    delivery_id: Option<String>,
+) -> Result<String, UiError> {
+    crate::server::pages::admin::webhook_action(endpoint_id, action, delivery_id).await
+}

@@ -196,3 +196,30 @@ pub async fn add_card() -> Result<String, UiError> {
 pub async fn pause_subscription(pause: bool) -> Result<Subscription, UiError> {
     crate::server::pages::portal::pause_subscription(pause).await
 }
+
+/// Which customer emails the viewer gets, and whether this server sends emails at all.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct EmailSettings {
+    pub preferences: tariff_model::events::EmailPreferences,
+    /// `SMTP_URL` is set: emails are sent.
+    pub emails_on: bool,
+}
+
+/// The viewer's email preferences.
+///
+/// # Errors
+/// [`UiError::SignedOut`]; [`tariff_model::Message::ServerError`].
+#[server(prefix = "/api/ui", endpoint = "settings/notifications")]
+pub async fn get_email_settings() -> Result<EmailSettings, UiError> {
+    crate::server::pages::portal::email_settings().await
+}
+
+/// Saves the viewer's email preferences from the form: `on` holds the kinds ticked (every kind
+/// not in it is turned off).
+///
+/// # Errors
+/// [`UiError::SignedOut`]; [`tariff_model::Message::ServerError`].
+#[server(prefix = "/api/ui", endpoint = "settings/notifications/save")]
+pub async fn save_email_settings(on: Option<std::collections::BTreeMap<String, String>>) -> Result<(), UiError> {
+    crate::server::pages::portal::save_email_settings(on.unwrap_or_default()).await
+}

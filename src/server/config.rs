@@ -95,6 +95,38 @@ pub struct Config {
     pub metrics_token: Option<SecretString>,
     /// `AUDIT_LOG_*`: the access log in seed 000's shape.
     pub access_log: AccessLogConfig,
+    /// `WEBHOOK_*`: outgoing webhooks (issue 16).
+    pub webhooks: WebhookConfig,
+    /// `SMTP_URL`: customer emails are sent through this server when set (lettre's URL form:
+    /// `smtp://host:25`, `smtps://user:pass@host:465`, `smtp://host:587?tls=required`).
+    pub smtp_url: Option<String>,
+    /// `SMTP_FROM`: the sender of customer emails, default `Tariff <billing@localhost>`.
+    pub smtp_from: String,
+}
+
+/// Outgoing webhooks: `WEBHOOK_ALLOWED_HOSTS` (comma-separated host names, addresses or CIDR
+/// blocks that production may deliver to over plain HTTP or on a private network; default none)
+/// and `WEBHOOK_TIMEOUT_SECONDS` (per attempt, 1–60, default 10).
+#[derive(Clone, Debug)]
+pub struct WebhookConfig {
+    pub allowed_hosts: Vec<String>,
+    pub timeout_seconds: u64,
+}
+
+impl Default for WebhookConfig {
+    fn default() -> Self {
+        WebhookConfig { allowed_hosts: Vec::new(), timeout_seconds: 10 }
+    }
+}
+
+impl Config {
+    /// Where webhook endpoints may point (production: HTTPS and public addresses, unless allowed).
+    pub fn webhook_policy(&self) -> tariff_core::events::delivery::Policy {
+        tariff_core::events::delivery::Policy {
+            production: self.environment == Environment::Production,
+            allowed_hosts: self.webhooks.allowed_hosts.clone(),
+        }
+    }
 }
 
 /// `url` without its credentials: `postgres://tariff:secret@db/x` → `postgres://***@db/x`.
@@ -131,6 +163,9 @@ impl std::fmt::Debug for Config {
             .field("rate_limit", &self.rate_limit)
             .field("metrics_token", &self.metrics_token)
             .field("access_log", &self.access_log)
+            .field("webhooks", &self.webhooks)
+            .field("smtp_url", &self.smtp_url.as_deref().map(redact_url))
+            .field("smtp_from", &self.smtp_from)
             .finish()
     }
 }
@@ -379,6 +414,22 @@ impl Config {
             access_log.excluded_paths =
                 paths.split(',').map(str::trim).filter(|p| !p.is_empty()).map(str::to_owned).collect();
         }
+        let mut webhooks = WebhookConfig::default();
+        if let Some(hosts) = get("WEBHOOK_ALLOWED_HOSTS") {
+            webhooks.allowed_hosts =
+                hosts.split(',').map(str::trim).filter(|h| !h.is_empty()).map(str::to_owned).collect();
+        }
+        if let Some(seconds) = get("WEBHOOK_TIMEOUT_SECONDS") {
+            webhooks.timeout_seconds = seconds
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=60).contains(n))
+                .ok_or_else(|| invalid("WEBHOOK_TIMEOUT_SECONDS", format!("{seconds:?} is not 1 to 60 seconds")))?;
+        }
+        let smtp_url = get("SMTP_URL").filter(|u| !u.trim().is_empty());
+        if smtp_url.as_ref().is_some_and(|u| !(u.starts_with("smtp://") || u.starts_with("smtps://"))) {
+            return Err(invalid("SMTP_URL", "must start with smtp:// or smtps://".into()));
+        }
         let redis_url = get("REDIS_URL");
         if redis_url.as_ref().is_some_and(|u| !(u.starts_with("redis://") || u.starts_with("rediss://"))) {
             return Err(invalid("REDIS_URL", "must start with redis:// or rediss://".into()));
@@ -408,6 +459,9 @@ impl Config {
             rate_limit,
             metrics_token: get("METRICS_TOKEN").map(SecretString::from),
             access_log,
+            webhooks,
+            smtp_url,
+            smtp_from: get("SMTP_FROM").unwrap_or_else(|| "Tariff <billing@localhost>".to_owned()),
         })
     }
 }

@@ -26,9 +26,30 @@ pub const RESERVATIONS_EVERY: Duration = Duration::from_secs(5);
 /// Starts the jobs on the runtime; abort the handle to stop them.
 pub fn spawn(state: AppState) -> tokio::task::JoinHandle<()> {
     let billing = state.billing.clone();
+    let outbox = super::outbox::spawn(state.clone());
+    let mailer = match super::mailer::spawn(state.clone()) {
+        Ok(mailer) => mailer,
+        Err(e) => {
+            tracing::error!(target: tariff_core::LOG_TARGET, error = %e, "customer emails are off");
+            None
+        }
+    };
     tokio::spawn(async move {
+        // Stops the webhook worker and the mailer with the jobs (the handle is aborted, these
+        // guards dropped).
+        let _outbox = AbortOnDrop(outbox);
+        let _mailer = mailer.map(AbortOnDrop);
         tokio::join!(billing_loop(state), reservations_loop(billing));
     })
+}
+
+/// Aborts a task when dropped.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Frees expired usage reservations every [`RESERVATIONS_EVERY`].
@@ -95,6 +116,12 @@ async fn billing_loop(state: AppState) {
 pub async fn run_billing(billing: &tariff_core::Billing) {
     let now = billing.now();
     step("rollover", "subscription rollover applied", subscriptions::rollover_due(&billing.store, now)).await;
+    step(
+        "upcoming_notices",
+        "trial.will_end and subscription.renewal_upcoming events written",
+        tariff_core::events::notify_upcoming(&billing.store, now),
+    )
+    .await;
     step("notifications", "webhook notifications handled again by the sweeper", payments::sweep_notifications(billing))
         .await;
     step("renewals", "renewal charges attempted", payments::charge_due_renewals(billing)).await;
@@ -191,6 +218,8 @@ async fn advance_clock_unaudited(
     test_clock::move_to(&billing.store, clock, target).await?;
     run_billing(billing).await;
     runs += 1;
+    // Retries of webhook deliveries that fell due on the way go out now.
+    billing.store.events_notify().notify_one();
     tracing::info!(target: tariff_core::LOG_TARGET, advance_seconds, now = billing.now(), runs, "sandbox test clock moved forward");
     Ok(clock_state(state, runs))
 }

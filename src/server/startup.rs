@@ -114,6 +114,7 @@ pub async fn open_store(config: &Config) -> Result<Store, String> {
     let store =
         Store::connect(&config.database_url, config.database_max_connections).await.map_err(|e| e.to_string())?;
     store.migrate().await.map_err(|e| e.to_string())?;
+    store.set_low_balance_default(config.low_balance_minor);
     Ok(store)
 }
 

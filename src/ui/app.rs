@@ -6,9 +6,11 @@ use super::admin::orgs::{AdminOrgPage, AdminOrgsPage};
 use super::admin::overview::AdminOverviewPage;
 use super::admin::plans::{AdminPlansPage, PlanEditorPage};
 use super::admin::users::{AdminUserPage, AdminUsersPage, PlanSubscribersPage};
+use super::admin::webhooks::AdminWebhooksPage;
 use super::auth::{LoginPage, LogoutButton, SignupPage};
 use super::i18n::{Locale, provide_locale, t, use_locale};
 use super::portal::balance::BalancePage;
+use super::portal::notifications::NotificationsPage;
 use super::portal::orgs::{OrgPage, account_switcher};
 use super::portal::overview::BillingPage;
 use super::portal::payments::TransactionsPage;
@@ -127,6 +129,7 @@ fn Frame() -> impl IntoView {
                 <Route path=path!("/billing/balance") view=BalancePage ssr=SsrMode::Async/>
                 <Route path=path!("/billing/transactions") view=TransactionsPage ssr=SsrMode::Async/>
                 <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/notifications") view=NotificationsPage ssr=SsrMode::Async/>
                 <Route path=path!("/org/:id") view=OrgPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin") view=AdminOverviewPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans") view=AdminPlansPage ssr=SsrMode::Async/>
@@ -134,6 +137,7 @@ fn Frame() -> impl IntoView {
                 <Route path=path!("/admin/plans/:id/edit") view=PlanEditorPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/plans/:id/subscribers") view=PlanSubscribersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/features") view=AdminFeaturesPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/webhooks") view=AdminWebhooksPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async/>
                 <Route path=path!("/admin/orgs") view=AdminOrgsPage ssr=SsrMode::Async/>

@@ -415,6 +415,12 @@ fn english(m: &Message) -> String {
         NotPaused => "The subscription is not paused".into(),
         PauseNotAllowed => "This plan cannot be paused by its subscribers".into(),
         ClockForwardOnly => "The test clock moves only forward, by 1 second to 5 years".into(),
+        WebhookUrlInvalid => "Enter an absolute http:// or https:// address".into(),
+        WebhookHttpsRequired => "Endpoints use HTTPS in production (or a host the operator allows)".into(),
+        WebhookAddressNotAllowed => "Private, loopback and link-local addresses are refused in production".into(),
+        EventTypeUnknown { value } => format!("{value:?} is not an event type"),
+        EventTypesRequired => "Choose at least one event type, or \"*\" for all".into(),
+        OverlapRange { max } => format!("The old secret keeps signing for 0 to {max} seconds"),
         MonthsRange { max } => format!("months must be 1 to {max}"),
         UpgradeNow { amount_minor, currency } => {
             format!("Upgrade now: pay {} for the rest of this period", amount(*amount_minor, *currency, en))
@@ -453,6 +459,8 @@ fn russian(m: &Message) -> String {
             Entity::Invitation => "Приглашение не найдено.",
             Entity::Member => "Участник не найден.",
             Entity::Reservation => "Резервирование не найдено.",
+            Entity::WebhookEndpoint => "Адрес для вебхуков не найден.",
+            Entity::WebhookDelivery => "Доставка не найдена.",
         }
         .into(),
         Retry => "Запрос не прошёл. Проверьте соединение и попробуйте ещё раз.".into(),
@@ -602,6 +610,12 @@ fn russian(m: &Message) -> String {
         NotPaused => "Подписка не приостановлена".into(),
         PauseNotAllowed => "Подписчики этого тарифа не могут приостанавливать подписку".into(),
         ClockForwardOnly => "Тестовые часы идут только вперёд: от 1 секунды до 5 лет".into(),
+        WebhookUrlInvalid => "Укажите полный адрес http:// или https://".into(),
+        WebhookHttpsRequired => "В рабочем режиме адрес должен быть HTTPS (или хост, разрешённый оператором)".into(),
+        WebhookAddressNotAllowed => "В рабочем режиме частные, локальные и link-local адреса запрещены".into(),
+        EventTypeUnknown { value } => format!("{value:?} — не тип события"),
+        EventTypesRequired => "Выберите хотя бы один тип события или \"*\" для всех".into(),
+        OverlapRange { max } => format!("Старый секрет подписывает ещё от 0 до {max} секунд"),
         MonthsRange { max } => format!("months — от 1 до {max}"),
         UpgradeNow { amount_minor, currency } => {
             format!("Перейти сейчас: оплатить {} за остаток периода", amount(*amount_minor, *currency, ru))

@@ -15,6 +15,7 @@ mod hot_path;
 mod lifecycle;
 mod openapi;
 mod orgs;
+mod outgoing;
 mod payg;
 mod payments;
 mod plans_api;

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod balance;
 pub mod clock;
 pub mod error;
+pub mod events;
 pub mod features;
 pub mod gateway;
 pub mod leases;

@@ -139,10 +139,12 @@ pub enum Entity {
     Invitation,
     Member,
     Reservation,
+    WebhookEndpoint,
+    WebhookDelivery,
 }
 
 impl Entity {
-    pub const ALL: [Entity; 12] = [
+    pub const ALL: [Entity; 14] = [
         Entity::Plan,
         Entity::Subscription,
         Entity::Transaction,
@@ -155,6 +157,8 @@ impl Entity {
         Entity::Invitation,
         Entity::Member,
         Entity::Reservation,
+        Entity::WebhookEndpoint,
+        Entity::WebhookDelivery,
     ];
 
     /// The entity's name in problem details, e.g. `plan`.
@@ -172,6 +176,8 @@ impl Entity {
             Entity::Invitation => "invitation",
             Entity::Member => "member",
             Entity::Reservation => "reservation",
+            Entity::WebhookEndpoint => "webhook_endpoint",
+            Entity::WebhookDelivery => "webhook_delivery",
         }
     }
 }
@@ -440,6 +446,24 @@ pub enum Message {
     PauseNotAllowed,
     /// The test clock only moves forward, by 1 second to 5 years.
     ClockForwardOnly,
+
+    // Outgoing webhooks.
+    /// An endpoint URL must be an absolute `http://` or `https://` URL.
+    WebhookUrlInvalid,
+    /// Production endpoints use HTTPS, unless the operator allows the host explicitly.
+    WebhookHttpsRequired,
+    /// The URL's host is a private, loopback or link-local address (refused in production).
+    WebhookAddressNotAllowed,
+    /// Not an event type (nor `*`).
+    EventTypeUnknown {
+        value: String,
+    },
+    /// An endpoint takes at least one event type.
+    EventTypesRequired,
+    /// The old secret keeps signing for 0 seconds to `max`.
+    OverlapRange {
+        max: i64,
+    },
     /// `months` of the MRR series is 1 to `max`.
     MonthsRange {
         max: i64,
@@ -588,6 +612,12 @@ impl Message {
             NotPaused,
             PauseNotAllowed,
             ClockForwardOnly,
+            WebhookUrlInvalid,
+            WebhookHttpsRequired,
+            WebhookAddressNotAllowed,
+            EventTypeUnknown { value: "invoice.paid".into() },
+            EventTypesRequired,
+            OverlapRange { max: 604_800 },
             MonthsRange { max: 60 },
             UpgradeNow { amount_minor: 41_235, currency: rub },
             UpgradeNewPeriod { amount_minor: 990_000, currency: rub, until: 1_798_761_600 },

@@ -14,6 +14,7 @@ pub mod payg;
 pub mod reservations;
 pub mod responses;
 pub mod webhook;
+pub mod webhook_endpoints;
 
 use crate::server::state::AppState;
 use axum::Router;
@@ -90,6 +91,16 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/billing/clock", get(lifecycle::get_clock).post(lifecycle::advance_clock))
         .route("/api/v1/admin/billing/stats/mrr", get(lifecycle::mrr_series))
         .route("/api/v1/admin/billing/transactions/{transaction_id}/refund", post(admin::refund_transaction))
+        .route("/api/v1/admin/webhooks", get(webhook_endpoints::list).post(webhook_endpoints::create))
+        .route(
+            "/api/v1/admin/webhooks/{id}",
+            get(webhook_endpoints::get).patch(webhook_endpoints::update).delete(webhook_endpoints::delete),
+        )
+        .route("/api/v1/admin/webhooks/{id}/rotate", post(webhook_endpoints::rotate))
+        .route("/api/v1/admin/webhooks/{id}/test", post(webhook_endpoints::send_test))
+        .route("/api/v1/admin/webhooks/{id}/deliveries", get(webhook_endpoints::deliveries))
+        .route("/api/v1/admin/webhooks/{id}/deliveries/{delivery_id}", get(webhook_endpoints::delivery))
+        .route("/api/v1/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver", post(webhook_endpoints::redeliver))
         .route("/api/v1/openapi.json", get(openapi::document))
 }
 

@@ -434,3 +434,75 @@ pub async fn adjust_org_balance(org_id: String, amount: String, reason: String) 
         .map_err(fail)?;
     Ok(())
 }
+
+/// See [`crate::actions::admin::get_admin_webhooks`].
+pub async fn webhooks() -> Result<Vec<crate::actions::admin::WebhookEndpointView>, UiError> {
+    use tariff_core::events::endpoints;
+    require_admin()?;
+    let db = &state().billing.store;
+    let mut views = Vec::new();
+    for endpoint in endpoints::list(db).await.map_err(fail)? {
+        let deliveries = endpoints::deliveries(db, &endpoint.id, crate::actions::admin::WEBHOOK_DELIVERIES_SHOWN)
+            .await
+            .map_err(fail)?;
+        views.push(crate::actions::admin::WebhookEndpointView { endpoint, deliveries });
+    }
+    Ok(views)
+}
+
+/// See [`crate::actions::admin::save_webhook`].
+pub async fn save_webhook(
+    id: String,
+    fields: BTreeMap<String, String>,
+) -> Result<tariff_model::WebhookEndpoint, UiError> {
+    use tariff_core::events::endpoints;
+    let admin = require_admin()?;
+    let state = state();
+    let text = |name: &str| fields.get(name).map(|v| v.trim().to_owned());
+    let event_types = text("event_types").map(|types| {
+        types.split([',', ' ', '\n']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned).collect::<Vec<_>>()
+    });
+    let body = tariff_model::events::WebhookEndpointBody {
+        url: text("url"),
+        description: text("description"),
+        event_types,
+        enabled: Some(fields.contains_key("enabled")),
+    };
+    let policy = state.config.webhook_policy();
+    let db = &state.billing.store;
+    let actor = admin_actor(&admin);
+    if id.trim().is_empty() {
+        endpoints::create(db, state.now(), &actor, &policy, body).await.map_err(fail)
+    } else {
+        endpoints::update(db, state.now(), &actor, &policy, id.trim(), body).await.map_err(fail)
+    }
+}
+
+/// See [`crate::actions::admin::webhook_action`].
+pub async fn webhook_action(
+    endpoint_id: String,
+    action: String,
+    delivery_id: Option<String>,
+) -> Result<String, UiError> {
+    use tariff_core::events::endpoints;
+    let admin = require_admin()?;
+    let state = state();
+    let db = &state.billing.store;
+    let actor = admin_actor(&admin);
+    match (action.as_str(), delivery_id) {
+        ("test", _) => {
+            let body = tariff_model::events::TestEventBody::default();
+            let delivery = endpoints::send_test(db, state.now(), &actor, &endpoint_id, body).await.map_err(fail)?;
+            Ok(delivery.id)
+        }
+        ("redeliver", Some(delivery_id)) => {
+            endpoints::redeliver(db, state.now(), &actor, &endpoint_id, &delivery_id).await.map_err(fail)?;
+            Ok(delivery_id)
+        }
+        ("delete", _) => {
+            endpoints::delete(db, state.now(), &actor, &endpoint_id).await.map_err(fail)?;
+            Ok(endpoint_id)
+        }
+        _ => Err(fail(Error::not_found(Entity::Route, action))),
+    }
+}

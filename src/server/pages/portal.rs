@@ -312,3 +312,23 @@ pub async fn pause_subscription(pause: bool) -> Result<Subscription, UiError> {
         subscriptions::pause::resume_own(&state.billing, &user).await.map_err(fail)
     }
 }
+
+/// See [`crate::actions::portal::get_email_settings`].
+pub async fn email_settings() -> Result<crate::actions::portal::EmailSettings, UiError> {
+    let viewer = require_viewer()?;
+    let state = state();
+    let preferences = tariff_core::events::email::preferences(&state.billing.store, &viewer.id).await.map_err(fail)?;
+    Ok(crate::actions::portal::EmailSettings { preferences, emails_on: state.config.smtp_url.is_some() })
+}
+
+/// See [`crate::actions::portal::save_email_settings`].
+pub async fn save_email_settings(on: std::collections::BTreeMap<String, String>) -> Result<(), UiError> {
+    use tariff_model::events::{EmailKind, EmailPreferences};
+    let viewer = require_viewer()?;
+    let state = state();
+    let off = EmailKind::ALL.into_iter().filter(|kind| !on.contains_key(kind.as_str())).collect();
+    let preferences = EmailPreferences { off };
+    tariff_core::events::email::set_preferences(&state.billing.store, &viewer.id, &preferences, state.now())
+        .await
+        .map_err(fail)
+}

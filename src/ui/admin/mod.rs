@@ -9,6 +9,7 @@ pub mod overview;
 pub mod plans;
 pub mod revenue;
 pub mod users;
+pub mod webhooks;
 
 use super::i18n::{Locale, use_locale};
 use super::portal::loading;
@@ -18,7 +19,7 @@ use leptos::prelude::*;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-/// The left navigation: `Overview · Plans · Features · Users · Audit log`.
+/// The left navigation: `Overview · Plans · Features · Users · Organisations · Webhooks · Audit log`.
 #[component]
 pub fn AdminNav() -> impl IntoView {
     const LINKS: &[(&str, &str, &str)] = &[
@@ -27,6 +28,7 @@ pub fn AdminNav() -> impl IntoView {
         ("/admin/features", "Features", "Функции"),
         ("/admin/users", "Users", "Пользователи"),
         ("/admin/orgs", "Organisations", "Организации"),
+        ("/admin/webhooks", "Webhooks", "Вебхуки"),
         ("/admin/audit", "Audit log", "Журнал аудита"),
     ];
     section_nav("sidenav", ("Administration", "Администрирование"), LINKS, true, "/admin")

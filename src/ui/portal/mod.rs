@@ -3,6 +3,7 @@
 //! the session itself and calls the same service layer as the JSON API.
 
 pub mod balance;
+pub mod notifications;
 pub mod orgs;
 pub mod overview;
 pub mod payments;
@@ -14,7 +15,7 @@ use super::i18n::{t, use_locale};
 use super::widgets::section_nav;
 use leptos::prelude::*;
 
-/// `Overview · Usage · Balance · Payments · Plans · API tokens`, the current page marked.
+/// `Overview · Usage · Balance · Payments · Plans · API tokens · Emails`, the current page marked.
 #[component]
 pub fn PortalNav() -> impl IntoView {
     const LINKS: &[(&str, &str, &str)] = &[
@@ -24,6 +25,7 @@ pub fn PortalNav() -> impl IntoView {
         ("/billing/transactions", "Payments", "Платежи"),
         ("/billing/plans", "Plans", "Тарифы"),
         ("/settings/tokens", "API tokens", "API-токены"),
+        ("/settings/notifications", "Emails", "Письма"),
     ];
     section_nav("subnav", ("Billing", "Оплата"), LINKS, false, "/billing")
 }

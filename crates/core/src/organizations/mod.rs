@@ -294,10 +294,13 @@ pub async fn invite(db: &Store, now: i64, org_id: &str, user: &UserRef, body: &I
         now,
     )
     .await?;
-    tx.commit().await?;
     let row =
-        store::invitation(db.reader(), &id).await?.ok_or_else(|| Error::Internal("an invitation vanished".into()))?;
-    Ok(invitation_view(row, now))
+        store::invitation(tx.conn(), &id).await?.ok_or_else(|| Error::Internal("an invitation vanished".into()))?;
+    let invitation = invitation_view(row, now);
+    let data = serde_json::to_value(&invitation).map_err(|e| Error::Internal(e.to_string()))?;
+    crate::events::emit(&mut tx, tariff_model::EventType::InvitationCreated, org_id, Some(&user.id), data, now).await?;
+    tx.commit().await?;
+    Ok(invitation)
 }
 
 /// Revokes a pending invitation of the organisation (owners and admins).

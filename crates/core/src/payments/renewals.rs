@@ -149,8 +149,15 @@ pub(crate) async fn record_decline(
         Some(after) => {
             let next_at = period_end + after;
             let mut tx = db.begin_write().await?;
-            subscription_store::record_failed_renewal(&mut tx, subscription_id, attempt, next_at, billing.now())
-                .await?;
+            let before = subscription_store::find_by_id(tx.conn(), subscription_id).await?;
+            if subscription_store::record_failed_renewal(&mut tx, subscription_id, attempt, next_at, billing.now())
+                .await?
+                && let Some(before) = before
+                && let Some(after) = subscription_store::find_by_id(tx.conn(), subscription_id).await?
+            {
+                // Written without `subscriptions::update` (it counts the attempt too): the event here.
+                crate::events::subscription_written(&mut tx, Some(&before), &after).await?;
+            }
             tx.commit().await?;
             tracing::info!(target: crate::LOG_TARGET, %subscription_id, attempt, next_at, "renewal declined; past due until the next retry");
         }

@@ -3,7 +3,7 @@
 //! update of the cached balance plus one ledger row in the same transaction, so the ledger always
 //! sums to the balance and a debit can never take it below zero.
 
-use super::{WriteTx, get_enum};
+use super::{WriteTx, get_enum, into_database_error};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 use tariff_model::{BalanceEntry, BalanceReason, Currency, balance::decimal_from_micros};
@@ -96,7 +96,7 @@ pub async fn apply(tx: &mut WriteTx, m: &Movement<'_>) -> Result<Applied, sqlx::
     let moved = sqlx::query(
         "update account set balance_micros = balance_micros + $2, updated_at = $3
          where id = $1 and balance_micros + $2 >= 0 and balance_micros <= $4 - $2
-         returning balance_micros, currency",
+         returning balance_micros, currency, low_balance_minor",
     )
     .bind(m.account_id)
     .bind(m.delta_micros)
@@ -134,6 +134,16 @@ pub async fn apply(tx: &mut WriteTx, m: &Movement<'_>) -> Result<Applied, sqlx::
         index: "currency".into(),
         source: e.to_string().into(),
     })?;
+    let moved = crate::events::BalanceMove {
+        account_id: m.account_id,
+        reason: m.reason,
+        delta_micros: m.delta_micros,
+        balance_micros,
+        currency,
+        low_balance_minor: row.try_get("low_balance_minor")?,
+        now: m.now,
+    };
+    crate::events::balance_moved(tx, moved).await.map_err(into_database_error)?;
     Ok(Applied::Moved { balance_micros, currency })
 }
 

@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod balances;
 pub mod charges;
+pub mod events;
 pub mod features;
 pub mod leases;
 pub mod orgs;
@@ -115,6 +116,16 @@ pub(crate) struct Local {
     /// Plans' parsed quotas, overage prices and discount by plan id and version (`updated_at`);
     /// see [`crate::usage::plan_limits`].
     pub plan_limits: moka::sync::Cache<(String, i64), Arc<crate::usage::PlanLimits>>,
+    /// Woken after the commit of a transaction that wrote events (the webhook worker waits on it).
+    pub events: Arc<tokio::sync::Notify>,
+    /// The same for the mailer of customer emails.
+    pub mail: Arc<tokio::sync::Notify>,
+    /// The server's default low-balance threshold, minor units (`BILLING_LOW_BALANCE`): the
+    /// `balance.low` event fires when a debit takes a balance below it (or the account's own).
+    pub low_balance_minor: Arc<std::sync::atomic::AtomicI64>,
+    /// Customer emails are sent (`SMTP_URL` is set): events of a kind with an email are written
+    /// with their email pending.
+    pub emails: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Local {
@@ -129,6 +140,10 @@ impl Local {
                 .max_capacity(PLAN_CACHE_ENTRIES)
                 .time_to_live(Duration::from_secs(PLAN_CACHE_SECONDS))
                 .build(),
+            events: Arc::new(tokio::sync::Notify::new()),
+            mail: Arc::new(tokio::sync::Notify::new()),
+            low_balance_minor: Arc::new(std::sync::atomic::AtomicI64::new(0)),
+            emails: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         }
     }
 }
@@ -174,6 +189,25 @@ impl WriteTx {
     /// The dialect of the transaction's database.
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// The server's default low-balance threshold, minor units (see [`Store::set_low_balance_default`]).
+    pub(crate) fn low_balance_default(&self) -> i64 {
+        self.local.low_balance_minor.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Whether customer emails are sent (see [`Store::set_emails`]).
+    pub(crate) fn emails(&self) -> bool {
+        self.local.emails.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Wakes the webhook worker once the transaction commits (it wrote events).
+    pub(crate) fn events_written(&mut self) {
+        let (events, mail) = (self.local.events.clone(), self.local.mail.clone());
+        self.after_commit(move || {
+            events.notify_one();
+            mail.notify_one();
+        });
     }
 
     /// Runs `f` after the transaction commits (never when it rolls back).
@@ -255,6 +289,28 @@ impl Store {
         Ok(())
     }
 
+    /// Sets the default low-balance threshold, minor units (`BILLING_LOW_BALANCE`), that decides
+    /// when a debit writes a `balance.low` event for an account without its own threshold.
+    pub fn set_low_balance_default(&self, minor: i64) {
+        self.local.low_balance_minor.store(minor, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Turns customer emails on (`SMTP_URL` is set): from now on an event of a kind with an email
+    /// is written with its email pending, for the mailer.
+    pub fn set_emails(&self, on: bool) {
+        self.local.emails.store(on, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Notified after every commit that wrote events: the webhook worker waits on it between polls.
+    pub fn events_notify(&self) -> Arc<tokio::sync::Notify> {
+        self.local.events.clone()
+    }
+
+    /// Notified after every commit that wrote events: the mailer waits on it between polls.
+    pub fn mail_notify(&self) -> Arc<tokio::sync::Notify> {
+        self.local.mail.clone()
+    }
+
     /// Round-trips a trivial query; used by `GET /healthz`.
     pub async fn ping(&self) -> Result<(), sqlx::Error> {
         sqlx::query("select 1").execute(&self.pool).await.map(|_| ())
@@ -304,6 +360,10 @@ impl Store {
             principals: self.local.principals.clone(),
             plan_limits: self.local.plan_limits.clone(),
             consumer: std::sync::OnceLock::new(),
+            events: self.local.events.clone(),
+            mail: self.local.mail.clone(),
+            low_balance_minor: self.local.low_balance_minor.clone(),
+            emails: self.local.emails.clone(),
         };
         Store { local: Arc::new(local), ..self.clone() }
     }
@@ -428,5 +488,14 @@ pub(crate) fn is_unique_violation(err: &sqlx::Error, name: &str) -> bool {
             db.is_unique_violation() && (db.constraint() == Some(name) || db.message().contains(name))
         }
         _ => false,
+    }
+}
+
+/// A billing error met inside a store write (the event hooks), as the store's error type: a
+/// database error stays itself, anything else becomes a protocol error carrying its text.
+pub(crate) fn into_database_error(e: crate::Error) -> sqlx::Error {
+    match e {
+        crate::Error::Database(e) => e,
+        other => sqlx::Error::Protocol(other.to_string()),
     }
 }

@@ -377,14 +377,15 @@ pub async fn due_renewals<'c, E: Executor<'c, Database = Any>>(
 
 /// Records a failed renewal charge: `past_due`, the attempt count and when to try next. Counts
 /// each attempt once (the decline may be seen both in the charge's answer and in a notification).
+/// Returns whether it recorded the attempt.
 pub async fn record_failed_renewal(
     tx: &mut WriteTx,
     id: &str,
     attempts: i64,
     next_at: i64,
     now: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query(
         "update billing_subscription set status = $5, renewal_attempts = $2, next_renewal_at = $3, updated_at = $4
          where id = $1 and status in ($6, $5) and renewal_attempts < $2",
     )
@@ -396,7 +397,7 @@ pub async fn record_failed_renewal(
     .bind(SubscriptionStatus::Active.as_str())
     .execute(tx.conn())
     .await?;
-    Ok(())
+    Ok(done.rows_affected() > 0)
 }
 
 /// Clears the dunning state after a successful payment.

@@ -1,6 +1,6 @@
 //! `billing_transaction` rows: payments, renewals, top-ups and refunds.
 
-use super::{WriteTx, get_enum, placeholders};
+use super::{WriteTx, get_enum, into_database_error, placeholders};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 use tariff_model::money::decimal_from_minor;
@@ -326,6 +326,7 @@ pub async fn transition(
     }
     let kind: Option<String> = query.fetch_optional(tx.conn()).await?.map(|row| row.try_get("kind")).transpose()?;
     let Some(kind) = kind else { return Ok(false) };
+    crate::events::transaction_moved(tx, id, to, now).await.map_err(into_database_error)?;
     tx.after_commit(move || {
         metrics::counter!("tariff_transactions_total", "kind" => kind, "status" => to.as_str()).increment(1);
     });
@@ -382,6 +383,10 @@ pub async fn set_refund(
     status: Option<TransactionStatus>,
     now: i64,
 ) -> Result<(), sqlx::Error> {
+    let before: Option<String> = sqlx::query_scalar("select status from billing_transaction where id = $1")
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
     sqlx::query(
         "update billing_transaction set yookassa_refund_id = $2, yookassa_status = $3,
              status = coalesce($5, status), updated_at = $4
@@ -395,6 +400,11 @@ pub async fn set_refund(
     .bind(TransactionKind::Refund.as_str())
     .execute(tx.conn())
     .await?;
+    if let Some(to) = status
+        && before.as_deref().is_some_and(|b| b != to.as_str())
+    {
+        crate::events::transaction_moved(tx, id, to, now).await.map_err(into_database_error)?;
+    }
     Ok(())
 }
 

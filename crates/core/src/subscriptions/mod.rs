@@ -90,10 +90,14 @@ pub(crate) fn new_row(user_id: &str, account_id: &str, plan: &Plan, start: i64, 
 }
 
 /// Inserts a subscription inside `tx`; a second live subscription of the account is a conflict.
-/// The account's MRR movement, if any, is recorded in the same transaction.
+/// The account's MRR movement, if any, and its `subscription.created` event are recorded in the
+/// same transaction.
 pub(crate) async fn insert(tx: &mut WriteTx, row: &SubscriptionRow) -> Result<()> {
     match store::insert(tx, row).await {
-        Ok(()) => crate::revenue::sync(tx, &row.account_id, row.updated_at).await,
+        Ok(()) => {
+            crate::revenue::sync(tx, &row.account_id, row.updated_at).await?;
+            crate::events::subscription_written(tx, None, row).await
+        }
         Err(e) if is_unique_violation(&e, "billing_subscription_live_key") => {
             Err(Error::Conflict(Message::AlreadySubscribed))
         }
@@ -102,7 +106,8 @@ pub(crate) async fn insert(tx: &mut WriteTx, row: &SubscriptionRow) -> Result<()
 }
 
 /// Writes `next` over `current` inside `tx` if nobody changed it since it was read (`where
-/// updated_at = old and status = old`), recording the account's MRR movement with it. Returns
+/// updated_at = old and status = old`), recording the account's MRR movement and the change's
+/// event (`crate::events::subscription_written`) with it. Returns
 /// whether it was written. Every change of a stored subscription goes through here.
 ///
 /// # Errors
@@ -112,6 +117,7 @@ pub(crate) async fn update(tx: &mut WriteTx, next: &SubscriptionRow, current: &S
         return Ok(false);
     }
     crate::revenue::sync(tx, &next.account_id, next.updated_at).await?;
+    crate::events::subscription_written(tx, Some(current), next).await?;
     Ok(true)
 }
 

@@ -155,6 +155,11 @@ pub async fn record_batch(
         )
         .await?;
         if let Some(a) = allowances.get(&(account_id.clone(), *metric))
+            && let Some(row) = rows.iter().find(|r| &r.account_id == account_id && r.metric == *metric)
+        {
+            a.counted(&mut tx, account_id, &row.user_id, metric, used.saturating_sub(*amount), used, now).await?;
+        }
+        if let Some(a) = allowances.get(&(account_id.clone(), *metric))
             && let (Some(price), Some(limit)) = (a.priced_overage(), a.limit)
         {
             let excess = (*amount).min(used - limit).max(0);

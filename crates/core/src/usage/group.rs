@@ -266,10 +266,12 @@ async fn decide(tx: &mut WriteTx, store_of_group: &Store, consumes: &[Consume]) 
     keys.sort_unstable();
     keys.dedup_by(|a, b| a.0 == b.0);
     let mut used: HashMap<CounterKey, i64> = store::lock_counters(tx, dialect, &keys, now).await?.into_iter().collect();
+    let locked = used.clone();
 
     // 4. Decisions in arrival order.
     let mut decisions: Vec<Decision> = consumes.iter().map(|_| Decision::Single).collect();
     let mut added: HashMap<CounterKey, i64> = HashMap::new();
+    let mut first_of: HashMap<CounterKey, usize> = HashMap::new();
     let mut dropped: Vec<&str> = Vec::new();
     for (i, row) in &rows {
         let a = allowances[*i].clone().expect("a row exists only for an allowance");
@@ -282,6 +284,7 @@ async fn decide(tx: &mut WriteTx, store_of_group: &Store, consumes: &[Consume]) 
         let bound = a.limit.map_or(MAX_COUNTER, |limit| limit.min(MAX_COUNTER));
         if current.saturating_add(row.amount) <= bound {
             used.insert(key.clone(), current + row.amount);
+            first_of.entry(key.clone()).or_insert(*i);
             *added.entry(key).or_default() += row.amount;
             decisions[*i] = Decision::Accepted { a, used: current + row.amount };
         } else {
@@ -301,6 +304,17 @@ async fn decide(tx: &mut WriteTx, store_of_group: &Store, consumes: &[Consume]) 
     for (key, total) in store::add_counts(tx, dialect, &additions, now).await? {
         if used.get(&key) != Some(&total) {
             return Err(Error::Internal(format!("a counter of the group reads {total}, not the decided total")));
+        }
+    }
+
+    // 6. Quota alerts (`usage.threshold`) of the counters that crossed 80 % or 100 %.
+    for (key, units) in &additions {
+        let Some(&i) = first_of.get(key) else { continue };
+        let Some(a) = &allowances[i] else { continue };
+        let before = locked.get(key).copied().unwrap_or_default();
+        if a.limit.is_some_and(|limit| crate::events::crossed(limit, before, before + units).next().is_some()) {
+            let user = &consumes[i].user;
+            a.counted(tx, &key.0, &user.id, key.1, before, before + units, now).await?;
         }
     }
     Ok(decisions)

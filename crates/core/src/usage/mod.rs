@@ -38,6 +38,33 @@ pub(crate) struct Allowance {
 }
 
 impl Allowance {
+    /// The `usage.threshold` check of an addition to this allowance's counter, `before` → `after`
+    /// (see [`crate::events::usage_counted`]), in `tx`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn counted(
+        &self,
+        tx: &mut crate::store::WriteTx,
+        account_id: &str,
+        user_id: &str,
+        metric: &str,
+        before: i64,
+        after: i64,
+        now: i64,
+    ) -> crate::Result<()> {
+        let counted = crate::events::Counted {
+            account_id,
+            user_id,
+            metric,
+            period_start: self.period_start,
+            period_end: self.period_end,
+            limit: self.limit,
+            used_before: before,
+            used_after: after,
+            now,
+        };
+        crate::events::usage_counted(tx, counted).await
+    }
+
     /// The overage price when it is a real one (above zero).
     pub fn priced_overage(&self) -> Option<i64> {
         self.overage_minor.filter(|p| *p > 0)

@@ -110,6 +110,7 @@ async fn hold(
     let bound = a.limit.map_or(MAX_COUNTER, |limit| limit.min(MAX_COUNTER));
     let key = (&user.account_id, metric.as_str(), a.period_start, a.period_end);
     if let Some(used) = store::hold(tx, key.0, key.1, key.2, key.3, row.amount, bound, now).await? {
+        a.counted(tx, key.0, &user.id, key.1, used - row.amount, used, now).await?;
         return Ok(used);
     }
     let refused = |used: i64| Error::QuotaExceeded {
@@ -127,6 +128,7 @@ async fn hold(
         let used = counters::used(tx.conn(), key.0, key.1, key.2).await?;
         return Err(refused(used));
     };
+    a.counted(tx, key.0, &user.id, key.1, used - row.amount, used, now).await?;
     let excess = row.amount.min(used - limit).max(0);
     let cost = cost_micros(price, 1, excess, a.discount_percent)
         .ok_or_else(|| Error::invalid("amount", Message::AmountTooLarge))?;

@@ -194,6 +194,7 @@ pub(crate) async fn record(
             requested: amount,
         });
     };
+    a.counted(tx, &user.account_id, &user.id, metric.as_str(), used - amount, used, now).await?;
     tracing::debug!(target: crate::LOG_TARGET, account_id = %user.account_id, used, "Tracked {amount} {metric} for user {}", user.id);
     Ok(Tracked {
         recorded: true,
@@ -224,6 +225,7 @@ async fn record_overage(
     let used =
         store::add(tx, &user.account_id, metric.as_str(), a.period_start, a.period_end, amount, MAX_COUNTER, now)
             .await?;
+    a.counted(tx, &user.account_id, &user.id, metric.as_str(), used - amount, used, now).await?;
     let excess = amount.min(used - limit).max(0);
     let cost = cost_micros(price_minor, 1, excess, a.discount_percent)
         .ok_or_else(|| Error::invalid("amount", Message::AmountTooLarge))?;
