@@ -2,7 +2,8 @@
 # Installs what building (and, with --test, testing) Tariff needs, and only what is missing:
 # the wasm target, cargo-leptos 0.3.8, the wasm-bindgen CLI matching Cargo.lock, wasm-opt
 # (binaryen 132 from npm), and for tests Chromium (Debian), the Playwright package and
-# schemathesis (PyPI, for the fault scripts) and aiosmtpd (PyPI, the SMTP server of the email tests).
+# from PyPI schemathesis (the fault scripts), aiosmtpd (the SMTP server of the email tests) and
+# standardwebhooks (the webhook fault script's signature verifier).
 # A warm machine pays a few version checks; a fresh one needs no manual step. See TOOLCHAIN.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,7 @@ CARGO_LEPTOS_VERSION=0.3.8
 BINARYEN_VERSION=132
 SCHEMATHESIS_VERSION=4.32.5
 AIOSMTPD_VERSION=1.4.6
+STANDARDWEBHOOKS_VERSION=1.3.0
 export PATH="$TOOLS_DIR/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 say() { printf '==> %s\n' "$*"; }
@@ -71,6 +73,11 @@ if [ "$want_test" -eq 1 ]; then
   if ! "$TOOLS_DIR/venv/bin/python" -c "import aiosmtpd, sys; sys.exit(aiosmtpd.__version__ != '$AIOSMTPD_VERSION')" 2>/dev/null; then
     say "installing aiosmtpd $AIOSMTPD_VERSION (PyPI) into $TOOLS_DIR/venv"
     "$TOOLS_DIR/venv/bin/pip" install --quiet "aiosmtpd==$AIOSMTPD_VERSION"
+  fi
+  # The webhook fault script verifies signatures with the official Standard Webhooks library.
+  if ! "$TOOLS_DIR/venv/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('standardwebhooks') != '$STANDARDWEBHOOKS_VERSION')" 2>/dev/null; then
+    say "installing standardwebhooks $STANDARDWEBHOOKS_VERSION (PyPI) into $TOOLS_DIR/venv"
+    "$TOOLS_DIR/venv/bin/pip" install --quiet "standardwebhooks==$STANDARDWEBHOOKS_VERSION"
   fi
 fi
 say "toolchain ready"

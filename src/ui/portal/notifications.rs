@@ -82,7 +82,7 @@ fn settings_view(settings: EmailSettings, locale: Locale, save: ServerAction<Sav
             view! {
                 <label class="check" for=label_for>
                     <input id=id type="checkbox" name=format!("on[{}]", kind.as_str()) value="on" checked=settings.preferences.wants(kind)/>
-                    " " <strong>{name}</strong> " — " {what}
+                    <span><strong>{name}</strong>" — "{what}</span>
                 </label>
             }
         })
@@ -91,7 +91,7 @@ fn settings_view(settings: EmailSettings, locale: Locale, save: ServerAction<Sav
         {off_notice}
         {saved}
         <section class="card">
-            <p class="lead">{t(locale, "Choose which emails we send you. Each is in your interface language.", "Выберите, какие письма мы вам присылаем. Письма приходят на языке интерфейса.")}</p>
+            <p class="muted">{t(locale, "Choose which emails we send you. Each is in your interface language.", "Выберите, какие письма мы вам присылаем. Письма приходят на языке интерфейса.")}</p>
             <ActionForm action=save attr:class="form" attr:data-form="notifications">
                 {boxes}
                 <input type="hidden" name="on[_]" value=""/>
