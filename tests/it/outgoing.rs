@@ -180,6 +180,14 @@ async fn endpoint_crud_and_bad_input(backend: Backend) {
     for action in ["webhook.create", "webhook.update", "webhook.rotate_secret"] {
         assert!(actions.contains(&action), "{action} audited: {actions:?}");
     }
+    for limit in ["0", "201", "x"] {
+        let (status, _) = app.get_json(&format!("{path}/deliveries?limit={limit}"), &admin.token).await;
+        assert!(status == 422 || status == 400, "limit={limit}: {status}");
+    }
+    let (status, deliveries) = app.get_json(&format!("{path}/deliveries?limit=5"), &admin.token).await;
+    assert_eq!((status, deliveries), (200, json!([])));
+    let (status, _) = app.get_json(&format!("{path}/deliveries/nope"), &admin.token).await;
+    assert_eq!(status, 404);
     let (status, _) = app.call(Method::DELETE, &path, Some(&admin.token), None).await;
     assert_eq!(status, 200);
     let (status, _) = app.get_json(&path, &admin.token).await;

@@ -150,8 +150,12 @@ pub struct WebhookEndpoint {
 #[serde(deny_unknown_fields)]
 pub struct WebhookEndpointBody {
     /// `http://` or `https://` (HTTPS in production unless the host is allowed explicitly).
+    #[cfg_attr(feature = "openapi", schema(max_length = 2000))]
     pub url: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(max_length = 500))]
     pub description: Option<String>,
+    /// Event type names (see the document's `webhooks`), or `["*"]` for every type.
+    #[cfg_attr(feature = "openapi", schema(min_items = 1))]
     pub event_types: Option<Vec<String>>,
     pub enabled: Option<bool>,
 }
@@ -162,6 +166,7 @@ pub struct WebhookEndpointBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RotateSecretBody {
+    #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 604800))]
     pub overlap_seconds: Option<i64>,
 }
 

@@ -226,13 +226,16 @@ pub async fn rotate(db: &Store, now: i64, actor: &Actor, id: &str, body: RotateS
     Ok(WebhookEndpoint { secret: Some(secret), ..row.endpoint })
 }
 
-/// The endpoint's deliveries, newest first (at most `limit`, capped at 200).
+/// The endpoint's deliveries, newest first, at most `limit` (1–200).
 ///
 /// # Errors
-/// [`Error::NotFound`]; [`Error::Database`].
+/// [`Error::Validation`] on `limit`; [`Error::NotFound`]; [`Error::Database`].
 pub async fn deliveries(db: &Store, id: &str, limit: i64) -> Result<Vec<WebhookDelivery>> {
+    if !(1..=MAX_LISTED_DELIVERIES).contains(&limit) {
+        return Err(Error::invalid("limit", Message::PageSizeRange { max: MAX_LISTED_DELIVERIES }));
+    }
     get(db, id).await?;
-    Ok(store::deliveries(db.reader(), id, limit.clamp(1, MAX_LISTED_DELIVERIES)).await?)
+    Ok(store::deliveries(db.reader(), id, limit).await?)
 }
 
 /// One delivery of the endpoint.
