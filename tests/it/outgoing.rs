@@ -568,3 +568,76 @@ async fn a_declined_renewal_emails_the_user_in_their_language(backend: Backend) 
     app.stop().await;
 }
 on_both_databases!(emails, a_declined_renewal_emails_the_user_in_their_language);
+
+async fn an_endpoint_failing_for_days_is_disabled_and_says_why(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let admin = app.admin().await;
+    let receiver = Receiver::start(usize::MAX, Duration::ZERO).await;
+    let (id, _) = register(&app, &admin, &receiver.url, &["*"]).await;
+    let worker = tariff::server::outbox::spawn(app.state.clone());
+    let (status, queued) = app.post_json(&format!("/api/v1/admin/webhooks/{id}/test"), &admin.token, json!({})).await;
+    assert_eq!(status, 202, "{queued}");
+    let delivery_path = format!("/api/v1/admin/webhooks/{id}/deliveries/{}", queued["id"].as_str().unwrap());
+    let endpoint_path = format!("/api/v1/admin/webhooks/{id}");
+    let recorded = |attempts: i64| {
+        let app = &app;
+        let (admin, delivery_path) = (&admin, &delivery_path);
+        async move {
+            for _ in 0..200 {
+                let (_, d) = app.get_json(delivery_path, &admin.token).await;
+                if d["attempts"] == attempts && d["last_status_code"] == 500 {
+                    return d;
+                }
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            panic!("attempt {attempts} was never recorded");
+        }
+    };
+    recorded(1).await;
+    let (_, failing) = app.get_json(&endpoint_path, &admin.token).await;
+    assert!(failing["failing_since"].as_i64().is_some(), "{failing}");
+    assert_eq!(failing["enabled"], true);
+
+    // Five days of failures later the next failed attempt disables it (and gives the delivery up:
+    // it was retried for more than a day).
+    app.clock.advance(5 * 86_400 + 60);
+    app.store().events_notify().notify_one();
+    receiver.wait_for("the attempt after five days", |hits| hits.len() >= 2).await;
+    for _ in 0..200 {
+        let (_, endpoint) = app.get_json(&endpoint_path, &admin.token).await;
+        if endpoint["enabled"] == false {
+            assert!(endpoint["disabled_reason"].as_str().unwrap().contains("HTTP 500"), "{endpoint}");
+            let (_, d) = app.get_json(&delivery_path, &admin.token).await;
+            assert_eq!(d["status"], "failed", "{d}");
+            // Disabled: nothing more is sent, and it takes no new events.
+            let before = receiver.hits().len();
+            let (status, _) = app
+                .post_json(
+                    &format!("{endpoint_path}/deliveries/{}/redeliver", d["id"].as_str().unwrap()),
+                    &admin.token,
+                    json!({}),
+                )
+                .await;
+            assert_eq!(status, 202);
+            app.store().events_notify().notify_one();
+            tokio::time::sleep(Duration::from_millis(1_500)).await;
+            assert_eq!(receiver.hits().len(), before, "a disabled endpoint gets nothing");
+            // Enabled again: the failure streak is cleared and the redelivery goes out.
+            let (status, enabled) =
+                app.call(Method::PATCH, &endpoint_path, Some(&admin.token), Some(json!({"enabled": true}))).await;
+            assert_eq!(status, 200, "{enabled}");
+            assert_eq!(
+                (enabled["disabled_reason"].clone(), enabled["failing_since"].clone()),
+                (Value::Null, Value::Null)
+            );
+            app.store().events_notify().notify_one();
+            receiver.wait_for("the redelivery", |hits| hits.len() > before).await;
+            worker.abort();
+            app.stop().await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the endpoint was never disabled");
+}
+on_both_databases!(disabling, an_endpoint_failing_for_days_is_disabled_and_says_why);
