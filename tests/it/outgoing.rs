@@ -303,8 +303,11 @@ async fn a_declined_renewal_sends_payment_failed_and_past_due(backend: Backend) 
     receiver
         .wait_for("the checkout's events", |hits| hits.iter().any(|h| h.event()["type"] == "payment.succeeded"))
         .await;
+    // Settle: a second event for the same payment would arrive right behind the first.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let paid = receiver.events(&secret, "payment.succeeded");
-    assert_eq!(paid.len(), 1);
+    assert_eq!(paid.len(), 1, "one event per payment: {paid:#?}");
+    assert_eq!(event_count(&app, &user.account_id, "payment.succeeded").await, 1);
     assert_eq!(paid[0]["data"]["kind"], "subscription");
     assert_eq!(paid[0]["data"]["amount"], 99_000);
 

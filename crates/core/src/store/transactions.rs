@@ -313,6 +313,11 @@ pub async fn transition(
          returning kind",
         placeholders(8, from.len())
     );
+    // What it was: a call that only records facts (`from` = `to`) moves nothing and sends no event.
+    let before: Option<String> = sqlx::query_scalar("select status from billing_transaction where id = $1")
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
     let mut query = sqlx::query(&sql)
         .bind(id)
         .bind(to.as_str())
@@ -326,7 +331,9 @@ pub async fn transition(
     }
     let kind: Option<String> = query.fetch_optional(tx.conn()).await?.map(|row| row.try_get("kind")).transpose()?;
     let Some(kind) = kind else { return Ok(false) };
-    crate::events::transaction_moved(tx, id, to, now).await.map_err(into_database_error)?;
+    if before.as_deref() != Some(to.as_str()) {
+        crate::events::transaction_moved(tx, id, to, now).await.map_err(into_database_error)?;
+    }
     tx.after_commit(move || {
         metrics::counter!("tariff_transactions_total", "kind" => kind, "status" => to.as_str()).increment(1);
     });
