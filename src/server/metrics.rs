@@ -6,7 +6,8 @@
 //!   `tariff_http_request_duration_seconds{method, route}` (histogram): every request, by its
 //!   route pattern (`/api/v1/billing/usage/{metric}`), here;
 //! - `tariff_quota_decisions_total{metric, decision}` (allowed, refused, duplicate, balance),
-//!   `tariff_consume_group_size` (histogram: consumes per commit), `tariff_payments_total{kind,
+//!   `tariff_consume_group_size` and `tariff_charge_group_size` (histograms: consumes and feature
+//!   charges per commit), `tariff_payments_total{kind,
 //!   outcome}`, `tariff_refunds_total{outcome}`, `tariff_jobs_runs_total{job, outcome}` and
 //!   `tariff_job_duration_seconds{job}`: in the billing core and the jobs;
 //! - `tariff_webhook_notifications_total{outcome}`: the YooKassa webhook route;

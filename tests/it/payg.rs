@@ -221,6 +221,72 @@ async fn concurrent_charges_never_overdraw_the_balance(backend: Backend) {
 }
 on_both_databases!(concurrent_charges, concurrent_charges_never_overdraw_the_balance);
 
+/// Concurrent charges are committed in groups (`balance::group`): included units, the discount,
+/// the balance and repeated `event_id`s decided together still follow the single-charge rules.
+async fn grouped_charges_take_included_units_once_and_repeat_no_event(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let user = app.customer("grouped").await;
+    create_feature(&app, &admin, json!({"name": "image", "title": "Image", "unit_price": 1.00, "access": "premium"}))
+        .await;
+    on_plan(&app, &admin, &user, "pro", json!({"feature_limits": {"image": 10}, "discount_percent": 20})).await;
+    credit(&app, &admin, &user, "20.00").await;
+    // 96 requests for 40 distinct events: 10 from the included units, 25 at 0.80 ₽ (20.00 ₽),
+    // the other 5 refused for the balance; every repeat answers its event's first charge.
+    let mut tasks = Vec::new();
+    for i in 0..96 {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/billing/charge");
+        let token = user.token.clone();
+        tasks.push(tokio::spawn(async move {
+            let event_id = format!("img-{}", i % 40);
+            let body = json!({"feature": "image", "units": 1, "event_id": event_id});
+            let response = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+            (event_id, response.status().as_u16(), response.json::<Value>().await.unwrap())
+        }));
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.push(task.await.unwrap());
+    }
+    assert!(answers.iter().all(|(_, status, _)| *status == 200 || *status == 402), "{answers:?}");
+    let pool = app.reader().await;
+    let rows: Vec<(String, i64, i64)> = sqlx::query_as(
+        "select event_id, from_included, charged_micros from billing_charge where account_id = $1 order by event_id",
+    )
+    .bind(&user.account_id)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 35, "{rows:?}");
+    assert_eq!(rows.iter().map(|r| r.1).sum::<i64>(), 10);
+    assert_eq!(rows.iter().map(|r| r.2).sum::<i64>(), 2_000 * 1_000_000, "20.00 ₽ in micro-kopecks");
+    assert_eq!(rows.iter().filter(|r| r.2 == 80 * 1_000_000).count(), 25);
+    // A 200 for an event names that event's one stored charge.
+    for (event_id, status, body) in &answers {
+        if *status == 200 {
+            let stored = rows.iter().find(|r| &r.0 == event_id).expect("an answered charge is stored");
+            assert_eq!(
+                (body["from_included"].as_i64(), body["charged_micros"].as_i64()),
+                (Some(stored.1), Some(stored.2))
+            );
+        } else {
+            assert_eq!(body["code"], "insufficient_balance", "{body}");
+        }
+    }
+    let used: i64 =
+        sqlx::query_scalar("select used from billing_usage_counter where account_id = $1 and metric = 'feature:image'")
+            .bind(&user.account_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(used, 10);
+    assert_eq!(balance(&app, &user).await["balance_micros"], 0);
+    assert_ledger_matches(&app, &user).await;
+    app.stop().await;
+}
+on_both_databases!(grouped_charges, grouped_charges_take_included_units_once_and_repeat_no_event);
+
 /// 1,000 one-token charges at 0.15 ₽ per 1,000 tokens debit exactly 0.15 ₽.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sub_kopeck_prices_add_up_exactly() {

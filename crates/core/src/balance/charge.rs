@@ -1,9 +1,11 @@
 //! Charging a feature (seed 004 `charge()`): units come from the plan's included limit for the
 //! period first, the rest from the balance at the list price less the plan's discount. All in
 //! one transaction: the included units with one conditional counter update, the balance with one
-//! conditional debit; when the balance cannot pay, nothing is recorded (402).
+//! conditional debit; when the balance cannot pay, nothing is recorded (402). Charges not made
+//! by an organisation member (whose own spending cap counts too) are committed in groups by
+//! [`super::group`] under the same rules; this file's transaction is their fallback.
 
-use super::{PaygStanding, feature_counter, standing};
+use super::{PaygStanding, feature_counter, group, standing};
 use crate::features::{available, discount_of};
 use crate::organizations::caps;
 use crate::store::balances::{self, Applied, Movement};
@@ -77,18 +79,33 @@ pub async fn charge(
         .await?
         .filter(|f| f.is_active)
         .ok_or_else(|| Error::not_found(Entity::Feature, &body.feature))?;
-    let account =
-        balances::get(db.reader(), &user.account_id).await?.ok_or_else(|| Error::not_found(Entity::User, &user.id))?;
     if let Some(event_id) = &body.event_id
         && let Some(row) = charges::find_by_event(db.reader(), &user.account_id, event_id).await?
     {
-        return Ok(answer(&row, account.currency, true));
+        let currency = row.currency.parse().map_err(|e: tariff_model::MoneyError| Error::Internal(e.to_string()))?;
+        return Ok(answer(&row, currency, true));
     }
     let s = standing(db, now, policy, &user.account_id).await?;
     if !available(&feature, s.plan.as_ref()) {
         tracing::info!(target: crate::LOG_TARGET, feature = %feature.name, account_id = %user.account_id, "charge refused for user {}: feature not on the plan", user.id);
         return Err(Error::FeatureNotAvailable { feature: feature.name });
     }
+    if user.membership.is_none() {
+        let pending = group::Pending {
+            user: user.clone(),
+            feature: feature.clone(),
+            standing: s.clone(),
+            body: body.clone(),
+            now,
+        };
+        match group::charge(db, pending).await {
+            group::Outcome::Charged(row, currency, duplicate) => return Ok(answer(&row, currency, duplicate)),
+            group::Outcome::Refused(e) => return Err(e),
+            group::Outcome::Single => {}
+        }
+    }
+    let account =
+        balances::get(db.reader(), &user.account_id).await?.ok_or_else(|| Error::not_found(Entity::User, &user.id))?;
     if feature.currency != account.currency {
         return Err(Error::invalid("feature", Message::CurrencyMismatch { expected: account.currency }));
     }

@@ -10,6 +10,7 @@
 
 pub mod adjust;
 pub mod charge;
+pub(crate) mod group;
 pub mod limits;
 pub mod topup;
 

@@ -3,7 +3,7 @@
 //! update of the cached balance plus one ledger row in the same transaction, so the ledger always
 //! sums to the balance and a debit can never take it below zero.
 
-use super::{WriteTx, get_enum, into_database_error};
+use super::{Dialect, WriteTx, get_enum, into_database_error};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 use tariff_model::{BalanceEntry, BalanceReason, Currency, balance::decimal_from_micros};
@@ -323,4 +323,131 @@ fn currency_totals(rows: &[AnyRow]) -> Result<Vec<(Currency, i64)>, sqlx::Error>
             ))
         })
         .collect()
+}
+
+/// The balances of `account_ids` (distinct and sorted), held until the transaction ends —
+/// `select … for update` on PostgreSQL, in id order; SQLite has one writer. The group commit of
+/// charges' read (see `balance::group`); unknown accounts are left out.
+pub async fn lock_many(
+    tx: &mut WriteTx,
+    dialect: Dialect,
+    account_ids: &[&str],
+) -> Result<Vec<(String, AccountBalance)>, sqlx::Error> {
+    if account_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lock = if dialect == Dialect::Postgres { " order by id for update" } else { "" };
+    let sql = format!(
+        "select id, balance_micros, owed_micros, currency, low_balance_minor from account where id in {}{lock}",
+        super::usage::json_values(dialect)
+    );
+    let rows = sqlx::query(&sql).bind(serde_json::json!(account_ids).to_string()).fetch_all(tx.conn()).await?;
+    rows.iter()
+        .map(|row| {
+            let currency: String = row.try_get("currency")?;
+            let balance = AccountBalance {
+                balance_micros: row.try_get("balance_micros")?,
+                owed_micros: row.try_get("owed_micros")?,
+                currency: currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
+                    index: "currency".into(),
+                    source: e.to_string().into(),
+                })?,
+                low_balance_minor: row.try_get("low_balance_minor")?,
+            };
+            Ok((row.try_get("id")?, balance))
+        })
+        .collect()
+}
+
+/// A ledger entry decided by a group commit, written by [`settle_group`].
+#[derive(Clone, Debug)]
+pub struct GroupEntry {
+    pub id: String,
+    pub account_id: String,
+    pub delta_micros: i64,
+    pub balance_after_micros: i64,
+    pub currency: Currency,
+    pub reason: BalanceReason,
+    pub reference: Option<String>,
+    pub actor: Option<String>,
+    pub description: Option<String>,
+    pub created_at: i64,
+}
+
+/// Writes a group's decided movements under the locks of [`lock_many`]: each account's balance
+/// from `before` to `after` (`moves`: `(account_id, before, after)`, micro-minor units), one
+/// conditional `update` for all of them that fails the group unless every balance still reads
+/// its `before`, and every entry in one `insert`. The ledger keeps summing to the balances.
+///
+/// # Errors
+/// The database error; `RowNotFound` when a balance no longer reads what the group decided on.
+pub async fn settle_group(
+    tx: &mut WriteTx,
+    dialect: Dialect,
+    moves: &[(&str, i64, i64)],
+    entries: &[GroupEntry],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if moves.is_empty() {
+        return Ok(());
+    }
+    let document: Vec<serde_json::Value> = moves
+        .iter()
+        .map(|(id, before, after)| serde_json::json!({"id": id, "before": before, "after": after}))
+        .collect();
+    let sql = match dialect {
+        Dialect::Postgres => {
+            "update account a set balance_micros = r.after, updated_at = $2
+             from jsonb_to_recordset($1::jsonb) as r(id text, before bigint, after bigint)
+             where a.id = r.id and a.balance_micros = r.before and r.after >= 0"
+        }
+        Dialect::Sqlite => {
+            "update account set balance_micros = r.after, updated_at = ?2
+             from (select json_extract(value, '$.id') as id, json_extract(value, '$.before') as before,
+                          json_extract(value, '$.after') as after from json_each(?1)) as r
+             where account.id = r.id and account.balance_micros = r.before and r.after >= 0"
+        }
+    };
+    let updated = sqlx::query(sql)
+        .bind(serde_json::Value::Array(document).to_string())
+        .bind(now)
+        .execute(tx.conn())
+        .await?
+        .rows_affected();
+    if updated != moves.len() as u64 {
+        return Err(sqlx::Error::RowNotFound);
+    }
+    let document: Vec<serde_json::Value> = entries
+        .iter()
+        .map(|e| {
+            serde_json::json!({
+                "id": e.id, "account_id": e.account_id, "delta_micros": e.delta_micros,
+                "balance_after_micros": e.balance_after_micros, "currency": e.currency.code(),
+                "reason": e.reason.as_str(), "reference": e.reference, "actor": e.actor,
+                "description": e.description, "created_at": e.created_at,
+            })
+        })
+        .collect();
+    let sql = format!(
+        "insert into billing_balance_entry
+             (id, account_id, delta_micros, balance_after_micros, currency, reason, reference, actor, description, created_at)
+         {}",
+        super::usage::json_rows(
+            dialect,
+            &[
+                ("id", "text"),
+                ("account_id", "text"),
+                ("delta_micros", "bigint"),
+                ("balance_after_micros", "bigint"),
+                ("currency", "text"),
+                ("reason", "text"),
+                ("reference", "text"),
+                ("actor", "text"),
+                ("description", "text"),
+                ("created_at", "bigint"),
+            ]
+        )
+    );
+    sqlx::query(&sql).bind(serde_json::Value::Array(document).to_string()).execute(tx.conn()).await?;
+    Ok(())
 }

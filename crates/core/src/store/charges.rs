@@ -1,6 +1,6 @@
 //! `billing_charge` rows: seed 004's usage log of feature charges, with how each was covered.
 
-use super::WriteTx;
+use super::{Dialect, WriteTx};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 
@@ -81,6 +81,71 @@ pub async fn find_by_event<'c, E: Executor<'c, Database = Any>>(
     let sql = format!("select {COLUMNS} from billing_charge where account_id = $1 and event_id = $2");
     let row = sqlx::query(&sql).bind(account_id).bind(event_id).fetch_optional(db).await?;
     row.as_ref().map(from_row).transpose()
+}
+
+/// The stored charges of `(account_id, event_id)` pairs, in one statement (the group commit's
+/// check for repeated `event_id`s, see `balance::group`).
+pub async fn find_events(
+    tx: &mut WriteTx,
+    dialect: Dialect,
+    pairs: &[(&str, &str)],
+) -> Result<Vec<ChargeRow>, sqlx::Error> {
+    if pairs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let document: Vec<serde_json::Value> = pairs
+        .iter()
+        .map(|(account_id, event_id)| serde_json::json!({"account_id": account_id, "event_id": event_id}))
+        .collect();
+    let keys = super::usage::json_rows(dialect, &[("account_id", "text"), ("event_id", "text")]);
+    let sql = format!("select {COLUMNS} from billing_charge where (account_id, event_id) in ({keys})");
+    let rows = sqlx::query(&sql).bind(serde_json::Value::Array(document).to_string()).fetch_all(tx.conn()).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Inserts a group's charges in one statement; a charge whose `event_id` was charged before for
+/// its account is skipped. Returns the ids of the charges inserted.
+pub async fn insert_group(tx: &mut WriteTx, dialect: Dialect, rows: &[ChargeRow]) -> Result<Vec<String>, sqlx::Error> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let document: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|c| {
+            serde_json::json!({
+                "id": c.id, "account_id": c.account_id, "user_id": c.user_id, "feature": c.feature,
+                "units": c.units, "from_included": c.from_included, "charged_units": c.charged_units,
+                "charged_micros": c.charged_micros, "currency": c.currency,
+                "balance_after_micros": c.balance_after_micros, "period_start": c.period_start,
+                "event_id": c.event_id, "extra_metadata": c.extra_metadata, "created_at": c.created_at,
+            })
+        })
+        .collect();
+    let select = super::usage::json_rows(
+        dialect,
+        &[
+            ("id", "text"),
+            ("account_id", "text"),
+            ("user_id", "text"),
+            ("feature", "text"),
+            ("units", "bigint"),
+            ("from_included", "bigint"),
+            ("charged_units", "bigint"),
+            ("charged_micros", "bigint"),
+            ("currency", "text"),
+            ("balance_after_micros", "bigint"),
+            ("period_start", "bigint"),
+            ("event_id", "text"),
+            ("extra_metadata", "text"),
+            ("created_at", "bigint"),
+        ],
+    );
+    let sql = format!(
+        "insert into billing_charge ({COLUMNS}) {select}
+         on conflict (account_id, event_id) where event_id is not null do nothing returning id"
+    );
+    let returned = sqlx::query(&sql).bind(serde_json::Value::Array(document).to_string()).fetch_all(tx.conn()).await?;
+    returned.iter().map(|row| row.try_get::<String, _>("id")).collect()
 }
 
 /// Filters of [`history`]: `metric` keeps that metric's events, `feature` that feature's charges

@@ -12,6 +12,7 @@
 pub mod audit;
 pub mod balances;
 pub mod charges;
+pub(crate) mod committer;
 pub mod events;
 pub mod features;
 pub mod leases;
@@ -113,6 +114,9 @@ pub(crate) struct Local {
     pub principals: moka::sync::Cache<String, Arc<crate::tokens::Principal>>,
     /// The group committer of consumes, started on first use (see [`crate::usage::group`]).
     pub consumer: std::sync::OnceLock<crate::usage::group::Committer>,
+    /// The group committer of feature charges, started on first use (see
+    /// [`crate::balance::group`]).
+    pub charger: std::sync::OnceLock<crate::balance::group::Committer>,
     /// Plans' parsed quotas, overage prices and discount by plan id and version (`updated_at`);
     /// see [`crate::usage::plan_limits`].
     pub plan_limits: moka::sync::Cache<(String, i64), Arc<crate::usage::PlanLimits>>,
@@ -136,6 +140,7 @@ impl Local {
                 .time_to_live(Duration::from_secs(PRINCIPAL_CACHE_SECONDS))
                 .build(),
             consumer: std::sync::OnceLock::new(),
+            charger: std::sync::OnceLock::new(),
             plan_limits: moka::sync::Cache::builder()
                 .max_capacity(PLAN_CACHE_ENTRIES)
                 .time_to_live(Duration::from_secs(PLAN_CACHE_SECONDS))
@@ -360,6 +365,7 @@ impl Store {
             principals: self.local.principals.clone(),
             plan_limits: self.local.plan_limits.clone(),
             consumer: std::sync::OnceLock::new(),
+            charger: std::sync::OnceLock::new(),
             events: self.local.events.clone(),
             mail: self.local.mail.clone(),
             low_balance_minor: self.local.low_balance_minor.clone(),

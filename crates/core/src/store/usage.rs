@@ -312,7 +312,7 @@ pub type CounterKey = (String, &'static str, i64);
 /// `select <columns> from <the JSON array of objects bound first>` in `dialect`, with the
 /// columns and their types (`text` or `bigint`). Parameters are numbered (`$1`, `?1`) so that
 /// others may come before it in the text.
-fn json_rows(dialect: Dialect, columns: &[(&str, &str)]) -> String {
+pub(super) fn json_rows(dialect: Dialect, columns: &[(&str, &str)]) -> String {
     match dialect {
         Dialect::Postgres => {
             let names: Vec<String> = columns.iter().map(|(name, _)| format!("r.{name}")).collect();
@@ -329,7 +329,7 @@ fn json_rows(dialect: Dialect, columns: &[(&str, &str)]) -> String {
 }
 
 /// `(select <the JSON array of strings bound as $1>)`: the values of an `in` list.
-fn json_values(dialect: Dialect) -> &'static str {
+pub(super) fn json_values(dialect: Dialect) -> &'static str {
     match dialect {
         Dialect::Postgres => "(select jsonb_array_elements_text($1::jsonb))",
         Dialect::Sqlite => "(select value from json_each(?1))",
@@ -429,7 +429,7 @@ pub async fn standings_of(
 
 /// The counters of `keys` as a JSON document bound first: `[{account_id, metric, period_start,
 /// period_end, used}]`.
-fn counters_document(rows: impl Iterator<Item = (String, &'static str, i64, i64, i64)>) -> String {
+fn counters_document<'a>(rows: impl Iterator<Item = (&'a str, &'a str, i64, i64, i64)>) -> String {
     let rows: Vec<serde_json::Value> = rows
         .map(|(account_id, metric, period_start, period_end, used)| {
             serde_json::json!({
@@ -458,16 +458,29 @@ fn counter_keys_of_document(dialect: Dialect, table: &str) -> String {
     }
 }
 
-/// Decodes `(account_id, metric, period_start, used)` rows, the metric as one of `metrics`.
-fn counter_rows(rows: &[sqlx::any::AnyRow], metrics: &[&'static str]) -> Result<Vec<(CounterKey, i64)>, sqlx::Error> {
+/// A counter's key with the counter's name as stored (a metric, or `feature:<name>` for a
+/// feature's included units): account, name and period start (Unix seconds).
+pub type NamedCounterKey = (String, String, i64);
+
+/// Decodes `(account_id, metric, period_start, used)` rows.
+fn named_counter_rows(rows: &[sqlx::any::AnyRow]) -> Result<Vec<(NamedCounterKey, i64)>, sqlx::Error> {
     rows.iter()
-        .map(|r| {
-            let metric: String = r.try_get("metric")?;
-            let metric = metrics.iter().copied().find(|m| *m == metric).ok_or_else(|| sqlx::Error::ColumnDecode {
+        .map(|r| Ok(((r.try_get("account_id")?, r.try_get("metric")?, r.try_get("period_start")?), r.try_get("used")?)))
+        .collect()
+}
+
+/// The named rows with each name as one of `metrics` (the names the statement was given).
+fn with_metrics(
+    rows: Vec<(NamedCounterKey, i64)>,
+    metrics: &[&'static str],
+) -> Result<Vec<(CounterKey, i64)>, sqlx::Error> {
+    rows.into_iter()
+        .map(|((account_id, name, period_start), used)| {
+            let metric = metrics.iter().copied().find(|m| *m == name).ok_or_else(|| sqlx::Error::ColumnDecode {
                 index: "metric".into(),
                 source: "a counter the statement did not name".into(),
             })?;
-            Ok(((r.try_get("account_id")?, metric, r.try_get("period_start")?), r.try_get("used")?))
+            Ok(((account_id, metric, period_start), used))
         })
         .collect()
 }
@@ -483,17 +496,29 @@ pub async fn lock_counters(
     keys: &[(CounterKey, i64)],
     now: i64,
 ) -> Result<Vec<(CounterKey, i64)>, sqlx::Error> {
+    let metrics: Vec<&'static str> = keys.iter().map(|((_, metric, _), _)| *metric).collect();
+    let named: Vec<(&str, &str, i64, i64)> = keys.iter().map(|((a, m, p), end)| (a.as_str(), *m, *p, *end)).collect();
+    with_metrics(lock_named_counters(tx, dialect, &named, now).await?, &metrics)
+}
+
+/// [`lock_counters`] by the counters' names: `keys` are `(account_id, name, period_start,
+/// period_end)`, distinct and sorted.
+pub async fn lock_named_counters(
+    tx: &mut WriteTx,
+    dialect: Dialect,
+    keys: &[(&str, &str, i64, i64)],
+    now: i64,
+) -> Result<Vec<(NamedCounterKey, i64)>, sqlx::Error> {
     if keys.is_empty() {
         return Ok(Vec::new());
     }
-    let metrics: Vec<&'static str> = keys.iter().map(|((_, metric, _), _)| *metric).collect();
-    let document = counters_document(keys.iter().map(|((a, m, p), end)| (a.clone(), *m, *p, *end, 0)));
+    let document = counters_document(keys.iter().map(|(a, m, p, end)| (*a, *m, *p, *end, 0)));
     let lock = if dialect == Dialect::Postgres { " order by account_id, metric, period_start for update" } else { "" };
     let select = format!(
         "select account_id, metric, period_start, used from billing_usage_counter where {}{lock}",
         counter_keys_of_document(dialect, "billing_usage_counter")
     );
-    let found = counter_rows(&sqlx::query(&select).bind(&document).fetch_all(tx.conn()).await?, &metrics)?;
+    let found = named_counter_rows(&sqlx::query(&select).bind(&document).fetch_all(tx.conn()).await?)?;
     if found.len() == keys.len() {
         return Ok(found);
     }
@@ -513,7 +538,7 @@ pub async fn lock_counters(
         )
     );
     sqlx::query(&insert).bind(&document).bind(now).execute(tx.conn()).await?;
-    counter_rows(&sqlx::query(&select).bind(&document).fetch_all(tx.conn()).await?, &metrics)
+    named_counter_rows(&sqlx::query(&select).bind(&document).fetch_all(tx.conn()).await?)
 }
 
 /// Adds each `(key, units)` to its counter in one `update` and returns the new values. Used
@@ -525,11 +550,24 @@ pub async fn add_counts(
     additions: &[(CounterKey, i64)],
     now: i64,
 ) -> Result<Vec<(CounterKey, i64)>, sqlx::Error> {
+    let metrics: Vec<&'static str> = additions.iter().map(|((_, metric, _), _)| *metric).collect();
+    let named: Vec<(&str, &str, i64, i64)> =
+        additions.iter().map(|((a, m, p), units)| (a.as_str(), *m, *p, *units)).collect();
+    with_metrics(add_named_counts(tx, dialect, &named, now).await?, &metrics)
+}
+
+/// [`add_counts`] by the counters' names: `additions` are `(account_id, name, period_start,
+/// units)`.
+pub async fn add_named_counts(
+    tx: &mut WriteTx,
+    dialect: Dialect,
+    additions: &[(&str, &str, i64, i64)],
+    now: i64,
+) -> Result<Vec<(NamedCounterKey, i64)>, sqlx::Error> {
     if additions.is_empty() {
         return Ok(Vec::new());
     }
-    let metrics: Vec<&'static str> = additions.iter().map(|((_, metric, _), _)| *metric).collect();
-    let document = counters_document(additions.iter().map(|((a, m, p), units)| (a.clone(), *m, *p, 0, *units)));
+    let document = counters_document(additions.iter().map(|(a, m, p, units)| (*a, *m, *p, 0, *units)));
     let sql = match dialect {
         Dialect::Postgres => "update billing_usage_counter c set used = c.used + r.used, updated_at = $2
              from jsonb_to_recordset($1::jsonb) as r(account_id text, metric text, period_start bigint, used bigint)
@@ -548,7 +586,7 @@ pub async fn add_counts(
                 .to_owned()
         }
     };
-    counter_rows(&sqlx::query(&sql).bind(document).bind(now).fetch_all(tx.conn()).await?, &metrics)
+    named_counter_rows(&sqlx::query(&sql).bind(document).bind(now).fetch_all(tx.conn()).await?)
 }
 
 /// [`json_rows`] with one more column: the second bound parameter (`$2`, `?2`), after the

@@ -1,9 +1,9 @@
 //! Group commit of consumes (issue 15 §1): the hot path's database work, shared.
 //!
-//! A consume costs one transaction, and a transaction's commit, not its work, is what limits a
-//! database at thousands of requests a second. So concurrent consumes of one process queue for
-//! one committer task, which takes everything waiting (up to [`MAX_GROUP`]) and commits it in one
-//! transaction of a fixed number of statements, however many consumes it carries:
+//! Concurrent consumes of one process queue for one committer task
+//! ([`crate::store::committer`]), which takes everything waiting (up to [`MAX_GROUP`]) and
+//! commits it in one transaction of a fixed number of statements, however many consumes it
+//! carries:
 //!
 //! 1. the live subscription and plan of every account in the group (one select);
 //! 2. every event's usage row (one insert; a repeated `event_id` is skipped by its unique index,
@@ -18,13 +18,12 @@
 //!    accepted units added to the counters (one upsert, checked against the decided totals);
 //! 6. one commit, after which every caller gets its answer: an answered consume is durable.
 //!
-//! Nobody waits on purpose: a group is whatever queued while the previous one committed, so a
-//! lone request commits alone and a busy server commits in large groups. Events the group does
-//! not handle go back to the caller for the single-event path ([`super::track`]): accounts
-//! without a live current period (rollover, the no-subscription policy, pauses), organisation
-//! members (their own counters and caps), and events past the quota when the plan prices
-//! overage (a balance debit). When anything in a group fails before the commit, it is rolled
-//! back and every event takes the single-event path, so a bad group never answers wrongly.
+//! Events the group does not handle go back to the caller for the single-event path
+//! ([`super::track`]): accounts without a live current period (rollover, the no-subscription
+//! policy, pauses), organisation members (their own counters and caps), and events past the
+//! quota when the plan prices overage (a balance debit). When anything in a group fails before
+//! the commit, it is rolled back and every event takes the single-event path, so a bad group
+//! never answers wrongly.
 
 use super::track::{MAX_COUNTER, usage_row};
 use super::{Allowance, PlanLimits, allowance_of, plan_limits, status};
@@ -33,19 +32,16 @@ use crate::store::{Store, WriteTx};
 use crate::tokens::UserRef;
 use crate::{Error, Result};
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use tariff_model::{Message, Metric, SubscriptionStatus, Tracked, UsageEvent};
-use tokio::sync::{mpsc, oneshot};
 
 /// Most consumes one transaction carries.
 pub const MAX_GROUP: usize = 128;
-/// Consumes that may wait for the committer before callers wait to queue.
-const QUEUE: usize = 8192;
 
-/// The committer of one [`Store`]: a task fed through a queue (see the module docs).
-pub(crate) struct Committer {
-    sender: mpsc::Sender<Job>,
-}
+/// The committer of consumes of one [`Store`] (see the module docs).
+pub(crate) type Committer = crate::store::committer::Committer<Consume, Outcome>;
 
 /// One event to consume, validated, for `user`'s current billing account.
 pub(crate) struct Consume {
@@ -65,45 +61,20 @@ pub(crate) enum Outcome {
     Single(UsageEvent),
 }
 
-struct Job {
-    consume: Consume,
-    reply: oneshot::Sender<Outcome>,
-}
-
-impl Committer {
-    /// Starts the committer task on the current runtime; it ends when the last [`Store`] that
-    /// holds this committer is dropped.
-    fn start(store: Store) -> Committer {
-        let (sender, receiver) = mpsc::channel(QUEUE);
-        tokio::spawn(run(store, receiver));
-        Committer { sender }
-    }
-
-    /// Consumes queued and not yet taken by the committer.
-    pub(crate) fn waiting(&self) -> usize {
-        self.sender.max_capacity() - self.sender.capacity()
-    }
-}
-
-/// Consumes `consume` through `db`'s committer (started on first use) and waits for its group's
-/// commit.
+/// Consumes `consume` through `db`'s committer (started on first use; one per process on either
+/// database: on a hot counter a second committer only waits for the first one's row lock, and
+/// measured slower on PostgreSQL) and waits for its group's commit.
 pub(crate) async fn consume(db: &Store, consume: Consume) -> Outcome {
-    let committer = db.local.consumer.get_or_init(|| Committer::start(db.detached()));
-    let (reply, answer) = oneshot::channel();
-    if let Err(mpsc::error::SendError(job)) = committer.sender.send(Job { consume, reply }).await {
-        return Outcome::Single(job.consume.event);
+    let committer = db.local.consumer.get_or_init(|| Committer::start(db.detached(), MAX_GROUP, commit));
+    match committer.submit(consume).await {
+        Ok(Some(outcome)) => outcome,
+        Ok(None) => Outcome::Refused(Error::Internal("the consume committer stopped".into())),
+        Err(consume) => Outcome::Single(consume.event),
     }
-    answer.await.unwrap_or_else(|_| Outcome::Refused(Error::Internal("the consume committer stopped".into())))
 }
 
-/// The committer: takes what is queued (up to [`MAX_GROUP`]) and commits it, until the queue
-/// closes. One per process on either database: on a hot counter a second committer only waits
-/// for the first one's row lock, and measured slower on PostgreSQL (smaller groups).
-async fn run(store: Store, mut receiver: mpsc::Receiver<Job>) {
-    let mut group = Vec::with_capacity(MAX_GROUP);
-    while receiver.recv_many(&mut group, MAX_GROUP).await > 0 {
-        commit_group(&store, std::mem::replace(&mut group, Vec::with_capacity(MAX_GROUP))).await;
-    }
+fn commit(store: &Store, consumes: Vec<Consume>) -> Pin<Box<dyn Future<Output = Vec<Outcome>> + Send + '_>> {
+    Box::pin(commit_group(store, consumes))
 }
 
 /// How one event of a group was decided.
@@ -125,9 +96,7 @@ enum Decision {
     Overage,
 }
 
-async fn commit_group(store: &Store, jobs: Vec<Job>) {
-    let (consumes, replies): (Vec<Consume>, Vec<oneshot::Sender<Outcome>>) =
-        jobs.into_iter().map(|job| (job.consume, job.reply)).unzip();
+async fn commit_group(store: &Store, consumes: Vec<Consume>) -> Vec<Outcome> {
     metrics::histogram!("tariff_consume_group_size").record(consumes.len() as f64);
     let counted =
         |outcome: &'static str| metrics::counter!("tariff_consume_groups_total", "outcome" => outcome).increment(1);
@@ -142,10 +111,10 @@ async fn commit_group(store: &Store, jobs: Vec<Job>) {
                     counted("commit_failed");
                     // The commit's fate is unknown: answer an error, never a second try.
                     tracing::error!(target: crate::LOG_TARGET, error = %e, events = consumes.len(), "committing a group of consumes failed");
-                    for reply in replies {
-                        let _ = reply.send(Outcome::Refused(Error::Unavailable(Message::DatabaseUnavailable)));
-                    }
-                    return;
+                    return consumes
+                        .iter()
+                        .map(|_| Outcome::Refused(Error::Unavailable(Message::DatabaseUnavailable)))
+                        .collect();
                 }
             },
             Err(e) => {
@@ -161,9 +130,7 @@ async fn commit_group(store: &Store, jobs: Vec<Job>) {
             consumes.iter().map(|_| Decision::Single).collect()
         }
     };
-    for ((consume, decision), reply) in consumes.into_iter().zip(decisions).zip(replies) {
-        let _ = reply.send(answer(consume, decision));
-    }
+    consumes.into_iter().zip(decisions).map(|(consume, decision)| answer(consume, decision)).collect()
 }
 
 /// The answer of one decided event.
