@@ -166,6 +166,7 @@ pub struct WebhookEndpointBody {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RotateSecretBody {
+    #[serde(default, deserialize_with = "crate::money::optional_whole_number")]
     #[cfg_attr(feature = "openapi", schema(minimum = 0, maximum = 604800))]
     pub overlap_seconds: Option<i64>,
 }

@@ -126,7 +126,7 @@ pub async fn send_test(
 #[utoipa::path(
     get, path = "/api/v1/admin/webhooks/{id}/deliveries", tag = "outgoing webhooks",
     params(("id" = String, Path, description = "Endpoint id"), DeliveriesQuery),
-    responses((status = 200, body = [WebhookDelivery]), (status = 404, body = Problem, content_type = "application/problem+json"), AdminOnly)
+    responses((status = 200, body = [WebhookDelivery]), (status = 404, body = Problem, content_type = "application/problem+json"), (status = 422, body = Problem, content_type = "application/problem+json"), AdminOnly)
 )]
 pub async fn deliveries(
     State(state): State<AppState>,

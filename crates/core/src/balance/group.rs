@@ -153,7 +153,8 @@ async fn decide(tx: &mut WriteTx, store: &Store, charges: &[Pending]) -> Result<
         if let Some(event_id) = &c.body.event_id
             && let Some(first) = charged_before.get(&(account_id.clone(), event_id.clone()))
         {
-            outcomes.push(Outcome::Charged(first.clone(), b.currency, true));
+            let currency = first.currency.parse().unwrap_or(b.currency);
+            outcomes.push(Outcome::Charged(first.clone(), currency, true));
             continue;
         }
         if c.feature.currency != b.currency {

@@ -326,7 +326,7 @@ fn currency_totals(rows: &[AnyRow]) -> Result<Vec<(Currency, i64)>, sqlx::Error>
 }
 
 /// The balances of `account_ids` (distinct and sorted), held until the transaction ends —
-/// `select … for update` on PostgreSQL, in id order; SQLite has one writer. The group commit of
+/// `select … for no key update` on PostgreSQL, in id order; SQLite has one writer. The group commit of
 /// charges' read (see `balance::group`); unknown accounts are left out.
 pub async fn lock_many(
     tx: &mut WriteTx,
@@ -336,7 +336,9 @@ pub async fn lock_many(
     if account_ids.is_empty() {
         return Ok(Vec::new());
     }
-    let lock = if dialect == Dialect::Postgres { " order by id for update" } else { "" };
+    // `for no key update`: the lock `update account` itself takes, so inserts of rows that
+    // reference the account (usage, charges, ledger entries: `for key share`) do not wait for it.
+    let lock = if dialect == Dialect::Postgres { " order by id for no key update" } else { "" };
     let sql = format!(
         "select id, balance_micros, owed_micros, currency, low_balance_minor from account where id in {}{lock}",
         super::usage::json_values(dialect)
