@@ -313,6 +313,9 @@ fn english(m: &Message) -> String {
         PlanHasPayments { plan_id } => {
             format!("plan {plan_id} has payments on record; deactivate it instead of deleting it")
         }
+        PlanHasTrials { plan_id } => {
+            format!("plan {plan_id} has trials on record; deactivate it instead of deleting it")
+        }
         PriceChangeUnconfirmed { from_minor, to_minor, currency } => format!(
             "The price changes from {} to {}; subscribers pay it from their next renewal. Confirm the new price and save again.",
             amount(*from_minor, *currency, en),
@@ -503,6 +506,9 @@ fn russian(m: &Message) -> String {
             format!("У тарифа {plan_id} есть подписки ({count}); отключите его вместо удаления")
         }
         PlanHasPayments { plan_id } => format!("По тарифу {plan_id} есть платежи; отключите его вместо удаления"),
+        PlanHasTrials { plan_id } => {
+            format!("По тарифу {plan_id} были пробные периоды; отключите его вместо удаления")
+        }
         PriceChangeUnconfirmed { from_minor, to_minor, currency } => format!(
             "Цена меняется с {} на {}; подписчики будут платить её со следующего продления. Подтвердите новую цену и сохраните ещё раз.",
             amount(*from_minor, *currency, ru),

@@ -128,6 +128,70 @@ async fn upgrade_half_way_is_prorated_and_a_downgrade_waits_for_the_period_end(b
 }
 on_both_databases!(upgrade_and_downgrade, upgrade_half_way_is_prorated_and_a_downgrade_waits_for_the_period_end);
 
+/// An active copy of `plan` (`<plan>_copy`) with `changes`.
+async fn active_copy(app: &TestApp, admin: &TestUser, plan: &str, changes: Value) -> String {
+    let path = format!("/api/v1/admin/billing/plans/{plan}/duplicate");
+    let (status, copy) = app.call(Method::POST, &path, Some(&admin.token), None).await;
+    assert_eq!(status, 201, "{copy}");
+    let id = copy["id"].as_str().unwrap().to_owned();
+    let mut changes = changes;
+    changes["is_active"] = json!(true);
+    let (status, plan) =
+        app.call(Method::PUT, &format!("/api/v1/admin/billing/plans/{id}"), Some(&admin.token), Some(changes)).await;
+    assert_eq!(status, 200, "{plan}");
+    id
+}
+
+/// A plan that a scheduled downgrade or a trial names is not deleted (409 and nothing changes,
+/// where the database's foreign keys once made it a 500); once nothing names it, it is.
+async fn plans_named_by_a_scheduled_change_or_a_trial_are_kept(backend: Backend) {
+    let app = spawn_app_with(backend, &[]).await;
+    let admin = app.admin().await;
+    let delete = |id: String| {
+        let app = &app;
+        let token = admin.token.clone();
+        async move { app.call(Method::DELETE, &format!("/api/v1/admin/billing/plans/{id}"), Some(&token), None).await }
+    };
+
+    let target = active_copy(&app, &admin, "starter", json!({})).await;
+    let user = app.customer("downgrader").await;
+    buy(&app, &user, "pro").await;
+    let (status, scheduled) =
+        app.post_json("/api/v1/billing/subscription/change", &user.token, json!({"plan_id": target})).await;
+    assert_eq!((status, scheduled["status"].as_str()), (200, Some("scheduled")), "{scheduled}");
+    let (status, problem) = delete(target.clone()).await;
+    assert_eq!(status, 409, "a downgrade to it is scheduled: {problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("deactivate"), "{problem}");
+    assert_eq!(subscription(&app, &user).await["pending_plan_id"], json!(target));
+    let (status, _) = app.call(Method::DELETE, "/api/v1/billing/subscription/change", Some(&user.token), None).await;
+    assert_eq!(status, 200);
+    let (status, deleted) = delete(target.clone()).await;
+    assert_eq!((status, &deleted["deleted"]), (200, &json!(true)), "{deleted}");
+
+    // A trial on a plan, then moved to another plan by an admin: the trial is kept on record.
+    let tried = active_copy(&app, &admin, "pro", json!({"trial_days": 7})).await;
+    let trial_user = app.customer("trier").await;
+    let (status, trial) =
+        app.post_json("/api/v1/billing/subscription/trial", &trial_user.token, json!({"plan_id": tried})).await;
+    assert_eq!(status, 200, "{trial}");
+    let id = trial["id"].as_str().unwrap();
+    let (status, moved) = app
+        .post_json(
+            &format!("/api/v1/admin/billing/subscriptions/{id}/change"),
+            &admin.token,
+            json!({"plan_id": "business", "prorate": false}),
+        )
+        .await;
+    assert_eq!(status, 200, "{moved}");
+    let (status, problem) = delete(tried.clone()).await;
+    assert_eq!(status, 409, "a trial was taken on it: {problem}");
+    assert!(problem["detail"].as_str().unwrap().contains("trials"), "{problem}");
+    let (status, plan) = app.get_json(&format!("/api/v1/admin/billing/plans/{tried}"), &admin.token).await;
+    assert_eq!(status, 200, "still there: {plan}");
+    app.stop().await;
+}
+on_both_databases!(plans_kept, plans_named_by_a_scheduled_change_or_a_trial_are_kept);
+
 async fn trials_charge_the_saved_card_at_their_end_or_fall_back_to_free(backend: Backend) {
     let app = spawn_app_with(backend, &[]).await;
     let admin = app.admin().await;

@@ -221,33 +221,57 @@ async fn concurrent_charges_never_overdraw_the_balance(backend: Backend) {
 }
 on_both_databases!(concurrent_charges, concurrent_charges_never_overdraw_the_balance);
 
-/// Concurrent charges are committed in groups (`balance::group`): included units, the discount,
-/// the balance and repeated `event_id`s decided together still follow the single-charge rules.
-async fn grouped_charges_take_included_units_once_and_repeat_no_event(backend: Backend) {
-    let app = spawn_app(backend).await;
+/// 96 concurrent charges of 1 image (1.00 ₽, 10 included, 20 % off) for 40 distinct events
+/// against 20.00 ₽, sent round-robin to the servers at `bases` (with as many concurrent consumes
+/// of `requests` on the same account alongside), then checks what the single-charge rules say:
+/// 10 events from the included units, 25 at 0.80 ₽, the other 5 refused for the balance, every
+/// repeat answered with its event's first charge, every consume recorded.
+async fn charge_forty_events_concurrently(app: &TestApp, bases: &[String]) {
     let admin = app.admin().await;
     let user = app.customer("grouped").await;
-    create_feature(&app, &admin, json!({"name": "image", "title": "Image", "unit_price": 1.00, "access": "premium"}))
+    create_feature(app, &admin, json!({"name": "image", "title": "Image", "unit_price": 1.00, "access": "premium"}))
         .await;
-    on_plan(&app, &admin, &user, "pro", json!({"feature_limits": {"image": 10}, "discount_percent": 20})).await;
-    credit(&app, &admin, &user, "20.00").await;
-    // 96 requests for 40 distinct events: 10 from the included units, 25 at 0.80 ₽ (20.00 ₽),
-    // the other 5 refused for the balance; every repeat answers its event's first charge.
-    let mut tasks = Vec::new();
+    on_plan(app, &admin, &user, "pro", json!({"feature_limits": {"image": 10}, "discount_percent": 20})).await;
+    credit(app, &admin, &user, "20.00").await;
+    let mut charges = Vec::new();
+    let mut consumes = Vec::new();
     for i in 0..96 {
-        let client = app.client.clone();
-        let url = app.url("/api/v1/billing/charge");
-        let token = user.token.clone();
-        tasks.push(tokio::spawn(async move {
+        let base = bases[i % bases.len()].clone();
+        let (client, token) = (app.client.clone(), user.token.clone());
+        charges.push(tokio::spawn(async move {
             let event_id = format!("img-{}", i % 40);
             let body = json!({"feature": "image", "units": 1, "event_id": event_id});
-            let response = client.post(url).bearer_auth(token).json(&body).send().await.unwrap();
+            let response = client
+                .post(format!("{base}/api/v1/billing/charge"))
+                .bearer_auth(token)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
             (event_id, response.status().as_u16(), response.json::<Value>().await.unwrap())
         }));
+        if bases.len() > 1 {
+            let base = bases[(i + 1) % bases.len()].clone();
+            let (client, token) = (app.client.clone(), user.token.clone());
+            consumes.push(tokio::spawn(async move {
+                let body = json!({"metric": "requests", "amount": 1, "event_id": format!("call-{i}")});
+                let response = client
+                    .post(format!("{base}/api/v1/billing/usage"))
+                    .bearer_auth(token)
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                response.status().as_u16()
+            }));
+        }
     }
     let mut answers = Vec::new();
-    for task in tasks {
+    for task in charges {
         answers.push(task.await.unwrap());
+    }
+    for task in consumes {
+        assert_eq!(task.await.unwrap(), 201, "a consume beside the charges");
     }
     assert!(answers.iter().all(|(_, status, _)| *status == 200 || *status == 402), "{answers:?}");
     let pool = app.reader().await;
@@ -281,11 +305,35 @@ async fn grouped_charges_take_included_units_once_and_repeat_no_event(backend: B
             .await
             .unwrap();
     assert_eq!(used, 10);
-    assert_eq!(balance(&app, &user).await["balance_micros"], 0);
-    assert_ledger_matches(&app, &user).await;
+    assert_eq!(balance(app, &user).await["balance_micros"], 0);
+    assert_ledger_matches(app, &user).await;
+}
+
+/// Concurrent charges are committed in groups (`balance::group`): included units, the discount,
+/// the balance and repeated `event_id`s decided together still follow the single-charge rules.
+async fn grouped_charges_take_included_units_once_and_repeat_no_event(backend: Backend) {
+    let app = spawn_app(backend).await;
+    charge_forty_events_concurrently(&app, std::slice::from_ref(&app.base)).await;
     app.stop().await;
 }
 on_both_databases!(grouped_charges, grouped_charges_take_included_units_once_and_repeat_no_event);
+
+/// Two servers on one database, each with its own charge and consume committers: a repeated
+/// `event_id` charged by the other server meanwhile sends a group back to the single-charge
+/// path, the locks of both kinds of group never deadlock, and the totals are the same.
+async fn two_servers_charge_the_same_balance_and_events_once(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let replica = tariff::server::startup::Application::build(crate::common::config(&app.db, &[]), app.clock.clone())
+        .await
+        .expect("replica");
+    let replica_base = format!("http://{}", replica.address());
+    let replica_state = replica.state().clone();
+    tokio::spawn(async move { replica.run_without_jobs_until(std::future::pending()).await.expect("replica") });
+    charge_forty_events_concurrently(&app, &[app.base.clone(), replica_base]).await;
+    replica_state.billing.store.close().await;
+    app.stop().await;
+}
+on_both_databases!(two_servers_charging, two_servers_charge_the_same_balance_and_events_once);
 
 /// 1,000 one-token charges at 0.15 ₽ per 1,000 tokens debit exactly 0.15 ₽.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

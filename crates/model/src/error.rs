@@ -259,6 +259,10 @@ pub enum Message {
     PlanHasPayments {
         plan_id: String,
     },
+    /// Trials were taken on the plan (kept to allow one trial per plan family).
+    PlanHasTrials {
+        plan_id: String,
+    },
     /// A plan's price would change; the caller must confirm (`confirm_price_change`).
     PriceChangeUnconfirmed {
         from_minor: i64,
@@ -539,6 +543,7 @@ impl Message {
             QuotaDecreaseForbidden,
             PlanHasSubscriptions { plan_id: "pro".into(), count: 3 },
             PlanHasPayments { plan_id: "pro".into() },
+            PlanHasTrials { plan_id: "pro".into() },
             PriceChangeUnconfirmed { from_minor: 99_000, to_minor: 129_000, currency: rub },
             UnknownCurrency { value: "GBP".into() },
             UnknownInterval { value: "hour".into() },

@@ -309,23 +309,28 @@ pub async fn update(db: &Store, now: i64, actor: &Actor, plan_id: &str, changes:
     Ok(after)
 }
 
-/// Deletes a plan that no subscription or transaction refers to. Audited as `plan.delete`.
+/// Deletes a plan that no subscription (as its plan or the plan of a scheduled change),
+/// transaction or trial refers to. Audited as `plan.delete`.
 ///
 /// # Errors
 /// [`Error::NotFound`]; [`Error::Conflict`] for the `free` plan (every account's floor) and
-/// while subscriptions or payments refer to it (deactivate it instead); [`Error::Database`].
+/// while subscriptions, payments or trials refer to it (deactivate it instead);
+/// [`Error::Database`].
 pub async fn delete(db: &Store, now: i64, actor: &Actor, plan_id: &str) -> Result<()> {
     let mut tx = db.begin_write().await?;
     let plan = store::get(tx.conn(), plan_id).await?.ok_or_else(|| Error::not_found(Entity::Plan, plan_id))?;
     if plan.id == super::FREE_PLAN_ID {
         return Err(Error::Conflict(Message::FreePlanNotDeletable));
     }
-    let subscribers = subscriptions::count_for_plan(tx.conn(), plan_id, None).await?;
+    let subscribers = store::count_subscriptions_naming(tx.conn(), plan_id).await?;
     if subscribers > 0 {
         return Err(Error::Conflict(Message::PlanHasSubscriptions { plan_id: plan_id.to_owned(), count: subscribers }));
     }
     if store::count_transactions(tx.conn(), plan_id).await? > 0 {
         return Err(Error::Conflict(Message::PlanHasPayments { plan_id: plan_id.to_owned() }));
+    }
+    if store::count_trials(tx.conn(), plan_id).await? > 0 {
+        return Err(Error::Conflict(Message::PlanHasTrials { plan_id: plan_id.to_owned() }));
     }
     store::delete(&mut tx, plan_id).await?;
     let changes = audit::diff(Some(&plan_json(&plan)), &serde_json::json!({}));

@@ -138,6 +138,23 @@ pub async fn delete(tx: &mut WriteTx, id: &str) -> Result<bool, sqlx::Error> {
     Ok(result.rows_affected() == 1)
 }
 
+/// How many subscriptions are on this plan or have a change to it scheduled (they keep it from
+/// being deleted).
+pub async fn count_subscriptions_naming<'c, E: Executor<'c, Database = Any>>(
+    db: E,
+    id: &str,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select count(*) from billing_subscription where plan_id = $1 or pending_plan_id = $1")
+        .bind(id)
+        .fetch_one(db)
+        .await
+}
+
+/// How many trials were taken on this plan (they keep it from being deleted).
+pub async fn count_trials<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select count(*) from billing_trial where plan_id = $1").bind(id).fetch_one(db).await
+}
+
 /// How many transactions name this plan (they keep it from being deleted).
 pub async fn count_transactions<'c, E: Executor<'c, Database = Any>>(db: E, id: &str) -> Result<i64, sqlx::Error> {
     sqlx::query_scalar("select count(*) from billing_transaction where plan_id = $1").bind(id).fetch_one(db).await
