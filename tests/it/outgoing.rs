@@ -402,6 +402,60 @@ async fn rolled_back_changes_send_nothing_and_committed_ones_survive_a_stop(back
 }
 on_both_databases!(rollback, rolled_back_changes_send_nothing_and_committed_ones_survive_a_stop);
 
+/// On PostgreSQL an event's id is taken before its transaction commits, so a later event of the
+/// same account can commit first: its delivery waits until the earlier transaction has ended,
+/// and the two arrive in the order of their transactions (here also the order they were made). (SQLite's one writer cannot interleave two
+/// transactions, so there is no SQLite variant.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_later_event_committed_first_does_not_overtake_an_earlier_one() {
+    if crate::common::postgres_url().is_none() {
+        eprintln!("TEST_DATABASE_URL is not set: PostgreSQL test skipped");
+        return;
+    }
+    use tariff_core::events::emit;
+    use tariff_model::events::EventType;
+    let app = spawn_app_with(Backend::Postgres, &[]).await;
+    let admin = app.admin().await;
+    let receiver = Receiver::start(0, Duration::ZERO).await;
+    let (_, secret) = register(&app, &admin, &receiver.url, &["subscription.updated"]).await;
+    let user = app.customer("order").await;
+    let worker = tariff::server::outbox::spawn(app.state.clone());
+    let ours = |hits: &[Hit]| hits.iter().filter(|h| h.event()["account_id"] == json!(user.account_id)).count();
+
+    let now = app.state.now();
+    let mut earlier = app.store().begin_write().await.unwrap();
+    let first =
+        emit(&mut earlier, EventType::SubscriptionUpdated, &user.account_id, Some(&user.id), json!({"step": 1}), now)
+            .await
+            .unwrap();
+    let mut later = app.store().begin_write().await.unwrap();
+    let second =
+        emit(&mut later, EventType::SubscriptionUpdated, &user.account_id, Some(&user.id), json!({"step": 2}), now)
+            .await
+            .unwrap();
+    assert!(first.id < second.id, "ids follow the order the events were made");
+    later.commit().await.unwrap();
+    // The worker was woken by that commit; the later event must wait for the earlier one.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert_eq!(
+        ours(&receiver.hits()),
+        0,
+        "the later event did not overtake the earlier one: {:?}",
+        receiver.hits().iter().map(Hit::event).collect::<Vec<_>>()
+    );
+    earlier.commit().await.unwrap();
+    receiver.wait_for("both events", |hits| ours(hits) == 2).await;
+    let delivered: Vec<Value> = receiver
+        .events(&secret, "subscription.updated")
+        .into_iter()
+        .filter(|e| e["account_id"] == json!(user.account_id))
+        .map(|e| e["id"].clone())
+        .collect();
+    assert_eq!(delivered, vec![json!(first.id), json!(second.id)]);
+    worker.abort();
+    app.stop().await;
+}
+
 async fn two_workers_deliver_each_event_once_and_a_slow_receiver_holds_up_nobody(backend: Backend) {
     let app = spawn_app_with(backend, &[("WEBHOOK_TIMEOUT_SECONDS", "2")]).await;
     let admin = app.admin().await;

@@ -156,7 +156,7 @@ pub fn base_delay(attempt: i64) -> i64 {
 /// # Errors
 /// [`crate::Error::Database`].
 pub async fn due(db: &Store, now: i64, limit: i64) -> Result<Vec<(String, String)>> {
-    Ok(store::due(db.reader(), now, limit).await?)
+    Ok(store::due(db.reader(), db.dialect(), now, limit).await?)
 }
 
 /// Takes one attempt of a due delivery for `lease_seconds`. `None` when another worker (or

@@ -2,7 +2,7 @@
 //! (`billing_webhook_endpoint`), their deliveries (`billing_webhook_delivery`) and the quota
 //! alerts already sent (`billing_usage_alert`). Issue 16.
 
-use super::{WriteTx, get_bool, get_json};
+use super::{Dialect, WriteTx, get_bool, get_json};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 use tariff_model::{WebhookDelivery, WebhookEndpoint};
@@ -95,11 +95,16 @@ async fn insert_delivery(
     now: i64,
 ) -> Result<String, sqlx::Error> {
     let id = uuid::Uuid::now_v7().to_string();
-    sqlx::query(
+    // On PostgreSQL, the writing transaction's id (see [`due`]); SQLite needs none.
+    let txid = match tx.dialect() {
+        Dialect::Postgres => "pg_current_xact_id()::text::bigint",
+        Dialect::Sqlite => "null",
+    };
+    sqlx::query(&format!(
         "insert into billing_webhook_delivery
-             (id, event_id, endpoint_id, account_id, status, attempts, next_attempt_at, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, 0, $6, $6, $6)",
-    )
+             (id, event_id, endpoint_id, account_id, status, attempts, next_attempt_at, created_at, updated_at, txid)
+         values ($1, $2, $3, $4, $5, 0, $6, $6, $6, {txid})"
+    ))
     .bind(&id)
     .bind(event_id)
     .bind(endpoint_id)
@@ -215,21 +220,37 @@ pub struct Claimed {
 /// Ids of deliveries due at `now`: pending, not leased, and the oldest pending one of their
 /// endpoint and account (events reach an endpoint in order per account), at most `limit`:
 /// `(delivery_id, endpoint_id)`.
+///
+/// On PostgreSQL, where an event's id is taken before its transaction commits, an account's
+/// deliveries go in the order of their transactions' ids (the order in which the transactions
+/// began writing), then of their events' ids, and one counts only once every transaction with a
+/// smaller id has ended (its `txid` below the snapshot's `xmin`), so no delivery can appear
+/// later ahead of it. A write transaction left open anywhere on the PostgreSQL server holds
+/// deliveries back until it ends. SQLite's one writer commits events in the order of their ids.
 pub async fn due<'c, E: Executor<'c, Database = Any>>(
     db: E,
+    dialect: Dialect,
     now: i64,
     limit: i64,
 ) -> Result<Vec<(String, String)>, sqlx::Error> {
-    let rows = sqlx::query(
+    let (settled, earlier) = match dialect {
+        Dialect::Postgres => (
+            "and d.txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+            "(e.txid < d.txid or (e.txid = d.txid and e.event_id < d.event_id))",
+        ),
+        Dialect::Sqlite => ("", "e.event_id < d.event_id"),
+    };
+    let rows = sqlx::query(&format!(
         "select d.id, d.endpoint_id from billing_webhook_delivery d
          join billing_webhook_endpoint p on p.id = d.endpoint_id and p.enabled = $4
          where d.status = $1 and d.next_attempt_at <= $2 and (d.locked_until is null or d.locked_until <= $2)
+           {settled}
            and not exists (select 1 from billing_webhook_delivery e
                            where e.endpoint_id = d.endpoint_id and e.account_id = d.account_id
-                             and e.status = $1 and e.event_id < d.event_id)
+                             and e.status = $1 and {earlier})
          order by d.next_attempt_at, d.id
-         limit $3",
-    )
+         limit $3"
+    ))
     .bind(PENDING)
     .bind(now)
     .bind(limit)
