@@ -31,19 +31,26 @@ pub async fn get<'c, E: Executor<'c, Database = Any>>(
         .bind(account_id)
         .fetch_optional(db)
         .await?;
-    row.map(|row| {
-        let currency: String = row.try_get("currency")?;
-        Ok(AccountBalance {
-            balance_micros: row.try_get("balance_micros")?,
-            owed_micros: row.try_get("owed_micros")?,
-            currency: currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
-                index: "currency".into(),
-                source: e.to_string().into(),
-            })?,
-            low_balance_minor: row.try_get("low_balance_minor")?,
-        })
+    row.as_ref().map(balance_from_row).transpose()
+}
+
+/// The `currency` column of `row`.
+fn currency_of(row: &AnyRow) -> Result<Currency, sqlx::Error> {
+    let currency: String = row.try_get("currency")?;
+    currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
+        index: "currency".into(),
+        source: e.to_string().into(),
     })
-    .transpose()
+}
+
+/// An [`AccountBalance`] from a row of `account`'s balance columns.
+fn balance_from_row(row: &AnyRow) -> Result<AccountBalance, sqlx::Error> {
+    Ok(AccountBalance {
+        balance_micros: row.try_get("balance_micros")?,
+        owed_micros: row.try_get("owed_micros")?,
+        currency: currency_of(row)?,
+        low_balance_minor: row.try_get("low_balance_minor")?,
+    })
 }
 
 /// One movement of a balance.
@@ -216,16 +223,12 @@ pub async fn find_entry<'c, E: Executor<'c, Database = Any>>(
 
 fn entry_from_row(row: &AnyRow) -> Result<BalanceEntry, sqlx::Error> {
     let delta_micros: i64 = row.try_get("delta_micros")?;
-    let currency: String = row.try_get("currency")?;
     Ok(BalanceEntry {
         id: row.try_get("id")?,
         delta: decimal_from_micros(delta_micros),
         delta_micros,
         balance_after_micros: row.try_get("balance_after_micros")?,
-        currency: currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
-            index: "currency".into(),
-            source: e.to_string().into(),
-        })?,
+        currency: currency_of(row)?,
         reason: get_enum(row, "reason")?,
         reference: row.try_get("reference")?,
         actor: row.try_get("actor")?,
@@ -311,18 +314,7 @@ pub async fn charged_between<'c, E: Executor<'c, Database = Any>>(
 
 /// `(currency, total)` rows as pairs.
 fn currency_totals(rows: &[AnyRow]) -> Result<Vec<(Currency, i64)>, sqlx::Error> {
-    rows.iter()
-        .map(|row| {
-            let currency: String = row.try_get("currency")?;
-            Ok((
-                currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
-                    index: "currency".into(),
-                    source: e.to_string().into(),
-                })?,
-                row.try_get("total")?,
-            ))
-        })
-        .collect()
+    rows.iter().map(|row| Ok((currency_of(row)?, row.try_get("total")?))).collect()
 }
 
 /// The balances of `account_ids` (distinct and sorted), held until the transaction ends —
@@ -344,21 +336,7 @@ pub async fn lock_many(
         super::usage::json_values(dialect)
     );
     let rows = sqlx::query(&sql).bind(serde_json::json!(account_ids).to_string()).fetch_all(tx.conn()).await?;
-    rows.iter()
-        .map(|row| {
-            let currency: String = row.try_get("currency")?;
-            let balance = AccountBalance {
-                balance_micros: row.try_get("balance_micros")?,
-                owed_micros: row.try_get("owed_micros")?,
-                currency: currency.parse().map_err(|e: tariff_model::MoneyError| sqlx::Error::ColumnDecode {
-                    index: "currency".into(),
-                    source: e.to_string().into(),
-                })?,
-                low_balance_minor: row.try_get("low_balance_minor")?,
-            };
-            Ok((row.try_get("id")?, balance))
-        })
-        .collect()
+    rows.iter().map(|row| Ok((row.try_get("id")?, balance_from_row(row)?))).collect()
 }
 
 /// A ledger entry decided by a group commit, written by [`settle_group`].
