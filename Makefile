@@ -13,7 +13,7 @@ run: build
 	LEPTOS_SITE_ROOT=target/site ./target/release/tariff serve
 
 build: setup
-	cargo leptos build --release
+	scripts/build.sh
 
 setup:
 	scripts/setup.sh

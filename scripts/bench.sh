@@ -28,7 +28,7 @@ done
 
 echo "==> building the release site and server"
 scripts/setup.sh > /dev/null
-cargo leptos build --release 2>&1 | tail -1
+scripts/build.sh 2>&1 | tail -2
 bin="$root/target/release/tariff"
 work=$(mktemp -d)
 server=""
@@ -146,18 +146,8 @@ print(json.dumps({'events': events}))" > "$work/batch.json"
 }
 
 bundle_size() {
-  local pkg="$root/target/site/pkg" total_raw=0 total_br=0
-  echo "==> browser bundle (target/site/pkg), brotli at quality 11 as served"
-  for f in "$pkg"/*.wasm "$pkg"/*.js "$pkg"/*.css; do
-    [ -f "$f" ] || continue
-    local raw br
-    raw=$(stat -c %s "$f")
-    br=$(python3 "$root/bench/brotli_size.py" "$f")
-    total_raw=$((total_raw + raw))
-    total_br=$((total_br + br))
-    printf '          %-30s %10s bytes   brotli %10s bytes\n' "$(basename "$f")" "$raw" "$br"
-  done
-  printf '          %-30s %10s bytes   brotli %10s bytes (%d KB)\n' "all" "$total_raw" "$total_br" $((total_br / 1024))
+  echo "==> browser bundle: what a page downloads to hydrate, brotli at quality 11 as served"
+  python3 "$root/bench/bundle_size.py" "$root/target/site/pkg"
 }
 
 echo "==> wrk -t1 -c$CONNECTIONS -d$DURATION on loopback; $(nproc) cores"

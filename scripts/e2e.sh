@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Starts the release build of Tariff on a random port with a fresh SQLite database and runs the
-# Playwright tests in end2end/ against it in headless Chromium. Expects `cargo leptos build
-# --release` to have run. Screenshots and traces land in end2end/artifacts/.
+# Playwright tests in end2end/ against it in headless Chromium. Expects `scripts/build.sh` (the
+# release build) to have run. Screenshots and traces land in end2end/artifacts/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 
 bin=target/release/tariff
-[ -x "$bin" ] || { echo "error: $bin is missing; run 'cargo leptos build --release' first" >&2; exit 1; }
+[ -x "$bin" ] || { echo "error: $bin is missing; run 'scripts/build.sh' (or 'make build') first" >&2; exit 1; }
 
 work=$(mktemp -d)
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

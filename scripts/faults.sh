@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 export PATH="${TARIFF_TOOLS_DIR:-$HOME/.local/share/tariff-tools}/node_modules/.bin:$HOME/.cargo/bin:$PATH"
 
 bin="${TARIFF_BIN:-target/release/tariff}"
-[ -x "$bin" ] || { echo "error: $bin is missing; run 'cargo leptos build --release' first" >&2; exit 1; }
+[ -x "$bin" ] || { echo "error: $bin is missing; run 'scripts/build.sh' (or 'make build') first" >&2; exit 1; }
 export TARIFF_BIN="$PWD/$bin"
 
 status=0

@@ -28,8 +28,8 @@ if [ -n "${TEST_DATABASE_URL:-}" ] && [ "$pg_ran" -eq 0 ]; then
 fi
 echo "==> $pg_ran PostgreSQL test variants ran"
 
-echo "==> cargo leptos build --release"
-cargo leptos build --release
+echo "==> scripts/build.sh (cargo leptos build --release --split)"
+scripts/build.sh
 
 echo "==> browser tests"
 e2e_log=$(mktemp)

@@ -114,6 +114,31 @@ test.describe('pricing page', () => {
     await context.close();
   });
 
+  test('loads only the frame and the page\'s own wasm modules, and the next page\'s on navigation', async ({ page }) => {
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+    const fetched: string[] = [];
+    page.on('response', (r) => {
+      if (r.url().includes('/pkg/')) fetched.push(`${r.status()} ${new URL(r.url()).pathname}`);
+    });
+
+    await page.context().clearCookies();
+    await page.goto('/');
+    await waitForHydration(page);
+    expect(fetched.filter((f) => !f.startsWith('200 ')), 'every bundle file answered 200').toEqual([]);
+    expect(fetched.some((f) => f.includes('split___pricing_route_view'))).toBe(true);
+    expect(fetched.filter((f) => /split___(admin|login|billing)/.test(f)), 'no other page\'s module').toEqual([]);
+
+    // Client-side navigation fetches the next page's module and renders it without a reload.
+    await markDocument(page);
+    await page.locator('.account-menu a[href="/login"]').click();
+    await expect(page.locator('#login-email')).toBeVisible();
+    await expectSameDocument(page);
+    expect(fetched.some((f) => f.startsWith('200 ') && f.includes('split___login_route_view'))).toBe(true);
+    expect(errors, 'no errors in the browser console').toEqual([]);
+  });
+
   test('unknown pages show the 404 page', async ({ page }) => {
     const response = await page.goto('/no/such/page');
     expect(response?.status()).toBe(404);

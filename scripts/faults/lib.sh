@@ -2,7 +2,7 @@
 # Source it after setting `root` (the project directory). Exports BIN, WORK, BASE, SERVER_PID.
 
 BIN="${TARIFF_BIN:-$root/target/release/tariff}"
-[ -x "$BIN" ] || { echo "error: $BIN is missing; run 'cargo leptos build --release' first" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "error: $BIN is missing; run 'scripts/build.sh' (or 'make build') first" >&2; exit 1; }
 WORK=$(mktemp -d)
 SERVER_PID=""
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')

@@ -24,7 +24,7 @@ use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, Html, Link, Meta, MetaTags, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_query_map};
-use leptos_router::{SsrMode, path};
+use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
 
 /// What the server tells every page about itself.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -86,17 +86,62 @@ pub fn App() -> impl IntoView {
     }
 }
 
+/// Every page is a split point of the browser bundle (`#[lazy_route]`, built with
+/// `cargo leptos build --split`): the main wasm module holds the frame (top bar, router, language
+/// switch), and each page's view is a module of its own, fetched when the router first shows that
+/// page, so a first visit downloads only the frame and that page. The browser hydrates with
+/// `leptos::mount::hydrate_from_async` (see `crate::hydrate`), which waits for the page's module.
+/// Leptos 0.8.23 writes no `<link rel="preload">` for it (its server reads the split manifest
+/// outside the render's owner), so the module is fetched once the main module runs. Without
+/// `--split` (`cargo check`, debug builds) the same code is one module.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        #[doc = concat!("The route of [`", stringify!($page), "`], loaded lazily.")]
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page/> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    PricingRoute => PricingPage,
+    LoginRoute => LoginPage,
+    SignupRoute => SignupPage,
+    BillingRoute => BillingPage,
+    PlansRoute => PlansPage,
+    ReturnRoute => ReturnPage,
+    UsageRoute => UsagePage,
+    BalanceRoute => BalancePage,
+    TransactionsRoute => TransactionsPage,
+    TokensRoute => TokensPage,
+    NotificationsRoute => NotificationsPage,
+    OrgRoute => OrgPage,
+    AdminOverviewRoute => AdminOverviewPage,
+    AdminPlansRoute => AdminPlansPage,
+    PlanEditorRoute => PlanEditorPage,
+    PlanSubscribersRoute => PlanSubscribersPage,
+    AdminFeaturesRoute => AdminFeaturesPage,
+    AdminWebhooksRoute => AdminWebhooksPage,
+    AdminUsersRoute => AdminUsersPage,
+    AdminUserRoute => AdminUserPage,
+    AdminOrgsRoute => AdminOrgsPage,
+    AdminOrgRoute => AdminOrgPage,
+    AuditRoute => AuditPage,
+}
+
 /// Top bar, routed content and footer.
 #[component]
 fn Frame() -> impl IntoView {
     let locale = provide_locale();
-    // Effects run only in the browser, after hydration: mark the body so tests (and people
-    // debugging) can tell a hydrated page from server HTML.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     // The server reads <html> attributes outside the request's reactive arena (see
     // `widgets::page_title`), so it gets a plain value; the browser keeps it reactive.
     #[cfg(feature = "ssr")]
@@ -119,30 +164,30 @@ fn Frame() -> impl IntoView {
         </header>
         <main id="main" class="content">
             <Routes fallback=NotFound>
-                <Route path=path!("/") view=PricingPage ssr=SsrMode::Async/>
-                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
-                <Route path=path!("/billing") view=BillingPage ssr=SsrMode::Async/>
-                <Route path=path!("/billing/plans") view=PlansPage ssr=SsrMode::Async/>
-                <Route path=path!("/billing/return") view=ReturnPage ssr=SsrMode::Async/>
-                <Route path=path!("/billing/usage") view=UsagePage ssr=SsrMode::Async/>
-                <Route path=path!("/billing/balance") view=BalancePage ssr=SsrMode::Async/>
-                <Route path=path!("/billing/transactions") view=TransactionsPage ssr=SsrMode::Async/>
-                <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
-                <Route path=path!("/settings/notifications") view=NotificationsPage ssr=SsrMode::Async/>
-                <Route path=path!("/org/:id") view=OrgPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin") view=AdminOverviewPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/plans") view=AdminPlansPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/plans/new") view=PlanEditorPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/plans/:id/edit") view=PlanEditorPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/plans/:id/subscribers") view=PlanSubscribersPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/features") view=AdminFeaturesPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/webhooks") view=AdminWebhooksPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/orgs") view=AdminOrgsPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/orgs/:id") view=AdminOrgPage ssr=SsrMode::Async/>
-                <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>
+                <Route path=path!("/") view={Lazy::<PricingRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/billing") view={Lazy::<BillingRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/billing/plans") view={Lazy::<PlansRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/billing/return") view={Lazy::<ReturnRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/billing/usage") view={Lazy::<UsageRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/billing/balance") view={Lazy::<BalanceRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/billing/transactions") view={Lazy::<TransactionsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/settings/notifications") view={Lazy::<NotificationsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/org/:id") view={Lazy::<OrgRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view={Lazy::<AdminOverviewRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/plans") view={Lazy::<AdminPlansRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/plans/new") view={Lazy::<PlanEditorRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/plans/:id/edit") view={Lazy::<PlanEditorRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/plans/:id/subscribers") view={Lazy::<PlanSubscribersRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/features") view={Lazy::<AdminFeaturesRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/webhooks") view={Lazy::<AdminWebhooksRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/users") view={Lazy::<AdminUsersRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/users/:id") view={Lazy::<AdminUserRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/orgs") view={Lazy::<AdminOrgsRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/orgs/:id") view={Lazy::<AdminOrgRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </main>
         <footer class="footer">

@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Rewrites the wasm split manifest of a hashed `--split` build from the split loader.
+
+The manifest (`pkg/__wasm_split_manifest.<hash>.json`) names, for each lazily loaded page, the
+wasm modules it needs; the server reads it to write `<link rel="preload">` for the page it
+renders. cargo-leptos 0.3.8 hashes the modules' names (`chunk_24` → `chunk_24.<hash>`) by plain
+substring replacement in the manifest, so `chunk_240` becomes `chunk_24.<hash>0`: a preload of a
+file that does not exist, and the real module fetched late. The loader script
+(`pkg/__wasm_split.<hash>.js`) is rewritten with whole file names and is right: above each module
+it loads it lists, in a comment, the split points that need the module. This script rebuilds the
+manifest from those comments and checks that every module it names exists.
+
+Usage: split_manifest.py PKG_DIR. Exit 0 with a one-line summary; 1 when the files are missing or
+the loader names a module that is not there. A build without `--split` has no manifest: exit 0.
+"""
+
+import glob
+import json
+import os
+import re
+import sys
+
+pkg = sys.argv[1] if len(sys.argv) > 1 else "target/site/pkg"
+manifests = glob.glob(os.path.join(pkg, "__wasm_split_manifest*.json"))
+loaders = glob.glob(os.path.join(pkg, "__wasm_split.*.js"))
+if not manifests:
+    print(f"split manifest: none in {pkg} (not a --split build)")
+    sys.exit(0)
+if len(manifests) != 1 or len(loaders) != 1:
+    print(f"split manifest: expected one manifest and one loader in {pkg}, found {manifests} {loaders}", file=sys.stderr)
+    sys.exit(1)
+
+with open(loaders[0], encoding="utf-8") as f:
+    loader = f.read()
+with open(manifests[0], encoding="utf-8") as f:
+    old = json.load(f)
+
+# /* split_a, split_b */
+# const __chunk_24 = makeLoad(() => {
+#     const src = fetch(new URL("./chunk_24.<hash>.wasm", import.meta.url));
+block = re.compile(r"/\*\s*([^*]*?)\s*\*/\s*const\s+\w+\s*=\s*makeLoad\(\(\)\s*=>\s*\{\s*const\s+src\s*=\s*fetch\(new URL\(\"\./([^\"]+)\.wasm\"")
+needs = {name: [] for name in old}
+for names, module in block.findall(loader):
+    if not os.path.isfile(os.path.join(pkg, module + ".wasm")):
+        print(f"split manifest: the loader names {module}.wasm, which is not in {pkg}", file=sys.stderr)
+        sys.exit(1)
+    for name in (n.strip() for n in names.split(",")):
+        if name:
+            needs.setdefault(name, []).append(module)
+
+missing = sorted(name for name in old if not needs.get(name))
+if missing:
+    print(f"split manifest: the loader has no modules for {missing}", file=sys.stderr)
+    sys.exit(1)
+repaired = sum(1 for name in old for m in old[name] if m not in set(needs[name]))
+with open(manifests[0], "w", encoding="utf-8") as f:
+    json.dump(needs, f, indent=2)
+modules = sum(len(v) for v in needs.values())
+print(f"split manifest: {len(needs)} split points, {modules} module references ({repaired} repaired)")
