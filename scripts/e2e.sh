@@ -43,8 +43,24 @@ cd end2end
 rm -rf artifacts
 status=0
 npx playwright test "$@" || status=$?
+# The summary ends the output (CI keeps only its tail): each failed test with its error's first
+# lines, then the counts.
 node -e '
-  const r = require("./artifacts/results.json").stats;
+  const results = require("./artifacts/results.json");
+  const walk = (suite, titles) => {
+    for (const spec of suite.specs ?? []) {
+      for (const t of spec.tests ?? []) {
+        for (const r of t.results ?? []) {
+          if (r.status === "passed" || r.status === "skipped") continue;
+          const message = (r.error?.message ?? r.status).replace(/\x1b\[[0-9;]*m/g, "").split("\n").slice(0, 8).map((l) => (l.length > 300 ? l.slice(0, 300) + "…" : l)).join("\n    ");
+          console.log(`FAILED ${[...titles, spec.title].join(" › ")} (${spec.file}:${spec.line})\n    ${message}`);
+        }
+      }
+    }
+    for (const child of suite.suites ?? []) walk(child, [...titles, child.title]);
+  };
+  for (const suite of results.suites ?? []) walk(suite, []);
+  const r = results.stats;
   console.log(`browser tests: ${r.expected} passed, ${r.unexpected} failed` + (r.skipped ? `, ${r.skipped} skipped` : ""));
 ' || true
 exit $status
