@@ -6,7 +6,8 @@
 #   healthz (baseline), usage/check, usage (consume), charge, reservations (hold + commit),
 #   usage/batch (events/s), consume again with the rate limiter in memory and on Redis;
 #   admin statistics over 100,000 subscriptions (p50), the portal /billing page rendered on the
-#   server (p50), the server's peak resident memory, and the browser bundle after brotli.
+#   server (p50), the server's peak resident memory, the browser bundle after brotli, and a first
+#   visit's time to a hydrated page in Chromium with and without the page modules' preload.
 # Figures only; no pass/fail (the targets are in the README).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,7 +28,7 @@ for tool in wrk brotli; do
 done
 
 echo "==> building the release site and server"
-scripts/setup.sh > /dev/null
+scripts/setup.sh --test > /dev/null
 scripts/build.sh 2>&1 | tail -2
 bin="$root/target/release/tariff"
 work=$(mktemp -d)
@@ -150,6 +151,15 @@ bundle_size() {
   python3 "$root/bench/bundle_size.py" "$root/target/site/pkg"
 }
 
+first_visit() {
+  echo "==> first visit in headless Chromium (bench/first_visit.cjs)"
+  DB_NAME=browser
+  export DATABASE_URL="sqlite://$work/browser.db?mode=rwc"
+  start_server
+  node "$root/bench/first_visit.cjs" "$BASE" "${BENCH_BROWSER_RUNS:-5}"
+  stop_server
+}
+
 echo "==> wrk -t1 -c$CONNECTIONS -d$DURATION on loopback; $(nproc) cores"
 bench_database sqlite "sqlite://$work/bench.db?mode=rwc"
 if command -v psql > /dev/null && psql "$PG_URL" -qtc 'select 1' > /dev/null 2>&1; then
@@ -162,3 +172,4 @@ else
   echo "PostgreSQL at $PG_URL is not reachable: skipped"
 fi
 bundle_size
+first_visit

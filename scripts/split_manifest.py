@@ -7,8 +7,10 @@ renders. cargo-leptos 0.3.8 hashes the modules' names (`chunk_24` → `chunk_24.
 substring replacement in the manifest, so `chunk_240` becomes `chunk_24.<hash>0`: a preload of a
 file that does not exist, and the real module fetched late. The loader script
 (`pkg/__wasm_split.<hash>.js`) is rewritten with whole file names and is right: above each module
-it loads it lists, in a comment, the split points that need the module. This script rebuilds the
-manifest from those comments and checks that every module it names exists.
+it loads it lists, in a comment, the split points that need the module, and each split point's
+own module is fetched by its exported loader (`__wasm_split_load_<split point>`), which the
+manifest leaves out. This script rebuilds the manifest from the comments and the exported loaders
+(own module first) and checks that every module it names exists.
 
 Usage: split_manifest.py PKG_DIR. Exit 0 with a one-line summary; 1 when the files are missing or
 the loader names a module that is not there. A build without `--split` has no manifest: exit 0.
@@ -48,7 +50,22 @@ for names, module in block.findall(loader):
         if name:
             needs.setdefault(name, []).append(module)
 
+# The split point's own module, which its exported loader fetches before the shared ones:
+# export const __wasm_split_load___login_route_view_<n> = wrapAsyncCb(makeLoad(() => {
+#     const src = fetch(new URL("./split___login_route_view_<n>.<hash>.wasm", import.meta.url));
+own = re.compile(r"export\s+const\s+__wasm_split_load_(\w+)\s*=\s*wrapAsyncCb\(makeLoad\(\(\)\s*=>\s*\{\s*const\s+src\s*=\s*fetch\(new URL\(\"\./([^\"]+)\.wasm\"")
+for name, module in own.findall(loader):
+    if not os.path.isfile(os.path.join(pkg, module + ".wasm")):
+        print(f"split manifest: the loader names {module}.wasm, which is not in {pkg}", file=sys.stderr)
+        sys.exit(1)
+    if name in needs:
+        needs[name].insert(0, module)
+
 missing = sorted(name for name in old if not needs.get(name))
+unowned = sorted(name for name in old if not any(m.startswith("split_") for m in needs.get(name, [])))
+if unowned:
+    print(f"split manifest: the loader has no module of their own for {unowned}", file=sys.stderr)
+    sys.exit(1)
 if missing:
     print(f"split manifest: the loader has no modules for {missing}", file=sys.stderr)
     sys.exit(1)

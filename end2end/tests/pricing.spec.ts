@@ -114,7 +114,7 @@ test.describe('pricing page', () => {
     await context.close();
   });
 
-  test('loads only the frame and the page\'s own wasm modules, and the next page\'s on navigation', async ({ page }) => {
+  test('preloads and loads only the frame and the page\'s own wasm modules, and the next page\'s on navigation', async ({ page }) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
@@ -129,6 +129,18 @@ test.describe('pricing page', () => {
     expect(fetched.filter((f) => !f.startsWith('200 ')), 'every bundle file answered 200').toEqual([]);
     expect(fetched.some((f) => f.includes('split___pricing_route_view'))).toBe(true);
     expect(fetched.filter((f) => /split___(admin|login|billing)/.test(f)), 'no other page\'s module').toEqual([]);
+
+    // The server named the page's modules in <link rel="preload"> (fetched alongside the main
+    // module), and the loader reused each preloaded response: every one was fetched exactly once.
+    const preloads = await page.locator('head link[rel="preload"][as="fetch"][href*="/pkg/"]').evaluateAll(
+      (links) => links.map((l) => new URL((l as HTMLLinkElement).href).pathname),
+    );
+    expect(preloads.some((p) => p.includes('split___pricing_route_view')), 'the page\'s own module is preloaded').toBe(true);
+    expect(new Set(preloads).size, 'no module is named twice').toBe(preloads.length);
+    for (const path of preloads) {
+      expect(fetched.filter((f) => f.endsWith(` ${path}`)), `${path} fetched once`).toHaveLength(1);
+    }
+    await expect(page.locator('head link[rel="modulepreload"][href*="/pkg/__wasm_split."]')).toHaveCount(1);
 
     // Client-side navigation fetches the next page's module and renders it without a reload.
     await markDocument(page);

@@ -9,6 +9,7 @@
 //! compressed on the fly by the router's compression layer.
 
 use axum::http::{HeaderValue, header};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tower::Layer;
 use tower_http::services::ServeDir;
@@ -31,6 +32,88 @@ pub fn pkg_service(site_root: &Path, hashed: bool) -> SetResponseHeader<ServeDir
     let dir = ServeDir::new(site_root.join("pkg")).precompressed_br().precompressed_gzip();
     let cache = HeaderValue::from_static(if hashed { IMMUTABLE } else { REVALIDATE });
     SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, cache).layer(dir)
+}
+
+/// Which wasm modules each lazily loaded page needs, read from the split build's manifest
+/// (`pkg/__wasm_split_manifest.<hash>.json`, as `scripts/split_manifest.py` repaired it), so a
+/// server-rendered page can name its modules in `<link rel="preload">` and the browser fetches
+/// them alongside the main module instead of after it has run: one round trip fewer on a first
+/// visit. Leptos 0.8.23 means to write these links itself but never finds the manifest (it reads
+/// it outside the render's owner).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct SplitManifest {
+    /// URL of the split loader the main module imports (`/pkg/__wasm_split.<hash>.js`).
+    loader: String,
+    /// Split point (`__billing_route_view_<hash>`, the hash a `u64` in decimal) → URLs of the
+    /// modules it needs (`/pkg/chunk_3.<hash>.wasm`), in the loader's order.
+    modules: HashMap<String, Vec<String>>,
+}
+
+impl SplitManifest {
+    /// Reads the manifest of the build under `site_root/pkg`. With hashed names (`hash_file`,
+    /// cargo-leptos's `hash.txt`) the file names come from its `manifest:` and `split:` lines;
+    /// without, they are leptos's unhashed defaults.
+    ///
+    /// `None` for a build without `--split` (`cargo check`, debug and test builds), and when the
+    /// manifest cannot be read or parsed (logged: pages then load their modules without preload).
+    pub fn load(site_root: &Path, hash_file: Option<&Path>) -> Option<SplitManifest> {
+        let (mut manifest, mut loader) =
+            ("__wasm_split_manifest.json".to_owned(), "__wasm_split.______________________.js".to_owned());
+        if let Some(hashes) = hash_file.and_then(|p| std::fs::read_to_string(p).ok()) {
+            for (name, hash) in hashes.lines().filter_map(|l| l.split_once(':')) {
+                match name.trim() {
+                    "manifest" => manifest = format!("__wasm_split_manifest.{}.json", hash.trim()),
+                    "split" => loader = format!("__wasm_split.{}.js", hash.trim()),
+                    _ => {}
+                }
+            }
+        }
+        let path = site_root.join("pkg").join(&manifest);
+        let text = std::fs::read_to_string(&path).ok()?;
+        match serde_json::from_str::<HashMap<String, Vec<String>>>(&text) {
+            Ok(stems) => Some(SplitManifest {
+                loader: format!("/pkg/{loader}"),
+                modules: stems
+                    .into_iter()
+                    .map(|(point, stems)| (point, stems.iter().map(|s| format!("/pkg/{s}.wasm")).collect()))
+                    .collect(),
+            }),
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "the wasm split manifest is unreadable; pages load their modules without preload");
+                None
+            }
+        }
+    }
+
+    /// URL of the split loader script.
+    pub fn loader(&self) -> &str {
+        &self.loader
+    }
+
+    /// URLs of the modules the page of the lazy route `route` (the type's name, `BillingRoute`)
+    /// needs, or `None` when the manifest has no such split point. `#[lazy_route]` names a
+    /// route's view `__BillingRoute_View`, which leptos turns into the split point
+    /// `billing_route_view_<hash>` (with or without leading underscores).
+    pub fn page_modules(&self, route: &str) -> Option<&[String]> {
+        let mut wanted = String::with_capacity(route.len() + 8);
+        for (i, c) in route.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                wanted.push('_');
+            }
+            wanted.push(c.to_ascii_lowercase());
+        }
+        wanted.push_str("_view");
+        self.modules
+            .iter()
+            .find(|(point, _)| {
+                point.rsplit_once('_').is_some_and(|(name, hash)| {
+                    name.trim_start_matches('_') == wanted
+                        && !hash.is_empty()
+                        && hash.bytes().all(|b| b.is_ascii_digit())
+                })
+            })
+            .map(|(_, modules)| modules.as_slice())
+    }
 }
 
 /// Makes the missing compressed twins of the bundle's files in a background thread.
@@ -114,6 +197,35 @@ mod tests {
         assert!(twin(&file, "br", brotli_bytes).unwrap().is_none(), "an up-to-date twin is kept");
         let (_, gz) = twin(&file, "gz", gzip_bytes).unwrap().expect("written");
         assert!(gz < raw);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn split_manifest_names_a_pages_modules_by_its_route() {
+        let dir = tempfile_dir();
+        std::fs::create_dir_all(dir.join("pkg")).unwrap();
+        let hash_file = dir.join("hash.txt");
+        std::fs::write(&hash_file, "js: aaa\nwasm: bbb\nsplit: ccc\nmanifest: ddd\n").unwrap();
+        assert_eq!(SplitManifest::load(&dir, Some(&hash_file)), None, "no manifest: not a split build");
+        std::fs::write(
+            dir.join("pkg/__wasm_split_manifest.ddd.json"),
+            r#"{"__billing_route_view_123": ["chunk_1.x", "split___billing_route_view_123.y"],
+                "__admin_orgs_route_view_45": ["chunk_1.x", "chunk_2.z"],
+                "__admin_org_route_view_67": ["chunk_3.w"]}"#,
+        )
+        .unwrap();
+        let manifest = SplitManifest::load(&dir, Some(&hash_file)).expect("read");
+        assert_eq!(manifest.loader(), "/pkg/__wasm_split.ccc.js");
+        assert_eq!(
+            manifest.page_modules("BillingRoute"),
+            Some(&["/pkg/chunk_1.x.wasm".to_owned(), "/pkg/split___billing_route_view_123.y.wasm".to_owned()][..])
+        );
+        // `AdminOrgRoute` is not a prefix match of `AdminOrgsRoute`.
+        assert_eq!(manifest.page_modules("AdminOrgRoute"), Some(&["/pkg/chunk_3.w.wasm".to_owned()][..]));
+        assert_eq!(manifest.page_modules("AdminOrgsRoute").map(<[String]>::len), Some(2));
+        assert_eq!(manifest.page_modules("PricingRoute"), None);
+        std::fs::write(dir.join("pkg/__wasm_split_manifest.ddd.json"), "{not json").unwrap();
+        assert_eq!(SplitManifest::load(&dir, Some(&hash_file)), None, "an unreadable manifest is no manifest");
         std::fs::remove_dir_all(dir).unwrap();
     }
 

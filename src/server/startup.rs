@@ -176,8 +176,10 @@ async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Stri
         Err(e) => return Err(format!("backfilling MRR movements failed: {e}")),
     }
     // Bundle files with hashed names (a release build by cargo-leptos) and their compressed twins.
-    let hashed = super::assets::hash_file().is_some();
+    let hash_file = super::assets::hash_file();
+    let hashed = hash_file.is_some();
     super::assets::precompress_in_background(&config.site_root);
+    let split_manifest = super::assets::SplitManifest::load(&config.site_root, hash_file.as_deref()).map(Arc::new);
     let leptos_options = LeptosOptions::builder()
         .hash_files(hashed)
         .output_name("tariff")
@@ -208,6 +210,7 @@ async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Stri
         billing,
         config: Arc::new(config),
         leptos_options,
+        split_manifest,
         sandbox,
         login_throttle: Arc::default(),
         attempt_limits: Arc::default(),

@@ -77,6 +77,12 @@ fn content_security_policy() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Leptos writes its own preload links for the lazy views it saw rendered, but only when it
+    // happens to find the split manifest (it looks outside the render's owner), so some pages got
+    // every link twice. Its views report to the nearest `PrefetchLazyFn`; this empty one keeps
+    // them from reaching leptos's, and `preload_page_modules` writes the links on every page.
+    #[cfg(feature = "ssr")]
+    provide_context(leptos::PrefetchLazyFn::default());
     view! {
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Meta name="description" content="Tariff: plans, quotas and payments for AI products"/>
@@ -92,8 +98,10 @@ pub fn App() -> impl IntoView {
 /// page, so a first visit downloads only the frame and that page. The browser hydrates with
 /// `leptos::mount::hydrate_from_async` (see `crate::hydrate`), which waits for the page's module.
 /// Leptos 0.8.23 writes no `<link rel="preload">` for it (its server reads the split manifest
-/// outside the render's owner), so the module is fetched once the main module runs. Without
-/// `--split` (`cargo check`, debug builds) the same code is one module.
+/// outside the render's owner), so the server does it here, in `data()`, which runs before the
+/// page renders (`crate::server::pages::preload_page_modules`): the browser then fetches the
+/// page's modules alongside the main module. Without `--split` (`cargo check`, debug builds) the
+/// same code is one module.
 macro_rules! lazy_pages {
     ($($route:ident => $page:ident),* $(,)?) => {$(
         #[doc = concat!("The route of [`", stringify!($page), "`], loaded lazily.")]
@@ -102,6 +110,8 @@ macro_rules! lazy_pages {
         #[lazy_route]
         impl LazyRoute for $route {
             fn data() -> Self {
+                #[cfg(feature = "ssr")]
+                crate::server::pages::preload_page_modules(stringify!($route));
                 $route
             }
 

@@ -25,6 +25,24 @@ pub fn state() -> AppState {
     expect_context::<AppState>()
 }
 
+/// Names the wasm modules of the page being rendered (the lazy route `route`, its type's name) in
+/// `<link rel="preload">` tags of the document's head, with a `modulepreload` of the split
+/// loader, so the browser fetches them while it fetches the main module. Does nothing for a
+/// bundle built without `--split` (see [`crate::server::assets::SplitManifest`]). The links are
+/// registered after the frame's own head tags, so the browser's hydration of those is untouched.
+pub fn preload_page_modules(route: &str) {
+    use leptos_meta::Link;
+    let Some(manifest) = use_context::<AppState>().and_then(|s| s.split_manifest.clone()) else { return };
+    let Some(modules) = manifest.page_modules(route) else { return };
+    // `crossorigin` makes the preload a CORS request, as the loader's `fetch()` is; without it the
+    // browser would not reuse the preloaded response and fetch each module twice.
+    for href in modules {
+        let _ = view! { <Link rel="preload" href=href.clone() as_="fetch" type_="application/wasm" crossorigin="anonymous"/> }
+            .to_html();
+    }
+    let _ = view! { <Link rel="modulepreload" href=manifest.loader().to_owned()/> }.to_html();
+}
+
 /// The request's language, as the web layer settled it.
 pub fn locale() -> Locale {
     use_context::<Parts>().and_then(|p| p.extensions.get::<RequestLocale>().copied()).map(|l| l.0).unwrap_or_default()
