@@ -135,7 +135,10 @@ pub struct Bar {
 }
 
 /// A bar chart drawn as SVG on the server (no script needed). Scales to its container's width.
-pub fn bar_chart(bars: Vec<Bar>, caption: String, locale: Locale) -> impl IntoView {
+/// The top of the scale is labelled `max_label`, or the largest value as a plain number when it
+/// is `None` (pass a label when the values are minor units, so kopecks never show as roubles).
+/// A label wider than its bar's slot is cut short with "…"; the bar's tooltip keeps it whole.
+pub fn bar_chart(bars: Vec<Bar>, caption: String, max_label: Option<String>, locale: Locale) -> impl IntoView {
     const WIDTH: f64 = 600.0;
     const HEIGHT: f64 = 160.0;
     const TOP: f64 = 12.0;
@@ -146,7 +149,9 @@ pub fn bar_chart(bars: Vec<Bar>, caption: String, locale: Locale) -> impl IntoVi
     let bar_width = (slot * 0.7).max(1.0);
     let plot = HEIGHT - TOP - BOTTOM;
     let label_every = (bars.len() / 8).max(1);
-    let max_label = format::number(max, locale);
+    let max_label = max_label.unwrap_or_else(|| format::number(max, locale));
+    // About 5.6 units per character at the labels' 10px; keep a little air between slots.
+    let fit = ((slot * 0.92) / 5.6).floor().max(3.0) as usize;
     let rects = bars
         .iter()
         .enumerate()
@@ -157,7 +162,11 @@ pub fn bar_chart(bars: Vec<Bar>, caption: String, locale: Locale) -> impl IntoVi
             let label = (i % label_every == 0).then(|| {
                 view! {
                     <text x=format!("{:.1}", x + bar_width / 2.0) y=format!("{:.1}", HEIGHT - 6.0) class="chart-label" text-anchor="middle">
-                        {bar.label.clone()}
+                        {if bar.label.chars().count() > fit {
+                            format!("{}…", bar.label.chars().take(fit - 1).collect::<String>())
+                        } else {
+                            bar.label.clone()
+                        }}
                     </text>
                 }
             });

@@ -115,6 +115,15 @@ async fn overview_mrr_follows_the_definition(backend: Backend) {
     assert_eq!(status, 200);
     assert!(html.contains("2,980\u{a0}₽"), "the MRR figure is on the page");
     assert!(html.contains("data-chart=\"mrr-by-plan\""));
+    // The bar chart's scale is labelled in roubles: the largest plan's MRR, not its kopecks.
+    let chart = &html[html.find("data-chart=\"mrr-by-plan\"").unwrap()..];
+    let top = chart.split("class=\"chart-label\">").nth(1).unwrap().split('<').next().unwrap();
+    let largest = overview["plans"].as_array().unwrap().iter().filter_map(|p| p["mrr_minor"].as_i64()).max().unwrap();
+    let digits: String = top.chars().filter(char::is_ascii_digit).collect();
+    assert!(
+        top.ends_with('₽') && digits == (largest / 100).to_string(),
+        "scale top {top:?}, largest MRR {largest} kopecks"
+    );
     // The MRR line and movement bars, and the sandbox's clock panel.
     assert!(html.contains("data-chart=\"mrr-movements\" data-currency=\"RUB\""), "{html}");
     assert!(html.contains("data-movement=\"new\" data-amount-minor=\"298000\""), "{html}");

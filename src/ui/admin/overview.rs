@@ -62,6 +62,13 @@ fn overview_view(overview: crate::model::admin::AdminOverview, locale: Locale) -
         })
         .collect();
     let caption = t(locale, "MRR by plan, in each plan's currency", "MRR по тарифам, в валюте тарифа").to_owned();
+    // The scale's top is the largest plan's MRR as money (the bars are in minor units).
+    let scale_top = overview
+        .plans
+        .iter()
+        .filter(|p| p.plan.price_minor > 0)
+        .max_by_key(|p| p.mrr_minor)
+        .map(|p| format::money(p.mrr_minor, p.plan.currency, locale));
     let exact = |amounts: &[(crate::model::Currency, i64)]| {
         if amounts.is_empty() {
             return format::money(0, crate::model::Currency::Rub, locale);
@@ -96,7 +103,7 @@ fn overview_view(overview: crate::model::admin::AdminOverview, locale: Locale) -
             {if bars.is_empty() {
                 view! { <p class="muted">{t(locale, "No paid plans yet.", "Платных тарифов пока нет.")}</p> }.into_any()
             } else {
-                view! { <div data-chart="mrr-by-plan">{bar_chart(bars, caption, locale)}</div> }.into_any()
+                view! { <div data-chart="mrr-by-plan">{bar_chart(bars, caption, scale_top, locale)}</div> }.into_any()
             }}
         </section>
         <details class="card definitions" data-testid="definitions">

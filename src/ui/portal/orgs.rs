@@ -270,7 +270,7 @@ pub fn usage_by_member_card(usage: crate::model::org::OrganizationUsage, locale:
     view! {
         <section class="card" data-card="usage-by-member">
             <h2>{t(locale, "Usage by member", "Использование по участникам")}</h2>
-            {bar_chart(bars, caption, locale)}
+            {bar_chart(bars, caption, None, locale)}
             <table class="table stack" data-table="usage-by-member">
                 <thead><tr>
                     <th scope="col">{t(locale, "Member", "Участник")}</th>

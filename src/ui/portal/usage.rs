@@ -106,7 +106,7 @@ fn daily_chart(report: &UsageReport, metric: Metric, locale: Locale) -> impl Int
         format::number(total, locale),
         t(locale, "this period, by day", "за период, по дням")
     );
-    view! { <div class="chart-block" data-chart=metric.as_str()>{bar_chart(bars, caption, locale)}</div> }
+    view! { <div class="chart-block" data-chart=metric.as_str()>{bar_chart(bars, caption, None, locale)}</div> }
 }
 
 fn events_table(events: Vec<UsageEventView>, currency: crate::model::Currency, locale: Locale) -> impl IntoView {
