@@ -32,17 +32,20 @@ async function visit(browser, url, withPreload) {
     downloadThroughput: BYTES_PER_SECOND,
     uploadThroughput: BYTES_PER_SECOND,
   });
+  // Both arms fetch the HTML the same way (through the route, outside the emulated link); only
+  // the no-preload arm changes it.
   let removed = 0;
-  if (!withPreload) {
-    await page.route((u) => u.href === url, async (route) => {
-      const response = await route.fetch();
-      const html = (await response.text()).replace(SPLIT_PRELOAD, () => {
+  await page.route((u) => u.href === url, async (route) => {
+    const response = await route.fetch();
+    let html = await response.text();
+    if (!withPreload) {
+      html = html.replace(SPLIT_PRELOAD, () => {
         removed += 1;
         return '';
       });
-      await route.fulfill({ response, body: html });
-    });
-  }
+    }
+    await route.fulfill({ response, body: html });
+  });
   let requests = 0;
   page.on('request', (r) => r.url().includes('/pkg/') && (requests += 1));
   const started = Date.now();

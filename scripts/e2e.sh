@@ -43,23 +43,27 @@ cd end2end
 rm -rf artifacts
 status=0
 npx playwright test "$@" || status=$?
-# The summary ends the output (CI keeps only its tail): each failed test with its error's first
-# lines, then the counts.
+# The summary ends the output (CI keeps only its tail): each failed test with the place of the
+# failing assertion and its error's non-blank lines (up to 20), errors outside any test, then the
+# counts.
 node -e '
   const results = require("./artifacts/results.json");
+  const clean = (text) => text.replace(/\x1b\[[0-9;]*m/g, "").split("\n").filter((l) => l.trim() !== "")
+    .slice(0, 20).map((l) => (l.length > 300 ? l.slice(0, 300) + "…" : l)).join("\n    ");
+  const where = (e, fallback) => (e?.location ? `${e.location.file.replace(/^.*\/end2end\//, "")}:${e.location.line}` : fallback);
   const walk = (suite, titles) => {
     for (const spec of suite.specs ?? []) {
       for (const t of spec.tests ?? []) {
         for (const r of t.results ?? []) {
           if (r.status === "passed" || r.status === "skipped") continue;
-          const message = (r.error?.message ?? r.status).replace(/\x1b\[[0-9;]*m/g, "").split("\n").slice(0, 8).map((l) => (l.length > 300 ? l.slice(0, 300) + "…" : l)).join("\n    ");
-          console.log(`FAILED ${[...titles, spec.title].join(" › ")} (${spec.file}:${spec.line})\n    ${message}`);
+          console.log(`FAILED ${[...titles, spec.title].join(" › ")} at ${where(r.error, `${spec.file}:${spec.line}`)}\n    ${clean(r.error?.message ?? r.status)}`);
         }
       }
     }
     for (const child of suite.suites ?? []) walk(child, [...titles, child.title]);
   };
   for (const suite of results.suites ?? []) walk(suite, []);
+  for (const e of results.errors ?? []) console.log(`ERROR outside the tests at ${where(e, "?")}\n    ${clean(e.message ?? String(e))}`);
   const r = results.stats;
   console.log(`browser tests: ${r.expected} passed, ${r.unexpected} failed` + (r.skipped ? `, ${r.skipped} skipped` : ""));
 ' || true

@@ -120,7 +120,6 @@ test.describe.serial('subscription lifecycle', () => {
 
     // A month and a day (the longest month has 31 days), typed into the panel's form.
     await panel.locator('#clock-days').fill('32');
-    await expect(panel.locator('#clock-days')).toHaveValue('32');
     await panel.getByRole('button', { name: 'Move forward' }).click();
     await expect(panel.getByTestId('clock-offset')).toHaveText('32 days ahead of the real clock', { timeout: 30_000 });
     const after = Number(await panel.getByTestId('clock-now').getAttribute('data-now'));

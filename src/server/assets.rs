@@ -38,8 +38,8 @@ pub fn pkg_service(site_root: &Path, hashed: bool) -> SetResponseHeader<ServeDir
 /// (`pkg/__wasm_split_manifest.<hash>.json`, as `scripts/split_manifest.py` repaired it), so a
 /// server-rendered page can name its modules in `<link rel="preload">` and the browser fetches
 /// them alongside the main module instead of after it has run: one round trip fewer on a first
-/// visit. Leptos 0.8.23 means to write these links itself but never finds the manifest (it reads
-/// it outside the render's owner).
+/// visit. Leptos 0.8.23 writes such links itself only when it happens to find the manifest (it
+/// looks for it outside the render's owner); see `crate::ui::app::App`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SplitManifest {
     /// URL of the split loader the main module imports (`/pkg/__wasm_split.<hash>.js`).
@@ -54,8 +54,9 @@ impl SplitManifest {
     /// cargo-leptos's `hash.txt`) the file names come from its `manifest:` and `split:` lines;
     /// without, they are leptos's unhashed defaults.
     ///
-    /// `None` for a build without `--split` (`cargo check`, debug and test builds), and when the
-    /// manifest cannot be read or parsed (logged: pages then load their modules without preload).
+    /// `None` for a build without `--split` (`cargo check`, debug and test builds: no manifest
+    /// file), and when the manifest cannot be read or parsed (logged; pages then load their
+    /// modules without preload).
     pub fn load(site_root: &Path, hash_file: Option<&Path>) -> Option<SplitManifest> {
         let (mut manifest, mut loader) =
             ("__wasm_split_manifest.json".to_owned(), "__wasm_split.______________________.js".to_owned());
@@ -69,7 +70,14 @@ impl SplitManifest {
             }
         }
         let path = site_root.join("pkg").join(&manifest);
-        let text = std::fs::read_to_string(&path).ok()?;
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "the wasm split manifest is unreadable; pages load their modules without preload");
+                return None;
+            }
+        };
         match serde_json::from_str::<HashMap<String, Vec<String>>>(&text) {
             Ok(stems) => Some(SplitManifest {
                 loader: format!("/pkg/{loader}"),
@@ -91,18 +99,14 @@ impl SplitManifest {
     }
 
     /// URLs of the modules the page of the lazy route `route` (the type's name, `BillingRoute`)
-    /// needs, or `None` when the manifest has no such split point. `#[lazy_route]` names a
-    /// route's view `__BillingRoute_View`, which leptos turns into the split point
-    /// `billing_route_view_<hash>` (with or without leading underscores).
+    /// needs, its own module first, or `None` when the manifest has no such split point.
+    /// `#[lazy_route]` names a route's view `__BillingRoute_View`, which leptos turns into the
+    /// split point `__billing_route_view_<hash>` with `convert_case`'s snake case (as here, so
+    /// digits and acronyms split the same way) and a hash of where the macro was called.
     pub fn page_modules(&self, route: &str) -> Option<&[String]> {
-        let mut wanted = String::with_capacity(route.len() + 8);
-        for (i, c) in route.chars().enumerate() {
-            if c.is_ascii_uppercase() && i > 0 {
-                wanted.push('_');
-            }
-            wanted.push(c.to_ascii_lowercase());
-        }
-        wanted.push_str("_view");
+        use convert_case::{Case, Casing};
+        let wanted = format!("__{route}_View").to_case(Case::Snake);
+        let wanted = wanted.trim_start_matches('_');
         self.modules
             .iter()
             .find(|(point, _)| {
@@ -224,6 +228,18 @@ mod tests {
         assert_eq!(manifest.page_modules("AdminOrgRoute"), Some(&["/pkg/chunk_3.w.wasm".to_owned()][..]));
         assert_eq!(manifest.page_modules("AdminOrgsRoute").map(<[String]>::len), Some(2));
         assert_eq!(manifest.page_modules("PricingRoute"), None);
+        // Leptos's case rule, not a hand-made one: digits and acronyms are words of their own.
+        std::fs::write(
+            dir.join("pkg/__wasm_split_manifest.ddd.json"),
+            r#"{"__oauth_2_route_view_9": ["split___oauth_2_route_view_9.a"], "__http_route_view_8": ["split___http_route_view_8.b"]}"#,
+        )
+        .unwrap();
+        let manifest = SplitManifest::load(&dir, Some(&hash_file)).expect("read");
+        assert_eq!(
+            manifest.page_modules("Oauth2Route"),
+            Some(&["/pkg/split___oauth_2_route_view_9.a.wasm".to_owned()][..])
+        );
+        assert_eq!(manifest.page_modules("HTTPRoute"), Some(&["/pkg/split___http_route_view_8.b.wasm".to_owned()][..]));
         std::fs::write(dir.join("pkg/__wasm_split_manifest.ddd.json"), "{not json").unwrap();
         assert_eq!(SplitManifest::load(&dir, Some(&hash_file)), None, "an unreadable manifest is no manifest");
         std::fs::remove_dir_all(dir).unwrap();

@@ -97,8 +97,8 @@ pub fn App() -> impl IntoView {
 /// switch), and each page's view is a module of its own, fetched when the router first shows that
 /// page, so a first visit downloads only the frame and that page. The browser hydrates with
 /// `leptos::mount::hydrate_from_async` (see `crate::hydrate`), which waits for the page's module.
-/// Leptos 0.8.23 writes no `<link rel="preload">` for it (its server reads the split manifest
-/// outside the render's owner), so the server does it here, in `data()`, which runs before the
+/// Leptos 0.8.23 writes `<link rel="preload">` for them only when it happens to find the split
+/// manifest (see [`App`]), so the server does it here, in `data()`, which runs once before the
 /// page renders (`crate::server::pages::preload_page_modules`): the browser then fetches the
 /// page's modules alongside the main module. Without `--split` (`cargo check`, debug builds) the
 /// same code is one module.

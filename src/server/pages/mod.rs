@@ -28,12 +28,20 @@ pub fn state() -> AppState {
 /// Names the wasm modules of the page being rendered (the lazy route `route`, its type's name) in
 /// `<link rel="preload">` tags of the document's head, with a `modulepreload` of the split
 /// loader, so the browser fetches them while it fetches the main module. Does nothing for a
-/// bundle built without `--split` (see [`crate::server::assets::SplitManifest`]). The links are
-/// registered after the frame's own head tags, so the browser's hydration of those is untouched.
+/// bundle built without `--split` (see [`crate::server::assets::SplitManifest`]); logs a warning
+/// when a split build's manifest has no split point for `route`.
+///
+/// The browser hydrates the head's `leptos_meta` tags in the order the server wrote them, and
+/// these links exist only on the server. They come after the frame's tags (`App`'s icon and
+/// description), so those hydrate untouched; a page view must therefore not render `<Meta>`,
+/// `<Link>` or `<Script>` of its own (pages set only `<Title>`, which is matched differently).
 pub fn preload_page_modules(route: &str) {
     use leptos_meta::Link;
     let Some(manifest) = use_context::<AppState>().and_then(|s| s.split_manifest.clone()) else { return };
-    let Some(modules) = manifest.page_modules(route) else { return };
+    let Some(modules) = manifest.page_modules(route) else {
+        tracing::warn!(route, "the wasm split manifest has no split point for this page; it loads without preload");
+        return;
+    };
     // `crossorigin` makes the preload a CORS request, as the loader's `fetch()` is; without it the
     // browser would not reuse the preloaded response and fetch each module twice.
     for href in modules {
