@@ -24,13 +24,18 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use secrecy::ExposeSecret;
 use std::sync::OnceLock;
 use std::time::Instant;
 
 /// Upper bounds of the latency histograms, in seconds.
 const LATENCY_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0];
+
+/// Upper bounds of the group-size histograms (`tariff_consume_group_size`,
+/// `tariff_charge_group_size`), in items per commit; the largest group is
+/// `usage::group::MAX_GROUP` (128).
+const GROUP_SIZE_BUCKETS: [f64; 8] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0];
 
 /// The process's recorder, installed on first use (one per process: the tests build many apps).
 pub fn handle() -> PrometheusHandle {
@@ -39,7 +44,8 @@ pub fn handle() -> PrometheusHandle {
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
                 .set_buckets(&LATENCY_BUCKETS)
-                .expect("the latency buckets are not empty");
+                .and_then(|b| b.set_buckets_for_metric(Matcher::Suffix("_group_size".into()), &GROUP_SIZE_BUCKETS))
+                .expect("the buckets are not empty");
             match builder.install_recorder() {
                 Ok(handle) => handle,
                 // Another recorder is installed (only possible when embedding Tariff): render

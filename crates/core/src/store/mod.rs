@@ -465,20 +465,21 @@ where
     .transpose()
 }
 
-/// The placeholder of the `n`-th bound parameter (from 1) in `dialect`: `?` on SQLite, where
-/// parameters bind in order of appearance and looking up a numbered one is linear (so binding
-/// hundreds of `$N` is quadratic), `$n` on PostgreSQL. A statement using it must name each
-/// parameter once, in binding order.
-pub(crate) fn param(dialect: Dialect, n: usize) -> String {
-    match dialect {
-        Dialect::Sqlite => "?".to_owned(),
-        Dialect::Postgres => format!("${n}"),
-    }
-}
-
-/// `p, p, …` for `count` parameters numbered from `first` (an `in (…)` list; see [`param`]).
-pub(crate) fn param_list(dialect: Dialect, first: usize, count: usize) -> String {
-    (first..first + count).map(|n| param(dialect, n)).collect::<Vec<_>>().join(", ")
+/// The live statuses ([`SubscriptionStatus::LIVE`](tariff_model::SubscriptionStatus::LIVE)) as
+/// an SQL list of literals, `'active', 'trialing', 'past_due', 'paused'`: fixed values, never
+/// input. Written as literals rather than bound, a query's `status in (…)` matches the predicate
+/// of the partial unique index `billing_subscription_live_key`, so PostgreSQL finds an account's
+/// live subscription with one probe of that index, also in the generic plan of a prepared
+/// statement (bound statuses leave it scanning every subscription the account ever had).
+pub(crate) fn live_statuses() -> &'static str {
+    static LIST: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+        tariff_model::SubscriptionStatus::LIVE
+            .iter()
+            .map(|s| format!("'{}'", s.as_str()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    &LIST
 }
 
 /// `$first, $first+1, …` for `count` parameters: the placeholders of an `in (…)` list whose

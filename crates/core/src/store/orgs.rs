@@ -5,12 +5,7 @@ use super::{WriteTx, get_enum, get_enum_opt};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 use tariff_model::org::{InvitationStatus, OrgRole, OrganizationSummary};
-use tariff_model::{Currency, SubscriptionStatus};
-
-/// The live statuses as an SQL list of literals (fixed, known values).
-fn live_list() -> String {
-    SubscriptionStatus::LIVE.iter().map(|s| format!("'{}'", s.as_str())).collect::<Vec<_>>().join(", ")
-}
+use tariff_model::Currency;
 
 fn currency_of(r: &AnyRow) -> Result<Currency, sqlx::Error> {
     let text: String = r.try_get("currency")?;
@@ -225,7 +220,7 @@ fn summary_select(my_role: &str) -> String {
          from account a
          left join billing_subscription s on s.account_id = a.id and s.status in ({})
          left join billing_plan p on p.id = s.plan_id",
-        live_list()
+        super::live_statuses()
     )
 }
 

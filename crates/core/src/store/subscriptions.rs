@@ -5,9 +5,9 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
 use tariff_model::{SubscriptionStatus, TransactionKind, TransactionStatus};
 
-/// `in (…)` placeholders for the live statuses ([`SubscriptionStatus::LIVE`]) from `$first`.
-fn live_in(first: usize) -> String {
-    format!("({})", placeholders(first, SubscriptionStatus::LIVE.len()))
+/// `(…)` of the live statuses for an `in`, as literals (see [`super::live_statuses`]).
+fn live_in() -> String {
+    format!("({})", super::live_statuses())
 }
 
 /// A subscription row.
@@ -71,12 +71,8 @@ pub async fn find_live<'c, E: Executor<'c, Database = Any>>(
     db: E,
     account_id: &str,
 ) -> Result<Option<SubscriptionRow>, sqlx::Error> {
-    let sql = format!("select {COLUMNS} from billing_subscription where account_id = $1 and status in {}", live_in(2));
-    let mut query = sqlx::query(&sql).bind(account_id);
-    for status in SubscriptionStatus::LIVE {
-        query = query.bind(status.as_str());
-    }
-    let row = query.fetch_optional(db).await?;
+    let sql = format!("select {COLUMNS} from billing_subscription where account_id = $1 and status in {}", live_in());
+    let row = sqlx::query(&sql).bind(account_id).fetch_optional(db).await?;
     row.as_ref().map(from_row).transpose()
 }
 
@@ -181,13 +177,9 @@ pub async fn due_for_rollover<'c, E: Executor<'c, Database = Any>>(
     let sql = format!(
         "select account_id from billing_subscription
          where status in {} and current_period_end <= $1 order by current_period_end limit $2",
-        live_in(3)
+        live_in()
     );
-    let mut query = sqlx::query_scalar(&sql).bind(now).bind(limit);
-    for status in SubscriptionStatus::LIVE {
-        query = query.bind(status.as_str());
-    }
-    query.fetch_all(db).await
+    sqlx::query_scalar(&sql).bind(now).bind(limit).fetch_all(db).await
 }
 
 /// How many subscriptions of a plan are in one of `statuses` (all of them for `None`).

@@ -1,7 +1,7 @@
 //! `billing_usage` (one row per event) and `billing_usage_counter` (the O(1) quota state per
 //! account, metric and period).
 
-use super::{Dialect, WriteTx, get_enum, param_list, placeholders};
+use super::{Dialect, WriteTx, get_enum};
 use sqlx::{Any, Executor, Row};
 use tariff_model::{SubscriptionStatus, UsageRow};
 
@@ -260,13 +260,9 @@ pub async fn standing<'c, E: Executor<'c, Database = Any>>(
          left join billing_usage_counter c
              on c.account_id = s.account_id and c.metric = $2 and c.period_start = s.current_period_start
          where s.account_id = $1 and s.status in ({})",
-        placeholders(3, SubscriptionStatus::LIVE.len())
+        super::live_statuses()
     );
-    let mut query = sqlx::query(&sql).bind(account_id).bind(metric);
-    for status in SubscriptionStatus::LIVE {
-        query = query.bind(status.as_str());
-    }
-    let row = query.fetch_optional(db).await?;
+    let row = sqlx::query(&sql).bind(account_id).bind(metric).fetch_optional(db).await?;
     row.map(|r| {
         Ok(Standing {
             subscription_id: r.try_get("subscription_id")?,
@@ -402,13 +398,9 @@ pub async fn standings_of(
          from billing_subscription s join billing_plan p on p.id = s.plan_id
          where s.account_id in {} and s.status in ({})",
         json_values(dialect),
-        param_list(dialect, 2, SubscriptionStatus::LIVE.len())
+        super::live_statuses()
     );
-    let mut query = sqlx::query(&sql).bind(serde_json::json!(account_ids).to_string());
-    for status in SubscriptionStatus::LIVE {
-        query = query.bind(status.as_str());
-    }
-    let rows = query.fetch_all(tx.conn()).await?;
+    let rows = sqlx::query(&sql).bind(serde_json::json!(account_ids).to_string()).fetch_all(tx.conn()).await?;
     rows.iter()
         .map(|r| {
             Ok((
