@@ -4,8 +4,8 @@
 use super::{WriteTx, get_enum, get_enum_opt};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Row};
-use tariff_model::org::{InvitationStatus, OrgRole, OrganizationSummary};
 use tariff_model::Currency;
+use tariff_model::org::{InvitationStatus, OrgRole, OrganizationSummary};
 
 fn currency_of(r: &AnyRow) -> Result<Currency, sqlx::Error> {
     let text: String = r.try_get("currency")?;

@@ -332,58 +332,88 @@ pub(super) fn json_values(dialect: Dialect) -> &'static str {
     }
 }
 
-/// Inserts a group's usage rows in one statement; rows whose `(account_id, event_id)` exists
-/// already are skipped. Returns the ids of the rows inserted.
-pub async fn insert_group(tx: &mut WriteTx, dialect: Dialect, rows: &[NewUsage]) -> Result<Vec<String>, sqlx::Error> {
+/// The group commit's first statement on PostgreSQL (see `usage::group`): reads the live
+/// subscription and plan of each account of `rows`, as [`standings_of`] does, and in the same
+/// statement inserts each row whose account's subscription is current at the row's `created_at`
+/// (live, not paused, its period not ended), taking `subscription_id`, `period_start` and
+/// `period_end` from that subscription (the rows' own values of those fields are ignored). Rows
+/// go in in the order given; one whose `(account_id, event_id)` exists already, or came earlier
+/// in `rows`, is skipped. Returns the standings by account (`used` is `None`) and the ids
+/// inserted. One round trip where reading and then inserting took two.
+pub async fn standings_and_insert(
+    tx: &mut WriteTx,
+    rows: &[NewUsage],
+) -> Result<(Vec<(String, Standing)>, Vec<String>), sqlx::Error> {
     if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    if dialect == Dialect::Sqlite {
-        // SQLite prepares statements cheaply and binds without a round trip, while `json_each`
-        // re-parses each element per column: bound rows are faster there.
-        return insert_many(tx, dialect, rows).await;
+        return Ok((Vec::new(), Vec::new()));
     }
     let document: Vec<serde_json::Value> = rows
         .iter()
-        .map(|r| {
+        .enumerate()
+        .map(|(ord, r)| {
             serde_json::json!({
-                "id": r.id, "user_id": r.user_id, "account_id": r.account_id, "subscription_id": r.subscription_id,
-                "metric": r.metric, "amount": r.amount, "period_start": r.period_start, "period_end": r.period_end,
-                "model_id": r.model_id, "chat_id": r.chat_id, "event_id": r.event_id,
+                "ord": ord, "id": r.id, "user_id": r.user_id, "account_id": r.account_id, "metric": r.metric,
+                "amount": r.amount, "model_id": r.model_id, "chat_id": r.chat_id, "event_id": r.event_id,
                 "extra_metadata": r.extra_metadata, "created_at": r.created_at,
             })
         })
         .collect();
     let sql = format!(
-        "insert into billing_usage (id, user_id, account_id, subscription_id, metric, amount, period_start, period_end,
-             model_id, chat_id, event_id, extra_metadata, created_at)
-         {} on conflict do nothing returning id",
-        json_rows(
-            dialect,
-            &[
-                ("id", "text"),
-                ("user_id", "text"),
-                ("account_id", "text"),
-                ("subscription_id", "text"),
-                ("metric", "text"),
-                ("amount", "bigint"),
-                ("period_start", "bigint"),
-                ("period_end", "bigint"),
-                ("model_id", "text"),
-                ("chat_id", "text"),
-                ("event_id", "text"),
-                ("extra_metadata", "text"),
-                ("created_at", "bigint"),
-            ]
-        )
+        "with r as materialized (
+             select * from jsonb_to_recordset($1::jsonb) as r(ord bigint, id text, user_id text, account_id text,
+                 metric text, amount bigint, model_id text, chat_id text, event_id text, extra_metadata text,
+                 created_at bigint)
+         ),
+         st as materialized (
+             select s.account_id, s.id as subscription_id, s.status, s.current_period_start, s.current_period_end,
+                    s.plan_id, p.updated_at as plan_updated_at
+             from billing_subscription s join billing_plan p on p.id = s.plan_id
+             where s.account_id in (select account_id from r) and s.status in ({live})
+         ),
+         ins as (
+             insert into billing_usage (id, user_id, account_id, subscription_id, metric, amount, period_start,
+                 period_end, model_id, chat_id, event_id, extra_metadata, created_at)
+             select r.id, r.user_id, r.account_id, st.subscription_id, r.metric, r.amount, st.current_period_start,
+                    st.current_period_end, r.model_id, r.chat_id, r.event_id, r.extra_metadata, r.created_at
+             from r join st on st.account_id = r.account_id
+             where st.status <> 'paused' and st.current_period_end > r.created_at
+             order by r.ord
+             on conflict do nothing returning id
+         )
+         select account_id, subscription_id, status, current_period_start, current_period_end, plan_id,
+                plan_updated_at, cast(null as text) as inserted_id
+         from st
+         union all
+         select null, null, null, null, null, null, null, id from ins",
+        live = super::live_statuses()
     );
     let returned = sqlx::query(&sql).bind(serde_json::Value::Array(document).to_string()).fetch_all(tx.conn()).await?;
-    returned.iter().map(|row| row.try_get::<String, _>("id")).collect()
+    let (mut standings, mut inserted) = (Vec::new(), Vec::new());
+    for r in &returned {
+        if let Some(id) = r.try_get::<Option<String>, _>("inserted_id")? {
+            inserted.push(id);
+            continue;
+        }
+        standings.push((
+            r.try_get("account_id")?,
+            Standing {
+                subscription_id: r.try_get("subscription_id")?,
+                status: get_enum(r, "status")?,
+                current_period_start: r.try_get("current_period_start")?,
+                current_period_end: r.try_get("current_period_end")?,
+                plan_id: r.try_get("plan_id")?,
+                plan_updated_at: r.try_get("plan_updated_at")?,
+                used: None,
+            },
+        ));
+    }
+    Ok((standings, inserted))
 }
 
 /// The live subscription and plan of each of `account_ids` in one statement, as
 /// [`Standing`]s without a counter (`used` is `None`), keyed by account. The group commit's
-/// first read (see `usage::group`).
+/// first read on SQLite (see `usage::group`; PostgreSQL reads them in
+/// [`standings_and_insert`]).
 pub async fn standings_of(
     tx: &mut WriteTx,
     dialect: Dialect,

@@ -7,7 +7,9 @@
 //!
 //! 1. the live subscription and plan of every account in the group (one select);
 //! 2. every event's usage row (one insert; a repeated `event_id` is skipped by its unique index,
-//!    which makes that event a duplicate);
+//!    which makes that event a duplicate) — on PostgreSQL steps 1 and 2 are one statement
+//!    ([`store::standings_and_insert`]): one round trip fewer for every group, and the groups
+//!    of one committer follow each other;
 //! 3. every counter the group touches, created at 0 when missing and locked until the commit
 //!    (one upsert: PostgreSQL row locks, SQLite's single writer);
 //! 4. the decision, in arrival order, under those locks: an event is accepted when it fits in
@@ -28,7 +30,7 @@
 use super::track::{MAX_COUNTER, usage_row};
 use super::{Allowance, PlanLimits, allowance_of, plan_limits, status};
 use crate::store::usage::{self as store, CounterKey, NewUsage, Standing};
-use crate::store::{Store, WriteTx};
+use crate::store::{Dialect, Store, WriteTx};
 use crate::tokens::UserRef;
 use crate::{Error, Result};
 use std::collections::{HashMap, HashSet};
@@ -205,27 +207,64 @@ async fn decide(tx: &mut WriteTx, store_of_group: &Store, consumes: &[Consume]) 
     let dialect = store_of_group.dialect();
     let now = consumes.iter().map(|c| c.now).max().unwrap_or_default();
 
-    // 1. Standings of the group's accounts.
-    let mut accounts: Vec<&str> = consumes.iter().map(|c| c.user.account_id.as_str()).collect();
-    accounts.sort_unstable();
-    accounts.dedup();
-    let mut standings: HashMap<String, (Standing, Arc<PlanLimits>)> = HashMap::with_capacity(accounts.len());
-    for (account_id, standing) in store::standings_of(tx, dialect, &accounts).await? {
+    // 1–2. Standings of the group's accounts and the usage rows: on PostgreSQL one statement
+    // (the rows of organisation members, whom the group does not take, are left out of it); on
+    // SQLite, where a statement costs no round trip, a read and then an insert.
+    let unplaced = Allowance {
+        subscription_id: None,
+        period_start: 0,
+        period_end: 0,
+        limit: None,
+        overage_minor: None,
+        discount_percent: 0,
+    };
+    let mut candidates: Vec<Option<NewUsage>> = consumes
+        .iter()
+        .map(|c| c.user.membership.is_none().then(|| usage_row(&c.user, c.metric, &unplaced, c.event.clone(), c.now)))
+        .collect();
+    let (found, inserted_with_standings) = if dialect == Dialect::Postgres {
+        let rows: Vec<NewUsage> = candidates.iter().flatten().cloned().collect();
+        let (found, inserted) = store::standings_and_insert(tx, &rows).await?;
+        (found, Some(inserted))
+    } else {
+        let mut accounts: Vec<&str> = consumes.iter().map(|c| c.user.account_id.as_str()).collect();
+        accounts.sort_unstable();
+        accounts.dedup();
+        (store::standings_of(tx, dialect, &accounts).await?, None)
+    };
+    let mut standings: HashMap<String, (Standing, Arc<PlanLimits>)> = HashMap::with_capacity(found.len());
+    for (account_id, standing) in found {
         let limits = plan_limits(store_of_group, &standing.plan_id, standing.plan_updated_at).await?;
         standings.insert(account_id, (standing, limits));
     }
     let allowances: Vec<Option<Allowance>> =
         consumes.iter().map(|c| group_allowance(c, standings.get(&c.user.account_id))).collect();
-
-    // 2. The usage rows.
-    let rows: Vec<(usize, NewUsage)> = consumes
-        .iter()
-        .zip(&allowances)
-        .enumerate()
-        .filter_map(|(i, (c, a))| a.as_ref().map(|a| (i, usage_row(&c.user, c.metric, a, c.event.clone(), c.now))))
-        .collect();
-    let new_rows: Vec<NewUsage> = rows.iter().map(|(_, row)| row.clone()).collect();
-    let inserted: HashSet<String> = store::insert_group(tx, dialect, &new_rows).await?.into_iter().collect();
+    let mut rows: Vec<(usize, NewUsage)> = Vec::with_capacity(consumes.len());
+    for (i, a) in allowances.iter().enumerate() {
+        let Some(a) = a else { continue };
+        let mut row =
+            candidates[i].take().ok_or_else(|| Error::Internal("a member's event has a group allowance".into()))?;
+        row.subscription_id = a.subscription_id.clone();
+        (row.period_start, row.period_end) = (a.period_start, a.period_end);
+        rows.push((i, row));
+    }
+    let inserted: HashSet<String> = match inserted_with_standings {
+        Some(ids) => {
+            let ids: HashSet<String> = ids.into_iter().collect();
+            // The statement's rule for the rows it inserted must be `group_allowance`'s: an
+            // inserted row the group would not decide would be recorded and then taken again by
+            // the single-event path. Should they ever differ, the group rolls back.
+            let taken: HashSet<&str> = rows.iter().map(|(_, row)| row.id.as_str()).collect();
+            if ids.iter().any(|id| !taken.contains(id.as_str())) {
+                return Err(Error::Internal("the group inserted a usage row it does not decide".into()));
+            }
+            ids
+        }
+        None => {
+            let new_rows: Vec<NewUsage> = rows.iter().map(|(_, row)| row.clone()).collect();
+            store::insert_many(tx, dialect, &new_rows).await?.into_iter().collect()
+        }
+    };
 
     // 3. The counters, locked.
     let mut keys: Vec<(CounterKey, i64)> =
@@ -245,6 +284,10 @@ async fn decide(tx: &mut WriteTx, store_of_group: &Store, consumes: &[Consume]) 
         let key: CounterKey = (row.account_id.clone(), row.metric, row.period_start);
         let current = *used.get(&key).ok_or_else(|| Error::Internal("a locked counter was not returned".into()))?;
         if !inserted.contains(&row.id) {
+            if row.event_id.is_none() {
+                // Only a repeated `event_id` is skipped; anything else is a fault of the group.
+                return Err(Error::Internal("a usage row without an event_id was not inserted".into()));
+            }
             decisions[*i] = Decision::Duplicate { a, used: current };
             continue;
         }
