@@ -3,7 +3,7 @@
 --
 -- No foreign keys on the event log. On PostgreSQL each foreign key of an inserted row runs
 -- `select … for key share` on the referenced row; the three of them (user, account,
--- subscription) cost a quarter of a group commit's throughput (measured with wrk -c32 on the
+-- subscription) cost a fifth of a group commit's throughput (measured with wrk -c32 on the
 -- bench plan: 6,900 consumes/s with them, 8,600 without). The references hold without them:
 -- every insert takes `user_id` and `account_id` from an authenticated principal or a user looked
 -- up in the same request (batch ingestion answers 422 for an unknown user), `subscription_id`

@@ -470,7 +470,8 @@ where
 /// input. Written as literals rather than bound, a query's `status in (…)` matches the predicate
 /// of the partial unique index `billing_subscription_live_key`, so PostgreSQL finds an account's
 /// live subscription with one probe of that index, also in the generic plan of a prepared
-/// statement (bound statuses leave it scanning every subscription the account ever had).
+/// statement (with bound statuses it reads the account's entries of
+/// `billing_subscription_account_status_idx` and filters them).
 pub(crate) fn live_statuses() -> &'static str {
     static LIST: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
         tariff_model::SubscriptionStatus::LIVE

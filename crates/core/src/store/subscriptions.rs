@@ -168,7 +168,8 @@ pub async fn update_if_unchanged(
     Ok(result.rows_affected() == 1)
 }
 
-/// Ids of live subscriptions whose period has ended by `now` (for the rollover job).
+/// The accounts whose live subscription's period has ended by `now`, earliest end first, at
+/// most `limit` (for the rollover job).
 pub async fn due_for_rollover<'c, E: Executor<'c, Database = Any>>(
     db: E,
     now: i64,
