@@ -16,11 +16,19 @@ async fn subscription(app: &TestApp, user: &TestUser) -> Value {
     body
 }
 
-/// Moves the sandbox's clock forward through the admin route; answers the new "now".
+/// Moves the sandbox's clock forward through the admin route; answers the new "now". The offset
+/// grows by exactly the advance, however long the runs on the way take on the wall clock.
 async fn advance(app: &TestApp, admin: &TestUser, seconds: i64) -> i64 {
+    let (status, before) = app.get_json("/api/v1/admin/billing/clock", &admin.token).await;
+    assert_eq!(status, 200, "{before}");
     let (status, body) =
         app.post_json("/api/v1/admin/billing/clock", &admin.token, json!({"advance_seconds": seconds})).await;
     assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["offset_seconds"].as_i64().unwrap() - before["offset_seconds"].as_i64().unwrap(),
+        seconds,
+        "{body}"
+    );
     body["now"].as_i64().unwrap()
 }
 

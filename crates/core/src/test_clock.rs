@@ -42,9 +42,18 @@ pub async fn refresh(db: &Store, clock: &TestClock) -> Result<()> {
 /// # Errors
 /// [`Error::Database`].
 pub async fn move_to(db: &Store, clock: &TestClock, to: i64) -> Result<()> {
-    let offset = to - clock.base_now();
+    set_offset(db, clock, to - clock.base_now()).await
+}
+
+/// Sets `clock`'s offset to `offset_seconds` (never lower), stored for every process. An advance
+/// ends with this rather than [`move_to`] its target time: the wall clock runs on while the due
+/// moments are stepped through, and the offset must still grow by exactly the advance asked for.
+///
+/// # Errors
+/// [`Error::Database`].
+pub async fn set_offset(db: &Store, clock: &TestClock, offset_seconds: i64) -> Result<()> {
     let mut tx = db.begin_write().await?;
-    let stored = store::set_forward(&mut tx, offset, clock.base_now()).await?;
+    let stored = store::set_forward(&mut tx, offset_seconds, clock.base_now()).await?;
     tx.commit().await?;
     clock.raise_offset(stored);
     Ok(())
