@@ -246,6 +246,23 @@ pub struct Standing {
     pub used: Option<i64>,
 }
 
+impl Standing {
+    /// Reads a row with the columns `subscription_id`, `status`, `current_period_start`,
+    /// `current_period_end`, `plan_id`, `plan_updated_at`, and `used` when `with_used` (the
+    /// group's reads have no counter column; their `used` is `None`).
+    fn from_row(r: &sqlx::any::AnyRow, with_used: bool) -> Result<Standing, sqlx::Error> {
+        Ok(Standing {
+            subscription_id: r.try_get("subscription_id")?,
+            status: get_enum(r, "status")?,
+            current_period_start: r.try_get("current_period_start")?,
+            current_period_end: r.try_get("current_period_end")?,
+            plan_id: r.try_get("plan_id")?,
+            plan_updated_at: r.try_get("plan_updated_at")?,
+            used: if with_used { r.try_get("used")? } else { None },
+        })
+    }
+}
+
 /// The [`Standing`] of `account_id` on `metric`, if the account has a live subscription.
 pub async fn standing<'c, E: Executor<'c, Database = Any>>(
     db: E,
@@ -263,18 +280,7 @@ pub async fn standing<'c, E: Executor<'c, Database = Any>>(
         super::live_statuses()
     );
     let row = sqlx::query(&sql).bind(account_id).bind(metric).fetch_optional(db).await?;
-    row.map(|r| {
-        Ok(Standing {
-            subscription_id: r.try_get("subscription_id")?,
-            status: get_enum(&r, "status")?,
-            current_period_start: r.try_get("current_period_start")?,
-            current_period_end: r.try_get("current_period_end")?,
-            plan_id: r.try_get("plan_id")?,
-            plan_updated_at: r.try_get("plan_updated_at")?,
-            used: r.try_get("used")?,
-        })
-    })
-    .transpose()
+    row.map(|r| Standing::from_row(&r, true)).transpose()
 }
 
 /// Usage totals of an account per metric and per day of `[from, to)`: `(day index counted from
@@ -338,14 +344,11 @@ pub(super) fn json_values(dialect: Dialect) -> &'static str {
 /// (live, not paused, its period not ended), taking `subscription_id`, `period_start` and
 /// `period_end` from that subscription (the rows' own values of those fields are ignored). Rows
 /// go in in the order given; one whose `(account_id, event_id)` exists already, or came earlier
-/// in `rows`, is skipped. Returns the standings by account (`used` is `None`) and the ids
-/// inserted. One round trip where reading and then inserting took two.
-pub async fn standings_and_insert(
-    tx: &mut WriteTx,
-    rows: &[NewUsage],
-) -> Result<(Vec<(String, Standing)>, Vec<String>), sqlx::Error> {
+/// in `rows`, is skipped. Returns the standings by account, the ids of the rows it tried to insert
+/// and of those it inserted. One round trip where reading and then inserting took two.
+pub async fn standings_and_insert(tx: &mut WriteTx, rows: &[NewUsage]) -> Result<StandingsAndInsert, sqlx::Error> {
     if rows.is_empty() {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok(StandingsAndInsert::default());
     }
     let document: Vec<serde_json::Value> = rows
         .iter()
@@ -370,44 +373,53 @@ pub async fn standings_and_insert(
              from billing_subscription s join billing_plan p on p.id = s.plan_id
              where s.account_id in (select account_id from r) and s.status in ({live})
          ),
+         el as materialized (
+             select r.*, st.subscription_id, st.current_period_start, st.current_period_end
+             from r join st on st.account_id = r.account_id
+             where st.status <> 'paused' and st.current_period_end > r.created_at
+         ),
          ins as (
              insert into billing_usage (id, user_id, account_id, subscription_id, metric, amount, period_start,
                  period_end, model_id, chat_id, event_id, extra_metadata, created_at)
-             select r.id, r.user_id, r.account_id, st.subscription_id, r.metric, r.amount, st.current_period_start,
-                    st.current_period_end, r.model_id, r.chat_id, r.event_id, r.extra_metadata, r.created_at
-             from r join st on st.account_id = r.account_id
-             where st.status <> 'paused' and st.current_period_end > r.created_at
-             order by r.ord
+             select id, user_id, account_id, subscription_id, metric, amount, current_period_start,
+                    current_period_end, model_id, chat_id, event_id, extra_metadata, created_at
+             from el
+             order by ord
              on conflict do nothing returning id
          )
          select account_id, subscription_id, status, current_period_start, current_period_end, plan_id,
-                plan_updated_at, cast(null as text) as inserted_id
+                plan_updated_at, cast(null as text) as eligible_id, cast(null as text) as inserted_id
          from st
          union all
-         select null, null, null, null, null, null, null, id from ins",
+         select null, null, null, null, null, null, null, id, null from el
+         union all
+         select null, null, null, null, null, null, null, null, id from ins",
         live = super::live_statuses()
     );
     let returned = sqlx::query(&sql).bind(serde_json::Value::Array(document).to_string()).fetch_all(tx.conn()).await?;
-    let (mut standings, mut inserted) = (Vec::new(), Vec::new());
+    let mut placed = StandingsAndInsert::default();
     for r in &returned {
         if let Some(id) = r.try_get::<Option<String>, _>("inserted_id")? {
-            inserted.push(id);
-            continue;
+            placed.inserted.push(id);
+        } else if let Some(id) = r.try_get::<Option<String>, _>("eligible_id")? {
+            placed.eligible.push(id);
+        } else {
+            placed.standings.push((r.try_get("account_id")?, Standing::from_row(r, false)?));
         }
-        standings.push((
-            r.try_get("account_id")?,
-            Standing {
-                subscription_id: r.try_get("subscription_id")?,
-                status: get_enum(r, "status")?,
-                current_period_start: r.try_get("current_period_start")?,
-                current_period_end: r.try_get("current_period_end")?,
-                plan_id: r.try_get("plan_id")?,
-                plan_updated_at: r.try_get("plan_updated_at")?,
-                used: None,
-            },
-        ));
     }
-    Ok((standings, inserted))
+    Ok(placed)
+}
+
+/// What [`standings_and_insert`] read and wrote.
+#[derive(Debug, Default)]
+pub struct StandingsAndInsert {
+    /// The live standing of each account that has one (`used` is `None`).
+    pub standings: Vec<(String, Standing)>,
+    /// The ids of the rows whose account's subscription is current at the row's time: those the
+    /// statement tried to insert.
+    pub eligible: Vec<String>,
+    /// The ids of the rows inserted: the eligible ones whose `event_id` was new.
+    pub inserted: Vec<String>,
 }
 
 /// The live subscription and plan of each of `account_ids` in one statement, as
@@ -431,22 +443,7 @@ pub async fn standings_of(
         super::live_statuses()
     );
     let rows = sqlx::query(&sql).bind(serde_json::json!(account_ids).to_string()).fetch_all(tx.conn()).await?;
-    rows.iter()
-        .map(|r| {
-            Ok((
-                r.try_get("account_id")?,
-                Standing {
-                    subscription_id: r.try_get("subscription_id")?,
-                    status: get_enum(r, "status")?,
-                    current_period_start: r.try_get("current_period_start")?,
-                    current_period_end: r.try_get("current_period_end")?,
-                    plan_id: r.try_get("plan_id")?,
-                    plan_updated_at: r.try_get("plan_updated_at")?,
-                    used: None,
-                },
-            ))
-        })
-        .collect()
+    rows.iter().map(|r| Ok((r.try_get("account_id")?, Standing::from_row(r, false)?))).collect()
 }
 
 /// The counters of `keys` as a JSON document bound first: `[{account_id, metric, period_start,

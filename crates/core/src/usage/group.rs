@@ -224,8 +224,8 @@ async fn decide(tx: &mut WriteTx, store_of_group: &Store, consumes: &[Consume]) 
         .collect();
     let (found, inserted_with_standings) = if dialect == Dialect::Postgres {
         let rows: Vec<NewUsage> = candidates.iter().flatten().cloned().collect();
-        let (found, inserted) = store::standings_and_insert(tx, &rows).await?;
-        (found, Some(inserted))
+        let placed = store::standings_and_insert(tx, &rows).await?;
+        (placed.standings, Some((placed.eligible, placed.inserted)))
     } else {
         let mut accounts: Vec<&str> = consumes.iter().map(|c| c.user.account_id.as_str()).collect();
         accounts.sort_unstable();
@@ -249,16 +249,19 @@ async fn decide(tx: &mut WriteTx, store_of_group: &Store, consumes: &[Consume]) 
         rows.push((i, row));
     }
     let inserted: HashSet<String> = match inserted_with_standings {
-        Some(ids) => {
-            let ids: HashSet<String> = ids.into_iter().collect();
-            // The statement's rule for the rows it inserted must be `group_allowance`'s: an
-            // inserted row the group would not decide would be recorded and then taken again by
-            // the single-event path. Should they ever differ, the group rolls back.
+        Some((eligible, ids)) => {
+            // The statement's rule for the rows it inserts must be `group_allowance`'s, both
+            // ways: a row inserted that the group does not decide would be recorded and then
+            // taken again by the single-event path; a row the group decides that the statement
+            // left out would be answered as a duplicate. Should they ever differ, the group
+            // rolls back.
             let taken: HashSet<&str> = rows.iter().map(|(_, row)| row.id.as_str()).collect();
-            if ids.iter().any(|id| !taken.contains(id.as_str())) {
-                return Err(Error::Internal("the group inserted a usage row it does not decide".into()));
+            let eligible: HashSet<&str> = eligible.iter().map(String::as_str).collect();
+            if eligible != taken {
+                return Err(Error::Internal("the group's usage rows differ from those it decides".into()));
             }
-            ids
+            // (The statement inserts only from its eligible rows.)
+            ids.into_iter().collect()
         }
         None => {
             let new_rows: Vec<NewUsage> = rows.iter().map(|(_, row)| row.clone()).collect();
