@@ -124,6 +124,91 @@ async fn group_commit_counts_each_event_once_and_holds_every_quota(backend: Back
 }
 on_both_databases!(group_commit, group_commit_counts_each_event_once_and_holds_every_quota);
 
+/// Two processes' groups that share `event_id`s, in opposite orders, on PostgreSQL (SQLite has
+/// one writer): group A has inserted `e1` and goes on to `e2`; group B came with `e2, e1`. B's rows
+/// go in sorted by event id, so B waits for `e1` without holding `e2`, A inserts `e2` and commits,
+/// and B then skips both as duplicates. Inserted in arrival order, B would hold `e2` while
+/// waiting for A, A would wait for B, and PostgreSQL would abort one of them as a deadlock.
+async fn groups_sharing_event_ids_insert_them_in_one_order() {
+    use tariff_core::store::usage::{NewUsage, standings_and_insert};
+    let app = spawn_app(Backend::Postgres).await;
+    let user = app.customer("shared-ids").await;
+    let store = app.state.billing.store.clone();
+    let now = app.state.now();
+    let row = |id: &str, event_id: &str| NewUsage {
+        id: id.to_owned(),
+        user_id: user.id.clone(),
+        account_id: user.account_id.clone(),
+        subscription_id: None,
+        metric: "requests",
+        amount: 1,
+        period_start: 0,
+        period_end: 0,
+        model_id: None,
+        chat_id: None,
+        event_id: Some(event_id.to_owned()),
+        extra_metadata: None,
+        created_at: now,
+    };
+    let mut a = store.begin_write().await.unwrap();
+    let first = standings_and_insert(&mut a, &[row("shared-a1", "e1")]).await.unwrap();
+    assert_eq!(first.inserted, ["shared-a1"], "the free plan's live period takes the row");
+
+    let (store_b, rows_b) = (store.clone(), vec![row("shared-b2", "e2"), row("shared-b1", "e1")]);
+    let b = tokio::spawn(async move {
+        let mut tx = store_b.begin_write().await.unwrap();
+        let placed = standings_and_insert(&mut tx, &rows_b).await;
+        if placed.is_ok() {
+            tx.commit().await.unwrap();
+        }
+        placed
+    });
+    // Wait until B's statement waits for A (on A's `e1`). Other tests share the database, so
+    // only the backends A blocks count.
+    let a_pid: i32 = sqlx::query_scalar("select pg_backend_pid()").fetch_one(a.conn()).await.unwrap();
+    let reader = app.reader().await;
+    let mut waiting = 0_i64;
+    for _ in 0..400 {
+        waiting = sqlx::query_scalar("select count(*) from pg_stat_activity where $1 = any(pg_blocking_pids(pid))")
+            .bind(a_pid)
+            .fetch_one(&reader)
+            .await
+            .unwrap();
+        if waiting > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    assert_eq!(waiting, 1, "B waits for A");
+
+    let second = tokio::time::timeout(
+        std::time::Duration::from_secs(10),
+        standings_and_insert(&mut a, &[row("shared-a2", "e2")]),
+    )
+    .await
+    .expect("A does not wait for B")
+    .expect("no deadlock");
+    assert_eq!(second.inserted, ["shared-a2"]);
+    a.commit().await.unwrap();
+    let placed = b.await.unwrap().expect("B waited for A and was not aborted");
+    assert_eq!(placed.eligible.len(), 2);
+    assert!(placed.inserted.is_empty(), "both of B's events were A's already: {:?}", placed.inserted);
+    let rows = count(&app, "select count(*) from billing_usage where account_id = $1", &user.account_id).await;
+    assert_eq!(rows, 2);
+    app.stop().await;
+}
+
+mod groups_sharing_event_ids {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if crate::common::postgres_url().is_none() {
+            eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
+            return;
+        }
+        super::groups_sharing_event_ids_insert_them_in_one_order().await;
+    }
+}
+
 async fn reserve(app: &TestApp, user: &TestUser, body: Value) -> (u16, Value) {
     app.post_json("/api/v1/billing/usage/reservations", &user.token, body).await
 }

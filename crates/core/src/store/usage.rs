@@ -343,9 +343,11 @@ pub(super) fn json_values(dialect: Dialect) -> &'static str {
 /// statement inserts each row whose account's subscription is current at the row's `created_at`
 /// (live, not paused, its period not ended), taking `subscription_id`, `period_start` and
 /// `period_end` from that subscription (the rows' own values of those fields are ignored). Rows
-/// go in in the order given; one whose `(account_id, event_id)` exists already, or came earlier
-/// in `rows`, is skipped. Returns the standings by account, the ids of the rows it tried to insert
-/// and of those it inserted. One round trip where reading and then inserting took two.
+/// go in ordered by `(account_id, event_id)`, then as given: a row whose `(account_id, event_id)`
+/// exists already, or came earlier in `rows`, is skipped, and two processes' groups that share
+/// `event_id`s wait for each other in one order instead of deadlocking. Returns the standings by
+/// account, the ids of the rows it tried to insert and of those it inserted. One round trip where
+/// reading and then inserting took two.
 pub async fn standings_and_insert(tx: &mut WriteTx, rows: &[NewUsage]) -> Result<StandingsAndInsert, sqlx::Error> {
     if rows.is_empty() {
         return Ok(StandingsAndInsert::default());
@@ -384,7 +386,7 @@ pub async fn standings_and_insert(tx: &mut WriteTx, rows: &[NewUsage]) -> Result
              select id, user_id, account_id, subscription_id, metric, amount, current_period_start,
                     current_period_end, model_id, chat_id, event_id, extra_metadata, created_at
              from el
-             order by ord
+             order by account_id, event_id, ord
              on conflict do nothing returning id
          )
          select account_id, subscription_id, status, current_period_start, current_period_end, plan_id,

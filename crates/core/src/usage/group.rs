@@ -7,7 +7,9 @@
 //!
 //! 1. the live subscription and plan of every account in the group (one select);
 //! 2. every event's usage row (one insert; a repeated `event_id` is skipped by its unique index,
-//!    which makes that event a duplicate) — on PostgreSQL steps 1 and 2 are one statement
+//!    which makes that event a duplicate; on PostgreSQL in `(account_id, event_id)` order, so
+//!    two processes' groups that share event ids never deadlock) — on PostgreSQL steps 1 and 2
+//!    are one statement
 //!    ([`store::standings_and_insert`]): one round trip fewer for every group, and the groups
 //!    of one committer follow each other;
 //! 3. every counter the group touches, created at 0 when missing and locked until the commit
