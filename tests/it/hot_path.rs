@@ -80,6 +80,46 @@ async fn group_commit_counts_each_event_once_and_holds_every_quota(backend: Back
             answers.iter().filter(|(x, _, s)| *x == u && *s == 201).map(|(_, id, _)| id).collect();
         assert_eq!(ids.len(), 40, "no id recorded twice");
     }
+    // A tight quota (10) under 20 event ids, each sent by two clients at once: 10 are recorded,
+    // and an id's second copy is a duplicate (200) only when its first was recorded — a copy of
+    // a refused event is refused as well, never answered as counted.
+    let tight = app.customer("grouped-tight").await;
+    plan_for(&app, &admin, &tight, "g-tight", json!({"quotas": {"requests": 10}})).await;
+    let mut pairs = Vec::new();
+    for client_no in 0..20 {
+        let client = app.client.clone();
+        let url = app.url("/api/v1/billing/usage");
+        let token = tight.token.clone();
+        pairs.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for n in 0..2 {
+                let event_id = format!("t-c{}-n{n}", client_no / 2);
+                let response = client
+                    .post(&url)
+                    .bearer_auth(&token)
+                    .json(&json!({"metric": "requests", "amount": 1, "event_id": event_id}))
+                    .send()
+                    .await
+                    .unwrap();
+                answers.push((event_id, response.status().as_u16()));
+            }
+            answers
+        }));
+    }
+    let mut by_event: std::collections::BTreeMap<String, Vec<u16>> = std::collections::BTreeMap::new();
+    for task in pairs {
+        for (event_id, status) in task.await.unwrap() {
+            by_event.entry(event_id).or_default().push(status);
+        }
+    }
+    assert_eq!(by_event.len(), 20);
+    for (event_id, statuses) in &mut by_event {
+        statuses.sort_unstable();
+        assert!(statuses == &[200, 201] || statuses == &[429, 429], "event {event_id}: {statuses:?}");
+    }
+    assert_eq!(by_event.values().filter(|s| s.contains(&201)).count(), 10, "{by_event:?}");
+    assert_eq!(count(&app, "select count(*) from billing_usage where account_id = $1", &tight.account_id).await, 10);
+
     // Past the quota: 429 with the quota's code, nothing recorded.
     let (status, problem) =
         app.post_json("/api/v1/billing/usage", &users[0].token, json!({"metric": "requests", "amount": 1})).await;

@@ -48,6 +48,8 @@ pub async fn move_to(db: &Store, clock: &TestClock, to: i64) -> Result<()> {
 /// Sets `clock`'s offset to `offset_seconds` (never lower), stored for every process. An advance
 /// ends with this rather than [`move_to`] its target time: the wall clock runs on while the due
 /// moments are stepped through, and the offset must still grow by exactly the advance asked for.
+/// (Advances are one at a time within a process; two processes advancing at once both start
+/// from the same offset, and the larger result is kept.)
 ///
 /// # Errors
 /// [`Error::Database`].

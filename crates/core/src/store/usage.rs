@@ -420,7 +420,8 @@ pub struct StandingsAndInsert {
     /// The ids of the rows whose account's subscription is current at the row's time: those the
     /// statement tried to insert.
     pub eligible: Vec<String>,
-    /// The ids of the rows inserted: the eligible ones whose `event_id` was new.
+    /// The ids of the rows inserted: the eligible ones without an `event_id` or whose
+    /// `(account_id, event_id)` was new.
     pub inserted: Vec<String>,
 }
 

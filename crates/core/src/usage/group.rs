@@ -8,16 +8,16 @@
 //! 1. the live subscription and plan of every account in the group (one select);
 //! 2. every event's usage row (one insert; a repeated `event_id` is skipped by its unique index,
 //!    which makes that event a duplicate; on PostgreSQL in `(account_id, event_id)` order, so
-//!    two processes' groups that share event ids never deadlock) — on PostgreSQL steps 1 and 2
-//!    are one statement
-//!    ([`store::standings_and_insert`]): one round trip fewer for every group, and the groups
-//!    of one committer follow each other;
+//!    two processes' groups that share event ids never deadlock on their usage rows) — on
+//!    PostgreSQL steps 1 and 2 are one statement ([`store::standings_and_insert`]): one round
+//!    trip fewer for every group, and the groups of one committer follow each other;
 //! 3. every counter the group touches, created at 0 when missing and locked until the commit
 //!    (one upsert: PostgreSQL row locks, SQLite's single writer);
 //! 4. the decision, in arrival order, under those locks: an event is accepted when it fits in
 //!    its quota after the events accepted before it — the same rule as the single-event path's
 //!    conditional update, so however many clients and processes race, no counter passes its
-//!    limit;
+//!    limit; a repeated `event_id` is a duplicate of its first copy, unless that copy was not
+//!    recorded (refused, or past the quota), and then it takes the single-event path;
 //! 5. the rows of refused events deleted (one delete, only when some were refused), the
 //!    accepted units added to the counters (one upsert, checked against the decided totals);
 //! 6. one commit, after which every caller gets its answer: an answered consume is durable.
@@ -284,16 +284,25 @@ async fn decide(tx: &mut WriteTx, store_of_group: &Store, consumes: &[Consume]) 
     let mut added: HashMap<CounterKey, i64> = HashMap::new();
     let mut first_of: HashMap<CounterKey, usize> = HashMap::new();
     let mut dropped: Vec<&str> = Vec::new();
+    // The `(account_id, event_id)`s of this group's events that were refused or sent to the
+    // single-event path: their rows go, so a later copy of one is a duplicate of nothing stored.
+    let mut dropped_events: HashSet<(&str, &str)> = HashSet::new();
     for (i, row) in &rows {
         let a = allowances[*i].clone().expect("a row exists only for an allowance");
         let key: CounterKey = (row.account_id.clone(), row.metric, row.period_start);
         let current = *used.get(&key).ok_or_else(|| Error::Internal("a locked counter was not returned".into()))?;
         if !inserted.contains(&row.id) {
-            if row.event_id.is_none() {
+            let Some(event_id) = row.event_id.as_deref() else {
                 // Only a repeated `event_id` is skipped; anything else is a fault of the group.
                 return Err(Error::Internal("a usage row without an event_id was not inserted".into()));
+            };
+            if dropped_events.contains(&(row.account_id.as_str(), event_id)) {
+                // Its first copy in this group was not recorded: this one is decided on its own
+                // by the single-event path, after the commit, against what is stored then.
+                decisions[*i] = Decision::Single;
+            } else {
+                decisions[*i] = Decision::Duplicate { a, used: current };
             }
-            decisions[*i] = Decision::Duplicate { a, used: current };
             continue;
         }
         let bound = a.limit.map_or(MAX_COUNTER, |limit| limit.min(MAX_COUNTER));
@@ -304,6 +313,9 @@ async fn decide(tx: &mut WriteTx, store_of_group: &Store, consumes: &[Consume]) 
             decisions[*i] = Decision::Accepted { a, used: current + row.amount };
         } else {
             dropped.push(&row.id);
+            if let Some(event_id) = row.event_id.as_deref() {
+                dropped_events.insert((row.account_id.as_str(), event_id));
+            }
             decisions[*i] = if a.priced_overage().is_some() && a.limit.is_some_and(|l| l < MAX_COUNTER) {
                 Decision::Overage
             } else {
