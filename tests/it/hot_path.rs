@@ -24,6 +24,46 @@ async fn count(app: &TestApp, sql: &str, account_id: &str) -> i64 {
     sqlx::query_scalar(sql).bind(account_id).fetch_one(&app.reader().await).await.unwrap()
 }
 
+/// For each `(token, prefix)` of `accounts` at once, `clients` concurrent clients each consume one
+/// request under `per_client` event ids in turn; clients come in pairs that send the same ids
+/// (`{prefix}-c{pair}-n{n}`) at the same time. Returns every (index into `accounts`, event id,
+/// HTTP status) answered.
+async fn send_in_pairs(
+    app: &TestApp,
+    accounts: &[(&str, &str)],
+    clients: usize,
+    per_client: usize,
+) -> Vec<(usize, String, u16)> {
+    let mut tasks = Vec::new();
+    for (index, (token, prefix)) in accounts.iter().enumerate() {
+        for client_no in 0..clients {
+            let client = app.client.clone();
+            let url = app.url("/api/v1/billing/usage");
+            let (token, prefix) = (token.to_string(), prefix.to_string());
+            tasks.push(tokio::spawn(async move {
+                let mut answers = Vec::new();
+                for n in 0..per_client {
+                    let event_id = format!("{prefix}-c{}-n{n}", client_no / 2);
+                    let response = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({"metric": "requests", "amount": 1, "event_id": event_id}))
+                        .send()
+                        .await
+                        .unwrap();
+                    answers.push((index, event_id, response.status().as_u16()));
+                }
+                answers
+            }));
+        }
+    }
+    let mut answers = Vec::new();
+    for task in tasks {
+        answers.extend(task.await.unwrap());
+    }
+    answers
+}
+
 /// Concurrent consumes of several accounts, each event sent twice at once: every event is
 /// counted once, the quotas hold exactly, and the commits carried more than one consume.
 async fn group_commit_counts_each_event_once_and_holds_every_quota(backend: Backend) {
@@ -36,34 +76,10 @@ async fn group_commit_counts_each_event_once_and_holds_every_quota(backend: Back
             .await;
         users.push(user);
     }
-    let mut tasks = Vec::new();
-    for (u, user) in users.iter().enumerate() {
-        for client_no in 0..16 {
-            let client = app.client.clone();
-            let url = app.url("/api/v1/billing/usage");
-            let token = user.token.clone();
-            tasks.push(tokio::spawn(async move {
-                let mut answers = Vec::new();
-                for n in 0..5 {
-                    // Clients come in pairs that send the same event ids at the same time.
-                    let event_id = format!("u{u}-c{}-n{n}", client_no / 2);
-                    let response = client
-                        .post(&url)
-                        .bearer_auth(&token)
-                        .json(&json!({"metric": "requests", "amount": 1, "event_id": event_id}))
-                        .send()
-                        .await
-                        .unwrap();
-                    answers.push((u, event_id, response.status().as_u16()));
-                }
-                answers
-            }));
-        }
-    }
-    let mut answers = Vec::new();
-    for task in tasks {
-        answers.extend(task.await.unwrap());
-    }
+    let prefixes: Vec<String> = (0..users.len()).map(|u| format!("u{u}")).collect();
+    let accounts: Vec<(&str, &str)> =
+        users.iter().zip(&prefixes).map(|(user, prefix)| (user.token.as_str(), prefix.as_str())).collect();
+    let answers = send_in_pairs(&app, &accounts, 16, 5).await;
     for (u, user) in users.iter().enumerate() {
         let created = answers.iter().filter(|(x, _, s)| *x == u && *s == 201).count();
         let duplicates = answers.iter().filter(|(x, _, s)| *x == u && *s == 200).count();
@@ -85,32 +101,9 @@ async fn group_commit_counts_each_event_once_and_holds_every_quota(backend: Back
     // a refused event is refused as well, never answered as counted.
     let tight = app.customer("grouped-tight").await;
     plan_for(&app, &admin, &tight, "g-tight", json!({"quotas": {"requests": 10}})).await;
-    let mut pairs = Vec::new();
-    for client_no in 0..20 {
-        let client = app.client.clone();
-        let url = app.url("/api/v1/billing/usage");
-        let token = tight.token.clone();
-        pairs.push(tokio::spawn(async move {
-            let mut answers = Vec::new();
-            for n in 0..2 {
-                let event_id = format!("t-c{}-n{n}", client_no / 2);
-                let response = client
-                    .post(&url)
-                    .bearer_auth(&token)
-                    .json(&json!({"metric": "requests", "amount": 1, "event_id": event_id}))
-                    .send()
-                    .await
-                    .unwrap();
-                answers.push((event_id, response.status().as_u16()));
-            }
-            answers
-        }));
-    }
     let mut by_event: std::collections::BTreeMap<String, Vec<u16>> = std::collections::BTreeMap::new();
-    for task in pairs {
-        for (event_id, status) in task.await.unwrap() {
-            by_event.entry(event_id).or_default().push(status);
-        }
+    for (_, event_id, status) in send_in_pairs(&app, &[(tight.token.as_str(), "t")], 20, 2).await {
+        by_event.entry(event_id).or_default().push(status);
     }
     assert_eq!(by_event.len(), 20);
     for (event_id, statuses) in &mut by_event {
