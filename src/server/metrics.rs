@@ -13,8 +13,10 @@
 //! - `tariff_webhook_notifications_total{outcome}`: the YooKassa webhook route;
 //! - `tariff_rate_limited_total` and `tariff_rate_limiter_redis` (1 while decisions are taken
 //!   in Redis): the rate limiter;
-//! - `tariff_db_pool_connections{state="in_use"|"idle"}`, `tariff_db_pool_max` and
-//!   `tariff_consume_queue_waiting` (consumes waiting for the committer): sampled at each scrape.
+//! - `tariff_db_pool_connections{state="in_use"|"idle"}`, `tariff_db_pool_max`,
+//!   `tariff_db_hot_connections{state="in_use"|"idle"}` (the quota reads' own connections, beside
+//!   the pool) and `tariff_consume_queue_waiting` (consumes waiting for the committer): sampled at
+//!   each scrape.
 //!
 //! Access: with `METRICS_TOKEN` set, `/metrics` requires it as a Bearer token; without it,
 //! `/metrics` is open in development and answers 404 in production.
@@ -98,6 +100,9 @@ pub async fn render(State(state): State<AppState>, headers: HeaderMap) -> Respon
     metrics::gauge!("tariff_db_pool_connections", "state" => "in_use").set(f64::from(size.saturating_sub(idle)));
     metrics::gauge!("tariff_db_pool_connections", "state" => "idle").set(f64::from(idle));
     metrics::gauge!("tariff_db_pool_max").set(f64::from(state.config.database_max_connections));
+    let (size, idle) = state.billing.store.hot_connections();
+    metrics::gauge!("tariff_db_hot_connections", "state" => "in_use").set(size.saturating_sub(idle) as f64);
+    metrics::gauge!("tariff_db_hot_connections", "state" => "idle").set(idle as f64);
     metrics::gauge!("tariff_consume_queue_waiting").set(state.billing.store.consumes_waiting() as f64);
     metrics::gauge!("tariff_rate_limiter_redis").set(if state.rate_limiter.on_redis() { 1.0 } else { 0.0 });
     let handle = handle();

@@ -67,10 +67,16 @@ impl TestDb {
                 sqlx::query(&format!("create schema {schema}")).execute(&admin).await.expect("create schema");
                 admin.close().await;
                 let separator = if base.contains('?') { '&' } else { '?' };
-                let url = format!("{base}{separator}options=-c%20search_path%3D{schema}");
+                // The application name lets a test find this schema's server connections.
+                let url = format!("{base}{separator}options=-c%20search_path%3D{schema}&application_name={schema}");
                 TestDb { url, _dir: None, schema: Some((base, schema)) }
             }
         }
+    }
+
+    /// The PostgreSQL schema of this test (also its connections' `application_name`).
+    pub fn schema(&self) -> Option<&str> {
+        self.schema.as_ref().map(|(_, schema)| schema.as_str())
     }
 
     /// Drops the PostgreSQL schema (SQLite files go with the temp dir).

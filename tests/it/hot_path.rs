@@ -242,6 +242,69 @@ mod groups_sharing_event_ids {
     }
 }
 
+/// The hot path's own connections (`Store::hot_read`, beside sqlx's pool) come back after
+/// PostgreSQL dropped them: each dropped connection fails one check with 503 at most, and then
+/// checks answer 200 again without a restart.
+async fn hot_reads_reconnect_after_the_database_drops_them() {
+    let app = spawn_app(Backend::Postgres).await;
+    let admin = app.admin().await;
+    let user = app.customer("hot-reads").await;
+    plan_for(&app, &admin, &user, "hot", json!({"quotas": {"requests": 100}})).await;
+    let check = json!({"metric": "requests", "amount": 1});
+    // Concurrent checks open several of the hot connections.
+    let mut opened = Vec::new();
+    for _ in 0..8 {
+        let (client, url, token, body) =
+            (app.client.clone(), app.url("/api/v1/billing/usage/check"), user.token.clone(), check.clone());
+        opened.push(tokio::spawn(async move {
+            client.post(url).bearer_auth(token).json(&body).send().await.unwrap().status().as_u16()
+        }));
+    }
+    for task in opened {
+        assert_eq!(task.await.unwrap(), 200);
+    }
+    let schema = app.db.schema().expect("a PostgreSQL test").to_owned();
+    let admin_pool = crate::common::raw_pool(&crate::common::postgres_url().unwrap()).await;
+    let killed: Vec<bool> = sqlx::query_scalar(
+        "select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1 and pid <> pg_backend_pid()",
+    )
+    .bind(&schema)
+    .fetch_all(&admin_pool)
+    .await
+    .unwrap();
+    assert!(!killed.is_empty(), "the server had connections to drop");
+    // Give the backends a moment to go.
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let mut statuses = Vec::new();
+    for _ in 0..12 {
+        let (status, answer) = app.post_json("/api/v1/billing/usage/check", &user.token, check.clone()).await;
+        assert!(status == 200 || status == 503, "{status} {answer}");
+        statuses.push(status);
+    }
+    let failed = statuses.iter().filter(|s| **s == 503).count();
+    assert!(failed <= tariff_core::store::HOT_CONNECTIONS, "{statuses:?}");
+    assert!(statuses.ends_with(&[200, 200, 200, 200]), "checks answer again: {statuses:?}");
+    let alive: i64 = sqlx::query_scalar("select count(*) from pg_stat_activity where application_name = $1")
+        .bind(&schema)
+        .fetch_one(&admin_pool)
+        .await
+        .unwrap();
+    assert!(alive >= 1, "new connections were opened");
+    admin_pool.close().await;
+    app.stop().await;
+}
+
+mod hot_reads_reconnect {
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        if crate::common::postgres_url().is_none() {
+            eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
+            return;
+        }
+        super::hot_reads_reconnect_after_the_database_drops_them().await;
+    }
+}
+
 async fn reserve(app: &TestApp, user: &TestUser, body: Value) -> (u16, Value) {
     app.post_json("/api/v1/billing/usage/reservations", &user.token, body).await
 }
@@ -629,6 +692,9 @@ async fn metrics_are_prometheus_text_and_move() {
             app.post_json("/api/v1/billing/usage", &user.token, json!({"metric": "requests", "amount": 1})).await;
         assert_eq!(status, 201);
     }
+    let (status, _) =
+        app.post_json("/api/v1/billing/usage/check", &user.token, json!({"metric": "requests", "amount": 1})).await;
+    assert_eq!(status, 200);
     let after = scrape(&app).await;
     assert!(sample(&after, "tariff_http_requests_total", &route).unwrap() >= consumed_before + 3.0);
     assert!(
@@ -638,11 +704,14 @@ async fn metrics_are_prometheus_text_and_move() {
     for gauge in [
         "tariff_db_pool_connections",
         "tariff_db_pool_max",
+        "tariff_db_hot_connections",
         "tariff_rate_limiter_redis",
         "tariff_consume_queue_waiting",
     ] {
         assert!(sample(&after, gauge, &[]).is_some(), "{gauge} is exported");
     }
+    // The check read its quota standing on the hot path's own connections.
+    assert!(sample(&after, "tariff_db_hot_connections", &[]).unwrap() >= 1.0);
     app.stop().await;
 
     let guarded = spawn_app_with(Backend::Sqlite, &[("METRICS_TOKEN", "scrape-secret-0123456789")]).await;

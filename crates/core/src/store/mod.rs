@@ -5,7 +5,8 @@
 //! booleans as `boolean` on PostgreSQL and 0/1 on SQLite (read them with [`get_bool`]), states as
 //! their enum's name (read them with [`get_enum`]: an unknown value is a decode error).
 //!
-//! Reads take any executor (the pool through [`Store::reader`], or a transaction). Every write
+//! Reads take any executor (the pool through [`Store::reader`], a connection of the hot path's
+//! own through [`Store::hot_read`], or a transaction). Every write
 //! takes a [`WriteTx`], the only way to write: on SQLite it holds this process's place in the
 //! writer queue, so no code can bypass the queue.
 
@@ -86,6 +87,9 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// The hot path's reads (see [`Store::hot_read`]); `None` for an in-memory SQLite database,
+    /// which a connection opened beside the pool would not share.
+    hot: Option<deadpool::managed::Pool<HotConnections>>,
     dialect: Dialect,
     /// Queue of this process's SQLite writers (see [`Store::begin_write`]).
     sqlite_writer: Arc<tokio::sync::Mutex<()>>,
@@ -263,22 +267,27 @@ impl Store {
             .acquire_timeout(Duration::from_secs(10))
             .test_before_acquire(false);
         if dialect == Dialect::Sqlite {
-            options = options.after_connect(|conn, _meta| {
-                Box::pin(async move {
-                    conn.execute("pragma journal_mode = wal").await?;
-                    conn.execute("pragma synchronous = normal").await?;
-                    conn.execute("pragma foreign_keys = on").await?;
-                    conn.execute("pragma busy_timeout = 5000").await?;
-                    // 64 MiB page cache per connection (default 2 MiB): usage tables grow fast.
-                    conn.execute("pragma cache_size = -65536").await?;
-                    conn.execute("pragma temp_store = memory").await?;
-                    Ok(())
-                })
-            });
+            options = options.after_connect(|conn, _meta| Box::pin(sqlite_pragmas(conn)));
         }
         let pool =
             options.connect(url).await.map_err(|source| StoreError::Connect { dialect: dialect.name(), source })?;
-        Ok(Store { pool, dialect, sqlite_writer: Arc::new(tokio::sync::Mutex::new(())), local: Arc::new(Local::new()) })
+        let in_memory = dialect == Dialect::Sqlite && (url.contains(":memory:") || url.contains("mode=memory"));
+        let hot = (!in_memory).then(|| {
+            deadpool::managed::Pool::builder(HotConnections { url: url.to_owned(), dialect })
+                .max_size(HOT_CONNECTIONS)
+                .runtime(deadpool::Runtime::Tokio1)
+                .wait_timeout(Some(Duration::from_secs(10)))
+                .create_timeout(Some(Duration::from_secs(10)))
+                .build()
+                .expect("a runtime and its timeouts are set")
+        });
+        Ok(Store {
+            pool,
+            hot,
+            dialect,
+            sqlite_writer: Arc::new(tokio::sync::Mutex::new(())),
+            local: Arc::new(Local::new()),
+        })
     }
 
     /// Applies the pending migrations of this dialect (`migrations/sqlite` or `migrations/postgres`).
@@ -379,6 +388,41 @@ impl Store {
         &self.pool
     }
 
+    /// Runs `read` on one of the hot path's [`HOT_CONNECTIONS`] connections (the quota
+    /// standing of a `check` or a consume). They are kept beside sqlx's pool because that pool
+    /// tests every connection it takes back with a round trip to the database (sqlx-core 0.8
+    /// `PoolConnection::return_to_pool` pings), which doubled the round trips of a one-read
+    /// request; on SQLite each round trip is two thread switches. A connection whose read failed
+    /// because the database went away ([`crate::error::database_unreachable`]: I/O, TLS, a
+    /// crashed SQLite worker, PostgreSQL's shutdown or connection errors) or with a protocol
+    /// error is dropped, and a new one is opened on a later call.
+    ///
+    /// # Errors
+    /// The read's error; [`sqlx::Error::PoolTimedOut`] when no connection frees up or opens
+    /// within 10 s; the connect error when a new connection cannot be opened (the database is
+    /// down).
+    pub(crate) async fn hot_read<T>(
+        &self,
+        read: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        use deadpool::managed::{Object, PoolError};
+        let Some(hot) = &self.hot else {
+            return read(&mut *self.pool.acquire().await?).await;
+        };
+        let mut conn = hot.get().await.map_err(|e| match e {
+            PoolError::Backend(e) => e,
+            PoolError::Closed => sqlx::Error::PoolClosed,
+            _ => sqlx::Error::PoolTimedOut,
+        })?;
+        let result = read(&mut conn).await;
+        if let Err(e) = &result
+            && (crate::error::database_unreachable(e) || matches!(e, sqlx::Error::Protocol(_)))
+        {
+            drop(Object::take(conn));
+        }
+        result
+    }
+
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }
@@ -388,6 +432,15 @@ impl Store {
         (self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX))
     }
 
+    /// The hot path's connections ([`Store::hot_read`]): open, and idle among them (for
+    /// `/metrics`). `(0, 0)` for an in-memory SQLite database, which has none.
+    pub fn hot_connections(&self) -> (usize, usize) {
+        self.hot.as_ref().map_or((0, 0), |hot| {
+            let status = hot.status();
+            (status.size, status.available)
+        })
+    }
+
     /// Consumes queued for this process's group committer and not yet taken (for `/metrics`).
     pub fn consumes_waiting(&self) -> usize {
         self.local.consumer.get().map_or(0, crate::usage::group::Committer::waiting)
@@ -395,8 +448,63 @@ impl Store {
 
     /// Closes every connection; pending queries finish first.
     pub async fn close(&self) {
+        if let Some(hot) = &self.hot {
+            hot.close();
+        }
         self.pool.close().await;
     }
+}
+
+/// How many connections [`Store::hot_read`] keeps open, beside the pool's
+/// `DATABASE_MAX_CONNECTIONS`. A read takes tens of microseconds, so a few serve every core.
+pub const HOT_CONNECTIONS: usize = 4;
+
+/// Opens the connections of [`Store::hot_read`]: on SQLite with the pool's settings
+/// ([`sqlite_pragmas`]). Taking one back tests nothing (see [`Store::hot_read`]).
+struct HotConnections {
+    url: String,
+    dialect: Dialect,
+}
+
+impl std::fmt::Debug for HotConnections {
+    // Without the URL: it may carry a password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HotConnections").field("dialect", &self.dialect).finish_non_exhaustive()
+    }
+}
+
+impl deadpool::managed::Manager for HotConnections {
+    type Type = sqlx::AnyConnection;
+    type Error = sqlx::Error;
+
+    async fn create(&self) -> Result<sqlx::AnyConnection, sqlx::Error> {
+        use sqlx::Connection;
+        let mut conn = sqlx::AnyConnection::connect(&self.url).await?;
+        if self.dialect == Dialect::Sqlite {
+            sqlite_pragmas(&mut conn).await?;
+        }
+        Ok(conn)
+    }
+
+    async fn recycle(
+        &self,
+        _conn: &mut sqlx::AnyConnection,
+        _metrics: &deadpool::managed::Metrics,
+    ) -> deadpool::managed::RecycleResult<sqlx::Error> {
+        Ok(())
+    }
+}
+
+/// Every SQLite connection's settings: WAL journaling, foreign keys, a 5 s busy timeout and a
+/// 64 MiB page cache (default 2 MiB: usage tables grow fast), temporary tables in memory.
+async fn sqlite_pragmas(conn: &mut sqlx::AnyConnection) -> Result<(), sqlx::Error> {
+    conn.execute("pragma journal_mode = wal").await?;
+    conn.execute("pragma synchronous = normal").await?;
+    conn.execute("pragma foreign_keys = on").await?;
+    conn.execute("pragma busy_timeout = 5000").await?;
+    conn.execute("pragma cache_size = -65536").await?;
+    conn.execute("pragma temp_store = memory").await?;
+    Ok(())
 }
 
 fn ensure_sqlite_dir(url: &str) -> Result<(), StoreError> {
