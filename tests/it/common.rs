@@ -41,6 +41,24 @@ macro_rules! on_both_databases {
     };
 }
 
+/// Runs `$body()` as one test, `postgres`, in a module named `$name`: for what only PostgreSQL
+/// has (row locks between processes, terminated backends). Without `TEST_DATABASE_URL` it says
+/// so and passes.
+macro_rules! on_postgres {
+    ($name:ident, $body:ident) => {
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::common::postgres_url().is_none() {
+                    eprintln!("TEST_DATABASE_URL is not set: PostgreSQL variant skipped");
+                    return;
+                }
+                super::$body().await;
+            }
+        }
+    };
+}
+
 pub fn postgres_url() -> Option<String> {
     std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.trim().is_empty())
 }

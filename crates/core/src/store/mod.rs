@@ -5,8 +5,8 @@
 //! booleans as `boolean` on PostgreSQL and 0/1 on SQLite (read them with [`get_bool`]), states as
 //! their enum's name (read them with [`get_enum`]: an unknown value is a decode error).
 //!
-//! Reads take any executor (the pool through [`Store::reader`], a connection of the hot path's
-//! own through [`Store::hot_read`], or a transaction). Every write
+//! Reads take any executor (the pool through [`Store::reader`], or a transaction); the quota
+//! standing of the hot path reads on connections of its own ([`Store::hot_standing`]). Every write
 //! takes a [`WriteTx`], the only way to write: on SQLite it holds this process's place in the
 //! writer queue, so no code can bypass the queue.
 
@@ -87,7 +87,7 @@ pub enum StoreError {
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
-    /// The hot path's reads (see [`Store::hot_read`]); `None` for an in-memory SQLite database,
+    /// The hot path's reads (see [`Store::hot_standing`]); `None` for an in-memory SQLite database,
     /// which a connection opened beside the pool would not share.
     hot: Option<deadpool::managed::Pool<HotConnections>>,
     dialect: Dialect,
@@ -276,8 +276,8 @@ impl Store {
             deadpool::managed::Pool::builder(HotConnections { url: url.to_owned(), dialect })
                 .max_size(HOT_CONNECTIONS)
                 .runtime(deadpool::Runtime::Tokio1)
-                .wait_timeout(Some(Duration::from_secs(10)))
-                .create_timeout(Some(Duration::from_secs(10)))
+                .wait_timeout(Some(Duration::from_secs(5)))
+                .create_timeout(Some(Duration::from_secs(5)))
                 .build()
                 .expect("a runtime and its timeouts are set")
         });
@@ -388,39 +388,57 @@ impl Store {
         &self.pool
     }
 
-    /// Runs `read` on one of the hot path's [`HOT_CONNECTIONS`] connections (the quota
-    /// standing of a `check` or a consume). They are kept beside sqlx's pool because that pool
-    /// tests every connection it takes back with a round trip to the database (sqlx-core 0.8
+    /// Where `account_id` stands on `metric` ([`usage::standing`]), read on one of the hot
+    /// path's [`HOT_CONNECTIONS`] connections: the quota read of every `check` and of a consume
+    /// outside a group. They are kept beside sqlx's pool because that pool tests every
+    /// connection it takes back with a round trip to the database (sqlx-core 0.8
     /// `PoolConnection::return_to_pool` pings), which doubled the round trips of a one-read
-    /// request; on SQLite each round trip is two thread switches. A connection whose read failed
-    /// because the database went away ([`crate::error::database_unreachable`]: I/O, TLS, a
-    /// crashed SQLite worker, PostgreSQL's shutdown or connection errors) or with a protocol
-    /// error is dropped, and a new one is opened on a later call.
+    /// request; on SQLite each round trip is two thread switches. A busy connection is handed
+    /// out again untested; one idle for [`HOT_IDLE_TEST_SECONDS`] is pinged first, and one older
+    /// than [`HOT_MAX_AGE_SECONDS`] is replaced (see [`HotConnections`]). A connection whose read
+    /// failed because the database went away ([`crate::error::database_unreachable`]: I/O, TLS,
+    /// a crashed SQLite worker, PostgreSQL's shutdown or connection errors) or with a protocol
+    /// error is dropped, and the read (which changes nothing) is tried again on another one, up
+    /// to [`HOT_CONNECTIONS`] more times. An in-memory SQLite database reads on the pool.
     ///
     /// # Errors
-    /// The read's error; [`sqlx::Error::PoolTimedOut`] when no connection frees up or opens
-    /// within 10 s; the connect error when a new connection cannot be opened (the database is
-    /// down).
-    pub(crate) async fn hot_read<T>(
+    /// The read's error; [`sqlx::Error::PoolTimedOut`] when no connection frees up within 5 s or
+    /// a new one does not open within 5 s; the connect error when a new connection cannot be
+    /// opened (the database is down).
+    pub(crate) async fn hot_standing(
         &self,
-        read: impl AsyncFnOnce(&mut sqlx::AnyConnection) -> Result<T, sqlx::Error>,
-    ) -> Result<T, sqlx::Error> {
+        account_id: &str,
+        metric: &str,
+    ) -> Result<Option<usage::Standing>, sqlx::Error> {
         use deadpool::managed::{Object, PoolError};
         let Some(hot) = &self.hot else {
-            return read(&mut *self.pool.acquire().await?).await;
+            return usage::standing(self.reader(), account_id, metric).await;
         };
-        let mut conn = hot.get().await.map_err(|e| match e {
-            PoolError::Backend(e) => e,
-            PoolError::Closed => sqlx::Error::PoolClosed,
-            _ => sqlx::Error::PoolTimedOut,
-        })?;
-        let result = read(&mut conn).await;
-        if let Err(e) = &result
-            && (crate::error::database_unreachable(e) || matches!(e, sqlx::Error::Protocol(_)))
-        {
-            drop(Object::take(conn));
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            let mut conn = hot.get().await.map_err(|e| match e {
+                PoolError::Backend(e) => e,
+                PoolError::Closed => sqlx::Error::PoolClosed,
+                PoolError::Timeout(_) => sqlx::Error::PoolTimedOut,
+                PoolError::NoRuntimeSpecified | PoolError::PostCreateHook(_) => {
+                    sqlx::Error::Configuration("the hot path's connections are misconfigured".into())
+                }
+            })?;
+            let result = usage::standing(&mut *conn, account_id, metric).await;
+            match &result {
+                Err(e) if crate::error::database_unreachable(e) || matches!(e, sqlx::Error::Protocol(_)) => {
+                    drop(Object::take(conn));
+                    // Every other idle connection may have gone the same way; once they are
+                    // dropped, the next try opens a new one (or fails at once: the database is down).
+                    if tries <= HOT_CONNECTIONS {
+                        continue;
+                    }
+                }
+                _ => {}
+            }
+            return result;
         }
-        result
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -432,7 +450,7 @@ impl Store {
         (self.pool.size(), u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX))
     }
 
-    /// The hot path's connections ([`Store::hot_read`]): open, and idle among them (for
+    /// The hot path's connections ([`Store::hot_standing`]): open, and idle among them (for
     /// `/metrics`). `(0, 0)` for an in-memory SQLite database, which has none.
     pub fn hot_connections(&self) -> (usize, usize) {
         self.hot.as_ref().map_or((0, 0), |hot| {
@@ -455,12 +473,22 @@ impl Store {
     }
 }
 
-/// How many connections [`Store::hot_read`] keeps open, beside the pool's
+/// How many connections [`Store::hot_standing`] keeps open, beside the pool's
 /// `DATABASE_MAX_CONNECTIONS`. A read takes tens of microseconds, so a few serve every core.
 pub const HOT_CONNECTIONS: usize = 4;
 
-/// Opens the connections of [`Store::hot_read`]: on SQLite with the pool's settings
-/// ([`sqlite_pragmas`]). Taking one back tests nothing (see [`Store::hot_read`]).
+/// A hot-path connection unused for this long (seconds) is pinged before it is handed out, so
+/// that one a proxy, firewall or `idle_session_timeout` closed is replaced instead of failing a
+/// request.
+pub const HOT_IDLE_TEST_SECONDS: u64 = 30;
+
+/// A hot-path connection is replaced after this long (seconds), as sqlx's pool retires its own
+/// (`max_lifetime`, 30 min).
+pub const HOT_MAX_AGE_SECONDS: u64 = 30 * 60;
+
+/// Opens the connections of [`Store::hot_standing`]: on SQLite with the pool's settings
+/// ([`sqlite_pragmas`]). Handing one out again tests it only when it was idle for
+/// [`HOT_IDLE_TEST_SECONDS`]; one older than [`HOT_MAX_AGE_SECONDS`] is replaced.
 struct HotConnections {
     url: String,
     dialect: Dialect,
@@ -488,9 +516,16 @@ impl deadpool::managed::Manager for HotConnections {
 
     async fn recycle(
         &self,
-        _conn: &mut sqlx::AnyConnection,
-        _metrics: &deadpool::managed::Metrics,
+        conn: &mut sqlx::AnyConnection,
+        metrics: &deadpool::managed::Metrics,
     ) -> deadpool::managed::RecycleResult<sqlx::Error> {
+        use sqlx::Connection;
+        if metrics.age() > Duration::from_secs(HOT_MAX_AGE_SECONDS) {
+            return Err(deadpool::managed::RecycleError::message("older than its maximum age"));
+        }
+        if metrics.last_used() > Duration::from_secs(HOT_IDLE_TEST_SECONDS) {
+            conn.ping().await.map_err(deadpool::managed::RecycleError::Backend)?;
+        }
         Ok(())
     }
 }

@@ -142,7 +142,7 @@ pub(crate) async fn standing(
     account_id: &str,
     metric: Metric,
 ) -> Result<(Allowance, i64)> {
-    if let Some(row) = db.hot_read(async |conn| store::standing(conn, account_id, metric.as_str()).await).await?
+    if let Some(row) = db.hot_standing(account_id, metric.as_str()).await?
         && (row.current_period_end > now || row.status == tariff_model::SubscriptionStatus::Paused)
     {
         return standing_from(db, row, metric).await;
@@ -162,7 +162,7 @@ pub(crate) async fn standing_for_write(
     account_id: &str,
     metric: Metric,
 ) -> Result<(Allowance, i64)> {
-    if let Some(row) = db.hot_read(async |conn| store::standing(conn, account_id, metric.as_str()).await).await?
+    if let Some(row) = db.hot_standing(account_id, metric.as_str()).await?
         && (row.current_period_end > now || row.status == tariff_model::SubscriptionStatus::Paused)
     {
         return standing_from(db, row, metric).await;
