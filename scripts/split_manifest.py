@@ -19,79 +19,128 @@ each module made up a half of its 245 KB (2.3 KB of its 11.5 KB after brotli), a
 downloads the loader. A loader without them (this script ran before on this build) leaves the
 manifest as it is, after checking that every module it names exists.
 
+Last, the modules trade their own hashes for one hash of the whole set: `chunk_24.<hash>.wasm`
+becomes `chunk_24.<build hash>.wasm`, the build hash made from every module's name and bytes
+(SHA-256). The loader names each of its ~390 modules, and each name's own 22-character hash is
+noise brotli cannot compress (about 6 KB of the loader's 9 KB); one hash repeated costs next to
+nothing. A name still changes whenever its module does (every name does, then), so the modules
+stay cacheable as immutable. A later run finds the names in that form and leaves them.
+
 Usage: split_manifest.py PKG_DIR. Exit 0 with a one-line summary; 1 when the files are missing or
 the loader names a module that is not there. A build without `--split` has no manifest: exit 0.
 """
 
+import base64
 import glob
+import hashlib
 import json
 import os
 import re
 import sys
 
 pkg = sys.argv[1] if len(sys.argv) > 1 else "target/site/pkg"
+
+
+def fail(message):
+    print(f"split manifest: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def wasm(module):
+    return os.path.join(pkg, module + ".wasm")
+
+
+# /* split_a, split_b */
+# const __chunk_24 = makeLoad(() => {
+#     const src = fetch(new URL("./chunk_24.<hash>.wasm", import.meta.url));
+BLOCK = re.compile(r"/\*\s*([^*]*?)\s*\*/\s*const\s+\w+\s*=\s*makeLoad\(\(\)\s*=>\s*\{\s*const\s+src\s*=\s*fetch\(new URL\(\"\./([^\"]+)\.wasm\"")
+
+
+def rebuild(loader, old):
+    """The manifest from the loader's comments and exported loaders (see above)."""
+    needs = {name: [] for name in old}
+    for names, module in BLOCK.findall(loader):
+        if not os.path.isfile(wasm(module)):
+            fail(f"the loader names {module}.wasm, which is not in {pkg}")
+        for name in (n.strip() for n in names.split(",")):
+            if name:
+                needs.setdefault(name, []).append(module)
+    # The split point's own module, which its exported loader fetches before the shared ones:
+    # export const __wasm_split_load___login_route_view_<n> = wrapAsyncCb(makeLoad(() => {
+    #     const src = fetch(new URL("./split___login_route_view_<n>.<hash>.wasm", import.meta.url));
+    own = re.compile(r"export\s+const\s+__wasm_split_load_(\w+)\s*=\s*wrapAsyncCb\(makeLoad\(\(\)\s*=>\s*\{\s*const\s+src\s*=\s*fetch\(new URL\(\"\./([^\"]+)\.wasm\"")
+    for name, module in own.findall(loader):
+        if not os.path.isfile(wasm(module)):
+            fail(f"the loader names {module}.wasm, which is not in {pkg}")
+        if name in needs:
+            needs[name].insert(0, module)
+    missing = sorted(name for name in old if not needs.get(name))
+    if missing:
+        fail(f"the loader has no modules for {missing}")
+    return needs
+
+
+def rename_to_build_hash(loader, needs):
+    """Renames every module the loader fetches to `<name>.<build hash>` (see above); answers the
+    loader and the manifest with the new names, and how many files were renamed."""
+    referenced = sorted(set(re.findall(r'"\./([A-Za-z0-9_]+\.[A-Za-z0-9_-]+)\.wasm"', loader)))
+    digest = hashlib.sha256()
+    for module in referenced:
+        digest.update(module.split(".", 1)[0].encode() + b"\0")
+        with open(wasm(module), "rb") as f:
+            digest.update(f.read())
+    build = base64.urlsafe_b64encode(digest.digest()).decode()[:22]
+    renamed = {m: m.split(".", 1)[0] + "." + build for m in referenced}
+    renamed = {old: new for old, new in renamed.items() if old != new}
+    # A module of the same name is one of the same bytes (a build of the same code before): replaced.
+    for old, new in renamed.items():
+        os.replace(wasm(old), wasm(new))
+        for twin in (".br", ".gz"):
+            if os.path.exists(wasm(old) + twin):
+                os.remove(wasm(old) + twin)
+        loader = loader.replace(f'"./{old}.wasm"', f'"./{new}.wasm"')
+    needs = {point: [renamed.get(m, m) for m in modules] for point, modules in needs.items()}
+    return loader, needs, len(renamed)
+
+
+def write(path, text):
+    with open(path + ".tmp", "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(path + ".tmp", path)
+
+
 manifests = glob.glob(os.path.join(pkg, "__wasm_split_manifest*.json"))
 loaders = glob.glob(os.path.join(pkg, "__wasm_split.*.js"))
 if not manifests:
     print(f"split manifest: none in {pkg} (not a --split build)")
     sys.exit(0)
 if len(manifests) != 1 or len(loaders) != 1:
-    print(f"split manifest: expected one manifest and one loader in {pkg}, found {manifests} {loaders}", file=sys.stderr)
-    sys.exit(1)
-
+    fail(f"expected one manifest and one loader in {pkg}, found {manifests} {loaders}")
 with open(loaders[0], encoding="utf-8") as f:
-    loader = f.read()
+    original = f.read()
 with open(manifests[0], encoding="utf-8") as f:
     old = json.load(f)
 
-# /* split_a, split_b */
-# const __chunk_24 = makeLoad(() => {
-#     const src = fetch(new URL("./chunk_24.<hash>.wasm", import.meta.url));
-block = re.compile(r"/\*\s*([^*]*?)\s*\*/\s*const\s+\w+\s*=\s*makeLoad\(\(\)\s*=>\s*\{\s*const\s+src\s*=\s*fetch\(new URL\(\"\./([^\"]+)\.wasm\"")
-blocks = block.findall(loader)
-if not blocks:
-    absent = sorted({m for ms in old.values() for m in ms if not os.path.isfile(os.path.join(pkg, m + ".wasm"))})
+if BLOCK.search(original):
+    needs = rebuild(original, old)
+    repaired = sum(1 for name in old for m in old[name] if m not in set(needs[name]))
+    # The loader without its comments: block comments on lines of their own, and `//` lines.
+    loader = "\n".join(line for line in original.split("\n") if not re.fullmatch(r"\s*(/\*.*\*/|//.*)", line))
+    done = f"{repaired} repaired, comments removed"
+else:
+    absent = sorted({m for ms in old.values() for m in ms if not os.path.isfile(wasm(m))})
     if absent or not any(old.values()):
-        print(f"split manifest: the loader has no module lists and the manifest names absent modules {absent}", file=sys.stderr)
-        sys.exit(1)
-    print(f"split manifest: already repaired ({len(old)} split points); the loader has no comments left")
-    sys.exit(0)
-needs = {name: [] for name in old}
-for names, module in blocks:
-    if not os.path.isfile(os.path.join(pkg, module + ".wasm")):
-        print(f"split manifest: the loader names {module}.wasm, which is not in {pkg}", file=sys.stderr)
-        sys.exit(1)
-    for name in (n.strip() for n in names.split(",")):
-        if name:
-            needs.setdefault(name, []).append(module)
-
-# The split point's own module, which its exported loader fetches before the shared ones:
-# export const __wasm_split_load___login_route_view_<n> = wrapAsyncCb(makeLoad(() => {
-#     const src = fetch(new URL("./split___login_route_view_<n>.<hash>.wasm", import.meta.url));
-own = re.compile(r"export\s+const\s+__wasm_split_load_(\w+)\s*=\s*wrapAsyncCb\(makeLoad\(\(\)\s*=>\s*\{\s*const\s+src\s*=\s*fetch\(new URL\(\"\./([^\"]+)\.wasm\"")
-for name, module in own.findall(loader):
-    if not os.path.isfile(os.path.join(pkg, module + ".wasm")):
-        print(f"split manifest: the loader names {module}.wasm, which is not in {pkg}", file=sys.stderr)
-        sys.exit(1)
-    if name in needs:
-        needs[name].insert(0, module)
-
-missing = sorted(name for name in old if not needs.get(name))
-if missing:
-    print(f"split manifest: the loader has no modules for {missing}", file=sys.stderr)
-    sys.exit(1)
-repaired = sum(1 for name in old for m in old[name] if m not in set(needs[name]))
-with open(manifests[0], "w", encoding="utf-8") as f:
-    json.dump(needs, f, indent=2)
+        fail(f"the loader has no module lists and the manifest names absent modules {absent}")
+    needs, loader, done = old, original, "repaired before"
+loader, needs, renamed = rename_to_build_hash(loader, needs)
+absent = sorted({m for ms in needs.values() for m in ms if not os.path.isfile(wasm(m))})
+if absent:
+    fail(f"the manifest names absent modules {absent}")
+write(manifests[0], json.dumps(needs, indent=2))
+if loader != original:
+    write(loaders[0], loader)
 modules = sum(len(v) for v in needs.values())
-
-# The loader without its comments: block comments on lines of their own, and `//` lines.
-lines = loader.split("\n")
-kept = [line for line in lines if not re.fullmatch(r"\s*(/\*.*\*/|//.*)", line)]
-with open(loaders[0] + ".tmp", "w", encoding="utf-8") as f:
-    f.write("\n".join(kept))
-os.replace(loaders[0] + ".tmp", loaders[0])
 print(
-    f"split manifest: {len(needs)} split points, {modules} module references ({repaired} repaired);"
-    f" loader {len(loader)} -> {len(chr(10).join(kept))} bytes without comments"
+    f"split manifest: {len(needs)} split points, {modules} module references ({done});"
+    f" {renamed} modules renamed to the build hash; loader {len(original)} -> {len(loader)} bytes"
 )
