@@ -20,9 +20,10 @@ use tokio::sync::{mpsc, oneshot};
 /// Items that may wait for the committer before callers wait to queue.
 const QUEUE: usize = 8192;
 
-/// The longest a group waits for the callers it expects (see the module docs): as many as the
-/// previous group answered plus those that queued meanwhile. It ends at once when they are all
-/// there. Tokio's timers tick in milliseconds, so a wait that runs out lasts 1–2 ms.
+/// How long after the previous group's answers a group waits for the callers it expects (see
+/// the module docs): as many as the previous group answered plus those that queued meanwhile.
+/// It ends at once when they are all there. Tokio's timers tick in milliseconds, so a wait that
+/// runs out ends 1–2 ms after those answers.
 pub(crate) const LINGER: std::time::Duration = std::time::Duration::from_millis(1);
 
 /// What a committer does with one group: decides and commits `items` and returns one outcome
@@ -42,10 +43,14 @@ impl<T: Send + 'static, O: Send + 'static> Committer<T, O> {
         let (sender, mut receiver) = mpsc::channel::<(T, oneshot::Sender<O>)>(QUEUE);
         tokio::spawn(async move {
             let mut jobs = Vec::with_capacity(max_group);
+            // How many callers the previous group answered or left queued, and when it answered.
             let mut expected = 0;
+            let mut answered = tokio::time::Instant::now();
             while receiver.recv_many(&mut jobs, max_group).await > 0 {
-                if jobs.len() < expected {
-                    let deadline = tokio::time::Instant::now() + LINGER;
+                // Callers that have not come back within LINGER of their answer are not waited for
+                // (after a quiet spell, a lone request commits at once).
+                let deadline = answered + LINGER;
+                if jobs.len() < expected && tokio::time::Instant::now() < deadline {
                     while jobs.len() < expected {
                         let wanted = expected - jobs.len();
                         match tokio::time::timeout_at(deadline, receiver.recv_many(&mut jobs, wanted)).await {
@@ -58,11 +63,15 @@ impl<T: Send + 'static, O: Send + 'static> Committer<T, O> {
                 let (items, replies): (Vec<T>, Vec<oneshot::Sender<O>>) =
                     std::mem::replace(&mut jobs, Vec::with_capacity(max_group)).into_iter().unzip();
                 let outcomes = commit(&store, items).await;
+                // Read before the answers go: a caller answered could queue again before a later
+                // read and be counted twice.
+                let queued = receiver.len();
                 debug_assert_eq!(outcomes.len(), replies.len(), "one outcome per item");
                 for (reply, outcome) in replies.into_iter().zip(outcomes) {
                     let _ = reply.send(outcome);
                 }
-                expected = (size + receiver.len()).min(max_group);
+                answered = tokio::time::Instant::now();
+                expected = (size + queued).min(max_group);
             }
         });
         Committer { sender }
@@ -102,26 +111,30 @@ mod tests {
         })
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    /// On tokio's paused clock, which moves only when every task waits, so the callers'
+    /// turnarounds (scheduling hops, not time) always end before a wait runs out.
+    #[tokio::test(flavor = "current_thread")]
     async fn callers_answered_together_commit_together_again() {
         let store = Store::connect("sqlite::memory:", 1).await.unwrap();
+        tokio::time::pause();
         let committer = Arc::new(Committer::start(store.detached(), 64, record));
 
         // Nobody is expected: a lone item commits alone at once.
         assert_eq!(committer.submit(7).await, Ok(Some(7)));
         assert_eq!(*SIZES.lock().unwrap(), [1]);
 
-        // Eight callers in a closed loop, 20 rounds each: caller `i` sends again 0.1 × (i + 1) ms
-        // after its answer (HTTP round trips differ). Without the wait the first caller back
-        // would start a group nearly alone, and the others would form the next one.
+        // Eight callers in a closed loop, 20 rounds each: caller `i` sends again after `i + 1`
+        // turns of the scheduler (HTTP round trips differ). Without the wait the first caller
+        // back would start a group alone, and the other seven would form the next one.
         let callers: Vec<_> = (0..8u32)
             .map(|caller| {
                 let committer = committer.clone();
-                let turnaround = Duration::from_micros(100 * u64::from(caller + 1));
                 tokio::spawn(async move {
                     for _ in 0..20 {
                         assert_eq!(committer.submit(caller).await, Ok(Some(caller)));
-                        tokio::task::spawn_blocking(move || std::thread::sleep(turnaround)).await.unwrap();
+                        for _ in 0..=caller {
+                            tokio::task::yield_now().await;
+                        }
                     }
                 })
             })
@@ -133,6 +146,14 @@ mod tests {
         assert_eq!(sizes.iter().sum::<usize>(), 160);
         // The groups that waited for their answered callers hold all eight of them.
         let full = sizes.iter().filter(|&&size| size == 8).count();
-        assert!(full >= 10, "groups of eight: {full} of {} ({sizes:?})", sizes.len());
+        assert!(full >= 18, "groups of eight: {full} of {} ({sizes:?})", sizes.len());
+
+        // A caller back after the wait would have run out is not waited for: the commit's 5 ms,
+        // which tokio's timer rounds up by a tick; a wait would add 1–2 ms more.
+        tokio::time::sleep(LINGER * 3).await;
+        let started = tokio::time::Instant::now();
+        assert_eq!(committer.submit(9).await, Ok(Some(9)));
+        let took = started.elapsed();
+        assert!(took <= Duration::from_millis(6), "no wait expected: {took:?}");
     }
 }
