@@ -6,8 +6,9 @@
 //!   `tariff_http_request_duration_seconds{method, route}` (histogram): every request, by its
 //!   route pattern (`/api/v1/billing/usage/{metric}`), here;
 //! - `tariff_quota_decisions_total{metric, decision}` (allowed, refused, duplicate, balance),
-//!   `tariff_consume_group_size` and `tariff_charge_group_size` (histograms: consumes and feature
-//!   charges per commit), `tariff_payments_total{kind,
+//!   `tariff_consume_group_size`, `tariff_charge_group_size` and `tariff_reservation_group_size`
+//!   (histograms: consumes, feature charges and reservation writes per commit),
+//!   `tariff_payments_total{kind,
 //!   outcome}`, `tariff_refunds_total{outcome}`, `tariff_jobs_runs_total{job, outcome}` and
 //!   `tariff_job_duration_seconds{job}`: in the billing core and the jobs;
 //! - `tariff_webhook_notifications_total{outcome}`: the YooKassa webhook route;
@@ -35,8 +36,8 @@ use std::time::Instant;
 const LATENCY_BUCKETS: [f64; 14] = [0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0];
 
 /// Upper bounds of the group-size histograms (`tariff_consume_group_size`,
-/// `tariff_charge_group_size`), in items per commit; the largest group is
-/// `usage::group::MAX_GROUP` (128).
+/// `tariff_charge_group_size`, `tariff_reservation_group_size`), in items per commit; the
+/// largest group is 128 (each committer's `MAX_GROUP`).
 const GROUP_SIZE_BUCKETS: [f64; 8] = [1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0];
 
 /// The process's recorder, installed on first use (one per process: the tests build many apps).

@@ -476,6 +476,106 @@ async fn reservations_hold_the_balance_beyond_the_quota(backend: Backend) {
 }
 on_both_databases!(reservations_payg, reservations_hold_the_balance_beyond_the_quota);
 
+/// Holds, commits and releases arriving together commit in groups, each write on its own: a
+/// hold refused after it had changed the counter (402: the balance cannot cover its overage)
+/// leaves nothing behind, while the group's other writes are kept.
+async fn reservation_writes_in_one_group_fail_alone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let user = app.customer("payg-burst").await;
+    plan_for(&app, &admin, &user, "burst", json!({"quotas": {"tokens_output": 100}, "overage": {"tokens_output": 10}}))
+        .await;
+    let (status, body) = app
+        .post_json(
+            &format!("/api/v1/admin/billing/users/{}/balance", user.id),
+            &admin.token,
+            json!({"amount": 10.00, "reason": "test credit"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    // 24 holds of 100 at once: one from the quota, one from the balance (100 × 0.10 ₽ = 10.00 ₽),
+    // and 22 refused with 402 after their counter update (every refused hold's units come back).
+    let burst = |n: usize| {
+        let tasks: Vec<_> = (0..n)
+            .map(|_| {
+                let (client, url, token) =
+                    (app.client.clone(), app.url("/api/v1/billing/usage/reservations"), user.token.clone());
+                tokio::spawn(async move {
+                    let response = client
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({"metric": "tokens_output", "amount": 100}))
+                        .send()
+                        .await
+                        .unwrap();
+                    (response.status().as_u16(), response.json::<Value>().await.unwrap())
+                })
+            })
+            .collect();
+        async move {
+            let mut answers = Vec::new();
+            for task in tasks {
+                answers.push(task.await.unwrap());
+            }
+            answers
+        }
+    };
+    let answers = burst(24).await;
+    let held: Vec<&Value> = answers.iter().filter(|(status, _)| *status == 201).map(|(_, body)| body).collect();
+    let refused = answers.iter().filter(|(status, body)| *status == 402 && body["code"] == "insufficient_balance");
+    assert_eq!((held.len(), refused.count()), (2, 22), "{answers:?}");
+    let counter = |column: &'static str| {
+        let sql = format!("select {column} from billing_usage_counter where account_id = $1");
+        let (app, account) = (&app, user.account_id.clone());
+        async move { count(app, &sql, &account).await }
+    };
+    assert_eq!((counter("used").await, counter("reserved").await), (200, 200), "only the two holds count");
+    let (_, balance) = app.get_json("/api/v1/billing/balance", &user.token).await;
+    assert_eq!(balance["balance"], 0.0, "{balance}");
+
+    // Both released twice at once: each hold ends once, the second release of each is a 409,
+    // and the balance gets its 10.00 ₽ back.
+    let ids: Vec<String> = held.iter().map(|body| body["id"].as_str().unwrap().to_owned()).collect();
+    let writes = |calls: Vec<(String, Value)>| {
+        let tasks: Vec<_> = calls
+            .into_iter()
+            .map(|(path, body)| {
+                let (client, token) = (app.client.clone(), user.token.clone());
+                let url = app.url(&format!("/api/v1/billing/usage/reservations/{path}"));
+                tokio::spawn(
+                    async move { client.post(&url).bearer_auth(&token).json(&body).send().await.unwrap().status() },
+                )
+            })
+            .collect();
+        async move {
+            let mut statuses = Vec::new();
+            for task in tasks {
+                statuses.push(task.await.unwrap().as_u16());
+            }
+            statuses.sort_unstable();
+            statuses
+        }
+    };
+    let release = |id: &String| (format!("{id}/release"), json!({}));
+    let statuses = writes(vec![release(&ids[0]), release(&ids[1]), release(&ids[0]), release(&ids[1])]).await;
+    assert_eq!(statuses, [200, 200, 409, 409]);
+    assert_eq!((counter("used").await, counter("reserved").await), (0, 0));
+    let (_, balance) = app.get_json("/api/v1/billing/balance", &user.token).await;
+    assert_eq!(balance["balance"], 10.0, "the balance hold came back: {balance}");
+    // A new hold committed twice at once: one commit records 30, the other is a 409.
+    let (status, hold) = reserve(&app, &user, json!({"metric": "tokens_output", "amount": 100})).await;
+    assert_eq!(status, 201, "{hold}");
+    let commit = (format!("{}/commit", hold["id"].as_str().unwrap()), json!({"amount": 30}));
+    assert_eq!(writes(vec![commit.clone(), commit]).await, [200, 409]);
+    assert_eq!((counter("used").await, counter("reserved").await), (30, 0));
+    // The writes went through the group committer.
+    let metrics = scrape(&app).await;
+    let written = sample(&metrics, "tariff_reservation_group_size_sum", &[]).expect("group sizes recorded");
+    assert!(written >= 28.0, "every hold and at least one write per reservation went through the committer: {written}");
+    app.stop().await;
+}
+on_both_databases!(reservation_groups, reservation_writes_in_one_group_fail_alone);
+
 /// The rate limiter in memory: the limit per token, the headers on every answer, 429
 /// `rate_limited` (not the quota's code) with `Retry-After`; the webhook is never limited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -121,6 +121,9 @@ pub(crate) struct Local {
     /// The group committer of feature charges, started on first use (see
     /// [`crate::balance::group`]).
     pub charger: std::sync::OnceLock<crate::balance::group::Committer>,
+    /// The group committer of reservations' holds, commits and releases, started on first use
+    /// (see [`crate::usage::reserve`]).
+    pub reserver: std::sync::OnceLock<crate::usage::reserve::Committer>,
     /// Plans' parsed quotas, overage prices and discount by plan id and version (`updated_at`);
     /// see [`crate::usage::plan_limits`].
     pub plan_limits: moka::sync::Cache<(String, i64), Arc<crate::usage::PlanLimits>>,
@@ -145,6 +148,7 @@ impl Local {
                 .build(),
             consumer: std::sync::OnceLock::new(),
             charger: std::sync::OnceLock::new(),
+            reserver: std::sync::OnceLock::new(),
             plan_limits: moka::sync::Cache::builder()
                 .max_capacity(PLAN_CACHE_ENTRIES)
                 .time_to_live(Duration::from_secs(PLAN_CACHE_SECONDS))
@@ -177,6 +181,13 @@ pub struct WriteTx {
     /// What to do once the commit succeeded (metrics of what the transaction did).
     after_commit: Vec<Box<dyn FnOnce() + Send>>,
     dialect: Dialect,
+}
+
+/// A point inside a [`WriteTx`] that it can go back to ([`WriteTx::savepoint`]).
+#[must_use = "a savepoint is released or rolled back to"]
+pub(crate) struct Savepoint {
+    /// How many after-commit actions the transaction had when it was taken.
+    after_commit: usize,
 }
 
 impl WriteTx {
@@ -222,6 +233,27 @@ impl WriteTx {
     /// Runs `f` after the transaction commits (never when it rolls back).
     pub(crate) fn after_commit(&mut self, f: impl FnOnce() + Send + 'static) {
         self.after_commit.push(Box::new(f));
+    }
+
+    /// Marks where [`WriteTx::rollback_to`] goes back to: one write of a group that may fail on
+    /// its own (see [`crate::usage::reserve`]). Savepoints of one transaction are not nested:
+    /// each is released or rolled back to before the next.
+    pub(crate) async fn savepoint(&mut self) -> Result<Savepoint, sqlx::Error> {
+        self.conn().execute("savepoint grouped_write").await?;
+        Ok(Savepoint { after_commit: self.after_commit.len() })
+    }
+
+    /// Keeps what was written since `savepoint` (it commits with the transaction).
+    pub(crate) async fn release(&mut self, _savepoint: Savepoint) -> Result<(), sqlx::Error> {
+        self.conn().execute("release savepoint grouped_write").await.map(|_| ())
+    }
+
+    /// Undoes what was written since `savepoint`, and what it asked to run after the commit;
+    /// the transaction goes on (on PostgreSQL also after a failed statement).
+    pub(crate) async fn rollback_to(&mut self, savepoint: Savepoint) -> Result<(), sqlx::Error> {
+        self.conn().execute("rollback to savepoint grouped_write").await?;
+        self.after_commit.truncate(savepoint.after_commit);
+        self.conn().execute("release savepoint grouped_write").await.map(|_| ())
     }
 
     /// Commits, then lets the next writer in.
@@ -375,6 +407,7 @@ impl Store {
             plan_limits: self.local.plan_limits.clone(),
             consumer: std::sync::OnceLock::new(),
             charger: std::sync::OnceLock::new(),
+            reserver: std::sync::OnceLock::new(),
             events: self.local.events.clone(),
             mail: self.local.mail.clone(),
             low_balance_minor: self.local.low_balance_minor.clone(),

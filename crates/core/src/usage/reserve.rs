@@ -13,17 +13,29 @@
 //! consume, and a refused commit changes nothing (the hold stays).
 //!
 //! Organisation members' own caps apply when the usage is committed, not to the hold.
+//!
+//! Holds, commits and releases are group-committed ([`crate::store::committer`]): the ones that
+//! queue while a group commits go into the next group's one transaction, each inside its own
+//! savepoint and with the same statements as alone. A write refused by the rules (429, 402,
+//! 409) goes back to its savepoint and leaves the rest of the group alone; one that a database
+//! error stopped (a deadlock with another process's group, say) goes back to its savepoint and
+//! is run again alone in its own transaction after the group's commit. Every caller is answered
+//! after its group's commit, so an answered hold or commit is durable. The lookups before the
+//! write (the reservation, the account's standing) stay outside the group, as they were.
 
 use super::track::{MAX_COUNTER, MAX_EVENT_AMOUNT, record, tracked_decision, usage_row, validate_event};
 use super::{Allowance, parse_metric, standing_for_write, status};
 use crate::store::balances::{self, Applied, Movement};
 use crate::store::reservations::{self as store, ReservationRow};
+use crate::store::usage::NewUsage;
 use crate::store::{Store, WriteTx, usage as counters};
 use crate::tokens::UserRef;
 use crate::{Error, NoSubscriptionPolicy, Result};
+use std::future::Future;
+use std::pin::Pin;
 use tariff_model::balance::{cost_micros, decimal_from_micros};
 use tariff_model::usage::{CommitBody, CoveredBy, Reservation, ReservationBody, ReservationStatus};
-use tariff_model::{BalanceReason, Entity, Message, Metric, QuotaStatus, UsageEvent};
+use tariff_model::{BalanceReason, Entity, Message, Metric, QuotaStatus, Tracked, UsageEvent};
 
 /// How long a hold lasts when the request does not say, in seconds.
 pub const DEFAULT_TTL_SECONDS: i64 = 300;
@@ -31,6 +43,146 @@ pub const DEFAULT_TTL_SECONDS: i64 = 300;
 pub const MAX_TTL_SECONDS: i64 = 3_600;
 /// Expired holds freed per sweep.
 const SWEEP_BATCH: i64 = 500;
+/// Most reservation writes one transaction carries.
+pub const MAX_GROUP: usize = 128;
+
+/// The committer of reservation writes of one [`Store`] (see the module docs).
+pub(crate) type Committer = crate::store::committer::Committer<Write, Outcome>;
+
+/// One write of a reservation, with everything read for it beforehand.
+// Each is moved once, through the committer's queue: no box is worth its allocation.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Write {
+    /// Hold `row.amount` units ([`hold`]) and store `row`.
+    Hold { user: UserRef, allowance: Allowance, row: ReservationRow, now: i64 },
+    /// End the hold of `row` and record `usage`, `amount` units ([`record`]).
+    Commit { user: UserRef, allowance: Allowance, row: ReservationRow, usage: NewUsage, amount: i64, now: i64 },
+    /// End the hold of `row` without usage.
+    Release { row: ReservationRow, now: i64 },
+}
+
+/// What a [`Write`] did once its transaction committed.
+pub(crate) enum Written {
+    /// Held; the counter's new `used`.
+    Held(ReservationRow, i64),
+    /// Committed: the usage recorded.
+    Committed(Tracked),
+    Released,
+    /// The reservation was no longer held (nothing changed).
+    NotHeld,
+}
+
+/// What became of a [`Write`] in a group.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Outcome {
+    /// Done, or refused with nothing changed.
+    Decided(Result<Written>),
+    /// Stopped by a database error inside the group: the caller runs it alone.
+    Alone(Write),
+}
+
+/// Runs `write` through `db`'s reservation committer (started on first use, one per process)
+/// and waits for its group's commit; alone in its own transaction when the group sends it back.
+async fn submit(db: &Store, write: Write) -> Result<Written> {
+    let committer = db.local.reserver.get_or_init(|| Committer::start(db.detached(), MAX_GROUP, commit_group));
+    match committer.submit(write).await {
+        Ok(Some(Outcome::Decided(written))) => written,
+        Ok(Some(Outcome::Alone(write))) | Err(write) => alone(db, &write).await,
+        Ok(None) => Err(Error::Internal("the reservation committer stopped".into())),
+    }
+}
+
+/// `write` in a transaction of its own.
+async fn alone(db: &Store, write: &Write) -> Result<Written> {
+    let mut tx = db.begin_write().await?;
+    match apply(&mut tx, write).await {
+        Ok(written) => {
+            tx.commit().await?;
+            Ok(written)
+        }
+        Err(e) => {
+            tx.rollback().await?;
+            Err(e)
+        }
+    }
+}
+
+/// The statements of `write` in `tx`; the caller commits, or rolls back on an error.
+async fn apply(tx: &mut WriteTx, write: &Write) -> Result<Written> {
+    match write {
+        Write::Hold { user, allowance, row, now } => {
+            let mut row = row.clone();
+            let used = hold(tx, user, row.metric, allowance, &mut row, *now).await?;
+            store::insert(tx, &row, *now).await?;
+            Ok(Written::Held(row, used))
+        }
+        Write::Commit { user, allowance, row, usage, amount, now } => {
+            let committed = Some((*amount, usage.id.as_str()));
+            if !give_back(tx, row, ReservationStatus::Committed, committed, *now).await? {
+                return Ok(Written::NotHeld);
+            }
+            Ok(Written::Committed(record(tx, user, allowance, usage, *now).await?))
+        }
+        Write::Release { row, now } => {
+            if !give_back(tx, row, ReservationStatus::Released, None, *now).await? {
+                return Ok(Written::NotHeld);
+            }
+            Ok(Written::Released)
+        }
+    }
+}
+
+fn commit_group(store: &Store, writes: Vec<Write>) -> Pin<Box<dyn Future<Output = Vec<Outcome>> + Send + '_>> {
+    Box::pin(group(store, writes))
+}
+
+/// One transaction for `writes`, each in its own savepoint (see the module docs).
+async fn group(store: &Store, writes: Vec<Write>) -> Vec<Outcome> {
+    metrics::histogram!("tariff_reservation_group_size").record(writes.len() as f64);
+    let Ok(mut tx) = store.begin_write().await else {
+        return writes.into_iter().map(Outcome::Alone).collect();
+    };
+    // `None`: stopped by a database error, to run alone.
+    let mut results: Vec<Option<Result<Written>>> = Vec::with_capacity(writes.len());
+    for write in &writes {
+        let Ok(savepoint) = tx.savepoint().await else { break };
+        let result = apply(&mut tx, write).await;
+        let kept = match result {
+            Ok(_) => tx.release(savepoint).await,
+            Err(_) => tx.rollback_to(savepoint).await,
+        };
+        if kept.is_err() {
+            break;
+        }
+        results.push(match result {
+            Err(Error::Database(e)) => {
+                tracing::warn!(target: crate::LOG_TARGET, error = %e, "a reservation write of a group failed; it runs alone");
+                None
+            }
+            result => Some(result),
+        });
+    }
+    if results.len() < writes.len() {
+        // A savepoint could not be taken or left: nothing of the group is kept, all run alone.
+        tracing::warn!(target: crate::LOG_TARGET, writes = writes.len(), "a group of reservation writes was rolled back; each runs alone");
+        drop(tx);
+        return writes.into_iter().map(Outcome::Alone).collect();
+    }
+    let committed = tx.commit().await;
+    if let Err(e) = &committed {
+        tracing::error!(target: crate::LOG_TARGET, error = %e, writes = writes.len(), "committing a group of reservation writes failed");
+    }
+    writes
+        .into_iter()
+        .zip(results)
+        .map(|(write, result)| match (result, &committed) {
+            (None, _) => Outcome::Alone(write),
+            // The commit's fate is unknown: an error, never a second try.
+            (Some(Ok(_)), Err(_)) => Outcome::Decided(Err(Error::Unavailable(Message::DatabaseUnavailable))),
+            (Some(result), _) => Outcome::Decided(result),
+        })
+        .collect()
+}
 
 /// Holds `body.amount` units of `body.metric` for `user`'s billing account for
 /// `body.ttl_seconds` (`POST /api/v1/billing/usage/reservations`).
@@ -64,7 +216,7 @@ pub async fn reserve(
         return Err(Error::Validation(errors));
     }
     let (a, _) = standing_for_write(db, now, policy, &user.account_id, metric).await?;
-    let mut row = ReservationRow {
+    let row = ReservationRow {
         id: uuid::Uuid::now_v7().to_string(),
         account_id: user.account_id.clone(),
         user_id: user.id.clone(),
@@ -80,17 +232,17 @@ pub async fn reserve(
         usage_id: None,
         created_at: now,
     };
-    let mut tx = db.begin_write().await?;
-    let used = match hold(&mut tx, user, metric, &a, &mut row, now).await {
-        Ok(used) => used,
+    let write = Write::Hold { user: user.clone(), allowance: a.clone(), row, now };
+    let (row, used) = match submit(db, write).await {
+        Ok(Written::Held(row, used)) => (row, used),
+        Ok(_) => return Err(Error::Internal("a hold was not answered as one".into())),
         Err(e) => {
-            tx.rollback().await?;
-            super::count_decision(metric, "refused");
+            if matches!(e, Error::QuotaExceeded { .. } | Error::InsufficientBalance { .. }) {
+                super::count_decision(metric, "refused");
+            }
             return Err(e);
         }
     };
-    store::insert(&mut tx, &row, now).await?;
-    tx.commit().await?;
     super::count_decision(metric, if row.held_micros > 0 { "balance" } else { "allowed" });
     tracing::debug!(target: crate::LOG_TARGET, account_id = %user.account_id, reservation = %row.id, used, "Held {} {metric} for user {}", row.amount, user.id);
     Ok(view(row, Some(status(metric, 0, used, &a)), 0))
@@ -245,27 +397,26 @@ pub async fn commit(
     ensure_held(db, &row, now).await?;
     let (a, _) = standing_for_write(db, now, policy, &user.account_id, metric).await?;
     let usage = usage_row(user, metric, &a, event, now);
-    let mut tx = db.begin_write().await?;
-    if !give_back(&mut tx, &row, ReservationStatus::Committed, Some((body.amount, &usage.id)), now).await? {
-        tx.rollback().await?;
-        return Err(not_held(db, id).await);
-    }
-    let tracked = match record(&mut tx, user, &a, &usage, now).await {
-        Ok(tracked) => tracked,
+    let usage_id = usage.id.clone();
+    let write = Write::Commit { user: user.clone(), allowance: a, row: row.clone(), usage, amount: body.amount, now };
+    let tracked = match submit(db, write).await {
+        Ok(Written::Committed(tracked)) => tracked,
+        Ok(Written::NotHeld) => return Err(not_held(db, id).await),
+        Ok(_) => return Err(Error::Internal("a commit was not answered as one".into())),
         Err(e) => {
-            tx.rollback().await?;
-            super::count_decision(metric, "refused");
+            if matches!(e, Error::QuotaExceeded { .. } | Error::InsufficientBalance { .. }) {
+                super::count_decision(metric, "refused");
+            }
             return Err(e);
         }
     };
-    tx.commit().await?;
     super::count_decision(metric, tracked_decision(&tracked));
     tracing::debug!(target: crate::LOG_TARGET, reservation = %row.id, held = row.amount, used = body.amount, "reservation committed for user {}", user.id);
     let charged = tracked.charged_micros;
     let row = ReservationRow {
         status: ReservationStatus::Committed,
         committed_amount: Some(body.amount),
-        usage_id: Some(usage.id),
+        usage_id: Some(usage_id),
         ..row
     };
     Ok(view(row, Some(tracked.usage), charged))
@@ -280,12 +431,11 @@ pub async fn commit(
 pub async fn release(db: &Store, now: i64, user: &UserRef, id: &str) -> Result<Reservation> {
     let row = find(db, user, id).await?;
     ensure_held(db, &row, now).await?;
-    let mut tx = db.begin_write().await?;
-    if !give_back(&mut tx, &row, ReservationStatus::Released, None, now).await? {
-        tx.rollback().await?;
-        return Err(not_held(db, id).await);
+    match submit(db, Write::Release { row: row.clone(), now }).await? {
+        Written::Released => {}
+        Written::NotHeld => return Err(not_held(db, id).await),
+        _ => return Err(Error::Internal("a release was not answered as one".into())),
     }
-    tx.commit().await?;
     Ok(view(ReservationRow { status: ReservationStatus::Released, ..row }, None, 0))
 }
 
