@@ -20,8 +20,9 @@ downloads the loader. A loader without them (this script ran before on this buil
 manifest as it is, after checking that every module it names exists.
 
 Last, the modules trade their own hashes for one hash of the whole set: `chunk_24.<hash>.wasm`
-becomes `chunk_24.<build hash>.wasm`, the build hash made from every module's name and bytes
-(SHA-256). The loader names each of its ~390 modules, and each name's own 22-character hash is
+becomes `chunk_24.<build hash>.wasm`, the build hash made from every module's name, length and
+bytes (SHA-256). The new names are hard links made before the loader and the manifest are
+rewritten, and the old names go after, so the files on disk always match the loader. The loader names each of its ~390 modules, and each name's own 22-character hash is
 noise brotli cannot compress (about 6 KB of the loader's 9 KB); one hash repeated costs next to
 nothing. A name still changes whenever its module does (every name does, then), so the modules
 stay cacheable as immutable. A later run finds the names in that form and leaves them.
@@ -81,26 +82,38 @@ def rebuild(loader, old):
 
 
 def rename_to_build_hash(loader, needs):
-    """Renames every module the loader fetches to `<name>.<build hash>` (see above); answers the
-    loader and the manifest with the new names, and how many files were renamed."""
+    """Gives every module the loader fetches a second name, `<name>.<build hash>` (see above);
+    answers the loader and the manifest with the new names, and the old names to remove once
+    they are written. Until then both names are there, so a run stopped half-way leaves the
+    loader and its modules in agreement (and the next run finishes the job)."""
     referenced = sorted(set(re.findall(r'"\./([A-Za-z0-9_]+\.[A-Za-z0-9_-]+)\.wasm"', loader)))
     digest = hashlib.sha256()
     for module in referenced:
-        digest.update(module.split(".", 1)[0].encode() + b"\0")
         with open(wasm(module), "rb") as f:
-            digest.update(f.read())
+            data = f.read()
+        # Name and length first, so that no two different sets of modules hash one byte stream.
+        name = module.split(".", 1)[0].encode()
+        digest.update(len(name).to_bytes(4, "big") + name + len(data).to_bytes(8, "big") + data)
     build = base64.urlsafe_b64encode(digest.digest()).decode()[:22]
     renamed = {m: m.split(".", 1)[0] + "." + build for m in referenced}
     renamed = {old: new for old, new in renamed.items() if old != new}
-    # A module of the same name is one of the same bytes (a build of the same code before): replaced.
     for old, new in renamed.items():
-        os.replace(wasm(old), wasm(new))
-        for twin in (".br", ".gz"):
-            if os.path.exists(wasm(old) + twin):
-                os.remove(wasm(old) + twin)
+        # A module of the same name is one of the same bytes (a build of the same code before,
+        # or a run stopped half-way): replaced.
+        if os.path.exists(wasm(new)):
+            os.remove(wasm(new))
+        os.link(wasm(old), wasm(new))
         loader = loader.replace(f'"./{old}.wasm"', f'"./{new}.wasm"')
     needs = {point: [renamed.get(m, m) for m in modules] for point, modules in needs.items()}
-    return loader, needs, len(renamed)
+    return loader, needs, list(renamed)
+
+
+def remove_modules(modules):
+    """Removes the files of `modules`, with their precompressed twins."""
+    for module in modules:
+        for path in (wasm(module), wasm(module) + ".br", wasm(module) + ".gz"):
+            if os.path.exists(path):
+                os.remove(path)
 
 
 def write(path, text):
@@ -139,6 +152,8 @@ if absent:
 write(manifests[0], json.dumps(needs, indent=2))
 if loader != original:
     write(loaders[0], loader)
+remove_modules(renamed)
+renamed = len(renamed)
 modules = sum(len(v) for v in needs.values())
 print(
     f"split manifest: {len(needs)} split points, {modules} module references ({done});"
