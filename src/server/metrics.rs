@@ -8,6 +8,8 @@
 //! - `tariff_quota_decisions_total{metric, decision}` (allowed, refused, duplicate, balance),
 //!   `tariff_consume_group_size`, `tariff_charge_group_size` and `tariff_reservation_group_size`
 //!   (histograms: consumes, feature charges and reservation writes per commit),
+//!   `tariff_consume_groups_total{outcome}` and `tariff_reservation_groups_total{outcome}`
+//!   (committed, rolled_back, commit_failed, no_transaction),
 //!   `tariff_payments_total{kind,
 //!   outcome}`, `tariff_refunds_total{outcome}`, `tariff_jobs_runs_total{job, outcome}` and
 //!   `tariff_job_duration_seconds{job}`: in the billing core and the jobs;

@@ -520,6 +520,7 @@ async fn reservation_writes_in_one_group_fail_alone(backend: Backend) {
             answers
         }
     };
+    let groups_before = scrape(&app).await;
     let answers = burst(24).await;
     let held: Vec<&Value> = answers.iter().filter(|(status, _)| *status == 201).map(|(_, body)| body).collect();
     let refused = answers.iter().filter(|(status, body)| *status == 402 && body["code"] == "insufficient_balance");
@@ -568,10 +569,18 @@ async fn reservation_writes_in_one_group_fail_alone(backend: Backend) {
     let commit = (format!("{}/commit", hold["id"].as_str().unwrap()), json!({"amount": 30}));
     assert_eq!(writes(vec![commit.clone(), commit]).await, [200, 409]);
     assert_eq!((counter("used").await, counter("reserved").await), (30, 0));
-    // The writes went through the group committer.
+    // The writes went through the group committer, some of them together, and no group fell
+    // back to writes alone (the metrics are the process's: other tests add to them).
     let metrics = scrape(&app).await;
-    let written = sample(&metrics, "tariff_reservation_group_size_sum", &[]).expect("group sizes recorded");
+    let delta =
+        |name: &str| sample(&metrics, name, &[]).unwrap_or(0.0) - sample(&groups_before, name, &[]).unwrap_or(0.0);
+    let (written, groups) = (delta("tariff_reservation_group_size_sum"), delta("tariff_reservation_group_size_count"));
     assert!(written >= 28.0, "every hold and at least one write per reservation went through the committer: {written}");
+    assert!(groups < written, "{written} writes in {groups} groups");
+    assert!(sample(&metrics, "tariff_reservation_groups_total", &[("outcome", "committed")]).unwrap_or(0.0) > 0.0);
+    for failed in ["rolled_back", "commit_failed", "no_transaction"] {
+        assert_eq!(sample(&metrics, "tariff_reservation_groups_total", &[("outcome", failed)]), None, "{failed}");
+    }
     app.stop().await;
 }
 on_both_databases!(reservation_groups, reservation_writes_in_one_group_fail_alone);

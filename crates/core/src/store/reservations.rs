@@ -90,6 +90,30 @@ pub async fn hold(
     .await
 }
 
+/// Locks the counter `(account_id, metric, period_start)` until the transaction ends, on
+/// PostgreSQL (SQLite's writer holds the whole database): taken before the reservation's row, so
+/// that every reservation write locks a counter first and then the rows of its account (a hold
+/// locks the counter with its upsert), and two groups' writes never wait for each other in a
+/// cycle.
+pub async fn lock_counter(
+    tx: &mut WriteTx,
+    account_id: &str,
+    metric: Metric,
+    period_start: i64,
+) -> Result<(), sqlx::Error> {
+    if tx.dialect() == super::Dialect::Postgres {
+        sqlx::query(
+            "select 1 from billing_usage_counter where account_id = $1 and metric = $2 and period_start = $3 for update",
+        )
+        .bind(account_id)
+        .bind(metric.as_str())
+        .bind(period_start)
+        .fetch_optional(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
 /// Gives back a hold of `amount` units of the counter (both `used` and `reserved` shrink).
 /// Returns whether the counter held that much.
 pub async fn unhold(

@@ -20,8 +20,12 @@
 //! 409) goes back to its savepoint and leaves the rest of the group alone; one that a database
 //! error stopped (a deadlock with another process's group, say) goes back to its savepoint and
 //! is run again alone in its own transaction after the group's commit. Every caller is answered
-//! after its group's commit, so an answered hold or commit is durable. The lookups before the
-//! write (the reservation, the account's standing) stay outside the group, as they were.
+//! after its group's commit, so an answered hold or commit is durable (when the commit fails,
+//! every write of the group is answered 503). The lookups before the write (the reservation, the
+//! account's standing) stay outside the group, as they were. A group applies its writes in the
+//! order of their counters (arrival order on one counter), and every write locks its counter
+//! before the other rows of its account, so groups on PostgreSQL wait for each other in one
+//! order; a group carries at most [`MAX_GROUP`] writes (each one a subtransaction).
 
 use super::track::{MAX_COUNTER, MAX_EVENT_AMOUNT, record, tracked_decision, usage_row, validate_event};
 use super::{Allowance, parse_metric, standing_for_write, status};
@@ -43,8 +47,10 @@ pub const DEFAULT_TTL_SECONDS: i64 = 300;
 pub const MAX_TTL_SECONDS: i64 = 3_600;
 /// Expired holds freed per sweep.
 const SWEEP_BATCH: i64 = 500;
-/// Most reservation writes one transaction carries.
-pub const MAX_GROUP: usize = 128;
+/// Most reservation writes one transaction carries: each write kept is a subtransaction, and
+/// PostgreSQL caches 64 of them per transaction before every session's visibility checks slow
+/// down.
+pub const MAX_GROUP: usize = 48;
 
 /// The committer of reservation writes of one [`Store`] (see the module docs).
 pub(crate) type Committer = crate::store::committer::Committer<Write, Outcome>;
@@ -92,6 +98,11 @@ async fn submit(db: &Store, write: Write) -> Result<Written> {
     }
 }
 
+/// Whether `e` is a refusal by the rules (counted as a quota decision), not a failure.
+fn refused(e: &Error) -> bool {
+    matches!(e, Error::QuotaExceeded { .. } | Error::InsufficientBalance { .. } | Error::MemberCapExceeded { .. })
+}
+
 /// `write` in a transaction of its own.
 async fn alone(db: &Store, write: &Write) -> Result<Written> {
     let mut tx = db.begin_write().await?;
@@ -136,15 +147,35 @@ fn commit_group(store: &Store, writes: Vec<Write>) -> Pin<Box<dyn Future<Output 
     Box::pin(group(store, writes))
 }
 
-/// One transaction for `writes`, each in its own savepoint (see the module docs).
+impl Write {
+    /// The counter the write locks first: `(account_id, metric)`.
+    fn counter(&self) -> (&str, Metric) {
+        let row = match self {
+            Write::Hold { row, .. } | Write::Commit { row, .. } | Write::Release { row, .. } => row,
+        };
+        (&row.account_id, row.metric)
+    }
+}
+
+/// One transaction for `writes`, each in its own savepoint (see the module docs). They are
+/// applied in the order of their counters, and in arrival order on one counter, so that two
+/// groups (of two processes, or this one and the consume committer's, which sorts its counters
+/// too) lock counters in one order.
 async fn group(store: &Store, writes: Vec<Write>) -> Vec<Outcome> {
     metrics::histogram!("tariff_reservation_group_size").record(writes.len() as f64);
+    let counted =
+        |outcome: &'static str| metrics::counter!("tariff_reservation_groups_total", "outcome" => outcome).increment(1);
     let Ok(mut tx) = store.begin_write().await else {
+        counted("no_transaction");
         return writes.into_iter().map(Outcome::Alone).collect();
     };
-    // `None`: stopped by a database error, to run alone.
-    let mut results: Vec<Option<Result<Written>>> = Vec::with_capacity(writes.len());
-    for write in &writes {
+    let mut order: Vec<usize> = (0..writes.len()).collect();
+    order.sort_by(|&a, &b| writes[a].counter().cmp(&writes[b].counter()));
+    // By index into `writes`; `None`: stopped by a database error, to run alone.
+    let mut results: Vec<Option<Result<Written>>> = writes.iter().map(|_| None).collect();
+    let mut applied = 0;
+    for &i in &order {
+        let write = &writes[i];
         let Ok(savepoint) = tx.savepoint().await else { break };
         let result = apply(&mut tx, write).await;
         let kept = match result {
@@ -154,32 +185,38 @@ async fn group(store: &Store, writes: Vec<Write>) -> Vec<Outcome> {
         if kept.is_err() {
             break;
         }
-        results.push(match result {
+        applied += 1;
+        results[i] = match result {
             Err(Error::Database(e)) => {
                 tracing::warn!(target: crate::LOG_TARGET, error = %e, "a reservation write of a group failed; it runs alone");
                 None
             }
             result => Some(result),
-        });
+        };
     }
-    if results.len() < writes.len() {
+    if applied < writes.len() {
         // A savepoint could not be taken or left: nothing of the group is kept, all run alone.
+        counted("rolled_back");
         tracing::warn!(target: crate::LOG_TARGET, writes = writes.len(), "a group of reservation writes was rolled back; each runs alone");
         drop(tx);
         return writes.into_iter().map(Outcome::Alone).collect();
     }
-    let committed = tx.commit().await;
-    if let Err(e) = &committed {
+    if let Err(e) = tx.commit().await {
+        counted("commit_failed");
         tracing::error!(target: crate::LOG_TARGET, error = %e, writes = writes.len(), "committing a group of reservation writes failed");
+        // The commit's fate is unknown: an error for every write, never a second try.
+        return writes
+            .iter()
+            .map(|_| Outcome::Decided(Err(Error::Unavailable(Message::DatabaseUnavailable))))
+            .collect();
     }
+    counted("committed");
     writes
         .into_iter()
         .zip(results)
-        .map(|(write, result)| match (result, &committed) {
-            (None, _) => Outcome::Alone(write),
-            // The commit's fate is unknown: an error, never a second try.
-            (Some(Ok(_)), Err(_)) => Outcome::Decided(Err(Error::Unavailable(Message::DatabaseUnavailable))),
-            (Some(result), _) => Outcome::Decided(result),
+        .map(|(write, result)| match result {
+            None => Outcome::Alone(write),
+            Some(result) => Outcome::Decided(result),
         })
         .collect()
 }
@@ -237,7 +274,7 @@ pub async fn reserve(
         Ok(Written::Held(row, used)) => (row, used),
         Ok(_) => return Err(Error::Internal("a hold was not answered as one".into())),
         Err(e) => {
-            if matches!(e, Error::QuotaExceeded { .. } | Error::InsufficientBalance { .. }) {
+            if refused(&e) {
                 super::count_decision(metric, "refused");
             }
             return Err(e);
@@ -322,6 +359,7 @@ async fn give_back(
     committed: Option<(i64, &str)>,
     now: i64,
 ) -> Result<bool> {
+    store::lock_counter(tx, &row.account_id, row.metric, row.period_start).await?;
     if !store::finish(tx, &row.id, to, committed, now).await? {
         return Ok(false);
     }
@@ -404,7 +442,7 @@ pub async fn commit(
         Ok(Written::NotHeld) => return Err(not_held(db, id).await),
         Ok(_) => return Err(Error::Internal("a commit was not answered as one".into())),
         Err(e) => {
-            if matches!(e, Error::QuotaExceeded { .. } | Error::InsufficientBalance { .. }) {
+            if refused(&e) {
                 super::count_decision(metric, "refused");
             }
             return Err(e);
