@@ -432,13 +432,12 @@ async fn reservations_hold_the_quota_atomically(backend: Backend) {
 }
 on_both_databases!(reservations, reservations_hold_the_quota_atomically);
 
-/// On a plan that prices overage, the part of a hold beyond the quota is held on the balance
-/// and given back when the hold ends; 402 when the balance cannot hold it.
-async fn reservations_hold_the_balance_beyond_the_quota(backend: Backend) {
-    let app = spawn_app(backend).await;
+/// A customer `name` on plan `plan`: 100 `tokens_output` a period, 0.10 ₽ a token beyond them,
+/// and 10.00 ₽ on the balance.
+async fn payg_streamer(app: &TestApp, name: &str, plan: &str) -> TestUser {
     let admin = app.admin().await;
-    let user = app.customer("payg-streamer").await;
-    plan_for(&app, &admin, &user, "payg", json!({"quotas": {"tokens_output": 100}, "overage": {"tokens_output": 10}}))
+    let user = app.customer(name).await;
+    plan_for(app, &admin, &user, plan, json!({"quotas": {"tokens_output": 100}, "overage": {"tokens_output": 10}}))
         .await;
     let (status, body) = app
         .post_json(
@@ -448,6 +447,14 @@ async fn reservations_hold_the_balance_beyond_the_quota(backend: Backend) {
         )
         .await;
     assert_eq!(status, 200, "{body}");
+    user
+}
+
+/// On a plan that prices overage, the part of a hold beyond the quota is held on the balance
+/// and given back when the hold ends; 402 when the balance cannot hold it.
+async fn reservations_hold_the_balance_beyond_the_quota(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let user = payg_streamer(&app, "payg-streamer", "payg").await;
     // 150 held: 100 from the quota, 50 × 0.10 ₽ = 5.00 ₽ from the balance.
     let (status, held) = reserve(&app, &user, json!({"metric": "tokens_output", "amount": 150})).await;
     assert_eq!(status, 201, "{held}");
@@ -481,18 +488,7 @@ on_both_databases!(reservations_payg, reservations_hold_the_balance_beyond_the_q
 /// leaves nothing behind, while the group's other writes are kept.
 async fn reservation_writes_in_one_group_fail_alone(backend: Backend) {
     let app = spawn_app(backend).await;
-    let admin = app.admin().await;
-    let user = app.customer("payg-burst").await;
-    plan_for(&app, &admin, &user, "burst", json!({"quotas": {"tokens_output": 100}, "overage": {"tokens_output": 10}}))
-        .await;
-    let (status, body) = app
-        .post_json(
-            &format!("/api/v1/admin/billing/users/{}/balance", user.id),
-            &admin.token,
-            json!({"amount": 10.00, "reason": "test credit"}),
-        )
-        .await;
-    assert_eq!(status, 200, "{body}");
+    let user = payg_streamer(&app, "payg-burst", "burst").await;
     // 24 holds of 100 at once: one from the quota, one from the balance (100 × 0.10 ₽ = 10.00 ₽),
     // and 22 refused with 402 after their counter update (every refused hold's units come back).
     let burst = |n: usize| {
