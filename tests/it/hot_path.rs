@@ -581,6 +581,77 @@ async fn reservation_writes_in_one_group_fail_alone(backend: Backend) {
 }
 on_both_databases!(reservation_groups, reservation_writes_in_one_group_fail_alone);
 
+/// A reservation write that a database error stops inside a group (here a trigger that rejects
+/// holds of 13 units) goes back to its savepoint and runs again alone: the other holds of the
+/// group are kept, the failing one answers 500 without the database's text and holds nothing.
+async fn reservation_database_errors_leave_the_group_alone(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    let user = app.customer("unlucky-streamer").await;
+    plan_for(&app, &admin, &user, "unlucky", json!({"quotas": {"tokens_output": 1000}})).await;
+    let trigger: &[&str] = match backend {
+        Backend::Sqlite => &["create trigger reject_thirteen before insert on billing_usage_reservation \
+             when new.amount = 13 begin select raise(abort, 'secret trigger text'); end"],
+        Backend::Postgres => &[
+            "create function reject_thirteen() returns trigger language plpgsql as \
+             $$ begin raise exception 'secret trigger text'; end $$",
+            "create trigger reject_thirteen before insert on billing_usage_reservation \
+             for each row when (new.amount = 13) execute function reject_thirteen()",
+        ],
+    };
+    let pool = app.reader().await;
+    for sql in trigger {
+        sqlx::query(sql).execute(&pool).await.unwrap();
+    }
+    let before = scrape(&app).await;
+    let tasks: Vec<_> = [10, 13, 10, 10, 13, 10, 10, 10, 10, 10]
+        .into_iter()
+        .map(|amount| {
+            let (client, token) = (app.client.clone(), user.token.clone());
+            let url = app.url("/api/v1/billing/usage/reservations");
+            tokio::spawn(async move {
+                let body = json!({"metric": "tokens_output", "amount": amount});
+                let response = client.post(&url).bearer_auth(&token).json(&body).send().await.unwrap();
+                (amount, response.status().as_u16(), response.text().await.unwrap())
+            })
+        })
+        .collect();
+    for task in tasks {
+        let (amount, status, body) = task.await.unwrap();
+        match amount {
+            13 => {
+                assert_eq!(status, 500, "{body}");
+                assert!(!body.contains("secret"), "no database text reaches the client: {body}");
+            }
+            _ => assert_eq!(status, 201, "{body}"),
+        }
+    }
+    let counter = |column: &str| format!("select {column} from billing_usage_counter where account_id = $1");
+    let account = user.account_id.as_str();
+    assert_eq!(
+        (count(&app, &counter("used"), account).await, count(&app, &counter("reserved"), account).await),
+        (80, 80)
+    );
+    let held = "select count(*) from billing_usage_reservation where account_id = $1";
+    assert_eq!(count(&app, held, account).await, 8);
+    // Each failing hold was sent back from its group once (other tests' writes may add to it).
+    let after = scrape(&app).await;
+    let labels = [("reason", "database_error")];
+    let sent_back = sample(&after, "tariff_reservation_writes_alone_total", &labels).unwrap_or(0.0)
+        - sample(&before, "tariff_reservation_writes_alone_total", &labels).unwrap_or(0.0);
+    assert!(sent_back >= 2.0, "{sent_back}");
+    // Without the trigger the same hold goes through.
+    let drop = match backend {
+        Backend::Sqlite => "drop trigger reject_thirteen",
+        Backend::Postgres => "drop trigger reject_thirteen on billing_usage_reservation",
+    };
+    sqlx::query(drop).execute(&pool).await.unwrap();
+    let (status, body) = reserve(&app, &user, json!({"metric": "tokens_output", "amount": 13})).await;
+    assert_eq!(status, 201, "{body}");
+    app.stop().await;
+}
+on_both_databases!(reservation_database_errors, reservation_database_errors_leave_the_group_alone);
+
 /// The rate limiter in memory: the limit per token, the headers on every answer, 429
 /// `rate_limited` (not the quota's code) with `Retry-After`; the webhook is never limited.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

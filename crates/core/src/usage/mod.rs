@@ -248,6 +248,14 @@ pub(crate) fn count_decision(metric: Metric, decision: &'static str) {
     metrics::counter!("tariff_quota_decisions_total", "metric" => metric.as_str(), "decision" => decision).increment(1);
 }
 
+/// Counts `e` as a `refused` quota decision when it is a refusal by the rules (quota, balance or
+/// a member's cap: 429 or 402), not a failure.
+pub(crate) fn count_if_refused(metric: Metric, e: &Error) {
+    if matches!(e, Error::QuotaExceeded { .. } | Error::InsufficientBalance { .. } | Error::MemberCapExceeded { .. }) {
+        count_decision(metric, "refused");
+    }
+}
+
 /// Parses a metric name from a path or body.
 ///
 /// # Errors

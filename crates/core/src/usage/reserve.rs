@@ -98,11 +98,6 @@ async fn submit(db: &Store, write: Write) -> Result<Written> {
     }
 }
 
-/// Whether `e` is a refusal by the rules (counted as a quota decision), not a failure.
-fn refused(e: &Error) -> bool {
-    matches!(e, Error::QuotaExceeded { .. } | Error::InsufficientBalance { .. } | Error::MemberCapExceeded { .. })
-}
-
 /// `write` in a transaction of its own.
 async fn alone(db: &Store, write: &Write) -> Result<Written> {
     let mut tx = db.begin_write().await?;
@@ -165,8 +160,12 @@ async fn group(store: &Store, writes: Vec<Write>) -> Vec<Outcome> {
     metrics::histogram!("tariff_reservation_group_size").record(writes.len() as f64);
     let counted =
         |outcome: &'static str| metrics::counter!("tariff_reservation_groups_total", "outcome" => outcome).increment(1);
+    let alone = |reason: &'static str, n: usize| {
+        metrics::counter!("tariff_reservation_writes_alone_total", "reason" => reason).increment(n as u64);
+    };
     let Ok(mut tx) = store.begin_write().await else {
         counted("no_transaction");
+        alone("group_failed", writes.len());
         return writes.into_iter().map(Outcome::Alone).collect();
     };
     let mut order: Vec<usize> = (0..writes.len()).collect();
@@ -189,6 +188,7 @@ async fn group(store: &Store, writes: Vec<Write>) -> Vec<Outcome> {
         results[i] = match result {
             Err(Error::Database(e)) => {
                 tracing::warn!(target: crate::LOG_TARGET, error = %e, "a reservation write of a group failed; it runs alone");
+                alone("database_error", 1);
                 None
             }
             result => Some(result),
@@ -199,6 +199,7 @@ async fn group(store: &Store, writes: Vec<Write>) -> Vec<Outcome> {
         counted("rolled_back");
         tracing::warn!(target: crate::LOG_TARGET, writes = writes.len(), "a group of reservation writes was rolled back; each runs alone");
         drop(tx);
+        alone("group_failed", writes.len());
         return writes.into_iter().map(Outcome::Alone).collect();
     }
     if let Err(e) = tx.commit().await {
@@ -274,9 +275,7 @@ pub async fn reserve(
         Ok(Written::Held(row, used)) => (row, used),
         Ok(_) => return Err(Error::Internal("a hold was not answered as one".into())),
         Err(e) => {
-            if refused(&e) {
-                super::count_decision(metric, "refused");
-            }
+            super::count_if_refused(metric, &e);
             return Err(e);
         }
     };
@@ -442,9 +441,7 @@ pub async fn commit(
         Ok(Written::NotHeld) => return Err(not_held(db, id).await),
         Ok(_) => return Err(Error::Internal("a commit was not answered as one".into())),
         Err(e) => {
-            if refused(&e) {
-                super::count_decision(metric, "refused");
-            }
+            super::count_if_refused(metric, &e);
             return Err(e);
         }
     };

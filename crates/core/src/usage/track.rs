@@ -116,12 +116,7 @@ async fn track_single(
         Ok(tracked) => tracked,
         Err(e) => {
             tx.rollback().await?;
-            if matches!(
-                e,
-                Error::QuotaExceeded { .. } | Error::InsufficientBalance { .. } | Error::MemberCapExceeded { .. }
-            ) {
-                super::count_decision(metric, "refused");
-            }
+            super::count_if_refused(metric, &e);
             return Err(e);
         }
     };
