@@ -114,7 +114,7 @@ test.describe('pricing page', () => {
     await context.close();
   });
 
-  test('preloads and loads only the frame and the page\'s own wasm modules, and the next page\'s on navigation', async ({ page }) => {
+  test('preloads and loads only the frame and the page\'s own pack of wasm modules, and the next page\'s on navigation', async ({ page }) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
@@ -127,15 +127,18 @@ test.describe('pricing page', () => {
     await page.goto('/');
     await waitForHydration(page);
     expect(fetched.filter((f) => !f.startsWith('200 ')), 'every bundle file answered 200').toEqual([]);
-    expect(fetched.some((f) => f.includes('split___pricing_route_view'))).toBe(true);
-    expect(fetched.filter((f) => /split___(admin|login|billing)/.test(f)), 'no other page\'s module').toEqual([]);
+    // The page's modules come in one pack (scripts/page_packs.py): no module file is fetched
+    // besides the main one.
+    expect(fetched.some((f) => f.includes('page__pricing_route_view') && f.endsWith('.wasmpack'))).toBe(true);
+    expect(fetched.filter((f) => f.endsWith('.wasm') && !f.includes('/pkg/tariff.')), 'no module fetched alone').toEqual([]);
+    expect(fetched.filter((f) => /(split|page)__+(admin|login|billing)/.test(f)), 'no other page\'s module').toEqual([]);
 
-    // The server named the page's modules in <link rel="preload"> (fetched alongside the main
-    // module), and the loader reused each preloaded response: every one was fetched exactly once.
+    // The server named the page's pack in <link rel="preload"> (fetched alongside the main
+    // module), and the loader reused the preloaded response: it was fetched exactly once.
     const preloads = await page.locator('head link[rel="preload"][as="fetch"][href*="/pkg/"]').evaluateAll(
       (links) => links.map((l) => new URL((l as HTMLLinkElement).href).pathname),
     );
-    expect(preloads.some((p) => p.includes('split___pricing_route_view')), 'the page\'s own module is preloaded').toBe(true);
+    expect(preloads.some((p) => p.includes('page__pricing_route_view')), 'the page\'s pack is preloaded').toBe(true);
     expect(new Set(preloads).size, 'no module is named twice').toBe(preloads.length);
     for (const path of preloads) {
       expect(fetched.filter((f) => f.endsWith(` ${path}`)), `${path} fetched once`).toHaveLength(1);
@@ -147,7 +150,7 @@ test.describe('pricing page', () => {
     await page.locator('.account-menu a[href="/login"]').click();
     await expect(page.locator('#login-email')).toBeVisible();
     await expectSameDocument(page);
-    expect(fetched.some((f) => f.startsWith('200 ') && f.includes('split___login_route_view'))).toBe(true);
+    expect(fetched.some((f) => f.startsWith('200 ') && f.includes('page__login_route_view'))).toBe(true);
     expect(errors, 'no errors in the browser console').toEqual([]);
   });
 

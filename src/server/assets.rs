@@ -3,7 +3,8 @@
 //! the files hashed names (`hash-files`, so a new build has new names); otherwise revalidated.
 //!
 //! The `.br` and `.gz` files are made once per build, at start, by a background thread that
-//! compresses each `.wasm`, `.js` and `.css` file of `pkg/` that has no up-to-date compressed
+//! compresses each `.wasm`, `.wasmpack` (a page's modules in one file, `scripts/page_packs.py`),
+//! `.js` and `.css` file of `pkg/` that has no up-to-date compressed
 //! twin (brotli at quality 11, gzip at level 9; written to a temporary name and renamed, so a
 //! half-written file is never served). Until they exist the files are served as they are and
 //! compressed on the fly by the router's compression layer.
@@ -38,7 +39,8 @@ pub fn pkg_service(site_root: &Path, hashed: bool) -> SetResponseHeader<ServeDir
 /// (`pkg/__wasm_split_manifest.<hash>.json`, as `scripts/split_manifest.py` repaired it), so a
 /// server-rendered page can name its modules in `<link rel="preload">` and the browser fetches
 /// them alongside the main module instead of after it has run: one round trip fewer on a first
-/// visit. Leptos 0.8.23 writes such links itself only when it happens to find the manifest (it
+/// visit. A page packed by `scripts/page_packs.py` ([`PAGE_PACKS`]) names its pack instead, the
+/// one file the split loader takes its modules from. Leptos 0.8.23 writes such links itself only when it happens to find the manifest (it
 /// looks for it outside the render's owner); see `crate::ui::app::App`.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct SplitManifest {
@@ -79,13 +81,17 @@ impl SplitManifest {
             }
         };
         match serde_json::from_str::<HashMap<String, Vec<String>>>(&text) {
-            Ok(stems) => Some(SplitManifest {
-                loader: format!("/pkg/{loader}"),
-                modules: stems
+            Ok(stems) => {
+                let packs = read_packs(&site_root.join("pkg").join(PAGE_PACKS));
+                let modules = stems
                     .into_iter()
-                    .map(|(point, stems)| (point, stems.iter().map(|s| format!("/pkg/{s}.wasm")).collect()))
-                    .collect(),
-            }),
+                    .map(|(point, stems)| match packs.get(&point) {
+                        Some(pack) => (point, vec![format!("/pkg/{pack}")]),
+                        None => (point, stems.iter().map(|s| format!("/pkg/{s}.wasm")).collect()),
+                    })
+                    .collect();
+                Some(SplitManifest { loader: format!("/pkg/{loader}"), modules })
+            }
             Err(e) => {
                 tracing::warn!(file = %path.display(), error = %e, "the wasm split manifest is unreadable; pages load their modules without preload");
                 None
@@ -120,6 +126,27 @@ impl SplitManifest {
     }
 }
 
+/// The index of the page packs (`scripts/page_packs.py`): split point → the pack's file name
+/// (`page__billing_route_view_<n>.<build hash>.wasmpack`), one file holding all of the page's
+/// modules, which the split loader takes its modules from.
+pub const PAGE_PACKS: &str = "page_packs.json";
+
+/// The page packs of `path` ([`PAGE_PACKS`]); empty when there is none (a build before packs,
+/// or without `--split`) or it cannot be read (logged: pages then preload their modules).
+fn read_packs(path: &Path) -> HashMap<String, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+            tracing::warn!(file = %path.display(), error = %e, "the page packs index is unreadable; pages preload their modules");
+            HashMap::new()
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
+        Err(e) => {
+            tracing::warn!(file = %path.display(), error = %e, "the page packs index is unreadable; pages preload their modules");
+            HashMap::new()
+        }
+    }
+}
+
 /// Makes the missing compressed twins of the bundle's files in a background thread.
 pub fn precompress_in_background(site_root: &Path) {
     let pkg = site_root.join("pkg");
@@ -127,7 +154,10 @@ pub fn precompress_in_background(site_root: &Path) {
         let Ok(entries) = std::fs::read_dir(&pkg) else { return };
         for entry in entries.flatten() {
             let path = entry.path();
-            let wanted = path.extension().and_then(|e| e.to_str()).is_some_and(|e| matches!(e, "wasm" | "js" | "css"));
+            let wanted = path
+                .extension()
+                .and_then(|e| e.to_str())
+                .is_some_and(|e| matches!(e, "wasm" | "wasmpack" | "js" | "css"));
             if !wanted {
                 continue;
             }
@@ -240,6 +270,24 @@ mod tests {
             Some(&["/pkg/split___oauth_2_route_view_9.a.wasm".to_owned()][..])
         );
         assert_eq!(manifest.page_modules("HTTPRoute"), Some(&["/pkg/split___http_route_view_8.b.wasm".to_owned()][..]));
+        // With page packs, a packed page names its pack; one left out of the index its modules.
+        std::fs::write(
+            dir.join("pkg/page_packs.json"),
+            r#"{"__oauth_2_route_view_9": "page__oauth_2_route_view_9.h.wasmpack"}"#,
+        )
+        .unwrap();
+        let manifest = SplitManifest::load(&dir, Some(&hash_file)).expect("read");
+        assert_eq!(
+            manifest.page_modules("Oauth2Route"),
+            Some(&["/pkg/page__oauth_2_route_view_9.h.wasmpack".to_owned()][..])
+        );
+        assert_eq!(manifest.page_modules("HTTPRoute"), Some(&["/pkg/split___http_route_view_8.b.wasm".to_owned()][..]));
+        std::fs::write(dir.join("pkg/page_packs.json"), "[broken").unwrap();
+        let manifest = SplitManifest::load(&dir, Some(&hash_file)).expect("an unreadable pack index is no packs");
+        assert_eq!(
+            manifest.page_modules("Oauth2Route"),
+            Some(&["/pkg/split___oauth_2_route_view_9.a.wasm".to_owned()][..])
+        );
         std::fs::write(dir.join("pkg/__wasm_split_manifest.ddd.json"), "{not json").unwrap();
         assert_eq!(SplitManifest::load(&dir, Some(&hash_file)), None, "an unreadable manifest is no manifest");
         std::fs::remove_dir_all(dir).unwrap();

@@ -45,8 +45,13 @@ pub fn preload_page_modules(route: &str) {
     // `crossorigin` makes the preload a CORS request, as the loader's `fetch()` is; without it the
     // browser would not reuse the preloaded response and fetch each module twice.
     for href in modules {
-        let _ = view! { <Link rel="preload" href=href.clone() as_="fetch" type_="application/wasm" crossorigin="anonymous"/> }
-            .to_html();
+        // A page pack (`scripts/page_packs.py`) is no wasm module: no type for it.
+        let _ = if href.ends_with(".wasm") {
+            view! { <Link rel="preload" href=href.clone() as_="fetch" type_="application/wasm" crossorigin="anonymous"/> }
+                .to_html()
+        } else {
+            view! { <Link rel="preload" href=href.clone() as_="fetch" crossorigin="anonymous"/> }.to_html()
+        };
     }
     let _ = view! { <Link rel="modulepreload" href=manifest.loader().to_owned()/> }.to_html();
 }

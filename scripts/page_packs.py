@@ -1,0 +1,166 @@
+#!/usr/bin/env python3
+"""Packs each lazily loaded page's wasm modules into one file, and teaches the split loader to
+take its modules from the pack.
+
+A `--split` build cuts the browser bundle into ~390 modules, one for each set of pages that
+shares some code, so a page needs 30 to 230 of them. Fetched one by one, each is compressed
+alone: brotli finds little to reuse inside a 2 KB module, and the modules of the billing page
+came to 170 KB compressed where the same bytes in one file compress to 95 KB; on HTTP/1.1 the
+browser also fetches them six at a time. A pack is the page's modules in one file, compressed
+(and cached) as one: `page_<split point>.<build hash>.wasmpack`, made of a 4-byte little-endian
+header length, the header (UTF-8 JSON `[[module stem, byte length], ...]`) and the modules'
+bytes in the header's order.
+
+The loader (`pkg/__wasm_split.<hash>.js`) gets three functions: `__pack(file)`, a dependency
+put first in each page's loader so the pack is fetched before its modules are asked for;
+`moduleSource(stem)`, which waits for the packs fetched so far and takes the module's bytes
+from one of them (each module is instantiated once, so its bytes are dropped from the pack),
+or else fetches the module's own file as before (a pack that failed to load, or a module asked
+for outside a page's load); and `instantiateFrom`, which instantiates either. Module files stay
+in `pkg/` for that fallback. The price: a page reached by client-side navigation downloads its
+whole pack, modules the pages before it already loaded included.
+
+`pkg/page_packs.json` maps each split point to its pack's file name; the server reads it to
+preload the page's pack instead of its modules (`crate::server::assets::SplitManifest`). The
+split manifest itself is left as `split_manifest.py` wrote it.
+
+Runs after `split_manifest.py` (module names carry the build hash). A loader that has packs
+already (this script ran before on this build) is left alone.
+
+Usage: page_packs.py PKG_DIR. Exit 0 with a one-line summary; 1 when the files are missing or
+the loader does not have the shape this script rewrites.
+"""
+
+import glob
+import json
+import os
+import re
+import struct
+import sys
+
+pkg = sys.argv[1] if len(sys.argv) > 1 else "target/site/pkg"
+MARK = "function moduleSource("
+
+PRELUDE = """
+const packs = [];
+function __pack(file) {
+    return () => {
+        const pack = fetch(new URL("./" + file, import.meta.url))
+            .then((response) => {
+                if (!response.ok) throw new Error(`${file}: HTTP ${response.status}`);
+                return response.arrayBuffer();
+            })
+            .then((bytes) => {
+                const headerLength = new DataView(bytes).getUint32(0, true);
+                const header = JSON.parse(new TextDecoder().decode(new Uint8Array(bytes, 4, headerLength)));
+                const modules = new Map();
+                let at = 4 + headerLength;
+                for (const [stem, length] of header) {
+                    modules.set(stem, bytes.slice(at, at + length));
+                    at += length;
+                }
+                return modules;
+            })
+            .catch((e) => {
+                console.warn("a page pack failed to load; its modules are fetched one by one", e);
+                return new Map();
+            });
+        packs.push(pack);
+        return pack;
+    };
+}
+async function moduleSource(stem) {
+    for (const modules of await Promise.all(packs)) {
+        const bytes = modules.get(stem);
+        if (bytes !== undefined) {
+            modules.delete(stem);
+            return bytes;
+        }
+    }
+    return fetch(new URL(`./${stem}.wasm`, import.meta.url));
+}
+async function instantiateFrom(source, imports) {
+    const bytes = await source;
+    return bytes instanceof Response
+        ? WebAssembly.instantiateStreaming(bytes, imports)
+        : WebAssembly.instantiate(bytes, imports);
+}
+"""
+
+FETCH = re.compile(r'fetch\(new URL\("\./([^"]+)\.wasm", import\.meta\.url\)\)')
+INSTANTIATE = "WebAssembly.instantiateStreaming(src, imports)"
+# export const __wasm_split_load_<point> = wrapAsyncCb(makeLoad(() => { ... }
+# , [__chunk_24, ...]));
+EXPORT = re.compile(r"(export\s+const\s+__wasm_split_load_(\w+)\s*=\s*wrapAsyncCb\(makeLoad\(\(\)\s*=>\s*\{[^{}]*\}\s*,\s*\[)")
+
+
+def fail(message):
+    print(f"page packs: {message}", file=sys.stderr)
+    sys.exit(1)
+
+
+def write_bytes(path, data):
+    with open(path + ".tmp", "wb") as f:
+        f.write(data)
+    os.replace(path + ".tmp", path)
+
+
+manifests = glob.glob(os.path.join(pkg, "__wasm_split_manifest*.json"))
+loaders = glob.glob(os.path.join(pkg, "__wasm_split.*.js"))
+if not manifests:
+    print(f"page packs: no split manifest in {pkg} (not a --split build)")
+    sys.exit(0)
+if len(manifests) != 1 or len(loaders) != 1:
+    fail(f"expected one manifest and one loader in {pkg}, found {manifests} {loaders}")
+with open(loaders[0], encoding="utf-8") as f:
+    loader = f.read()
+if MARK in loader:
+    print("page packs: the loader has its packs already")
+    sys.exit(0)
+with open(manifests[0], encoding="utf-8") as f:
+    needs = json.load(f)
+
+packs = {}
+sizes = []
+for point, stems in needs.items():
+    if not stems:
+        continue
+    build_hash = stems[0].rsplit(".", 1)[-1]
+    file = f"page{point}.{build_hash}.wasmpack"
+    bodies = []
+    for stem in stems:
+        path = os.path.join(pkg, stem + ".wasm")
+        if not os.path.isfile(path):
+            fail(f"{point} needs {stem}, which is not in {pkg}")
+        with open(path, "rb") as f:
+            bodies.append(f.read())
+    header = json.dumps([[stem, len(body)] for stem, body in zip(stems, bodies)], separators=(",", ":")).encode()
+    data = struct.pack("<I", len(header)) + header + b"".join(bodies)
+    write_bytes(os.path.join(pkg, file), data)
+    packs[point] = file
+    sizes.append(len(data))
+
+fetches = len(FETCH.findall(loader))
+exports = EXPORT.findall(loader)
+if fetches == 0 or loader.count(INSTANTIATE) != fetches:
+    fail(f"the loader has {fetches} module fetches and {loader.count(INSTANTIATE)} instantiations: not the shape expected")
+if sorted(point for _, point in exports) != sorted(packs):
+    fail(f"the loader's pages {sorted(p for _, p in exports)} are not the manifest's {sorted(packs)}")
+loader = FETCH.sub(lambda m: f'moduleSource("{m.group(1)}")', loader)
+loader = loader.replace(INSTANTIATE, "instantiateFrom(src, imports)")
+loader = EXPORT.sub(lambda m: f'{m.group(1)}__pack("{packs[m.group(2)]}"), ', loader)
+# The prelude goes after the import line (the loader is an ES module).
+first_line_end = loader.index("\n") + 1
+loader = loader[:first_line_end] + PRELUDE + loader[first_line_end:]
+# Packs and their index are written before the loader names them.
+index_path = os.path.join(pkg, "page_packs.json")
+with open(index_path + ".tmp", "w", encoding="utf-8") as f:
+    json.dump(packs, f, indent=2)
+os.replace(index_path + ".tmp", index_path)
+with open(loaders[0] + ".tmp", "w", encoding="utf-8") as f:
+    f.write(loader)
+os.replace(loaders[0] + ".tmp", loaders[0])
+print(
+    f"page packs: {len(packs)} pages packed ({min(sizes)}-{max(sizes)} bytes each, {sum(sizes)} in all);"
+    f" {fetches} module fetches go through the packs"
+)
