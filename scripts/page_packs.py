@@ -31,12 +31,13 @@ Usage: page_packs.py PKG_DIR. Exit 0 with a one-line summary; 1 when the files a
 the loader does not have the shape this script rewrites.
 """
 
-import glob
 import json
 import os
 import re
 import struct
 import sys
+
+from split_files import locate, write
 
 pkg = sys.argv[1] if len(sys.argv) > 1 else "target/site/pkg"
 MARK = "function moduleSource("
@@ -99,25 +100,17 @@ def fail(message):
     sys.exit(1)
 
 
-def write_bytes(path, data):
-    with open(path + ".tmp", "wb") as f:
-        f.write(data)
-    os.replace(path + ".tmp", path)
-
-
-manifests = glob.glob(os.path.join(pkg, "__wasm_split_manifest*.json"))
-loaders = glob.glob(os.path.join(pkg, "__wasm_split.*.js"))
-if not manifests:
+found = locate(pkg, "page packs")
+if found is None:
     print(f"page packs: no split manifest in {pkg} (not a --split build)")
     sys.exit(0)
-if len(manifests) != 1 or len(loaders) != 1:
-    fail(f"expected one manifest and one loader in {pkg}, found {manifests} {loaders}")
-with open(loaders[0], encoding="utf-8") as f:
+manifest_path, loader_path = found
+with open(loader_path, encoding="utf-8") as f:
     loader = f.read()
 if MARK in loader:
     print("page packs: the loader has its packs already")
     sys.exit(0)
-with open(manifests[0], encoding="utf-8") as f:
+with open(manifest_path, encoding="utf-8") as f:
     needs = json.load(f)
 
 packs = {}
@@ -136,7 +129,7 @@ for point, stems in needs.items():
             bodies.append(f.read())
     header = json.dumps([[stem, len(body)] for stem, body in zip(stems, bodies)], separators=(",", ":")).encode()
     data = struct.pack("<I", len(header)) + header + b"".join(bodies)
-    write_bytes(os.path.join(pkg, file), data)
+    write(os.path.join(pkg, file), data)
     packs[point] = file
     sizes.append(len(data))
 
@@ -153,13 +146,8 @@ loader = EXPORT.sub(lambda m: f'{m.group(1)}__pack("{packs[m.group(2)]}"), ', lo
 first_line_end = loader.index("\n") + 1
 loader = loader[:first_line_end] + PRELUDE + loader[first_line_end:]
 # Packs and their index are written before the loader names them.
-index_path = os.path.join(pkg, "page_packs.json")
-with open(index_path + ".tmp", "w", encoding="utf-8") as f:
-    json.dump(packs, f, indent=2)
-os.replace(index_path + ".tmp", index_path)
-with open(loaders[0] + ".tmp", "w", encoding="utf-8") as f:
-    f.write(loader)
-os.replace(loaders[0] + ".tmp", loaders[0])
+write(os.path.join(pkg, "page_packs.json"), json.dumps(packs, indent=2))
+write(loader_path, loader)
 print(
     f"page packs: {len(packs)} pages packed ({min(sizes)}-{max(sizes)} bytes each, {sum(sizes)} in all);"
     f" {fetches} module fetches go through the packs"

@@ -32,12 +32,13 @@ the loader names a module that is not there. A build without `--split` has no ma
 """
 
 import base64
-import glob
 import hashlib
 import json
 import os
 import re
 import sys
+
+from split_files import locate, write
 
 pkg = sys.argv[1] if len(sys.argv) > 1 else "target/site/pkg"
 
@@ -116,22 +117,14 @@ def remove_modules(modules):
                 os.remove(path)
 
 
-def write(path, text):
-    with open(path + ".tmp", "w", encoding="utf-8") as f:
-        f.write(text)
-    os.replace(path + ".tmp", path)
-
-
-manifests = glob.glob(os.path.join(pkg, "__wasm_split_manifest*.json"))
-loaders = glob.glob(os.path.join(pkg, "__wasm_split.*.js"))
-if not manifests:
+found = locate(pkg, "split manifest")
+if found is None:
     print(f"split manifest: none in {pkg} (not a --split build)")
     sys.exit(0)
-if len(manifests) != 1 or len(loaders) != 1:
-    fail(f"expected one manifest and one loader in {pkg}, found {manifests} {loaders}")
-with open(loaders[0], encoding="utf-8") as f:
+manifest_path, loader_path = found
+with open(loader_path, encoding="utf-8") as f:
     original = f.read()
-with open(manifests[0], encoding="utf-8") as f:
+with open(manifest_path, encoding="utf-8") as f:
     old = json.load(f)
 
 if BLOCK.search(original):
@@ -149,9 +142,9 @@ loader, needs, renamed = rename_to_build_hash(loader, needs)
 absent = sorted({m for ms in needs.values() for m in ms if not os.path.isfile(wasm(m))})
 if absent:
     fail(f"the manifest names absent modules {absent}")
-write(manifests[0], json.dumps(needs, indent=2))
+write(manifest_path, json.dumps(needs, indent=2))
 if loader != original:
-    write(loaders[0], loader)
+    write(loader_path, loader)
 remove_modules(renamed)
 renamed = len(renamed)
 modules = sum(len(v) for v in needs.values())
