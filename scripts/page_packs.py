@@ -7,18 +7,26 @@ shares some code, so a page needs 30 to 230 of them. Fetched one by one, each is
 alone: brotli finds little to reuse inside a 2 KB module, and the modules of the billing page
 came to 170 KB compressed where the same bytes in one file compress to 95 KB; on HTTP/1.1 the
 browser also fetches them six at a time. A pack is the page's modules in one file, compressed
-(and cached) as one: `page_<split point>.<build hash>.wasmpack`, made of a 4-byte little-endian
+(and cached) as one: `page_<split point>.<build hash>.v<format>.wasmpack`, made of a 4-byte little-endian
 header length, the header (UTF-8 JSON `[[module stem, byte length], ...]`) and the modules'
 bytes in the header's order.
 
 The loader (`pkg/__wasm_split.<hash>.js`) gets three functions: `__pack(file)`, a dependency
 put first in each page's loader so the pack is fetched before its modules are asked for;
-`moduleSource(stem)`, which waits for the packs fetched so far and takes the module's bytes
-from one of them (each module is instantiated once, so its bytes are dropped from the pack),
-or else fetches the module's own file as before (a pack that failed to load, or a module asked
-for outside a page's load); and `instantiateFrom`, which instantiates either. Module files stay
-in `pkg/` for that fallback. The price: a page reached by client-side navigation downloads its
+`moduleSource(stem)`, which waits for the latest pack (the one of the page being loaded: a
+page's loader asks for its pack, then synchronously for its modules) and takes the module's
+bytes from it (each module is instantiated once, so its bytes are dropped from the pack; an
+older pack is left to the garbage collector), or else fetches the module's own file as before
+(a pack that failed to load or does not match its index, or a module whose first load failed
+and is tried again); and `instantiateFrom`, which instantiates either. Module files stay in
+`pkg/` for that fallback. The price: a page reached by client-side navigation downloads its
 whole pack, modules the pages before it already loaded included.
+
+Caching: the pack names carry the modules' build hash, and the loader keeps the name
+cargo-leptos gave it (a hash of its content before this script), both served as immutable. A
+change to this script alone (its JavaScript or the pack format) therefore needs a change of
+`PACK_FORMAT`, which is part of every pack's name, and of the loader's content before it is
+rewritten (any code change does), or browsers keep the old files.
 
 `pkg/page_packs.json` maps each split point to its pack's file name; the server reads it to
 preload the page's pack instead of its modules (`crate::server::assets::SplitManifest`). The
@@ -41,9 +49,11 @@ from split_files import locate, write
 
 pkg = sys.argv[1] if len(sys.argv) > 1 else "target/site/pkg"
 MARK = "function moduleSource("
+# Part of every pack's name: raise it when the pack format or the loader's code changes.
+PACK_FORMAT = 2
 
 PRELUDE = """
-const packs = [];
+let latestPack = Promise.resolve(new Map());
 function __pack(file) {
     return () => {
         const pack = fetch(new URL("./" + file, import.meta.url))
@@ -60,23 +70,23 @@ function __pack(file) {
                     modules.set(stem, bytes.slice(at, at + length));
                     at += length;
                 }
+                if (at !== bytes.byteLength) throw new Error(`${file}: ${bytes.byteLength} bytes, the index says ${at}`);
                 return modules;
             })
             .catch((e) => {
                 console.warn("a page pack failed to load; its modules are fetched one by one", e);
                 return new Map();
             });
-        packs.push(pack);
+        latestPack = pack;
         return pack;
     };
 }
 async function moduleSource(stem) {
-    for (const modules of await Promise.all(packs)) {
-        const bytes = modules.get(stem);
-        if (bytes !== undefined) {
-            modules.delete(stem);
-            return bytes;
-        }
+    const modules = await latestPack;
+    const bytes = modules.get(stem);
+    if (bytes !== undefined) {
+        modules.delete(stem);
+        return bytes;
     }
     return fetch(new URL(`./${stem}.wasm`, import.meta.url));
 }
@@ -108,6 +118,13 @@ manifest_path, loader_path = found
 with open(loader_path, encoding="utf-8") as f:
     loader = f.read()
 if MARK in loader:
+    index_path = os.path.join(pkg, "page_packs.json")
+    if not os.path.isfile(index_path):
+        fail(f"the loader has packs but {index_path} is missing")
+    with open(index_path, encoding="utf-8") as f:
+        absent = [file for file in json.load(f).values() if not os.path.isfile(os.path.join(pkg, file))]
+    if absent:
+        fail(f"the loader names packs that are missing: {absent}")
     print("page packs: the loader has its packs already")
     sys.exit(0)
 with open(manifest_path, encoding="utf-8") as f:
@@ -117,9 +134,9 @@ packs = {}
 sizes = []
 for point, stems in needs.items():
     if not stems:
-        continue
+        fail(f"the manifest names no module for {point}")
     build_hash = stems[0].rsplit(".", 1)[-1]
-    file = f"page{point}.{build_hash}.wasmpack"
+    file = f"page{point}.{build_hash}.v{PACK_FORMAT}.wasmpack"
     bodies = []
     for stem in stems:
         path = os.path.join(pkg, stem + ".wasm")
@@ -141,7 +158,9 @@ if sorted(point for _, point in exports) != sorted(packs):
     fail(f"the loader's pages {sorted(p for _, p in exports)} are not the manifest's {sorted(packs)}")
 loader = FETCH.sub(lambda m: f'moduleSource("{m.group(1)}")', loader)
 loader = loader.replace(INSTANTIATE, "instantiateFrom(src, imports)")
-loader = EXPORT.sub(lambda m: f'{m.group(1)}__pack("{packs[m.group(2)]}"), ', loader)
+loader, packed = EXPORT.subn(lambda m: f'{m.group(1)}__pack("{packs[m.group(2)]}"), ', loader)
+if packed != len(packs):
+    fail(f"{packed} page loaders rewritten for {len(packs)} packs")
 # The prelude goes after the import line (the loader is an ES module).
 first_line_end = loader.index("\n") + 1
 loader = loader[:first_line_end] + PRELUDE + loader[first_line_end:]

@@ -47,7 +47,8 @@ pub struct SplitManifest {
     /// URL of the split loader the main module imports (`/pkg/__wasm_split.<hash>.js`).
     loader: String,
     /// Split point (`__billing_route_view_<hash>`, the hash a `u64` in decimal) → URLs of the
-    /// modules it needs (`/pkg/chunk_3.<hash>.wasm`), in the loader's order.
+    /// modules it needs (`/pkg/chunk_3.<hash>.wasm`), in the loader's order, or of its one page
+    /// pack when the build has them.
     modules: HashMap<String, Vec<String>>,
 }
 
@@ -105,7 +106,8 @@ impl SplitManifest {
     }
 
     /// URLs of the modules the page of the lazy route `route` (the type's name, `BillingRoute`)
-    /// needs, its own module first, or `None` when the manifest has no such split point.
+    /// needs, its own module first (or of its page pack), or `None` when the manifest has no
+    /// such split point.
     /// `#[lazy_route]` names a route's view `__BillingRoute_View`, which leptos turns into the
     /// split point `__billing_route_view_<hash>` with `convert_case`'s snake case (as here, so
     /// digits and acronyms split the same way) and a hash of where the macro was called.
@@ -127,7 +129,7 @@ impl SplitManifest {
 }
 
 /// The index of the page packs (`scripts/page_packs.py`): split point → the pack's file name
-/// (`page__billing_route_view_<n>.<build hash>.wasmpack`), one file holding all of the page's
+/// (`page__billing_route_view_<n>.<build hash>.v<format>.wasmpack`), one file holding all of the page's
 /// modules, which the split loader takes its modules from.
 pub const PAGE_PACKS: &str = "page_packs.json";
 

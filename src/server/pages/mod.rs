@@ -25,8 +25,8 @@ pub fn state() -> AppState {
     expect_context::<AppState>()
 }
 
-/// Names the wasm modules of the page being rendered (the lazy route `route`, its type's name) in
-/// `<link rel="preload">` tags of the document's head, with a `modulepreload` of the split
+/// Names the wasm modules of the page being rendered (the lazy route `route`, its type's name), or
+/// its page pack, in `<link rel="preload">` tags of the document's head, with a `modulepreload` of the split
 /// loader, so the browser fetches them while it fetches the main module. Does nothing for a
 /// bundle built without `--split` (see [`crate::server::assets::SplitManifest`]); logs a warning
 /// when a split build's manifest has no split point for `route`.

@@ -87,8 +87,9 @@ pub async fn billing_info(
 /// # Errors
 /// [`Error::Database`].
 pub async fn overview(db: &Store, now: i64, user: &UserRef) -> Result<BillingOverview> {
-    // Independent reads run at once, on connections of their own: the page waits for two rounds
-    // of reads instead of seven in a row.
+    // Independent reads run at once, on connections of their own: the page waits for the
+    // longest chain (the subscription's two or three reads, then one) instead of seven reads in a
+    // row.
     let (subscription, live, (recent_transactions, _)) = tokio::try_join!(
         subscriptions::current(db, now, &user.account_id),
         async { Ok(crate::store::subscriptions::find_live(db.reader(), &user.account_id).await?) },

@@ -161,7 +161,9 @@ async fn group(store: &Store, writes: Vec<Write>) -> Vec<Outcome> {
     let counted =
         |outcome: &'static str| metrics::counter!("tariff_reservation_groups_total", "outcome" => outcome).increment(1);
     let alone = |reason: &'static str, n: usize| {
-        metrics::counter!("tariff_reservation_writes_alone_total", "reason" => reason).increment(n as u64);
+        if n > 0 {
+            metrics::counter!("tariff_reservation_writes_alone_total", "reason" => reason).increment(n as u64);
+        }
     };
     let Ok(mut tx) = store.begin_write().await else {
         counted("no_transaction");
@@ -188,7 +190,6 @@ async fn group(store: &Store, writes: Vec<Write>) -> Vec<Outcome> {
         results[i] = match result {
             Err(Error::Database(e)) => {
                 tracing::warn!(target: crate::LOG_TARGET, error = %e, "a reservation write of a group failed; it runs alone");
-                alone("database_error", 1);
                 None
             }
             result => Some(result),
@@ -212,6 +213,7 @@ async fn group(store: &Store, writes: Vec<Write>) -> Vec<Outcome> {
             .collect();
     }
     counted("committed");
+    alone("database_error", results.iter().filter(|result| result.is_none()).count());
     writes
         .into_iter()
         .zip(results)
