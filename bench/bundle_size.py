@@ -21,17 +21,20 @@ pkg = sys.argv[1] if len(sys.argv) > 1 else "target/site/pkg"
 _sizes = {}
 
 
+def brotli_bytes(data, quality):
+    try:
+        import brotli  # type: ignore
+
+        return len(brotli.compress(data, quality=quality))
+    except ImportError:
+        out = subprocess.run(["brotli", "-c", "-q", str(quality)], input=data, check=True, capture_output=True).stdout
+        return len(out)
+
+
 def brotli_size(path):
     if path not in _sizes:
         with open(path, "rb") as f:
-            data = f.read()
-        try:
-            import brotli  # type: ignore
-
-            _sizes[path] = len(brotli.compress(data, quality=11))
-        except ImportError:
-            out = subprocess.run(["brotli", "-c", "-q", "11"], input=data, check=True, capture_output=True).stdout
-            _sizes[path] = len(out)
+            _sizes[path] = brotli_bytes(f.read(), 11)
     return _sizes[path]
 
 
@@ -61,7 +64,10 @@ if manifest_path:
     packs = {}
     if os.path.isfile(packs_path):
         with open(packs_path, encoding="utf-8") as f:
-            packs = json.load(f)
+            index = json.load(f)
+        if not isinstance(index, dict) or not isinstance(index.get("packs"), dict):
+            sys.exit(f"{packs_path} is not of the format of scripts/page_packs.py: build again")
+        packs = index["packs"]
     pages = []
     for split, modules in manifest.items():
         if split in packs:
@@ -76,6 +82,28 @@ if manifest_path:
         print(f"          page {name:<28} frame + {count:3} modules {how}   brotli {kb(page_br)}")
     largest = max(pages)
     print(f"          largest page: {largest[1]}, {kb(largest[0])} with brotli")
+    if packs:
+        # Client-side navigation from the pricing page (`/`): the partial pack the server builds
+        # (src/server/partial_packs.rs) holds only the modules `/` did not load; brotli at the
+        # server's quality 9, or the whole pack when that is no larger.
+        first = next((s for s in manifest if "pricing_route" in s), None)
+        if first:
+            print("          after `/`, by client-side navigation (partial pack, brotli q9, or the whole one, q11):")
+            had = set(manifest[first])
+            moved_whole = moved_partial = 0
+            for split, modules in sorted(manifest.items()):
+                if split == first or split not in packs:
+                    continue
+                missing = [m for m in modules if m not in had]
+                data = b"".join(open(os.path.join(pkg, m + ".wasm"), "rb").read() for m in missing)
+                whole = brotli_size(os.path.join(pkg, packs[split]))
+                # The server answers with the whole pack when that is no larger.
+                partial = min(brotli_bytes(data, 9), whole) if data else 0
+                moved_whole += whole
+                moved_partial += partial
+                name = split.strip("_").rsplit("_view_", 1)[0].removesuffix("_route")
+                print(f"          page {name:<28} {len(missing):3} of {len(modules):3} modules   {kb(partial)} (whole pack {kb(whole)})")
+            print(f"          navigation from `/`, every page: {kb(moved_partial)} instead of {kb(moved_whole)}")
 
 everything = [p for p in glob.glob(os.path.join(pkg, "*")) if p.endswith((".wasm", ".wasmpack", ".js", ".css"))]
 total_br = sum(brotli_size(p) for p in everything)

@@ -11,16 +11,19 @@ browser also fetches them six at a time. A pack is the page's modules in one fil
 header length, the header (UTF-8 JSON `[[module stem, byte length], ...]`) and the modules'
 bytes in the header's order.
 
-The loader (`pkg/__wasm_split.<hash>.js`) gets three functions: `__pack(file)`, a dependency
-put first in each page's loader so the pack is fetched before its modules are asked for;
-`moduleSource(stem)`, which waits for the latest pack (the one of the page being loaded: a
-page's loader asks for its pack, then synchronously for its modules) and takes the module's
-bytes from it (each module is instantiated once, so its bytes are dropped from the pack; an
-older pack is left to the garbage collector), or else fetches the module's own file as before
-(a pack that failed to load or does not match its index, or a module whose first load failed
-and is tried again); and `instantiateFrom`, which instantiates either. Module files stay in
-`pkg/` for that fallback. The price: a page reached by client-side navigation downloads its
-whole pack, modules the pages before it already loaded included.
+The loader (`pkg/__wasm_split.<hash>.js`) gets these functions: `__pack(file, count)`, a
+dependency put first in each page's loader, which notes the modules the page's loader then asks
+for in the same turn of the event loop (each module has a number, its place in `modules` of
+`page_packs.json`; modules loaded before are not asked for again) and fetches them as one pack:
+the static pack when the page needs all of its `count` modules (a first visit, preloaded by the
+server), else `<pack>?want=<bitmap of the numbers>`, a partial pack the server builds
+(`crate::server::partial_packs`), so a page reached by client-side navigation downloads only
+what the pages before it did not load; `moduleSource(stem, number)`, which waits for the latest
+pack and takes the module's bytes from it (each module is instantiated once, so its bytes are
+dropped from the pack; an older pack is left to the garbage collector), or else fetches the
+module's own file as before (a pack that failed to load or does not match its index, or a module
+whose first load failed and is tried again); and `instantiateFrom`, which instantiates either.
+Module files stay in `pkg/` for that fallback.
 
 Caching: the pack names carry the modules' build hash, and the loader keeps the name
 cargo-leptos gave it (a hash of its content before this script), both served as immutable. A
@@ -28,8 +31,9 @@ change to this script alone (its JavaScript or the pack format) therefore needs 
 `PACK_FORMAT`, which is part of every pack's name, and of the loader's content before it is
 rewritten (any code change does), or browsers keep the old files.
 
-`pkg/page_packs.json` maps each split point to its pack's file name; the server reads it to
-preload the page's pack instead of its modules (`crate::server::assets::SplitManifest`). The
+`pkg/page_packs.json` holds `packs`, each split point's pack file name, and `modules`, every
+module's stem by number; the server reads it to preload the page's pack instead of its modules
+and to build partial packs (`crate::server::assets::SplitManifest`). The
 split manifest itself is left as `split_manifest.py` wrote it.
 
 Runs after `split_manifest.py` (module names carry the build hash). A loader that has packs
@@ -50,28 +54,37 @@ from split_files import locate, write
 pkg = sys.argv[1] if len(sys.argv) > 1 else "target/site/pkg"
 MARK = "function moduleSource("
 # Part of every pack's name: raise it when the pack format or the loader's code changes.
-PACK_FORMAT = 2
+PACK_FORMAT = 3
 
 PRELUDE = """
 let latestPack = Promise.resolve(new Map());
-function __pack(file) {
+let asking = null;
+function __pack(file, count) {
     return () => {
-        const pack = fetch(new URL("./" + file, import.meta.url))
-            .then((response) => {
-                if (!response.ok) throw new Error(`${file}: HTTP ${response.status}`);
-                return response.arrayBuffer();
-            })
-            .then((bytes) => {
-                const headerLength = new DataView(bytes).getUint32(0, true);
-                const header = JSON.parse(new TextDecoder().decode(new Uint8Array(bytes, 4, headerLength)));
-                const modules = new Map();
-                let at = 4 + headerLength;
-                for (const [stem, length] of header) {
-                    modules.set(stem, bytes.slice(at, at + length));
-                    at += length;
-                }
-                if (at !== bytes.byteLength) throw new Error(`${file}: ${bytes.byteLength} bytes, the index says ${at}`);
-                return modules;
+        const ask = { file, count, numbers: [] };
+        asking = ask;
+        const pack = Promise.resolve()
+            .then(() => {
+                if (asking === ask) asking = null;
+                if (ask.numbers.length === 0) return new Map();
+                const query = ask.numbers.length === count ? "" : "?want=" + bitmap(ask.numbers);
+                return fetch(new URL("./" + file + query, import.meta.url))
+                    .then((response) => {
+                        if (!response.ok) throw new Error(`${file}: HTTP ${response.status}`);
+                        return response.arrayBuffer();
+                    })
+                    .then((bytes) => {
+                        const headerLength = new DataView(bytes).getUint32(0, true);
+                        const header = JSON.parse(new TextDecoder().decode(new Uint8Array(bytes, 4, headerLength)));
+                        const modules = new Map();
+                        let at = 4 + headerLength;
+                        for (const [stem, length] of header) {
+                            modules.set(stem, bytes.slice(at, at + length));
+                            at += length;
+                        }
+                        if (at !== bytes.byteLength) throw new Error(`${file}: ${bytes.byteLength} bytes, the index says ${at}`);
+                        return modules;
+                    });
             })
             .catch((e) => {
                 console.warn("a page pack failed to load; its modules are fetched one by one", e);
@@ -81,7 +94,13 @@ function __pack(file) {
         return pack;
     };
 }
-async function moduleSource(stem) {
+function bitmap(numbers) {
+    const bytes = new Uint8Array((Math.max(...numbers) >> 3) + 1);
+    for (const n of numbers) bytes[n >> 3] |= 1 << (n & 7);
+    return btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+async function moduleSource(stem, number) {
+    if (asking !== null && number >= 0) asking.numbers.push(number);
     const modules = await latestPack;
     const bytes = modules.get(stem);
     if (bytes !== undefined) {
@@ -122,7 +141,10 @@ if MARK in loader:
     if not os.path.isfile(index_path):
         fail(f"the loader has packs but {index_path} is missing")
     with open(index_path, encoding="utf-8") as f:
-        absent = [file for file in json.load(f).values() if not os.path.isfile(os.path.join(pkg, file))]
+        index = json.load(f)
+    if not isinstance(index, dict) or not isinstance(index.get("packs"), dict) or "modules" not in index:
+        fail(f"{index_path} is not of this format (an older build's?): build again")
+    absent = [file for file in index["packs"].values() if not os.path.isfile(os.path.join(pkg, file))]
     if absent:
         fail(f"the loader names packs that are missing: {absent}")
     print("page packs: the loader has its packs already")
@@ -156,16 +178,22 @@ if fetches == 0 or loader.count(INSTANTIATE) != fetches:
     fail(f"the loader has {fetches} module fetches and {loader.count(INSTANTIATE)} instantiations: not the shape expected")
 if sorted(point for _, point in exports) != sorted(packs):
     fail(f"the loader's pages {sorted(p for _, p in exports)} are not the manifest's {sorted(packs)}")
-loader = FETCH.sub(lambda m: f'moduleSource("{m.group(1)}")', loader)
+# Every module gets a number, its place in `modules` of page_packs.json, by which a partial pack
+# asks for it (`?want=`); a module that is in no page's list gets -1 and is fetched alone.
+modules = sorted({stem for stems in needs.values() for stem in stems})
+number = {stem: n for n, stem in enumerate(modules)}
+loader = FETCH.sub(lambda m: f'moduleSource("{m.group(1)}", {number.get(m.group(1), -1)})', loader)
 loader = loader.replace(INSTANTIATE, "instantiateFrom(src, imports)")
-loader, packed = EXPORT.subn(lambda m: f'{m.group(1)}__pack("{packs[m.group(2)]}"), ', loader)
+loader, packed = EXPORT.subn(
+    lambda m: f'{m.group(1)}__pack("{packs[m.group(2)]}", {len(needs[m.group(2)])}), ', loader
+)
 if packed != len(packs):
     fail(f"{packed} page loaders rewritten for {len(packs)} packs")
 # The prelude goes after the import line (the loader is an ES module).
 first_line_end = loader.index("\n") + 1
 loader = loader[:first_line_end] + PRELUDE + loader[first_line_end:]
 # Packs and their index are written before the loader names them.
-write(os.path.join(pkg, "page_packs.json"), json.dumps(packs, indent=2))
+write(os.path.join(pkg, "page_packs.json"), json.dumps({"packs": packs, "modules": modules}, indent=1))
 write(loader_path, loader)
 print(
     f"page packs: {len(packs)} pages packed ({min(sizes)}-{max(sizes)} bytes each, {sum(sizes)} in all);"

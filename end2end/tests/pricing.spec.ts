@@ -145,12 +145,24 @@ test.describe('pricing page', () => {
     }
     await expect(page.locator('head link[rel="modulepreload"][href*="/pkg/__wasm_split."]')).toHaveCount(1);
 
-    // Client-side navigation fetches the next page's module and renders it without a reload.
+    // Client-side navigation fetches the next page's modules and renders it without a reload:
+    // only the modules the pricing page did not load, as a partial pack the server builds
+    // (`?want=`, src/server/partial_packs.rs), smaller than the page's whole pack.
+    const partial: { url: string; status: number; bytes: number }[] = [];
+    page.on('response', async (r) => {
+      if (r.url().includes('.wasmpack?want=')) partial.push({ url: r.url(), status: r.status(), bytes: (await r.body()).length });
+    });
     await markDocument(page);
     await page.locator('.account-menu a[href="/login"]').click();
     await expect(page.locator('#login-email')).toBeVisible();
     await expectSameDocument(page);
-    expect(fetched.some((f) => f.startsWith('200 ') && f.includes('page__login_route_view'))).toBe(true);
+    await expect.poll(() => partial.length, 'the login page\'s partial pack was fetched').toBe(1);
+    expect(partial[0].url).toContain('page__login_route_view');
+    expect(partial[0].status).toBe(200);
+    const whole = await page.evaluate(async (url) => (await (await fetch(url.split('?')[0])).arrayBuffer()).byteLength, partial[0].url);
+    expect(partial[0].bytes, 'the partial pack leaves out what the pricing page loaded').toBeLessThan(whole);
+    expect(partial[0].bytes).toBeGreaterThan(0);
+    expect(fetched.filter((f) => f.endsWith('.wasm') && !f.includes('/pkg/tariff.')), 'no module fetched alone').toEqual([]);
     expect(errors, 'no errors in the browser console').toEqual([]);
   });
 

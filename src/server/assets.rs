@@ -31,8 +31,13 @@ pub fn hash_file() -> Option<PathBuf> {
 /// The `/pkg` service: precompressed files when accepted, and their caching headers.
 pub fn pkg_service(site_root: &Path, hashed: bool) -> SetResponseHeader<ServeDir, HeaderValue> {
     let dir = ServeDir::new(site_root.join("pkg")).precompressed_br().precompressed_gzip();
-    let cache = HeaderValue::from_static(if hashed { IMMUTABLE } else { REVALIDATE });
-    SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, cache).layer(dir)
+    SetResponseHeaderLayer::overriding(header::CACHE_CONTROL, cache_control(hashed)).layer(dir)
+}
+
+/// `Cache-Control` of the bundle's files: immutable when their names are `hashed`, else
+/// revalidated.
+pub fn cache_control(hashed: bool) -> HeaderValue {
+    HeaderValue::from_static(if hashed { IMMUTABLE } else { REVALIDATE })
 }
 
 /// Which wasm modules each lazily loaded page needs, read from the split build's manifest
@@ -50,6 +55,11 @@ pub struct SplitManifest {
     /// modules it needs (`/pkg/chunk_3.<hash>.wasm`), in the loader's order, or of its one page
     /// pack when the build has them.
     modules: HashMap<String, Vec<String>>,
+    /// Every module's stem (`chunk_3.<hash>`), by the number the packed split loader gives it
+    /// (`page_packs.json`'s `modules`); empty without packs.
+    stems: Vec<String>,
+    /// A page pack's file name → the numbers of its modules, in the pack's order.
+    pack_modules: HashMap<String, Vec<usize>>,
 }
 
 impl SplitManifest {
@@ -82,16 +92,31 @@ impl SplitManifest {
             }
         };
         match serde_json::from_str::<HashMap<String, Vec<String>>>(&text) {
-            Ok(stems) => {
+            Ok(needs) => {
                 let packs = read_packs(&site_root.join("pkg").join(PAGE_PACKS));
-                let modules = stems
-                    .into_iter()
-                    .map(|(point, stems)| match packs.get(&point) {
-                        Some(pack) => (point, vec![format!("/pkg/{pack}")]),
-                        None => (point, stems.iter().map(|s| format!("/pkg/{s}.wasm")).collect()),
-                    })
-                    .collect();
-                Some(SplitManifest { loader: format!("/pkg/{loader}"), modules })
+                let number: HashMap<&str, usize> =
+                    packs.modules.iter().enumerate().map(|(n, stem)| (stem.as_str(), n)).collect();
+                let mut pack_modules = HashMap::new();
+                let mut modules = HashMap::new();
+                for (point, stems) in &needs {
+                    let numbers: Option<Vec<usize>> = stems.iter().map(|s| number.get(s.as_str()).copied()).collect();
+                    match (packs.packs.get(point), numbers) {
+                        (Some(pack), Some(numbers)) => {
+                            pack_modules.insert(pack.clone(), numbers);
+                            modules.insert(point.clone(), vec![format!("/pkg/{pack}")]);
+                        }
+                        (pack, _) => {
+                            if pack.is_some() {
+                                tracing::warn!(
+                                    point,
+                                    "the page packs index does not number every module of this page; it preloads its modules"
+                                );
+                            }
+                            modules.insert(point.clone(), stems.iter().map(|s| format!("/pkg/{s}.wasm")).collect());
+                        }
+                    }
+                }
+                Some(SplitManifest { loader: format!("/pkg/{loader}"), modules, stems: packs.modules, pack_modules })
             }
             Err(e) => {
                 tracing::warn!(file = %path.display(), error = %e, "the wasm split manifest is unreadable; pages load their modules without preload");
@@ -126,25 +151,45 @@ impl SplitManifest {
             })
             .map(|(_, modules)| modules.as_slice())
     }
+
+    /// Every module's stem, by the number the packed split loader gives it (see
+    /// [`Self::pack_modules`]).
+    pub fn stems(&self) -> &[String] {
+        &self.stems
+    }
+
+    /// The numbers of the modules in the page pack `file` (`page__billing_route_view_<n>.<build
+    /// hash>.v<format>.wasmpack`), in the pack's order; `None` for a file that is no page pack.
+    pub fn pack_modules(&self, file: &str) -> Option<&[usize]> {
+        self.pack_modules.get(file).map(Vec::as_slice)
+    }
 }
 
-/// The index of the page packs (`scripts/page_packs.py`): split point → the pack's file name
-/// (`page__billing_route_view_<n>.<build hash>.v<format>.wasmpack`), one file holding all of the page's
-/// modules, which the split loader takes its modules from.
+/// The index of the page packs (`scripts/page_packs.py`): `packs`, split point → the pack's
+/// file name (`page__billing_route_view_<n>.<build hash>.v<format>.wasmpack`), one file holding
+/// all of the page's modules, which the split loader takes its modules from; `modules`, every
+/// module's stem in the order of the numbers the loader gives them.
 pub const PAGE_PACKS: &str = "page_packs.json";
 
-/// The page packs of `path` ([`PAGE_PACKS`]); empty when there is none (a build before packs,
+/// What [`PAGE_PACKS`] holds.
+#[derive(Debug, Default, serde::Deserialize)]
+struct PackIndex {
+    packs: HashMap<String, String>,
+    modules: Vec<String>,
+}
+
+/// The page packs of `path` ([`PAGE_PACKS`]); none when there is no index (a build before packs,
 /// or without `--split`) or it cannot be read (logged: pages then preload their modules).
-fn read_packs(path: &Path) -> HashMap<String, String> {
+fn read_packs(path: &Path) -> PackIndex {
     match std::fs::read_to_string(path) {
         Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
             tracing::warn!(file = %path.display(), error = %e, "the page packs index is unreadable; pages preload their modules");
-            HashMap::new()
+            PackIndex::default()
         }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => HashMap::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => PackIndex::default(),
         Err(e) => {
             tracing::warn!(file = %path.display(), error = %e, "the page packs index is unreadable; pages preload their modules");
-            HashMap::new()
+            PackIndex::default()
         }
     }
 }
@@ -275,7 +320,8 @@ mod tests {
         // With page packs, a packed page names its pack; one left out of the index its modules.
         std::fs::write(
             dir.join("pkg/page_packs.json"),
-            r#"{"__oauth_2_route_view_9": "page__oauth_2_route_view_9.h.wasmpack"}"#,
+            r#"{"packs": {"__oauth_2_route_view_9": "page__oauth_2_route_view_9.h.wasmpack"},
+                "modules": ["split___oauth_2_route_view_9.a"]}"#,
         )
         .unwrap();
         let manifest = SplitManifest::load(&dir, Some(&hash_file)).expect("read");
@@ -284,6 +330,21 @@ mod tests {
             Some(&["/pkg/page__oauth_2_route_view_9.h.wasmpack".to_owned()][..])
         );
         assert_eq!(manifest.page_modules("HTTPRoute"), Some(&["/pkg/split___http_route_view_8.b.wasm".to_owned()][..]));
+        assert_eq!(manifest.pack_modules("page__oauth_2_route_view_9.h.wasmpack"), Some(&[0][..]));
+        assert_eq!(manifest.pack_modules("split___http_route_view_8.b.wasm"), None);
+        assert_eq!(manifest.stems(), ["split___oauth_2_route_view_9.a"]);
+        // A pack whose modules the index does not number is not used.
+        std::fs::write(
+            dir.join("pkg/page_packs.json"),
+            r#"{"packs": {"__oauth_2_route_view_9": "page__oauth_2_route_view_9.h.wasmpack"}, "modules": []}"#,
+        )
+        .unwrap();
+        let manifest = SplitManifest::load(&dir, Some(&hash_file)).expect("read");
+        assert_eq!(
+            manifest.page_modules("Oauth2Route"),
+            Some(&["/pkg/split___oauth_2_route_view_9.a.wasm".to_owned()][..])
+        );
+        assert_eq!(manifest.pack_modules("page__oauth_2_route_view_9.h.wasmpack"), None);
         std::fs::write(dir.join("pkg/page_packs.json"), "[broken").unwrap();
         let manifest = SplitManifest::load(&dir, Some(&hash_file)).expect("an unreadable pack index is no packs");
         assert_eq!(

@@ -14,6 +14,7 @@ pub mod mailer;
 pub mod metrics;
 pub mod outbox;
 pub mod pages;
+pub mod partial_packs;
 pub mod rate_limit;
 pub mod startup;
 pub mod state;

@@ -276,6 +276,24 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
+/// The built bundle: static files, and partial page packs when the bundle has page packs.
+fn pkg(state: &AppState) -> Router {
+    let hashed = state.leptos_options.hash_files;
+    let files = super::assets::pkg_service(&state.config.site_root, hashed);
+    let router = Router::new().fallback_service(files);
+    match &state.split_manifest {
+        Some(manifest) if !manifest.stems().is_empty() => {
+            let packs = super::partial_packs::PartialPacks::new(
+                manifest.clone(),
+                &state.config.site_root,
+                super::assets::cache_control(hashed),
+            );
+            router.layer(axum::middleware::from_fn_with_state(Arc::new(packs), super::partial_packs::serve))
+        }
+        _ => router,
+    }
+}
+
 /// The whole router. Which requests get a session and the Origin check is decided by route:
 /// - the JSON API and `/healthz` (Bearer tokens; no session);
 /// - the sandbox at `/sandbox/yookassa` in sandbox mode (its own Basic auth);
@@ -296,7 +314,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/{*rest}", axum::routing::any(|uri: Uri| async move { api::no_route(&uri) }))
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_api))
         .route("/metrics", axum::routing::get(metrics::render))
-        .nest_service("/pkg", super::assets::pkg_service(&state.config.site_root, state.leptos_options.hash_files));
+        .nest_service("/pkg", pkg(&state));
     if let Some(sandbox) = &state.sandbox {
         router = router.nest("/sandbox/yookassa", tariff_yookassa::sandbox::router(sandbox.clone()));
     }

@@ -978,3 +978,142 @@ async fn bundle_files_are_served_precompressed() {
     assert_eq!(plain.bytes().await.unwrap().len(), script.len());
     app.stop().await;
 }
+
+/// Reads a page pack: `[(module stem, bytes)]` (the format of `scripts/page_packs.py`).
+fn unpack(pack: &[u8]) -> Vec<(String, Vec<u8>)> {
+    let header_length = u32::from_le_bytes(pack[..4].try_into().unwrap()) as usize;
+    let header: Vec<(String, usize)> = serde_json::from_slice(&pack[4..4 + header_length]).unwrap();
+    let mut at = 4 + header_length;
+    let modules = header
+        .into_iter()
+        .map(|(stem, length)| {
+            at += length;
+            (stem, pack[at - length..at].to_vec())
+        })
+        .collect();
+    assert_eq!(at, pack.len(), "the pack is as long as its index says");
+    modules
+}
+
+/// A page reached by client-side navigation asks for the modules of its pack it does not have
+/// (`?want=`, a bitmap of module numbers): the server builds that pack, compressed, and refuses
+/// a `want` that is not the canonical bitmap of some of the page's modules (400), names no pack
+/// (404) or comes with another method than GET (405). Without `want` the static pack is served.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn partial_page_packs() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    // A split build of two pages sharing module `chunk_1`; numbers by sorted stem:
+    // 0 chunk_1.h, 1 chunk_2.h, 2 split_billing.h, 3 split_usage.h. The modules are text that
+    // brotli compresses about 3:1, as it does wasm; `chunk_1` is tiny.
+    let module = |stem: &str| -> Vec<u8> {
+        if stem == "chunk_1.h" {
+            return b"(module chunk_1)".to_vec();
+        }
+        let words = ["local.get", "i32.add", "call", "br_if", "i64.store", "block", "end", "loop", "drop", "select"];
+        let mut seed = stem.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
+        let mut text = String::new();
+        while text.len() < 20_000 {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            text.push_str(&format!("{} {}\n", words[(seed >> 33) as usize % words.len()], (seed >> 13) % 1000));
+        }
+        text.into_bytes()
+    };
+    for stem in ["chunk_1.h", "chunk_2.h", "split_billing.h", "split_usage.h"] {
+        std::fs::write(pkg.join(format!("{stem}.wasm")), module(stem)).unwrap();
+    }
+    std::fs::write(
+        pkg.join("__wasm_split_manifest.json"),
+        r#"{"__billing_route_view_1": ["split_billing.h", "chunk_1.h"], "__usage_route_view_2": ["split_usage.h", "chunk_1.h", "chunk_2.h"]}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        pkg.join("page_packs.json"),
+        r#"{"packs": {"__billing_route_view_1": "page__billing_route_view_1.h.v3.wasmpack",
+                      "__usage_route_view_2": "page__usage_route_view_2.h.v3.wasmpack"},
+            "modules": ["chunk_1.h", "chunk_2.h", "split_billing.h", "split_usage.h"]}"#,
+    )
+    .unwrap();
+    // The usage page's whole pack, as scripts/page_packs.py writes it.
+    let stems = ["split_usage.h", "chunk_1.h", "chunk_2.h"];
+    let header = serde_json::to_vec(&stems.map(|stem| (stem, module(stem).len()))).unwrap();
+    let mut whole = (header.len() as u32).to_le_bytes().to_vec();
+    whole.extend_from_slice(&header);
+    stems.iter().for_each(|stem| whole.extend_from_slice(&module(stem)));
+    let whole_file = pkg.join("page__usage_route_view_2.h.v3.wasmpack");
+    std::fs::write(&whole_file, &whole).unwrap();
+    let root = site.path().display().to_string();
+    let app = spawn_app_with(Backend::Sqlite, &[("LEPTOS_SITE_ROOT", root.as_str())]).await;
+    // The whole pack's compressed twins are made in the background at start.
+    let twins = ["br", "gz"].map(|suffix| std::path::PathBuf::from(format!("{}.{suffix}", whole_file.display())));
+    for _ in 0..100 {
+        if twins.iter().all(|twin| twin.exists()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let raw = &app.client;
+    let usage = |query: &str| app.url(&format!("/pkg/page__usage_route_view_2.h.v3.wasmpack{query}"));
+    let brotli_decoded = |packed: &[u8]| {
+        let mut pack = Vec::new();
+        brotli::BrotliDecompress(&mut std::io::Cursor::new(packed), &mut pack).unwrap();
+        pack
+    };
+
+    // The usage page without chunk_2 (module 1: bit 0b10) is a partial pack of that module.
+    let response = raw.get(usage("?want=Ag")).header("accept-encoding", "gzip, br").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-encoding"], "br");
+    assert_eq!(response.headers()["cache-control"], "no-cache");
+    assert_eq!(response.headers()["vary"], "accept-encoding");
+    let packed = response.bytes().await.unwrap();
+    let pack = brotli_decoded(&packed);
+    assert_eq!(unpack(&pack), [("chunk_2.h".to_owned(), module("chunk_2.h"))]);
+    // Asked again (from the cache), and by a client that takes only gzip, or nothing.
+    let again = raw.get(usage("?want=Ag")).header("accept-encoding", "br").send().await.unwrap();
+    assert_eq!(again.bytes().await.unwrap(), packed);
+    let gzip = raw.get(usage("?want=Ag")).header("accept-encoding", "gzip").send().await.unwrap();
+    assert_eq!(gzip.headers()["content-encoding"], "gzip");
+    let plain = raw.get(usage("?want=Ag")).send().await.unwrap();
+    assert!(!plain.headers().contains_key("content-encoding"));
+    assert_eq!(plain.bytes().await.unwrap(), pack);
+
+    // After the billing page (chunk_1 loaded) the usage page wants modules 1 and 3 (0b1010):
+    // nearly all of its bytes, which its whole pack, at brotli's quality 11, holds in no more
+    // bytes than a partial pack would. The answer is the whole pack, chunk_1 included.
+    let response = raw.get(usage("?want=Cg")).header("accept-encoding", "br").send().await.unwrap();
+    assert_eq!(response.status(), 200);
+    let packed = response.bytes().await.unwrap();
+    assert_eq!(packed, std::fs::read(&twins[0]).unwrap(), "the whole pack's brotli twin");
+    assert_eq!(brotli_decoded(&packed), whole);
+    let static_pack = raw.get(usage("")).send().await.unwrap();
+    assert_eq!(static_pack.status(), 200);
+    assert_eq!(static_pack.bytes().await.unwrap(), whole);
+
+    // Bad input: not base64url, no module, a module of another page, a module beyond the build.
+    for (want, why) in [
+        ("C+g", "not unpadded base64url"),
+        ("AA", "asks for no module"),
+        ("", "asks for no module"),
+        ("BA", "module 2 is not one of this page's"),
+        ("AAAB", "module 16 is not one of this page's"),
+        ("CgA", "not canonical"),
+    ] {
+        let refused = raw.get(usage(&format!("?want={want}"))).send().await.unwrap();
+        assert_eq!(refused.status(), 400, "want={want}");
+        let text = refused.text().await.unwrap();
+        assert!(text.contains(why), "want={want}: {text}");
+    }
+    let unknown = raw.get(app.url("/pkg/page__nothing.h.v3.wasmpack?want=Cg")).send().await.unwrap();
+    assert_eq!(unknown.status(), 404);
+    let posted = raw.post(usage("?want=Cg")).send().await.unwrap();
+    assert_eq!(posted.status(), 405);
+    assert_eq!(posted.headers()["allow"], "GET, HEAD");
+    // A module file gone from the build is a server error, and the body says nothing of paths.
+    std::fs::remove_file(pkg.join("split_usage.h.wasm")).unwrap();
+    let broken = raw.get(usage("?want=CA")).send().await.unwrap();
+    assert_eq!(broken.status(), 500);
+    assert!(!broken.text().await.unwrap().contains("split_usage"));
+    app.stop().await;
+}
