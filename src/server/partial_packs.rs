@@ -303,6 +303,53 @@ pub async fn serve(State(packs): State<Arc<PartialPacks>>, request: Request, nex
 mod tests {
     use super::*;
 
+    /// One page of one module, `m.h`, with its split manifest and pack index under `dir/pkg`.
+    fn one_page(dir: &std::path::Path) -> PartialPacks {
+        let pkg = dir.join("pkg");
+        std::fs::create_dir_all(&pkg).unwrap();
+        std::fs::write(pkg.join("__wasm_split_manifest.json"), r#"{"__a_route_view_1": ["m.h"]}"#).unwrap();
+        std::fs::write(
+            pkg.join("page_packs.json"),
+            r#"{"packs": {"__a_route_view_1": "page__a.wasmpack"}, "modules": ["m.h"]}"#,
+        )
+        .unwrap();
+        std::fs::write(pkg.join("m.h.wasm"), b"(module)").unwrap();
+        let manifest = SplitManifest::load(dir, None).expect("a split build");
+        PartialPacks::new(Arc::new(manifest), dir, super::super::assets::cache_control(false))
+    }
+
+    #[tokio::test]
+    async fn a_request_waits_for_a_builder_then_is_answered_503() {
+        let dir = tempfile::tempdir().unwrap();
+        let packs = Arc::new(one_page(dir.path()));
+        let key = || ("page__a.wasmpack".to_owned(), vec![0], Coding::Identity);
+        let builder = packs.builders.acquire().await.unwrap();
+        let started = std::time::Instant::now();
+        let busy = packs.encoded(key()).await.expect_err("no builder is free");
+        assert!(started.elapsed() >= BUILD_WAIT);
+        assert_eq!(busy.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(busy.headers()[header::RETRY_AFTER], "1");
+        drop(builder);
+        let built = packs.encoded(key()).await.expect("built");
+        assert_eq!(&built[..4], &(r#"[["m.h",8]]"#.len() as u32).to_le_bytes());
+        assert!(built.ends_with(b"(module)"));
+        // A pack in the cache needs no builder.
+        let _builder = packs.builders.acquire().await.unwrap();
+        assert_eq!(packs.encoded(key()).await.expect("from the cache"), built);
+    }
+
+    #[test]
+    fn want_is_a_canonical_bitmap_of_the_pages_modules() {
+        let dir = tempfile::tempdir().unwrap();
+        let packs = one_page(dir.path());
+        assert_eq!(packs.wanted("page__a.wasmpack", "AQ"), Some(Ok(vec![0])));
+        assert_eq!(packs.wanted("page__a.wasmpack", "AQA"), Some(Err(BadWant::NotCanonical)));
+        assert_eq!(packs.wanted("page__a.wasmpack", "Ag"), Some(Err(BadWant::NotOfPage(1))));
+        assert_eq!(packs.wanted("page__a.wasmpack", "AA"), Some(Err(BadWant::Empty)));
+        assert_eq!(packs.wanted("page__a.wasmpack", "A"), Some(Err(BadWant::NotBase64)));
+        assert_eq!(packs.wanted("page__b.wasmpack", "AQ"), None);
+    }
+
     #[test]
     fn accept_encoding_picks_brotli_then_gzip() {
         assert_eq!(Coding::from_accept("gzip, deflate, br, zstd"), Coding::Brotli);
