@@ -29,7 +29,7 @@ for who in user admin; do
     --suppress-health-check all) > "$report" 2>&1 || status=$?
   cases=$(grep -Eo '[0-9]+ generated' "$report" | head -1 | awk '{ print $1 }' || true)
   server_errors=$(grep -c 'Server error' "$report" || true)
-  mismatches=$(grep -Eo '[0-9]+ unique failures' "$report" | awk '{ print $1 }' || true)
+  mismatches=$(grep -Eo '[0-9]+ unique failures?' "$report" | awk '{ print $1 }' || true)
   printf 'schemathesis (%s token): %s cases, %s server errors, %s failures (contract mismatches)\n' \
     "$who" "${cases:-0}" "$server_errors" "${mismatches:-0}"
   if [ "$status" -ne 0 ]; then

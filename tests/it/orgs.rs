@@ -292,6 +292,68 @@ async fn a_member_cap_holds_under_concurrency(backend: Backend) {
 }
 on_both_databases!(member_caps, a_member_cap_holds_under_concurrency);
 
+/// A hold made with `organization_id` is read, committed and released by the member who made
+/// it without naming the organisation again, and its usage bills the organisation; another
+/// user gets 404, and a member who has left gets 403 while the organisation can still release
+/// it.
+async fn a_member_reaches_their_organisation_hold_without_naming_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let admin = app.admin().await;
+    admin_plan(&app, &admin, json!({"id": "holds", "name": "Holds", "price": 0, "quotas": {"requests": 100}})).await;
+    let owner = app.customer("holder").await;
+    let org_id = create_org(&app, &owner, "Streams").await["id"].as_str().unwrap().to_owned();
+    let assign = json!({"organization_id": org_id, "plan_id": "holds"});
+    assert_eq!(app.post_json("/api/v1/admin/billing/subscriptions", &admin.token, assign).await.0, 200);
+    let email = format!("streamer-{}@example.com", uuid::Uuid::new_v4().simple());
+    let member = join(&app, &owner, &org_id, &email, "member").await;
+    let hold = json!({"metric": "requests", "amount": 30, "organization_id": org_id});
+    let (status, held) = app.post_json("/api/v1/billing/usage/reservations", &member.token, hold.clone()).await;
+    assert_eq!(status, 201, "{held}");
+    assert_eq!(
+        (held["account_id"].as_str(), held["user_id"].as_str()),
+        (Some(org_id.as_str()), Some(member.id.as_str()))
+    );
+    let path = format!("/api/v1/billing/usage/reservations/{}", held["id"].as_str().unwrap());
+
+    // The member bills their personal account, and reaches the hold all the same.
+    for query in [String::new(), format!("?user_id={}", member.id)] {
+        let (status, seen) = app.get_json(&format!("{path}{query}"), &member.token).await;
+        assert_eq!((status, seen["status"].as_str()), (200, Some("held")), "{seen}");
+    }
+    let stranger = app.customer("not-a-holder").await;
+    let (status, problem) = app.get_json(&path, &stranger.token).await;
+    assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")), "{problem}");
+    let (status, committed) = app.post_json(&format!("{path}/commit"), &member.token, json!({"amount": 20})).await;
+    assert_eq!((status, committed["status"].as_str()), (200, Some("committed")), "{committed}");
+    let rows: i64 = sqlx::query_scalar("select count(*) from billing_usage where account_id = $1 and user_id = $2")
+        .bind(&org_id)
+        .bind(&member.id)
+        .fetch_one(&app.reader().await)
+        .await
+        .unwrap();
+    assert_eq!(rows, 1, "the committed usage bills the organisation, in the member's name");
+    let (_, org_usage) = app.get_json(&format!("/api/v1/organizations/{org_id}/usage"), &owner.token).await;
+    let mine = org_usage["members"].as_array().unwrap().iter().find(|m| m["user_id"] == member.id.as_str()).unwrap();
+    assert_eq!(mine["usage"]["requests"], 20, "{org_usage}");
+
+    // A member who left cannot act in the organisation any more; the organisation can release.
+    let (status, held) = app.post_json("/api/v1/billing/usage/reservations", &member.token, hold).await;
+    assert_eq!(status, 201, "{held}");
+    let path = format!("/api/v1/billing/usage/reservations/{}", held["id"].as_str().unwrap());
+    let remove = format!("/api/v1/organizations/{org_id}/members/{}", member.id);
+    let (status, removed) = app.call(Method::DELETE, &remove, Some(&owner.token), None).await;
+    assert!(status == 200 || status == 204, "{status} {removed}");
+    let (status, problem) = app.post_json(&format!("{path}/commit"), &member.token, json!({"amount": 1})).await;
+    assert_eq!(status, 403, "{problem}");
+    let (status, problem) = app.post_json(&format!("{path}/release"), &member.token, json!({})).await;
+    assert_eq!(status, 403, "{problem}");
+    assert_eq!(switch(&app, &owner, &org_id).await.0, 200);
+    let (status, released) = app.post_json(&format!("{path}/release"), &owner.token, json!({})).await;
+    assert_eq!((status, released["status"].as_str()), (200, Some("released")), "{released}");
+    app.stop().await;
+}
+on_both_databases!(org_holds, a_member_reaches_their_organisation_hold_without_naming_it);
+
 async fn bad_organisation_requests_change_nothing(backend: Backend) {
     let app = spawn_app(backend).await;
     let owner = app.customer("strict").await;

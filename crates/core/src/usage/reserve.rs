@@ -384,27 +384,49 @@ async fn give_back(
     Ok(true)
 }
 
-/// The reservation `id` of `user`'s billing account.
+/// The reservation `id`, when `user` may see it (see [`find`]).
 ///
 /// # Errors
-/// [`Error::NotFound`] when there is none, or it belongs to another account; [`Error::Database`].
+/// [`Error::NotFound`] when there is none, or it is neither of `user`'s current account nor
+/// made by `user`; [`Error::Forbidden`] when `user` made it for an organisation they have left
+/// since; [`Error::Database`].
 pub async fn get(db: &Store, user: &UserRef, id: &str) -> Result<Reservation> {
-    let row = find(db, user, id).await?;
+    let (row, _) = find(db, user, id).await?;
     Ok(view(row, None, 0))
 }
 
-async fn find(db: &Store, user: &UserRef, id: &str) -> Result<ReservationRow> {
-    store::get(db.reader(), id)
-        .await?
-        .filter(|r| r.account_id == user.account_id)
-        .ok_or_else(|| Error::not_found(Entity::Reservation, id))
+/// The reservation `id` and the user acting in the account it holds against. A reservation is
+/// reached through `user`'s current account, or by the user who made it whichever account they
+/// bill now: a hold made with `organization_id` is committed or released without naming the
+/// organisation again, and its usage goes to the organisation under the member's caps there.
+///
+/// # Errors
+/// [`Error::NotFound`] for an unknown id or another user's reservation on another account;
+/// [`Error::Forbidden`] ([`Message::NotAMember`]) when `user` made it for an organisation they
+/// are no longer a member of; [`Error::Database`].
+async fn find(db: &Store, user: &UserRef, id: &str) -> Result<(ReservationRow, UserRef)> {
+    let not_found = || Error::not_found(Entity::Reservation, id);
+    let row = store::get(db.reader(), id).await?.ok_or_else(not_found)?;
+    if row.account_id == user.account_id {
+        return Ok((row, user.clone()));
+    }
+    if row.user_id != user.id {
+        return Err(not_found());
+    }
+    let acting = if row.account_id == user.personal_account_id {
+        UserRef { account_id: user.personal_account_id.clone(), membership: None, ..user.clone() }
+    } else {
+        crate::organizations::acting_in(db, user.clone(), &row.account_id).await?
+    };
+    Ok((row, acting))
 }
 
 /// Records the `body.amount` units actually used by reservation `id` and ends its hold, in one
 /// transaction (`POST /api/v1/billing/usage/reservations/{id}/commit`).
 ///
 /// # Errors
-/// [`Error::NotFound`] for an unknown reservation or another account's; [`Error::Conflict`]
+/// [`Error::NotFound`] for an unknown reservation or one `user` may not reach (see `find`);
+/// [`Error::Forbidden`] for one made for an organisation `user` has left; [`Error::Conflict`]
 /// (409) when it is no longer held (committed, released or expired — an expired one is marked
 /// so); [`Error::Validation`] for a bad amount or reference; [`Error::QuotaExceeded`] (429) or
 /// [`Error::InsufficientBalance`] (402) when the actual usage beyond the hold does not fit —
@@ -417,7 +439,8 @@ pub async fn commit(
     id: &str,
     body: CommitBody,
 ) -> Result<Reservation> {
-    let row = find(db, user, id).await?;
+    let (row, user) = find(db, user, id).await?;
+    let user = &user;
     let metric = row.metric;
     let event = UsageEvent {
         metric: metric.as_str().to_owned(),
@@ -463,10 +486,11 @@ pub async fn commit(
 /// (`POST /api/v1/billing/usage/reservations/{id}/release`).
 ///
 /// # Errors
-/// [`Error::NotFound`] for an unknown reservation or another account's; [`Error::Conflict`]
+/// [`Error::NotFound`] for an unknown reservation or one `user` may not reach (see `find`);
+/// [`Error::Forbidden`] for one made for an organisation `user` has left; [`Error::Conflict`]
 /// (409) when it is no longer held; [`Error::Database`].
 pub async fn release(db: &Store, now: i64, user: &UserRef, id: &str) -> Result<Reservation> {
-    let row = find(db, user, id).await?;
+    let (row, _) = find(db, user, id).await?;
     ensure_held(db, &row, now).await?;
     match submit(db, Write::Release { row: row.clone(), now }).await? {
         Written::Released => {}
