@@ -208,8 +208,7 @@ pub fn precompress_in_background(site_root: &Path) {
             if !wanted {
                 continue;
             }
-            for (suffix, compress) in
-                [("br", brotli_bytes as fn(&[u8]) -> std::io::Result<Vec<u8>>), ("gz", gzip_bytes)]
+            for (suffix, compress) in [("br", brotli_twin as fn(&[u8]) -> std::io::Result<Vec<u8>>), ("gz", gzip_twin)]
             {
                 match twin(&path, suffix, compress) {
                     Ok(Some((raw, packed))) => tracing::info!(
@@ -245,18 +244,31 @@ fn twin(
     Ok(Some((raw.len(), packed.len())))
 }
 
-fn brotli_bytes(raw: &[u8]) -> std::io::Result<Vec<u8>> {
+/// `raw` compressed with brotli at `quality` (0–11), window 4 MiB. The bundle's twins use 11,
+/// once per file; [`super::partial_packs`] 9, per request.
+pub(crate) fn brotli_bytes(raw: &[u8], quality: i32) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(raw.len() / 3);
-    let params = brotli::enc::BrotliEncoderParams { quality: 11, lgwin: 22, ..Default::default() };
+    let params = brotli::enc::BrotliEncoderParams { quality, lgwin: 22, ..Default::default() };
     brotli::BrotliCompress(&mut std::io::Cursor::new(raw), &mut out, &params)?;
     Ok(out)
 }
 
-fn gzip_bytes(raw: &[u8]) -> std::io::Result<Vec<u8>> {
+/// `raw` compressed with gzip at `level`.
+pub(crate) fn gzip_bytes(raw: &[u8], level: flate2::Compression) -> std::io::Result<Vec<u8>> {
     use std::io::Write;
-    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 3), flate2::Compression::best());
+    let mut encoder = flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 3), level);
     encoder.write_all(raw)?;
     encoder.finish()
+}
+
+/// The bundle's brotli twin: the best compression, made once per file.
+fn brotli_twin(raw: &[u8]) -> std::io::Result<Vec<u8>> {
+    brotli_bytes(raw, 11)
+}
+
+/// The bundle's gzip twin: the best compression, made once per file.
+fn gzip_twin(raw: &[u8]) -> std::io::Result<Vec<u8>> {
+    gzip_bytes(raw, flate2::Compression::best())
 }
 
 #[cfg(test)]
@@ -269,14 +281,14 @@ mod tests {
         let file = dir.join("app.js");
         let text = "console.log('tariff');\n".repeat(200);
         std::fs::write(&file, &text).unwrap();
-        let (raw, packed) = twin(&file, "br", brotli_bytes).unwrap().expect("written");
+        let (raw, packed) = twin(&file, "br", brotli_twin).unwrap().expect("written");
         assert_eq!(raw, text.len());
         assert!(packed < raw / 5, "{packed} of {raw}");
         let mut decoded = Vec::new();
         brotli::BrotliDecompress(&mut std::fs::File::open(dir.join("app.js.br")).unwrap(), &mut decoded).unwrap();
         assert_eq!(decoded, text.as_bytes());
-        assert!(twin(&file, "br", brotli_bytes).unwrap().is_none(), "an up-to-date twin is kept");
-        let (_, gz) = twin(&file, "gz", gzip_bytes).unwrap().expect("written");
+        assert!(twin(&file, "br", brotli_twin).unwrap().is_none(), "an up-to-date twin is kept");
+        let (_, gz) = twin(&file, "gz", gzip_twin).unwrap().expect("written");
         assert!(gz < raw);
         std::fs::remove_dir_all(dir).unwrap();
     }

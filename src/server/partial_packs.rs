@@ -28,7 +28,7 @@
 //! for [`BUILD_WAIT`]; in each case the split loader falls back to fetching the modules one by
 //! one. A request without `want` goes on to the static files.
 
-use super::assets::SplitManifest;
+use super::assets::{SplitManifest, brotli_bytes, gzip_bytes};
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -244,20 +244,9 @@ pub fn build(pkg: &std::path::Path, stems: &[String], numbers: &[usize]) -> std:
 }
 
 fn encode(raw: &[u8], coding: Coding) -> std::io::Result<Vec<u8>> {
-    use std::io::Write;
     match coding {
-        Coding::Brotli => {
-            let mut out = Vec::with_capacity(raw.len() / 3);
-            let params = brotli::enc::BrotliEncoderParams { quality: BROTLI_QUALITY, lgwin: 22, ..Default::default() };
-            brotli::BrotliCompress(&mut std::io::Cursor::new(raw), &mut out, &params)?;
-            Ok(out)
-        }
-        Coding::Gzip => {
-            let mut encoder =
-                flate2::write::GzEncoder::new(Vec::with_capacity(raw.len() / 3), flate2::Compression::default());
-            encoder.write_all(raw)?;
-            encoder.finish()
-        }
+        Coding::Brotli => brotli_bytes(raw, BROTLI_QUALITY),
+        Coding::Gzip => gzip_bytes(raw, flate2::Compression::default()),
         Coding::Identity => Ok(raw.to_vec()),
     }
 }
