@@ -26,6 +26,16 @@ async fn track(app: &TestApp, user: &TestUser, body: Value) -> (u16, Value) {
     app.post_json("/api/v1/billing/usage", &user.token, body).await
 }
 
+/// How many usage rows `user_id` has on the account `account_id`.
+async fn usage_rows(app: &TestApp, account_id: &str, user_id: &str) -> i64 {
+    sqlx::query_scalar("select count(*) from billing_usage where account_id = $1 and user_id = $2")
+        .bind(account_id)
+        .bind(user_id)
+        .fetch_one(&app.reader().await)
+        .await
+        .unwrap()
+}
+
 /// Invites `email`, signs the person up with it, and has them accept; returns them.
 async fn join(app: &TestApp, owner: &TestUser, org: &str, email: &str, role: &str) -> TestUser {
     let (status, invitation) = invite(app, owner, org, email, role).await;
@@ -251,12 +261,7 @@ async fn a_member_cap_holds_under_concurrency(backend: Backend) {
     let (status, body) =
         track(&app, &owner, json!({"metric": "requests", "amount": 1, "organization_id": org_id})).await;
     assert_eq!(status, 201, "{body}");
-    let rows: i64 = sqlx::query_scalar("select count(*) from billing_usage where account_id = $1 and user_id = $2")
-        .bind(&org_id)
-        .bind(&member.id)
-        .fetch_one(&app.reader().await)
-        .await
-        .unwrap();
+    let rows = usage_rows(&app, &org_id, &member.id).await;
     assert_eq!(rows, 10, "refused events left no rows");
 
     // The spending cap: 1.50 ₽ lets one 1.00 ₽ charge through, not a second.
@@ -325,12 +330,7 @@ async fn a_member_reaches_their_organisation_hold_without_naming_it(backend: Bac
     assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")), "{problem}");
     let (status, committed) = app.post_json(&format!("{path}/commit"), &member.token, json!({"amount": 20})).await;
     assert_eq!((status, committed["status"].as_str()), (200, Some("committed")), "{committed}");
-    let rows: i64 = sqlx::query_scalar("select count(*) from billing_usage where account_id = $1 and user_id = $2")
-        .bind(&org_id)
-        .bind(&member.id)
-        .fetch_one(&app.reader().await)
-        .await
-        .unwrap();
+    let rows = usage_rows(&app, &org_id, &member.id).await;
     assert_eq!(rows, 1, "the committed usage bills the organisation, in the member's name");
     let (_, org_usage) = app.get_json(&format!("/api/v1/organizations/{org_id}/usage"), &owner.token).await;
     let mine = org_usage["members"].as_array().unwrap().iter().find(|m| m["user_id"] == member.id.as_str()).unwrap();

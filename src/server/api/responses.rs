@@ -17,7 +17,9 @@ pub enum ActsForUser {
     /// Missing, malformed, unknown or revoked `Authorization: Bearer` token.
     #[response(status = 401, content_type = "application/problem+json")]
     Unauthorized(Problem),
-    /// A user-scope token named another user in `user_id` (only service tokens act for others).
+    /// A user-scope token named another user in `user_id` (only service tokens act for others),
+    /// or the user is not a member of the organisation the request bills (`organization_id`, or
+    /// the one a reservation was made for).
     #[response(status = 403, content_type = "application/problem+json")]
     Forbidden(Problem),
 }
