@@ -245,7 +245,7 @@ fn twin(
 }
 
 /// `raw` compressed with brotli at `quality` (0–11), window 4 MiB. The bundle's twins use 11,
-/// once per file; [`super::partial_packs`] 9, per request.
+/// once per file; [`super::partial_packs`] 9, once per set of modules asked for (then cached).
 pub(crate) fn brotli_bytes(raw: &[u8], quality: i32) -> std::io::Result<Vec<u8>> {
     let mut out = Vec::with_capacity(raw.len() / 3);
     let params = brotli::enc::BrotliEncoderParams { quality, lgwin: 22, ..Default::default() };

@@ -328,6 +328,10 @@ async fn a_member_reaches_their_organisation_hold_without_naming_it(backend: Bac
     let stranger = app.customer("not-a-holder").await;
     let (status, problem) = app.get_json(&path, &stranger.token).await;
     assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")), "{problem}");
+    // The commit bills the organisation under the member's cap there (25 requests).
+    let member_path = format!("/api/v1/organizations/{org_id}/members/{}", member.id);
+    let cap = json!({"caps": {"requests": 25}});
+    assert_eq!(app.call(Method::PATCH, &member_path, Some(&owner.token), Some(cap)).await.0, 200);
     let (status, committed) = app.post_json(&format!("{path}/commit"), &member.token, json!({"amount": 20})).await;
     assert_eq!((status, committed["status"].as_str()), (200, Some("committed")), "{committed}");
     let rows = usage_rows(&app, &org_id, &member.id).await;
@@ -335,21 +339,39 @@ async fn a_member_reaches_their_organisation_hold_without_naming_it(backend: Bac
     let (_, org_usage) = app.get_json(&format!("/api/v1/organizations/{org_id}/usage"), &owner.token).await;
     let mine = org_usage["members"].as_array().unwrap().iter().find(|m| m["user_id"] == member.id.as_str()).unwrap();
     assert_eq!(mine["usage"]["requests"], 20, "{org_usage}");
-
-    // A member who left cannot act in the organisation any more; the organisation can release.
     let (status, held) = app.post_json("/api/v1/billing/usage/reservations", &member.token, hold).await;
     assert_eq!(status, 201, "{held}");
     let path = format!("/api/v1/billing/usage/reservations/{}", held["id"].as_str().unwrap());
-    let remove = format!("/api/v1/organizations/{org_id}/members/{}", member.id);
-    let (status, removed) = app.call(Method::DELETE, &remove, Some(&owner.token), None).await;
-    assert!(status == 200 || status == 204, "{status} {removed}");
+    let (status, refused) = app.post_json(&format!("{path}/commit"), &member.token, json!({"amount": 10})).await;
+    assert_eq!((status, refused["code"].as_str()), (429, Some("member_cap_exceeded")), "{refused}");
+    assert_eq!(app.get_json(&path, &member.token).await.1["status"], "held", "a refused commit keeps the hold");
+
+    // A member who has left cannot commit in the organisation any more, but may release.
+    let (status, _) = app.call(Method::DELETE, &member_path, Some(&owner.token), None).await;
+    assert_eq!(status, 204);
     let (status, problem) = app.post_json(&format!("{path}/commit"), &member.token, json!({"amount": 1})).await;
-    assert_eq!(status, 403, "{problem}");
-    let (status, problem) = app.post_json(&format!("{path}/release"), &member.token, json!({})).await;
-    assert_eq!(status, 403, "{problem}");
-    assert_eq!(switch(&app, &owner, &org_id).await.0, 200);
-    let (status, released) = app.post_json(&format!("{path}/release"), &owner.token, json!({})).await;
+    assert_eq!((status, problem["code"].as_str()), (403, Some("forbidden")), "{problem}");
+    let (status, released) = app.post_json(&format!("{path}/release"), &member.token, json!({})).await;
     assert_eq!((status, released["status"].as_str()), (200, Some("released")), "{released}");
+    assert_eq!(
+        usage_rows(&app, &org_id, &member.id).await,
+        1,
+        "neither the refused nor the forbidden commit left a row"
+    );
+
+    // A hold on the personal account, committed after switching to the organisation, stays personal.
+    let assign = json!({"user_id": owner.id, "plan_id": "holds"});
+    assert_eq!(app.post_json("/api/v1/admin/billing/subscriptions", &admin.token, assign).await.0, 200);
+    let (status, held) = app
+        .post_json("/api/v1/billing/usage/reservations", &owner.token, json!({"metric": "requests", "amount": 5}))
+        .await;
+    assert_eq!((status, held["account_id"].as_str()), (201, Some(owner.account_id.as_str())), "{held}");
+    assert_eq!(switch(&app, &owner, &org_id).await.0, 200);
+    let path = format!("/api/v1/billing/usage/reservations/{}", held["id"].as_str().unwrap());
+    let (status, committed) = app.post_json(&format!("{path}/commit"), &owner.token, json!({"amount": 4})).await;
+    assert_eq!(status, 200, "{committed}");
+    assert_eq!(usage_rows(&app, &owner.account_id, &owner.id).await, 1);
+    assert_eq!(usage_rows(&app, &org_id, &owner.id).await, 0);
     app.stop().await;
 }
 on_both_databases!(org_holds, a_member_reaches_their_organisation_hold_without_naming_it);

@@ -33,12 +33,13 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(held)))
 }
 
-/// `GET /api/v1/billing/usage/reservations/{id}`: one reservation of the caller's account.
+/// `GET /api/v1/billing/usage/reservations/{id}`: one reservation of the caller's current
+/// account, or one the caller made (on whichever account it holds against).
 #[utoipa::path(
     get, path = "/api/v1/billing/usage/reservations/{id}", tag = "usage",
     params(("id" = String, Path, description = "Reservation id"), ForUser),
     responses((status = 200, body = Reservation),
-        (status = 404, description = "No such reservation on this account", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such reservation, or not one of the caller's account nor made by the caller", body = Problem, content_type = "application/problem+json"),
         ActsForUser)
 )]
 pub async fn get(
@@ -55,7 +56,7 @@ pub async fn get(
     post, path = "/api/v1/billing/usage/reservations/{id}/commit", tag = "usage", request_body = CommitBody,
     params(("id" = String, Path, description = "Reservation id"), ForUser),
     responses((status = 200, description = "Committed: the usage is recorded and the hold ended", body = Reservation),
-        (status = 404, description = "No such reservation on this account", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such reservation, or not one of the caller's account nor made by the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not held any more (committed, released or expired)", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "The usage beyond the hold cannot be paid; nothing changed", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "The usage beyond the hold does not fit the quota; nothing changed", body = Problem, content_type = "application/problem+json"),
@@ -76,7 +77,7 @@ pub async fn commit(
     post, path = "/api/v1/billing/usage/reservations/{id}/release", tag = "usage",
     params(("id" = String, Path, description = "Reservation id"), ForUser),
     responses((status = 200, description = "Released", body = Reservation),
-        (status = 404, description = "No such reservation on this account", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such reservation, or not one of the caller's account nor made by the caller", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not held any more (committed, released or expired)", body = Problem, content_type = "application/problem+json"),
         ActsForUser)
 )]

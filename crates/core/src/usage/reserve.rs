@@ -384,41 +384,43 @@ async fn give_back(
     Ok(true)
 }
 
-/// The reservation `id`, when `user` may see it (see [`find`]).
+/// The reservation `id`, when `user` may reach it (see `find`).
 ///
 /// # Errors
 /// [`Error::NotFound`] when there is none, or it is neither of `user`'s current account nor
-/// made by `user`; [`Error::Forbidden`] when `user` made it for an organisation they have left
-/// since; [`Error::Database`].
+/// made by `user`; [`Error::Database`].
 pub async fn get(db: &Store, user: &UserRef, id: &str) -> Result<Reservation> {
-    let (row, _) = find(db, user, id).await?;
-    Ok(view(row, None, 0))
+    Ok(view(find(db, user, id).await?, None, 0))
 }
 
-/// The reservation `id` and the user acting in the account it holds against. A reservation is
-/// reached through `user`'s current account, or by the user who made it whichever account they
-/// bill now: a hold made with `organization_id` is committed or released without naming the
-/// organisation again, and its usage goes to the organisation under the member's caps there.
+/// The reservation `id`, reached through `user`'s current account, or by the user who made it
+/// whichever account they bill now: a hold made with `organization_id` is read, committed or
+/// released without naming the organisation again.
 ///
 /// # Errors
 /// [`Error::NotFound`] for an unknown id or another user's reservation on another account;
+/// [`Error::Database`].
+async fn find(db: &Store, user: &UserRef, id: &str) -> Result<ReservationRow> {
+    store::get(db.reader(), id)
+        .await?
+        .filter(|r| r.account_id == user.account_id || r.user_id == user.id)
+        .ok_or_else(|| Error::not_found(Entity::Reservation, id))
+}
+
+/// `user` acting in the account `row` holds against, for its commit: the usage goes there, under
+/// the member's role and caps when it is an organisation.
+///
+/// # Errors
 /// [`Error::Forbidden`] ([`Message::NotAMember`]) when `user` made it for an organisation they
 /// are no longer a member of; [`Error::Database`].
-async fn find(db: &Store, user: &UserRef, id: &str) -> Result<(ReservationRow, UserRef)> {
-    let not_found = || Error::not_found(Entity::Reservation, id);
-    let row = store::get(db.reader(), id).await?.ok_or_else(not_found)?;
+async fn acting_for(db: &Store, user: &UserRef, row: &ReservationRow) -> Result<UserRef> {
     if row.account_id == user.account_id {
-        return Ok((row, user.clone()));
-    }
-    if row.user_id != user.id {
-        return Err(not_found());
-    }
-    let acting = if row.account_id == user.personal_account_id {
-        UserRef { account_id: user.personal_account_id.clone(), membership: None, ..user.clone() }
+        Ok(user.clone())
+    } else if row.account_id == user.personal_account_id {
+        Ok(UserRef::personal(user.id.clone(), user.personal_account_id.clone(), user.email.clone(), user.is_admin))
     } else {
-        crate::organizations::acting_in(db, user.clone(), &row.account_id).await?
-    };
-    Ok((row, acting))
+        crate::organizations::acting_in(db, user.clone(), &row.account_id).await
+    }
 }
 
 /// Records the `body.amount` units actually used by reservation `id` and ends its hold, in one
@@ -426,11 +428,12 @@ async fn find(db: &Store, user: &UserRef, id: &str) -> Result<(ReservationRow, U
 ///
 /// # Errors
 /// [`Error::NotFound`] for an unknown reservation or one `user` may not reach (see `find`);
-/// [`Error::Forbidden`] for one made for an organisation `user` has left; [`Error::Conflict`]
-/// (409) when it is no longer held (committed, released or expired — an expired one is marked
-/// so); [`Error::Validation`] for a bad amount or reference; [`Error::QuotaExceeded`] (429) or
+/// [`Error::Forbidden`] for one made for an organisation `user` has left, or under the `deny`
+/// policy; [`Error::Conflict`] (409) when it is no longer held (committed, released or expired —
+/// an expired one is marked so); [`Error::Validation`] for a bad amount or reference;
+/// [`Error::QuotaExceeded`] or [`Error::MemberCapExceeded`] (429) or
 /// [`Error::InsufficientBalance`] (402) when the actual usage beyond the hold does not fit —
-/// nothing changes and the hold stays; [`Error::Database`].
+/// nothing changes and the hold stays; [`Error::SubscriptionPaused`]; [`Error::Database`].
 pub async fn commit(
     db: &Store,
     now: i64,
@@ -439,8 +442,8 @@ pub async fn commit(
     id: &str,
     body: CommitBody,
 ) -> Result<Reservation> {
-    let (row, user) = find(db, user, id).await?;
-    let user = &user;
+    let row = find(db, user, id).await?;
+    let user = &acting_for(db, user, &row).await?;
     let metric = row.metric;
     let event = UsageEvent {
         metric: metric.as_str().to_owned(),
@@ -486,11 +489,11 @@ pub async fn commit(
 /// (`POST /api/v1/billing/usage/reservations/{id}/release`).
 ///
 /// # Errors
-/// [`Error::NotFound`] for an unknown reservation or one `user` may not reach (see `find`);
-/// [`Error::Forbidden`] for one made for an organisation `user` has left; [`Error::Conflict`]
-/// (409) when it is no longer held; [`Error::Database`].
+/// [`Error::NotFound`] for an unknown reservation or one `user` may not reach (see `find`; the
+/// user who made it may release it after leaving its organisation); [`Error::Conflict`] (409)
+/// when it is no longer held; [`Error::Database`].
 pub async fn release(db: &Store, now: i64, user: &UserRef, id: &str) -> Result<Reservation> {
-    let (row, _) = find(db, user, id).await?;
+    let row = find(db, user, id).await?;
     ensure_held(db, &row, now).await?;
     match submit(db, Write::Release { row: row.clone(), now }).await? {
         Written::Released => {}
