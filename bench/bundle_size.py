@@ -95,7 +95,11 @@ if manifest_path:
                 if split == first or split not in packs:
                     continue
                 missing = [m for m in modules if m not in had]
-                data = b"".join(open(os.path.join(pkg, m + ".wasm"), "rb").read() for m in missing)
+                # The pack format the server builds: a u32 (little-endian) header length, the
+                # JSON header [[stem, bytes], ...], then the modules.
+                bodies = [open(os.path.join(pkg, m + ".wasm"), "rb").read() for m in missing]
+                header = json.dumps([[m, len(b)] for m, b in zip(missing, bodies)], separators=(",", ":")).encode()
+                data = len(header).to_bytes(4, "little") + header + b"".join(bodies) if missing else b""
                 whole = brotli_size(os.path.join(pkg, packs[split]))
                 # The server answers with the whole pack when that is no larger.
                 partial = min(brotli_bytes(data, 9), whole) if data else 0

@@ -94,8 +94,9 @@ pub struct PartialPacks {
     cache_control: HeaderValue,
     /// (pack file, module numbers, coding) → the encoded pack.
     cache: moka::sync::Cache<(String, Vec<usize>, Coding), Bytes>,
-    /// One permit per pack being built ([`BUILDERS`]).
-    builders: tokio::sync::Semaphore,
+    /// One permit per pack being built ([`BUILDERS`]), held by the build itself: a client that
+    /// hangs up does not free it while its build still runs.
+    builders: Arc<tokio::sync::Semaphore>,
 }
 
 impl std::fmt::Debug for PartialPacks {
@@ -138,7 +139,7 @@ impl PartialPacks {
             pkg: site_root.join("pkg"),
             cache_control,
             cache,
-            builders: tokio::sync::Semaphore::new(BUILDERS),
+            builders: Arc::new(tokio::sync::Semaphore::new(BUILDERS)),
         }
     }
 
@@ -177,7 +178,7 @@ impl PartialPacks {
         if let Some(bytes) = self.cache.get(&key) {
             return Ok(bytes);
         }
-        let Ok(Ok(_permit)) = tokio::time::timeout(BUILD_WAIT, self.builders.acquire()).await else {
+        let Ok(Ok(permit)) = tokio::time::timeout(BUILD_WAIT, self.builders.clone().acquire_owned()).await else {
             metrics::counter!("tariff_partial_packs_busy_total").increment(1);
             let mut busy = (StatusCode::SERVICE_UNAVAILABLE, "the page packs' builders are busy").into_response();
             busy.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
@@ -186,6 +187,7 @@ impl PartialPacks {
         let packs = self.clone();
         let file = key.0.clone();
         let built = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
             packs.cache.try_get_with_by_ref(&key, || -> std::io::Result<Bytes> {
                 let pack = encode(&build(&packs.pkg, packs.manifest.stems(), &key.1)?, key.2)?;
                 // Most of a page's modules compress better in the whole pack, at brotli's

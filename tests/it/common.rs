@@ -179,6 +179,15 @@ impl TestApp {
         self.db.reader().await
     }
 
+    /// The one number `sql` selects (a `count(*)`, say), with `binds` bound in order.
+    pub async fn scalar(&self, sql: &str, binds: &[&str]) -> i64 {
+        let mut query = sqlx::query_scalar(sql);
+        for bind in binds {
+            query = query.bind(*bind);
+        }
+        query.fetch_one(&self.reader().await).await.unwrap()
+    }
+
     /// The YooKassa client, talking to the server's sandbox over HTTP (needs the default
     /// `YOOKASSA_SECRET_KEY` or `secret`).
     pub fn yookassa_with(&self, secret: &str) -> tariff_yookassa::Client {

@@ -20,10 +20,6 @@ async fn plan_for(app: &TestApp, admin: &TestUser, user: &TestUser, id: &str, ex
     assert_eq!(status, 200, "{answer}");
 }
 
-async fn count(app: &TestApp, sql: &str, account_id: &str) -> i64 {
-    sqlx::query_scalar(sql).bind(account_id).fetch_one(&app.reader().await).await.unwrap()
-}
-
 /// For each `(token, prefix)` of `accounts` at once, `clients` concurrent clients each consume one
 /// request under `per_client` event ids in turn; clients come in pairs that send the same ids
 /// (`{prefix}-c{pair}-n{n}`) at the same time. Returns every (index into `accounts`, event id,
@@ -87,7 +83,7 @@ async fn group_commit_counts_each_event_once_and_holds_every_quota(backend: Back
         assert_eq!(created + duplicates + refused, 80, "only 201, 200 and 429 answers");
         // 40 distinct ids per account, and a quota of 40: every id is recorded once.
         assert_eq!(created, 40, "account {u}: each event counted once, the quota exactly");
-        let rows = count(&app, "select count(*) from billing_usage where account_id = $1", &user.account_id).await;
+        let rows = app.scalar("select count(*) from billing_usage where account_id = $1", &[&user.account_id]).await;
         assert_eq!(rows, 40);
         let (_, usage) = app.get_json("/api/v1/billing/usage/requests", &user.token).await;
         assert_eq!(usage["current_usage"], 40, "{usage}");
@@ -111,7 +107,7 @@ async fn group_commit_counts_each_event_once_and_holds_every_quota(backend: Back
         assert!(statuses == &[200, 201] || statuses == &[429, 429], "event {event_id}: {statuses:?}");
     }
     assert_eq!(by_event.values().filter(|s| s.contains(&201)).count(), 10, "{by_event:?}");
-    assert_eq!(count(&app, "select count(*) from billing_usage where account_id = $1", &tight.account_id).await, 10);
+    assert_eq!(app.scalar("select count(*) from billing_usage where account_id = $1", &[&tight.account_id]).await, 10);
 
     // Past the quota: 429 with the quota's code, nothing recorded.
     let (status, problem) =
@@ -226,7 +222,7 @@ async fn groups_sharing_event_ids_insert_them_in_one_order() {
     let placed = b.await.unwrap().expect("B waited for A and was not aborted");
     assert_eq!(placed.eligible.len(), 2);
     assert!(placed.inserted.is_empty(), "both of B's events were A's already: {:?}", placed.inserted);
-    let rows = count(&app, "select count(*) from billing_usage where account_id = $1", &user.account_id).await;
+    let rows = app.scalar("select count(*) from billing_usage where account_id = $1", &[&user.account_id]).await;
     assert_eq!(rows, 2);
     app.stop().await;
 }
@@ -400,7 +396,7 @@ async fn reservations_hold_the_quota_atomically(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(reserved, 0, "no hold is left on the counter");
-    let rows = count(&app, "select count(*) from billing_usage where account_id = $1", &user.account_id).await;
+    let rows = app.scalar("select count(*) from billing_usage where account_id = $1", &[&user.account_id]).await;
     assert_eq!(rows, 2, "one usage row per commit");
 
     // Bad input changes nothing: 422 for amounts and TTLs, 404 for metrics and strangers.
@@ -472,12 +468,12 @@ async fn reservations_hold_the_balance_beyond_the_quota(backend: Backend) {
     assert_eq!(status, 200, "{body}");
     let (_, balance) = app.get_json("/api/v1/billing/balance", &user.token).await;
     assert_eq!(balance["balance"], 8.0, "{balance}");
-    let ledger: i64 = count(
-        &app,
-        "select cast(sum(delta_micros) as bigint) from billing_balance_entry where account_id = $1",
-        &user.account_id,
-    )
-    .await;
+    let ledger = app
+        .scalar(
+            "select cast(sum(delta_micros) as bigint) from billing_balance_entry where account_id = $1",
+            &[&user.account_id],
+        )
+        .await;
     assert_eq!(ledger, 800_000_000, "the ledger sums to the balance (micro-kopecks)");
     app.stop().await;
 }
@@ -524,7 +520,7 @@ async fn reservation_writes_in_one_group_fail_alone(backend: Backend) {
     let counter = |column: &'static str| {
         let sql = format!("select {column} from billing_usage_counter where account_id = $1");
         let (app, account) = (&app, user.account_id.clone());
-        async move { count(app, &sql, &account).await }
+        async move { app.scalar(&sql, &[&account]).await }
     };
     assert_eq!((counter("used").await, counter("reserved").await), (200, 200), "only the two holds count");
     let (_, balance) = app.get_json("/api/v1/billing/balance", &user.token).await;
@@ -629,11 +625,11 @@ async fn reservation_database_errors_leave_the_group_alone(backend: Backend) {
     let counter = |column: &str| format!("select {column} from billing_usage_counter where account_id = $1");
     let account = user.account_id.as_str();
     assert_eq!(
-        (count(&app, &counter("used"), account).await, count(&app, &counter("reserved"), account).await),
+        (app.scalar(&counter("used"), &[account]).await, app.scalar(&counter("reserved"), &[account]).await),
         (80, 80)
     );
     let held = "select count(*) from billing_usage_reservation where account_id = $1";
-    assert_eq!(count(&app, held, account).await, 8);
+    assert_eq!(app.scalar(held, &[account]).await, 8);
     // Each failing hold was sent back from its group once (other tests' writes may add to it).
     let after = scrape(&app).await;
     let labels = [("reason", "database_error")];

@@ -28,12 +28,8 @@ async fn track(app: &TestApp, user: &TestUser, body: Value) -> (u16, Value) {
 
 /// How many usage rows `user_id` has on the account `account_id`.
 async fn usage_rows(app: &TestApp, account_id: &str, user_id: &str) -> i64 {
-    sqlx::query_scalar("select count(*) from billing_usage where account_id = $1 and user_id = $2")
-        .bind(account_id)
-        .bind(user_id)
-        .fetch_one(&app.reader().await)
+    app.scalar("select count(*) from billing_usage where account_id = $1 and user_id = $2", &[account_id, user_id])
         .await
-        .unwrap()
 }
 
 /// Invites `email`, signs the person up with it, and has them accept; returns them.
@@ -184,11 +180,8 @@ async fn a_team_shares_one_plan_pool_and_balance(backend: Backend) {
     assert_eq!(me["account_id"], member.account_id.as_str());
     let (status, body) = track(&app, &member, json!({"metric": "requests", "amount": 1})).await;
     assert_eq!(status, 201, "usage goes to the personal account now: {body}");
-    let personal_rows: i64 = sqlx::query_scalar("select count(*) from billing_usage where account_id = $1")
-        .bind(&member.account_id)
-        .fetch_one(&app.reader().await)
-        .await
-        .unwrap();
+    let personal_rows =
+        app.scalar("select count(*) from billing_usage where account_id = $1", &[&member.account_id]).await;
     assert_eq!(personal_rows, 1);
     let (_, by_member) = app.get_json(&format!("/api/v1/organizations/{org_id}/usage"), &owner.token).await;
     let former = by_member["members"].as_array().unwrap().iter().find(|m| m["user_id"] == member.id.as_str()).unwrap();
@@ -298,9 +291,9 @@ async fn a_member_cap_holds_under_concurrency(backend: Backend) {
 on_both_databases!(member_caps, a_member_cap_holds_under_concurrency);
 
 /// A hold made with `organization_id` is read, committed and released by the member who made
-/// it without naming the organisation again, and its usage bills the organisation; another
-/// user gets 404, and a member who has left gets 403 while the organisation can still release
-/// it.
+/// it without naming the organisation again, and its usage bills the organisation under the
+/// member's cap; another user gets 404; a member who has left gets 403 on a commit, 409 once the
+/// hold has ended, and may still release it.
 async fn a_member_reaches_their_organisation_hold_without_naming_it(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin().await;
@@ -353,6 +346,8 @@ async fn a_member_reaches_their_organisation_hold_without_naming_it(backend: Bac
     assert_eq!((status, problem["code"].as_str()), (403, Some("forbidden")), "{problem}");
     let (status, released) = app.post_json(&format!("{path}/release"), &member.token, json!({})).await;
     assert_eq!((status, released["status"].as_str()), (200, Some("released")), "{released}");
+    let (status, problem) = app.post_json(&format!("{path}/commit"), &member.token, json!({"amount": 1})).await;
+    assert_eq!((status, problem["code"].as_str()), (409, Some("conflict")), "an ended hold is 409 first: {problem}");
     assert_eq!(
         usage_rows(&app, &org_id, &member.id).await,
         1,

@@ -417,7 +417,7 @@ async fn acting_for(db: &Store, user: &UserRef, row: &ReservationRow) -> Result<
     if row.account_id == user.account_id {
         Ok(user.clone())
     } else if row.account_id == user.personal_account_id {
-        Ok(UserRef::personal(user.id.clone(), user.personal_account_id.clone(), user.email.clone(), user.is_admin))
+        Ok(UserRef { account_id: user.personal_account_id.clone(), membership: None, ..user.clone() })
     } else {
         crate::organizations::acting_in(db, user.clone(), &row.account_id).await
     }
@@ -443,7 +443,6 @@ pub async fn commit(
     body: CommitBody,
 ) -> Result<Reservation> {
     let row = find(db, user, id).await?;
-    let user = &acting_for(db, user, &row).await?;
     let metric = row.metric;
     let event = UsageEvent {
         metric: metric.as_str().to_owned(),
@@ -460,6 +459,7 @@ pub async fn commit(
         return Err(Error::Validation(errors));
     }
     ensure_held(db, &row, now).await?;
+    let user = &acting_for(db, user, &row).await?;
     let (a, _) = standing_for_write(db, now, policy, &user.account_id, metric).await?;
     let usage = usage_row(user, metric, &a, event, now);
     let usage_id = usage.id.clone();
