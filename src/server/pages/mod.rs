@@ -136,15 +136,21 @@ pub async fn session() -> Result<tower_sessions::Session, UiError> {
     })
 }
 
-/// A session store failure as the page shows it (the detail is logged).
 /// An amount as people type it into a form (`1 250,50`) in the form the money parser reads
 /// (`1250.50`): spaces (also no-break ones) go, a decimal comma becomes a point.
 pub fn decimal_input(text: &str) -> String {
     text.chars().filter(|c| !c.is_whitespace()).map(|c| if c == ',' { '.' } else { c }).collect()
 }
 
+/// A session store failure as the page shows it: the detail is logged, and a server function
+/// call answers 503 with `Retry-After: 1` (the store is the database, which was busy or
+/// unreachable; a plain form post shows the message on the page).
 pub fn session_failed(e: tower_sessions::session::Error) -> UiError {
     tracing::error!(error = %e, "the session store failed");
+    set_status(StatusCode::SERVICE_UNAVAILABLE);
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+    }
     UiError::Message(say(&Message::ServerError))
 }
 

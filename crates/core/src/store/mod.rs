@@ -169,9 +169,18 @@ impl std::fmt::Debug for Local {
 
 /// A write transaction (see [`Store::begin_write`]): the store's write functions take it, reads
 /// may use [`WriteTx::conn`]. Finish with [`WriteTx::commit`]; dropping it rolls back.
+///
+/// On SQLite it holds this process's writer slot until the database's write lock is free again:
+/// a transaction dropped unfinished (a request whose client hung up mid-write) is rolled back in
+/// a task that keeps the slot until the rollback has run, and a commit keeps it until the commit
+/// has run even when its caller stops waiting. Otherwise the next writer's `BEGIN IMMEDIATE`
+/// would meet a lock still held by a statement that was running when its caller went away, and
+/// wait for it in SQLite's busy handler, failing with "database is locked" after the 5 s busy
+/// timeout if the statement was slow (a write stalled on the disk).
 pub struct WriteTx {
-    tx: sqlx::Transaction<'static, sqlx::Any>,
-    _writer: Option<tokio::sync::OwnedMutexGuard<()>>,
+    /// `None` only once the transaction has ended (commit, rollback, drop).
+    tx: Option<sqlx::Transaction<'static, sqlx::Any>>,
+    writer: Option<tokio::sync::OwnedMutexGuard<()>>,
     local: Arc<Local>,
     /// Set by writes that change who a token acts for (tokens, memberships, the billed account):
     /// the commit empties the principal cache.
@@ -193,7 +202,7 @@ pub(crate) struct Savepoint {
 impl WriteTx {
     /// The transaction's connection, as an executor for reads inside the transaction.
     pub fn conn(&mut self) -> &mut sqlx::AnyConnection {
-        &mut self.tx
+        self.tx.as_mut().expect("a write transaction is open until it ends")
     }
 
     /// Marks the transaction as changing what a token's principal is (see [`Local::principals`]).
@@ -256,26 +265,64 @@ impl WriteTx {
         self.conn().execute("release savepoint grouped_write").await.map(|_| ())
     }
 
-    /// Commits, then lets the next writer in.
-    pub async fn commit(self) -> Result<(), sqlx::Error> {
-        let WriteTx { tx, _writer, local, principals_changed, plans_changed, after_commit, .. } = self;
-        tx.commit().await?;
-        drop(_writer);
-        if principals_changed {
-            local.principals.invalidate_all();
+    /// Commits, then lets the next writer in (on SQLite the commit runs to its end in its own
+    /// task, holding the writer slot, even if the caller stops waiting).
+    ///
+    /// # Errors
+    /// The database error of the commit; [`sqlx::Error::WorkerCrashed`] if the commit's task
+    /// panicked.
+    pub async fn commit(mut self) -> Result<(), sqlx::Error> {
+        let tx = self.tx.take().expect("a write transaction is open until it ends");
+        match self.writer.take() {
+            Some(writer) => tokio::spawn(async move {
+                let committed = tx.commit().await;
+                drop(writer);
+                committed
+            })
+            .await
+            .map_err(|_| sqlx::Error::WorkerCrashed)??,
+            None => tx.commit().await?,
         }
-        if plans_changed {
-            local.plan_limits.invalidate_all();
+        if self.principals_changed {
+            self.local.principals.invalidate_all();
         }
-        for f in after_commit {
+        if self.plans_changed {
+            self.local.plan_limits.invalidate_all();
+        }
+        for f in std::mem::take(&mut self.after_commit) {
             f();
         }
         Ok(())
     }
 
     /// Rolls back, then lets the next writer in.
-    pub async fn rollback(self) -> Result<(), sqlx::Error> {
-        self.tx.rollback().await
+    ///
+    /// # Errors
+    /// The database error of the rollback.
+    pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
+        let tx = self.tx.take().expect("a write transaction is open until it ends");
+        let rolled_back = tx.rollback().await;
+        drop(self.writer.take());
+        rolled_back
+    }
+}
+
+impl Drop for WriteTx {
+    /// A transaction dropped unfinished: sqlx queues its rollback behind whatever its connection
+    /// is still running; on SQLite a task awaits that rollback before it frees the writer slot.
+    fn drop(&mut self) {
+        let Some(tx) = self.tx.take() else { return };
+        match (self.writer.take(), tokio::runtime::Handle::try_current()) {
+            (Some(writer), Ok(runtime)) => {
+                runtime.spawn(async move {
+                    if let Err(e) = tx.rollback().await {
+                        tracing::warn!(target: crate::LOG_TARGET, error = %e, "rolling back an abandoned write transaction failed");
+                    }
+                    drop(writer);
+                });
+            }
+            _ => drop(tx),
+        }
     }
 }
 
@@ -373,21 +420,29 @@ impl Store {
     pub async fn begin_write(&self) -> Result<WriteTx, sqlx::Error> {
         match self.dialect {
             Dialect::Sqlite => {
-                let guard = self.sqlite_writer.clone().lock_owned().await;
-                let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-                Ok(WriteTx {
-                    tx,
-                    _writer: Some(guard),
-                    local: self.local.clone(),
-                    principals_changed: false,
-                    plans_changed: false,
-                    after_commit: Vec::new(),
-                    dialect: self.dialect,
+                let writer = self.sqlite_writer.clone().lock_owned().await;
+                // Begun in a task of its own, so that a caller who stops waiting cannot free the
+                // writer slot while `BEGIN IMMEDIATE` runs: the task's transaction is then dropped,
+                // and its rollback keeps the slot (see [`WriteTx`]).
+                let (pool, local, dialect) = (self.pool.clone(), self.local.clone(), self.dialect);
+                tokio::spawn(async move {
+                    let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                    Ok(WriteTx {
+                        tx: Some(tx),
+                        writer: Some(writer),
+                        local,
+                        principals_changed: false,
+                        plans_changed: false,
+                        after_commit: Vec::new(),
+                        dialect,
+                    })
                 })
+                .await
+                .map_err(|_| sqlx::Error::WorkerCrashed)?
             }
             Dialect::Postgres => Ok(WriteTx {
-                tx: self.pool.begin().await?,
-                _writer: None,
+                tx: Some(self.pool.begin().await?),
+                writer: None,
                 local: self.local.clone(),
                 principals_changed: false,
                 plans_changed: false,
@@ -726,6 +781,40 @@ pub(crate) fn into_database_error(e: crate::Error) -> sqlx::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A writer whose caller went away in the middle of a slow statement keeps the writer slot
+    /// until its transaction has rolled back: the next writer waits for the slot, and never for
+    /// SQLite's lock. The pool's connections get a 100 ms busy timeout here, so a next writer
+    /// let in early would fail with "database is locked" while the abandoned statement (about a
+    /// second of counting) still holds the lock.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn an_abandoned_sqlite_writer_keeps_the_slot_until_it_has_rolled_back() {
+        let dir = std::env::temp_dir().join(format!("tariff-abandoned-{}", uuid::Uuid::now_v7()));
+        let store = Store::connect(&format!("sqlite://{}?mode=rwc", dir.join("w.db").display()), 2).await.unwrap();
+        store.pool.execute("create table t (n integer)").await.unwrap();
+        let (mut a, mut b) = (store.pool.acquire().await.unwrap(), store.pool.acquire().await.unwrap());
+        a.execute("pragma busy_timeout = 100").await.unwrap();
+        b.execute("pragma busy_timeout = 100").await.unwrap();
+        drop((a, b));
+        let slow = "with recursive c(x) as (select 1 union all select x + 1 from c where x < 20000000) \
+                    select count(*) from c";
+        let writer = async {
+            let mut tx = store.begin_write().await.unwrap();
+            tx.conn().execute("insert into t values (1)").await.unwrap();
+            let _: i64 = sqlx::query_scalar(slow).fetch_one(tx.conn()).await.unwrap();
+            tx.commit().await.unwrap();
+        };
+        // Abandoned 100 ms in, inside the slow statement.
+        assert!(tokio::time::timeout(Duration::from_millis(100), writer).await.is_err(), "the statement is slow");
+        let mut next = store.begin_write().await.expect("the next writer waits for the slot, not for the lock");
+        next.conn().execute("insert into t values (2)").await.unwrap();
+        next.commit().await.unwrap();
+        let ones: i64 = sqlx::query_scalar("select count(*) from t where n = 1").fetch_one(&store.pool).await.unwrap();
+        let twos: i64 = sqlx::query_scalar("select count(*) from t where n = 2").fetch_one(&store.pool).await.unwrap();
+        store.close().await;
+        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!((ones, twos), (0, 1), "the abandoned writer's insert rolled back, the next one's committed");
+    }
 
     /// What is written reaches the database file within a few background checkpoints, long
     /// before SQLite's own checkpoint at 1,000 pages of log would copy it (the connections stay
