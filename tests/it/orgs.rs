@@ -339,6 +339,18 @@ async fn a_member_reaches_their_organisation_hold_without_naming_it(backend: Bac
     assert_eq!((status, refused["code"].as_str()), (429, Some("member_cap_exceeded")), "{refused}");
     assert_eq!(app.get_json(&path, &member.token).await.1["status"], "held", "a refused commit keeps the hold");
 
+    // Another member billing the organisation does not reach the hold: its usage is the maker's.
+    assert_eq!(switch(&app, &owner, &org_id).await.0, 200);
+    let (status, problem) = app.get_json(&path, &owner.token).await;
+    assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")), "{problem}");
+    for action in ["commit", "release"] {
+        let (status, problem) = app.post_json(&format!("{path}/{action}"), &owner.token, json!({"amount": 1})).await;
+        assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")), "{action}: {problem}");
+    }
+    assert_eq!(app.get_json(&path, &member.token).await.1["status"], "held", "the other member changed nothing");
+    assert_eq!(usage_rows(&app, &org_id, &owner.id).await, 0);
+    assert_eq!(switch(&app, &owner, &owner.account_id).await.0, 200);
+
     // A member who has left cannot commit in the organisation any more, but may release.
     let (status, _) = app.call(Method::DELETE, &member_path, Some(&owner.token), None).await;
     assert_eq!(status, 204);

@@ -39,7 +39,7 @@ pub async fn create(
     get, path = "/api/v1/billing/usage/reservations/{id}", tag = "usage",
     params(("id" = String, Path, description = "Reservation id"), ForUser),
     responses((status = 200, body = Reservation),
-        (status = 404, description = "No such reservation, or not one of the caller's account nor made by the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such reservation, or one made for another user", body = Problem, content_type = "application/problem+json"),
         ActsForUser)
 )]
 pub async fn get(
@@ -56,7 +56,7 @@ pub async fn get(
     post, path = "/api/v1/billing/usage/reservations/{id}/commit", tag = "usage", request_body = CommitBody,
     params(("id" = String, Path, description = "Reservation id"), ForUser),
     responses((status = 200, description = "Committed: the usage is recorded and the hold ended", body = Reservation),
-        (status = 404, description = "No such reservation, or not one of the caller's account nor made by the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such reservation, or one made for another user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not held any more (committed, released or expired)", body = Problem, content_type = "application/problem+json"),
         (status = 402, description = "The usage beyond the hold cannot be paid; nothing changed", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "The usage beyond the hold does not fit the quota; nothing changed", body = Problem, content_type = "application/problem+json"),
@@ -77,7 +77,7 @@ pub async fn commit(
     post, path = "/api/v1/billing/usage/reservations/{id}/release", tag = "usage",
     params(("id" = String, Path, description = "Reservation id"), ForUser),
     responses((status = 200, description = "Released", body = Reservation),
-        (status = 404, description = "No such reservation, or not one of the caller's account nor made by the caller", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such reservation, or one made for another user", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not held any more (committed, released or expired)", body = Problem, content_type = "application/problem+json"),
         ActsForUser)
 )]

@@ -393,17 +393,18 @@ pub async fn get(db: &Store, user: &UserRef, id: &str) -> Result<Reservation> {
     Ok(view(find(db, user, id).await?, None, 0))
 }
 
-/// The reservation `id`, reached through `user`'s current account, or by the user who made it
-/// whichever account they bill now: a hold made with `organization_id` is read, committed or
-/// released without naming the organisation again.
+/// The reservation `id`, reached by the user it was made for (directly, or through a service or
+/// admin token acting for them with `user_id`), whichever account they bill now: a hold made with
+/// `organization_id` is read, committed or released without naming the organisation again. Other
+/// members of the account it holds against do not reach it: its usage is the maker's, under the
+/// maker's caps, and cannot be recorded in another member's name.
 ///
 /// # Errors
-/// [`Error::NotFound`] for an unknown id or another user's reservation on another account;
-/// [`Error::Database`].
+/// [`Error::NotFound`] for an unknown id or a reservation made for another user; [`Error::Database`].
 async fn find(db: &Store, user: &UserRef, id: &str) -> Result<ReservationRow> {
     store::get(db.reader(), id)
         .await?
-        .filter(|r| r.account_id == user.account_id || r.user_id == user.id)
+        .filter(|r| r.user_id == user.id)
         .ok_or_else(|| Error::not_found(Entity::Reservation, id))
 }
 
