@@ -23,10 +23,11 @@
 //! the server compress, and this bounds what that costs (the cache bounds the memory).
 //!
 //! Errors: 400 (plain text) for a `want` that is not the canonical bitmap of some of the page's
-//! modules, 404 for a pack that does not exist, 405 for a method other than GET and HEAD, 500
+//! modules, 405 for a method other than GET and HEAD, 500
 //! when a module file cannot be read, 503 (with `Retry-After`) when the builders stayed busy
 //! for [`BUILD_WAIT`]; in each case the split loader falls back to fetching the modules one by
-//! one. A request without `want` goes on to the static files.
+//! one. A request without `want`, or with `want` on a file that is not a page pack, goes on to the
+//! static files (so 404 for a pack that does not exist).
 
 use super::assets::{SplitManifest, brotli_bytes, gzip_bytes};
 use axum::body::{Body, Bytes};
@@ -262,16 +263,17 @@ pub async fn serve(State(packs): State<Arc<PartialPacks>>, request: Request, nex
         .and_then(|query| query.split('&').find_map(|pair| pair.strip_prefix("want=")))
         .map(str::to_owned);
     let Some(want) = want else { return next.run(request).await };
+    let file = request.uri().path().trim_start_matches('/').to_owned();
+    // Not a page pack: a stray query on a static file, ignored like any other.
+    let Some(wanted) = packs.wanted(&file, &want) else { return next.run(request).await };
     if request.method() != Method::GET && request.method() != Method::HEAD {
         let mut refused = (StatusCode::METHOD_NOT_ALLOWED, "a page pack is only read").into_response();
         refused.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
         return refused;
     }
-    let file = request.uri().path().trim_start_matches('/').to_owned();
-    let numbers = match packs.wanted(&file, &want) {
-        None => return (StatusCode::NOT_FOUND, "no such page pack").into_response(),
-        Some(Err(bad)) => return (StatusCode::BAD_REQUEST, bad.to_string()).into_response(),
-        Some(Ok(numbers)) => numbers,
+    let numbers = match wanted {
+        Err(bad) => return (StatusCode::BAD_REQUEST, bad.to_string()).into_response(),
+        Ok(numbers) => numbers,
     };
     let accept = request.headers().get(header::ACCEPT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("");
     let coding = Coding::from_accept(accept);

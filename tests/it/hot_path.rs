@@ -993,8 +993,9 @@ fn unpack(pack: &[u8]) -> Vec<(String, Vec<u8>)> {
 
 /// A page reached by client-side navigation asks for the modules of its pack it does not have
 /// (`?want=`, a bitmap of module numbers): the server builds that pack, compressed, and refuses
-/// a `want` that is not the canonical bitmap of some of the page's modules (400), names no pack
-/// (404) or comes with another method than GET (405). Without `want` the static pack is served.
+/// a `want` that is not the canonical bitmap of some of the page's modules (400) or comes with
+/// another method than GET (405). Without `want` the static pack is served; on a file that is
+/// not a page pack `want` is ignored (the file, or 404 when there is none).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn partial_page_packs() {
     let site = tempfile::tempdir().unwrap();
@@ -1103,6 +1104,10 @@ async fn partial_page_packs() {
     }
     let unknown = raw.get(app.url("/pkg/page__nothing.h.v3.wasmpack?want=Cg")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
+    // On any other file `want` is a stray query, ignored like every other: the file is served.
+    let module = raw.get(app.url("/pkg/chunk_2.h.wasm?want=Cg")).send().await.unwrap();
+    assert_eq!(module.status(), 200);
+    assert_eq!(module.bytes().await.unwrap().as_ref(), std::fs::read(pkg.join("chunk_2.h.wasm")).unwrap());
     let posted = raw.post(usage("?want=Cg")).send().await.unwrap();
     assert_eq!(posted.status(), 405);
     assert_eq!(posted.headers()["allow"], "GET, HEAD");
