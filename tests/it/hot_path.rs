@@ -1105,9 +1105,9 @@ async fn partial_page_packs() {
     let unknown = raw.get(app.url("/pkg/page__nothing.h.v3.wasmpack?want=Cg")).send().await.unwrap();
     assert_eq!(unknown.status(), 404);
     // On any other file `want` is a stray query, ignored like every other: the file is served.
-    let module = raw.get(app.url("/pkg/chunk_2.h.wasm?want=Cg")).send().await.unwrap();
-    assert_eq!(module.status(), 200);
-    assert_eq!(module.bytes().await.unwrap().as_ref(), std::fs::read(pkg.join("chunk_2.h.wasm")).unwrap());
+    let stray = raw.get(app.url("/pkg/chunk_2.h.wasm?want=Cg")).send().await.unwrap();
+    assert_eq!(stray.status(), 200);
+    assert_eq!(stray.bytes().await.unwrap().as_ref(), std::fs::read(pkg.join("chunk_2.h.wasm")).unwrap());
     let posted = raw.post(usage("?want=Cg")).send().await.unwrap();
     assert_eq!(posted.status(), 405);
     assert_eq!(posted.headers()["allow"], "GET, HEAD");

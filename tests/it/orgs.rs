@@ -379,6 +379,21 @@ async fn a_member_reaches_their_organisation_hold_without_naming_it(backend: Bac
     assert_eq!(status, 200, "{committed}");
     assert_eq!(usage_rows(&app, &owner.account_id, &owner.id).await, 1);
     assert_eq!(usage_rows(&app, &org_id, &owner.id).await, 0);
+
+    // A service token acting for a user (`user_id`) reaches the holds made for them, only so.
+    let email = format!("svc-{}@example.com", uuid::Uuid::new_v4().simple());
+    let service = app.user(&email, false, tariff_model::Scope::Service).await;
+    let body = json!({"metric": "requests", "amount": 2, "user_id": owner.id});
+    let (status, held) = app.post_json("/api/v1/billing/usage/reservations", &service.token, body).await;
+    assert_eq!((status, held["user_id"].as_str()), (201, Some(owner.id.as_str())), "{held}");
+    let path = format!("/api/v1/billing/usage/reservations/{}", held["id"].as_str().unwrap());
+    let for_owner = format!("?user_id={}", owner.id);
+    let (status, problem) = app.get_json(&path, &service.token).await;
+    assert_eq!((status, problem["code"].as_str()), (404, Some("not_found")), "the token's own user: {problem}");
+    assert_eq!(app.get_json(&format!("{path}{for_owner}"), &service.token).await.0, 200);
+    assert_eq!(app.get_json(&path, &owner.token).await.0, 200, "the user it was made for");
+    let (status, released) = app.post_json(&format!("{path}/release{for_owner}"), &service.token, json!({})).await;
+    assert_eq!((status, released["status"].as_str()), (200, Some("released")), "{released}");
     app.stop().await;
 }
 on_both_databases!(org_holds, a_member_reaches_their_organisation_hold_without_naming_it);

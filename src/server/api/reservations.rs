@@ -33,8 +33,9 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(held)))
 }
 
-/// `GET /api/v1/billing/usage/reservations/{id}`: one reservation of the caller's current
-/// account, or one the caller made (on whichever account it holds against).
+/// `GET /api/v1/billing/usage/reservations/{id}`: one reservation made for the caller (on
+/// whichever account it holds against); a service or admin token reaches one made for the user
+/// it names with `user_id`.
 #[utoipa::path(
     get, path = "/api/v1/billing/usage/reservations/{id}", tag = "usage",
     params(("id" = String, Path, description = "Reservation id"), ForUser),

@@ -143,14 +143,11 @@ pub fn decimal_input(text: &str) -> String {
 }
 
 /// A session store failure as the page shows it: the detail is logged, and a server function
-/// call answers 503 with `Retry-After: 1` (the store is the database, which was busy or
-/// unreachable; a plain form post shows the message on the page).
+/// call answers 503 with `Retry-After: 1` (see [`set_status`]; the store is the database, which
+/// was busy or unreachable; a plain form post shows the message on the page).
 pub fn session_failed(e: tower_sessions::session::Error) -> UiError {
     tracing::error!(error = %e, "the session store failed");
     set_status(StatusCode::SERVICE_UNAVAILABLE);
-    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-        response.insert_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
-    }
     UiError::Message(say(&Message::ServerError))
 }
 
@@ -189,7 +186,8 @@ pub fn invalid(fields: Vec<tariff_model::InvalidField>) -> UiError {
 
 /// Gives a server function's JSON answer the status its error deserves (401, 403, 404, 422, …)
 /// instead of the framework's 500. Plain form posts (no JavaScript) keep their redirect back to
-/// the page, which shows the error; pages rendered on the server keep their own status.
+/// the page, which shows the error; pages rendered on the server keep their own status. A 503
+/// (the database busy or unreachable) comes with `Retry-After: 1`.
 pub fn set_status(status: StatusCode) {
     let server_function = use_context::<Parts>().is_some_and(|p| p.uri.path().starts_with("/api/ui/"));
     if server_function
@@ -197,6 +195,9 @@ pub fn set_status(status: StatusCode) {
         && let Some(response) = use_context::<leptos_axum::ResponseOptions>()
     {
         response.set_status(status);
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            response.insert_header(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from_static("1"));
+        }
     }
 }
 

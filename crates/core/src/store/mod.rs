@@ -36,6 +36,7 @@ use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor, Row};
 use std::sync::Arc;
 use std::time::Duration;
+use tracing::Instrument as _;
 
 /// The error of a database call.
 pub use sqlx::Error as DatabaseError;
@@ -265,61 +266,77 @@ impl WriteTx {
         self.conn().execute("release savepoint grouped_write").await.map(|_| ())
     }
 
-    /// Commits, then lets the next writer in (on SQLite the commit runs to its end in its own
-    /// task, holding the writer slot, even if the caller stops waiting).
+    /// Commits, then lets the next writer in. The commit and what follows it (emptying the caches
+    /// it changed, the after-commit actions) run to their end in a task of their own, even if
+    /// the caller stops waiting; on SQLite that task holds the writer slot until the commit has
+    /// run. (A commit that fails leaves sqlx to roll back on the connection's next use: that is
+    /// not awaited before the slot is freed.)
     ///
     /// # Errors
     /// The database error of the commit; [`sqlx::Error::WorkerCrashed`] if the commit's task
-    /// panicked.
+    /// panicked or was cancelled by the runtime shutting down.
     pub async fn commit(mut self) -> Result<(), sqlx::Error> {
         let tx = self.tx.take().expect("a write transaction is open until it ends");
-        match self.writer.take() {
-            Some(writer) => tokio::spawn(async move {
-                let committed = tx.commit().await;
-                drop(writer);
-                committed
-            })
-            .await
-            .map_err(|_| sqlx::Error::WorkerCrashed)??,
-            None => tx.commit().await?,
-        }
-        if self.principals_changed {
-            self.local.principals.invalidate_all();
-        }
-        if self.plans_changed {
-            self.local.plan_limits.invalidate_all();
-        }
-        for f in std::mem::take(&mut self.after_commit) {
-            f();
-        }
-        Ok(())
+        let writer = self.writer.take();
+        let local = self.local.clone();
+        let (principals_changed, plans_changed) = (self.principals_changed, self.plans_changed);
+        let after_commit = std::mem::take(&mut self.after_commit);
+        let finish = async move {
+            tx.commit().await?;
+            drop(writer);
+            if principals_changed {
+                local.principals.invalidate_all();
+            }
+            if plans_changed {
+                local.plan_limits.invalidate_all();
+            }
+            for f in after_commit {
+                f();
+            }
+            Ok(())
+        };
+        tokio::spawn(finish.instrument(tracing::Span::current())).await.map_err(|_| sqlx::Error::WorkerCrashed)?
     }
 
-    /// Rolls back, then lets the next writer in.
+    /// Rolls back, then lets the next writer in (on SQLite in a task that holds the writer slot
+    /// until the rollback has run, even if the caller stops waiting).
     ///
     /// # Errors
-    /// The database error of the rollback.
+    /// The database error of the rollback; [`sqlx::Error::WorkerCrashed`] as for
+    /// [`WriteTx::commit`].
     pub async fn rollback(mut self) -> Result<(), sqlx::Error> {
         let tx = self.tx.take().expect("a write transaction is open until it ends");
-        let rolled_back = tx.rollback().await;
-        drop(self.writer.take());
-        rolled_back
+        match self.writer.take() {
+            Some(writer) => tokio::spawn(
+                async move {
+                    let rolled_back = tx.rollback().await;
+                    drop(writer);
+                    rolled_back
+                }
+                .instrument(tracing::Span::current()),
+            )
+            .await
+            .map_err(|_| sqlx::Error::WorkerCrashed)?,
+            None => tx.rollback().await,
+        }
     }
 }
 
 impl Drop for WriteTx {
     /// A transaction dropped unfinished: sqlx queues its rollback behind whatever its connection
     /// is still running; on SQLite a task awaits that rollback before it frees the writer slot.
+    /// (Outside a runtime, which only happens at shutdown, the slot is freed at once.)
     fn drop(&mut self) {
         let Some(tx) = self.tx.take() else { return };
         match (self.writer.take(), tokio::runtime::Handle::try_current()) {
             (Some(writer), Ok(runtime)) => {
-                runtime.spawn(async move {
+                let rollback = async move {
                     if let Err(e) = tx.rollback().await {
                         tracing::warn!(target: crate::LOG_TARGET, error = %e, "rolling back an abandoned write transaction failed");
                     }
                     drop(writer);
-                });
+                };
+                runtime.spawn(rollback.instrument(tracing::Span::current()));
             }
             _ => drop(tx),
         }
@@ -425,7 +442,7 @@ impl Store {
                 // writer slot while `BEGIN IMMEDIATE` runs: the task's transaction is then dropped,
                 // and its rollback keeps the slot (see [`WriteTx`]).
                 let (pool, local, dialect) = (self.pool.clone(), self.local.clone(), self.dialect);
-                tokio::spawn(async move {
+                let begin = async move {
                     let tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                     Ok(WriteTx {
                         tx: Some(tx),
@@ -436,9 +453,10 @@ impl Store {
                         after_commit: Vec::new(),
                         dialect,
                     })
-                })
-                .await
-                .map_err(|_| sqlx::Error::WorkerCrashed)?
+                };
+                tokio::spawn(begin.instrument(tracing::Span::current()))
+                    .await
+                    .map_err(|_| sqlx::Error::WorkerCrashed)?
             }
             Dialect::Postgres => Ok(WriteTx {
                 tx: Some(self.pool.begin().await?),

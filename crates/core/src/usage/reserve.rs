@@ -387,8 +387,7 @@ async fn give_back(
 /// The reservation `id`, when `user` may reach it (see `find`).
 ///
 /// # Errors
-/// [`Error::NotFound`] when there is none, or it is neither of `user`'s current account nor
-/// made by `user`; [`Error::Database`].
+/// [`Error::NotFound`] when there is none, or it was made for another user; [`Error::Database`].
 pub async fn get(db: &Store, user: &UserRef, id: &str) -> Result<Reservation> {
     Ok(view(find(db, user, id).await?, None, 0))
 }
