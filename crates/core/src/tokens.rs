@@ -231,8 +231,13 @@ pub async fn authenticate(db: &Store, clock: &dyn Clock, token: &str) -> Result<
     }
     let hash = hash_token(token);
     let cache = &db.local.principals;
-    if let Some(principal) = cache.get(&hash) {
-        return Ok(Principal::clone(&principal));
+    // Read before the database: a principal loaded before a commit that changed it carries the
+    // older generation and is not served once that commit has bumped it.
+    let generation = db.local.principals_generation.load(std::sync::atomic::Ordering::Acquire);
+    if let Some(cached) = cache.get(&hash)
+        && cached.0 == generation
+    {
+        return Ok(cached.1.clone());
     }
     let owner = store::find_active_by_hash(db.reader(), &hash).await?.ok_or(Error::Unauthorized)?;
     let now = clock.now();
@@ -251,7 +256,7 @@ pub async fn authenticate(db: &Store, clock: &dyn Clock, token: &str) -> Result<
         });
     }
     let principal = Principal { token_id: owner.token_id, scope: owner.scope, user: UserRef::from(owner.user) };
-    cache.insert(hash, std::sync::Arc::new(principal.clone()));
+    cache.insert(hash, std::sync::Arc::new((generation, principal.clone())));
     Ok(principal)
 }
 
@@ -290,6 +295,35 @@ pub async fn list(db: &Store, email: &str) -> Result<Vec<tariff_model::portal::T
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A principal read before a commit that changed principals and cached after it (a request
+    /// racing the commit) is not served: it carries the generation before the commit's bump.
+    #[tokio::test]
+    async fn a_principal_cached_across_a_change_is_not_served() {
+        let db = Store::connect("sqlite::memory:", 1).await.unwrap();
+        db.migrate().await.unwrap();
+        let clock = crate::clock::SystemClock;
+        let new_user = crate::accounts::NewUser {
+            email: "racer@example.com".into(),
+            password: "correct horse battery".into(),
+            name: "Racer".into(),
+            admin: false,
+        };
+        crate::accounts::create_user(&db, clock.now(), new_user).await.unwrap();
+        let created = create(&db, &clock, "racer@example.com", "t", Scope::User).await.unwrap();
+        let fresh = authenticate(&db, &clock, &created.token).await.unwrap();
+        // The racing request read the principal before the commit below...
+        let mut stale = fresh.clone();
+        stale.user.account_id = "an account it no longer bills".into();
+        let generation = db.local.principals_generation.load(std::sync::atomic::Ordering::Acquire);
+        let mut tx = db.begin_write().await.unwrap();
+        tx.principals_changed();
+        tx.commit().await.unwrap();
+        // ...and cached it after the commit had emptied the cache.
+        db.local.principals.insert(hash_token(&created.token), std::sync::Arc::new((generation, stale)));
+        let seen = authenticate(&db, &clock, &created.token).await.unwrap();
+        assert_eq!(seen.user.account_id, fresh.user.account_id, "the stale principal was served");
+    }
 
     #[test]
     fn tokens_are_prefixed_and_hashed() {

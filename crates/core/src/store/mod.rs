@@ -115,8 +115,14 @@ const PLAN_CACHE_ENTRIES: u64 = 10_000;
 
 /// State of one process kept with its [`Store`].
 pub(crate) struct Local {
-    /// Principals by token hash (see [`PRINCIPAL_CACHE_SECONDS`]).
-    pub principals: moka::sync::Cache<String, Arc<crate::tokens::Principal>>,
+    /// Principals by token hash (see [`PRINCIPAL_CACHE_SECONDS`]), each with the
+    /// [`Local::principals_generation`] read before it was loaded.
+    pub principals: moka::sync::Cache<String, Arc<(u64, crate::tokens::Principal)>>,
+    /// Bumped by every commit that changed a principal, before the cache is emptied: a cached
+    /// principal of an older generation is not served. This closes the window in which a
+    /// principal read from the database just before such a commit is put into the cache just
+    /// after it was emptied (a stale account or membership for up to 2 s).
+    pub principals_generation: Arc<std::sync::atomic::AtomicU64>,
     /// The group committer of consumes, started on first use (see [`crate::usage::group`]).
     pub consumer: std::sync::OnceLock<crate::usage::group::Committer>,
     /// The group committer of feature charges, started on first use (see
@@ -147,6 +153,7 @@ impl Local {
                 .max_capacity(PRINCIPAL_CACHE_ENTRIES)
                 .time_to_live(Duration::from_secs(PRINCIPAL_CACHE_SECONDS))
                 .build(),
+            principals_generation: Arc::new(std::sync::atomic::AtomicU64::new(0)),
             consumer: std::sync::OnceLock::new(),
             charger: std::sync::OnceLock::new(),
             reserver: std::sync::OnceLock::new(),
@@ -285,6 +292,7 @@ impl WriteTx {
             tx.commit().await?;
             drop(writer);
             if principals_changed {
+                local.principals_generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
                 local.principals.invalidate_all();
             }
             if plans_changed {
@@ -475,6 +483,7 @@ impl Store {
     pub(crate) fn detached(&self) -> Store {
         let local = Local {
             principals: self.local.principals.clone(),
+            principals_generation: self.local.principals_generation.clone(),
             plan_limits: self.local.plan_limits.clone(),
             consumer: std::sync::OnceLock::new(),
             charger: std::sync::OnceLock::new(),
