@@ -12,6 +12,8 @@
 //!   (committed, rolled_back, commit_failed, no_transaction),
 //!   `tariff_reservation_writes_alone_total{reason}` (database_error, group_failed: reservation
 //!   writes sent back from a group to run in a transaction of their own),
+//!   `tariff_reservation_group_retries_total` (groups tried again with a savepoint for every
+//!   write after a hold without one failed),
 //!   `tariff_payments_total{kind,
 //!   outcome}`, `tariff_refunds_total{outcome}`, `tariff_jobs_runs_total{job, outcome}` and
 //!   `tariff_job_duration_seconds{job}`: in the billing core and the jobs;

@@ -578,8 +578,10 @@ async fn reservation_writes_in_one_group_fail_alone(backend: Backend) {
 on_both_databases!(reservation_groups, reservation_writes_in_one_group_fail_alone);
 
 /// A reservation write that a database error stops inside a group (here a trigger that rejects
-/// holds of 13 units) goes back to its savepoint and runs again alone: the other holds of the
-/// group are kept, the failing one answers 500 without the database's text and holds nothing.
+/// holds of 13 units) runs again alone: the other holds of the group are kept, the failing one
+/// answers 500 without the database's text and holds nothing. The hold fits its quota, so it is
+/// first tried without a savepoint: its failure sends the whole group round again with a
+/// savepoint for every write, where the error stays with its own write.
 async fn reservation_database_errors_leave_the_group_alone(backend: Backend) {
     let app = spawn_app(backend).await;
     let admin = app.admin().await;
@@ -636,6 +638,9 @@ async fn reservation_database_errors_leave_the_group_alone(backend: Backend) {
     let sent_back = sample(&after, "tariff_reservation_writes_alone_total", &labels).unwrap_or(0.0)
         - sample(&before, "tariff_reservation_writes_alone_total", &labels).unwrap_or(0.0);
     assert!(sent_back >= 2.0, "{sent_back}");
+    let retries = sample(&after, "tariff_reservation_group_retries_total", &[]).unwrap_or(0.0)
+        - sample(&before, "tariff_reservation_group_retries_total", &[]).unwrap_or(0.0);
+    assert!(retries >= 1.0, "the failing holds' groups were tried again with savepoints: {retries}");
     // Without the trigger the same hold goes through.
     let drop = match backend {
         Backend::Sqlite => "drop trigger reject_thirteen",

@@ -21,8 +21,14 @@
 //! error stopped (a deadlock with another process's group, say) goes back to its savepoint and
 //! is run again alone in its own transaction after the group's commit. Every caller is answered
 //! after its group's commit, so an answered hold or commit is durable (when the commit fails,
-//! every write of the group is answered 503). The lookups before the write (the reservation, the
-//! account's standing) stay outside the group, as they were. A group applies its writes in the
+//! every write of the group is answered 503). A hold that fits its quota takes no savepoint: its
+//! first statement, the conditional upsert of the counter, either holds or changes nothing, so a
+//! hold refused there goes on in a savepoint from the next step, and one that held is finished by
+//! storing the reservation. That is two statements for the usual hold instead of four. A database
+//! error in either leaves the transaction unusable: it is rolled back and the whole group is
+//! tried again with a savepoint for every write (so the error stays with its own write). The
+//! lookups before the write (the reservation, the account's standing) stay outside the group, as
+//! they were. A group applies its writes in the
 //! order of their counters (arrival order on one counter), and every write locks its counter
 //! before the other rows of its account, so groups on PostgreSQL wait for each other in one
 //! order; a group carries at most [`MAX_GROUP`] writes (each one a subtransaction).
@@ -115,10 +121,16 @@ async fn alone(db: &Store, write: &Write) -> Result<Written> {
 
 /// The statements of `write` in `tx`; the caller commits, or rolls back on an error.
 async fn apply(tx: &mut WriteTx, write: &Write) -> Result<Written> {
+    apply_after(tx, write, false).await
+}
+
+/// [`apply`], where `quota_refused` says that a hold's first statement ([`hold_in_quota`]) already
+/// ran in `tx` and did not fit (so the hold goes on beyond the quota).
+async fn apply_after(tx: &mut WriteTx, write: &Write, quota_refused: bool) -> Result<Written> {
     match write {
         Write::Hold { user, allowance, row, now } => {
             let mut row = row.clone();
-            let used = hold(tx, user, row.metric, allowance, &mut row, *now).await?;
+            let used = hold(tx, user, row.metric, allowance, &mut row, *now, quota_refused).await?;
             store::insert(tx, &row, *now).await?;
             Ok(Written::Held(row, used))
         }
@@ -165,44 +177,39 @@ async fn group(store: &Store, writes: Vec<Write>) -> Vec<Outcome> {
             metrics::counter!("tariff_reservation_writes_alone_total", "reason" => reason).increment(n as u64);
         }
     };
-    let Ok(mut tx) = store.begin_write().await else {
-        counted("no_transaction");
-        alone("group_failed", writes.len());
-        return writes.into_iter().map(Outcome::Alone).collect();
-    };
     let mut order: Vec<usize> = (0..writes.len()).collect();
     order.sort_by(|&a, &b| writes[a].counter().cmp(&writes[b].counter()));
-    // By index into `writes`; `None`: stopped by a database error, to run alone.
-    let mut results: Vec<Option<Result<Written>>> = writes.iter().map(|_| None).collect();
-    let mut applied = 0;
-    for &i in &order {
-        let write = &writes[i];
-        let Ok(savepoint) = tx.savepoint().await else { break };
-        let result = apply(&mut tx, write).await;
-        let kept = match result {
-            Ok(_) => tx.release(savepoint).await,
-            Err(_) => tx.rollback_to(savepoint).await,
+    let mut without_savepoints = true;
+    let (tx, results) = loop {
+        let Ok(mut tx) = store.begin_write().await else {
+            counted("no_transaction");
+            alone("group_failed", writes.len());
+            return writes.into_iter().map(Outcome::Alone).collect();
         };
-        if kept.is_err() {
-            break;
-        }
-        applied += 1;
-        results[i] = match result {
-            Err(Error::Database(e)) => {
-                tracing::warn!(target: crate::LOG_TARGET, error = %e, "a reservation write of a group failed; it runs alone");
-                None
+        match apply_group(&mut tx, &writes, &order, without_savepoints).await {
+            GroupTry::All(results) => break (tx, results),
+            GroupTry::HoldFailed => {
+                // Its statements may be half applied: none of this try is kept, and every write
+                // of the group goes again, each in its own savepoint.
+                metrics::counter!("tariff_reservation_group_retries_total").increment(1);
+                if tx.rollback().await.is_err() {
+                    counted("rolled_back");
+                    alone("group_failed", writes.len());
+                    return writes.into_iter().map(Outcome::Alone).collect();
+                }
+                without_savepoints = false;
             }
-            result => Some(result),
-        };
-    }
-    if applied < writes.len() {
-        // A savepoint could not be taken or left: nothing of the group is kept, all run alone.
-        counted("rolled_back");
-        tracing::warn!(target: crate::LOG_TARGET, writes = writes.len(), "a group of reservation writes was rolled back; each runs alone");
-        drop(tx);
-        alone("group_failed", writes.len());
-        return writes.into_iter().map(Outcome::Alone).collect();
-    }
+            GroupTry::Broken => {
+                // A savepoint could not be taken or left: nothing of the group is kept, all run
+                // alone.
+                counted("rolled_back");
+                tracing::warn!(target: crate::LOG_TARGET, writes = writes.len(), "a group of reservation writes was rolled back; each runs alone");
+                drop(tx);
+                alone("group_failed", writes.len());
+                return writes.into_iter().map(Outcome::Alone).collect();
+            }
+        }
+    };
     if let Err(e) = tx.commit().await {
         counted("commit_failed");
         tracing::error!(target: crate::LOG_TARGET, error = %e, writes = writes.len(), "committing a group of reservation writes failed");
@@ -222,6 +229,54 @@ async fn group(store: &Store, writes: Vec<Write>) -> Vec<Outcome> {
             Some(result) => Outcome::Decided(result),
         })
         .collect()
+}
+
+/// How one try at a group's writes went ([`apply_group`]).
+enum GroupTry {
+    /// Every write ran: by index into the writes, `None` for one stopped by a database error
+    /// (it goes back to its savepoint and runs alone after the commit).
+    All(Vec<Option<Result<Written>>>),
+    /// A statement of a hold without a savepoint failed: the transaction cannot be kept.
+    HoldFailed,
+    /// A savepoint could not be taken or left: the transaction cannot be kept.
+    Broken,
+}
+
+/// The writes of a group in `tx`, in `order`, each in a savepoint of its own, except (with
+/// `without_savepoints`) a hold that fits its quota (see the module docs).
+async fn apply_group(tx: &mut WriteTx, writes: &[Write], order: &[usize], without_savepoints: bool) -> GroupTry {
+    let mut results: Vec<Option<Result<Written>>> = writes.iter().map(|_| None).collect();
+    for &i in order {
+        let write = &writes[i];
+        let mut quota_refused = false;
+        if without_savepoints {
+            match hold_without_savepoint(tx, write).await {
+                Ok(Some(written)) => {
+                    results[i] = Some(Ok(written));
+                    continue;
+                }
+                Ok(None) => quota_refused = matches!(write, Write::Hold { .. }),
+                Err(()) => return GroupTry::HoldFailed,
+            }
+        }
+        let Ok(savepoint) = tx.savepoint().await else { return GroupTry::Broken };
+        let result = apply_after(tx, write, quota_refused).await;
+        let kept = match result {
+            Ok(_) => tx.release(savepoint).await,
+            Err(_) => tx.rollback_to(savepoint).await,
+        };
+        if kept.is_err() {
+            return GroupTry::Broken;
+        }
+        results[i] = match result {
+            Err(Error::Database(e)) => {
+                tracing::warn!(target: crate::LOG_TARGET, error = %e, "a reservation write of a group failed; it runs alone");
+                None
+            }
+            result => Some(result),
+        };
+    }
+    GroupTry::All(results)
 }
 
 /// Holds `body.amount` units of `body.metric` for `user`'s billing account for
@@ -286,9 +341,42 @@ pub async fn reserve(
     Ok(view(row, Some(status(metric, 0, used, &a)), 0))
 }
 
+/// A hold of a group that fits its quota, outside any savepoint: `Some` when it held and its
+/// reservation is stored, `None` when `write` is not a hold or the quota's conditional upsert
+/// changed nothing (the hold goes on in a savepoint, with `quota_refused`), `Err` when a
+/// statement failed: the group cannot be kept, since a hold may be half written.
+async fn hold_without_savepoint(tx: &mut WriteTx, write: &Write) -> Result<Option<Written>, ()> {
+    let Write::Hold { user, allowance, row, now } = write else { return Ok(None) };
+    let Some(used) = hold_in_quota(tx, user, row.metric, allowance, row, *now).await.map_err(drop)? else {
+        return Ok(None);
+    };
+    store::insert(tx, row, *now).await.map_err(drop)?;
+    Ok(Some(Written::Held(row.clone(), used)))
+}
+
+/// Holds `row.amount` units within the quota, in one conditional upsert of the counter (and the
+/// usage notifications it crosses). Returns the counter's new `used`, or `None` when the hold
+/// does not fit and nothing changed.
+async fn hold_in_quota(
+    tx: &mut WriteTx,
+    user: &UserRef,
+    metric: Metric,
+    a: &Allowance,
+    row: &ReservationRow,
+    now: i64,
+) -> Result<Option<i64>> {
+    let bound = a.limit.map_or(MAX_COUNTER, |limit| limit.min(MAX_COUNTER));
+    let key = (&user.account_id, metric.as_str(), a.period_start, a.period_end);
+    let Some(used) = store::hold(tx, key.0, key.1, key.2, key.3, row.amount, bound, now).await? else {
+        return Ok(None);
+    };
+    a.counted(tx, key.0, &user.id, key.1, used - row.amount, used, now).await?;
+    Ok(Some(used))
+}
+
 /// Takes the hold of `row` in `tx`: from the quota when it fits, else (with an overage price)
 /// the whole amount counted and the part beyond the quota debited from the balance. Returns the
-/// counter's new `used`.
+/// counter's new `used`. `quota_refused`: [`hold_in_quota`] already ran in `tx` and did not fit.
 async fn hold(
     tx: &mut WriteTx,
     user: &UserRef,
@@ -296,13 +384,13 @@ async fn hold(
     a: &Allowance,
     row: &mut ReservationRow,
     now: i64,
+    quota_refused: bool,
 ) -> Result<i64> {
-    let bound = a.limit.map_or(MAX_COUNTER, |limit| limit.min(MAX_COUNTER));
-    let key = (&user.account_id, metric.as_str(), a.period_start, a.period_end);
-    if let Some(used) = store::hold(tx, key.0, key.1, key.2, key.3, row.amount, bound, now).await? {
-        a.counted(tx, key.0, &user.id, key.1, used - row.amount, used, now).await?;
+    if !quota_refused && let Some(used) = hold_in_quota(tx, user, metric, a, row, now).await? {
         return Ok(used);
     }
+    let bound = a.limit.map_or(MAX_COUNTER, |limit| limit.min(MAX_COUNTER));
+    let key = (&user.account_id, metric.as_str(), a.period_start, a.period_end);
     let refused = |used: i64| Error::QuotaExceeded {
         metric,
         limit: bound,
