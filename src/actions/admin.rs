@@ -290,21 +290,32 @@ pub struct WebhookEndpointView {
     pub deliveries: Vec<tariff_model::WebhookDelivery>,
 }
 
+/// What `/admin/webhooks` shows: every endpoint, and the signing secret of the endpoint just
+/// registered by a plain form post (`(url, secret)`, once; see [`save_webhook`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AdminWebhooks {
+    pub endpoints: Vec<WebhookEndpointView>,
+    pub fresh: Option<(String, String)>,
+}
+
 /// Deliveries shown per endpoint on `/admin/webhooks`.
 pub const WEBHOOK_DELIVERIES_SHOWN: i64 = 20;
 
-/// Every webhook endpoint with its newest deliveries.
+/// Every webhook endpoint with its newest deliveries, and a secret to show once (see
+/// [`AdminWebhooks`]).
 ///
 /// # Errors
 /// [`UiError::SignedOut`], [`UiError::Forbidden`]; [`tariff_model::Message::ServerError`].
 #[server(prefix = "/api/ui", endpoint = "admin/webhooks")]
-pub async fn get_admin_webhooks() -> Result<Vec<WebhookEndpointView>, UiError> {
+pub async fn get_admin_webhooks() -> Result<AdminWebhooks, UiError> {
     crate::server::pages::admin::webhooks().await
 }
 
 /// Registers an endpoint (`id` empty) or changes one from the form's `fields` (`url`,
 /// `description`, `event_types` comma-separated or `*`, `enabled` present when ticked). A new
-/// endpoint's answer carries its secret, shown once. Audited.
+/// endpoint's answer carries its secret, shown once; after a plain form post (no JavaScript),
+/// which is answered with a redirect back to the page, the session keeps it sealed for the
+/// page's next render ([`get_admin_webhooks`]). Audited.
 ///
 /// # Errors
 /// [`UiError::Forbidden`]; field messages for a bad URL or event type.

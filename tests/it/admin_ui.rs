@@ -496,3 +496,55 @@ async fn organisations_through_the_pages() {
     assert_eq!(page["organization"]["plan_id"], "pro");
     app.stop().await;
 }
+
+/// A webhook endpoint registered by a plain form post (no JavaScript) shows its signing secret
+/// on the page the browser is sent back to, once; registered as the hydrated page does it, the
+/// answer carries the secret and the session keeps nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_secret_is_shown_once_after_a_plain_form_post() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = admin_browser(&app).await;
+    let fields = |url: &'static str| {
+        [
+            ("id", ""),
+            ("fields[url]", url),
+            ("fields[description]", ""),
+            ("fields[event_types]", "*"),
+            ("fields[enabled]", "on"),
+        ]
+    };
+    let response = browser
+        .client
+        .post(format!("{}/api/ui/admin/webhooks/save", app.base))
+        .header("origin", &app.base)
+        .header("referer", format!("{}/admin/webhooks", app.base))
+        .header("accept", "text/html")
+        .form(&fields("https://plain.example/hooks"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    // Back to the page the form was on (the Referer), with no error.
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(&format!("{}/admin/webhooks", app.base)) && !location.contains("__err"), "{location}");
+    let (status, html, _) = browser.page("/admin/webhooks").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-card=\"secret\""), "{html}");
+    let card = html.split("data-card=\"secret\"").nth(1).unwrap();
+    let at = card.find("whsec_").unwrap_or_else(|| panic!("no secret in the card: {card}"));
+    let secret: String =
+        card[at..].chars().take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '+' | '/' | '=')).collect();
+    assert!(secret.len() > "whsec_".len() + 20, "{secret}");
+    assert!(html.contains("https://plain.example/hooks"));
+    // Shown once: the next render has no secret.
+    let (_, html, _) = browser.page("/admin/webhooks").await;
+    assert!(!html.contains("data-card=\"secret\""), "the secret was shown twice");
+    assert!(!html.contains(&secret));
+    // The hydrated page's call gets the secret in its answer; the page keeps none for later.
+    let (status, body, _) = browser.call("admin/webhooks/save", &fields("https://hydrated.example/hooks")).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["secret"].as_str().is_some_and(|s| s.starts_with("whsec_")), "{body}");
+    let (_, html, _) = browser.page("/admin/webhooks").await;
+    assert!(!html.contains("data-card=\"secret\""), "a hydrated save left its secret in the session");
+    app.stop().await;
+}

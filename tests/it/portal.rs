@@ -372,3 +372,39 @@ async fn cancel_at_period_end_then_resume() {
     let (_, overview, _) = browser.call("billing/overview", &[]).await;
     assert_eq!(overview["subscription"]["cancel_at_period_end"], false);
 }
+
+/// A plain form post (no JavaScript) creating an organisation goes to the new organisation's
+/// page, as the hydrated page does with the server function's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_form_post_creating_an_organisation_goes_to_its_page() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = Browser::new(&app);
+    browser.sign_up(&email("orla")).await;
+    let post = |name: &'static str| {
+        browser
+            .client
+            .post(format!("{}/api/ui/orgs/create", app.base))
+            .header("origin", &app.base)
+            .header("referer", format!("{}/billing", app.base))
+            .header("accept", "text/html")
+            .form(&[("name", name)])
+            .send()
+    };
+    let response = post("Plain Forms Ltd").await.unwrap();
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.starts_with("/org/"), "{location}");
+    let (status, html, _) = browser.page(&location).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Plain Forms Ltd"), "{html}");
+    // A refused name goes back to the form with the message, as before.
+    let response = post("").await.unwrap();
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(location.starts_with(&format!("{}/billing?", app.base)) && location.contains("__err="), "{location}");
+    // Called as the hydrated page calls it, the answer is the id (no redirect).
+    let (status, body, _) = browser.call("orgs/create", &[("name", "Hydrated Ltd")]).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.as_str().is_some_and(|id| !id.is_empty()), "{body}");
+    app.stop().await;
+}

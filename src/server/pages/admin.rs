@@ -1,8 +1,9 @@
 //! The admin dashboard's page bodies. Every one starts with [`require_admin`].
 
-use super::{admin_actor, fail, invalid, require_admin, state};
+use super::{admin_actor, fail, invalid, is_form_post, require_admin, session, session_failed, state};
 use crate::actions::UiError;
 use crate::actions::admin::{AUDIT_PAGE_SIZE, AuditFilters, PAGE_SIZE};
+use crate::server::web::FRESH_WEBHOOK_SECRET_KEY;
 use crate::ui::admin::plans::metric_fields;
 use std::collections::BTreeMap;
 use tariff_core::accounts::{self, picture};
@@ -436,10 +437,11 @@ pub async fn adjust_org_balance(org_id: String, amount: String, reason: String) 
 }
 
 /// See [`crate::actions::admin::get_admin_webhooks`].
-pub async fn webhooks() -> Result<Vec<crate::actions::admin::WebhookEndpointView>, UiError> {
+pub async fn webhooks() -> Result<crate::actions::admin::AdminWebhooks, UiError> {
     use tariff_core::events::endpoints;
     require_admin()?;
-    let db = &state().billing.store;
+    let state = state();
+    let db = &state.billing.store;
     let mut views = Vec::new();
     for endpoint in endpoints::list(db).await.map_err(fail)? {
         let deliveries = endpoints::deliveries(db, &endpoint.id, crate::actions::admin::WEBHOOK_DELIVERIES_SHOWN)
@@ -447,7 +449,12 @@ pub async fn webhooks() -> Result<Vec<crate::actions::admin::WebhookEndpointView
             .map_err(fail)?;
         views.push(crate::actions::admin::WebhookEndpointView { endpoint, deliveries });
     }
-    Ok(views)
+    let sealed = session().await?.remove::<(String, String)>(FRESH_WEBHOOK_SECRET_KEY).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "reading the new webhook secret from the session failed");
+        None
+    });
+    let fresh = sealed.and_then(|(url, sealed)| state.token_sealer.open(&sealed).map(|secret| (url, secret)));
+    Ok(crate::actions::admin::AdminWebhooks { endpoints: views, fresh })
 }
 
 /// See [`crate::actions::admin::save_webhook`].
@@ -472,7 +479,20 @@ pub async fn save_webhook(
     let db = &state.billing.store;
     let actor = admin_actor(&admin);
     if id.trim().is_empty() {
-        endpoints::create(db, state.now(), &actor, &policy, body).await.map_err(fail)
+        let created = endpoints::create(db, state.now(), &actor, &policy, body).await.map_err(fail)?;
+        // A plain form post is answered with a redirect back to the page: the page shows the
+        // secret from the session, once.
+        if is_form_post()
+            && let Some(secret) = &created.secret
+        {
+            let sealed = state.token_sealer.seal(secret);
+            session()
+                .await?
+                .insert(FRESH_WEBHOOK_SECRET_KEY, (created.url.clone(), sealed))
+                .await
+                .map_err(session_failed)?;
+        }
+        Ok(created)
     } else {
         endpoints::update(db, state.now(), &actor, &policy, id.trim(), body).await.map_err(fail)
     }

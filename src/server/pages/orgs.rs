@@ -2,7 +2,7 @@
 //! ([`crate::actions::orgs`]): each checks the session and calls one function of
 //! `tariff_core::organizations`, acting as the viewer.
 
-use super::{fail, require_viewer, state, user_ref};
+use super::{fail, is_form_post, require_viewer, state, user_ref};
 use crate::actions::UiError;
 use std::collections::BTreeMap;
 use tariff_core::organizations;
@@ -45,6 +45,11 @@ pub async fn create(name: String) -> Result<String, UiError> {
     let org = organizations::create(&state.billing.store, state.now(), &user_ref(&viewer), &OrganizationBody { name })
         .await
         .map_err(fail)?;
+    // Without JavaScript the browser goes to the new organisation's page, as the hydrated page
+    // does with the answer.
+    if is_form_post() {
+        leptos_axum::redirect(&format!("/org/{}", org.id));
+    }
     Ok(org.id)
 }
 

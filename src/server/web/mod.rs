@@ -27,6 +27,10 @@ pub const USER_ID_KEY: &str = "user_id";
 /// Session key holding a just-created API token `(name, sealed secret)`, shown once (see
 /// [`TokenSealer`]: the session never holds the secret itself).
 pub const FRESH_TOKEN_KEY: &str = "fresh_token";
+/// Session key holding a just-registered webhook endpoint's `(url, sealed signing secret)`,
+/// shown once on `/admin/webhooks` after a plain form post (with JavaScript the page shows the
+/// server function's answer instead).
+pub const FRESH_WEBHOOK_SECRET_KEY: &str = "fresh_webhook_secret";
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "tariff_session";
 /// A session ends after this many days without a request.

@@ -4,7 +4,7 @@
 //! signing secret is shown once.
 
 use super::admin_page;
-use crate::actions::admin::{SaveWebhook, WebhookAction, WebhookEndpointView, get_admin_webhooks};
+use crate::actions::admin::{AdminWebhooks, SaveWebhook, WebhookAction, WebhookEndpointView, get_admin_webhooks};
 use crate::ui::format;
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::widgets::{action_message, page_title};
@@ -19,18 +19,22 @@ pub fn AdminWebhooksPage() -> impl IntoView {
     let data = Resource::new(move || (save.version().get(), act.version().get()), |_| get_admin_webhooks());
     view! {
         {page_title(move || t(locale.get(), "Webhooks", "Вебхуки").to_owned())}
-        {admin_page(data, move |endpoints, locale| webhooks_view(endpoints, locale, save, act))}
+        {admin_page(data, move |page, locale| webhooks_view(page, locale, save, act))}
     }
 }
 
 fn webhooks_view(
-    endpoints: Vec<WebhookEndpointView>,
+    page: AdminWebhooks,
     locale: Locale,
     save: ServerAction<SaveWebhook>,
     act: ServerAction<WebhookAction>,
 ) -> impl IntoView {
+    let AdminWebhooks { endpoints, fresh } = page;
+    // The secret of an endpoint just registered: the server function's answer once hydrated,
+    // the session's (kept for one render) after a plain form post.
     let created_secret = move || {
-        save.value().get().and_then(Result::ok).and_then(|e| e.secret.map(|secret| (e.url, secret))).map(|(url, secret)| {
+        let answered = save.value().get().and_then(Result::ok).and_then(|e| e.secret.map(|secret| (e.url, secret)));
+        answered.or_else(|| fresh.clone()).map(|(url, secret)| {
             view! {
                 <section class="card notice" data-card="secret">
                     <h2>{t(locale, "Signing secret", "Секрет подписи")}</h2>
