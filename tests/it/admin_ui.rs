@@ -548,3 +548,33 @@ async fn a_webhook_secret_is_shown_once_after_a_plain_form_post() {
     assert!(!html.contains("data-card=\"secret\""), "a hydrated save left its secret in the session");
     app.stop().await;
 }
+
+/// A plan duplicated by a plain form post (no JavaScript) comes back to the list naming the
+/// copy, as the hydrated page does; the query names only a listed plan.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_form_post_duplicating_a_plan_names_the_copy() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = admin_browser(&app).await;
+    let response = browser
+        .client
+        .post(format!("{}/api/ui/admin/plans/duplicate", app.base))
+        .header("origin", &app.base)
+        .header("referer", format!("{}/admin/plans", app.base))
+        .header("accept", "text/html")
+        .form(&[("id", "pro")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let copy = location.strip_prefix("/admin/plans?copied=").unwrap_or_else(|| panic!("{location}")).to_owned();
+    assert!(copy.starts_with("pro"), "{copy}");
+    let (status, html, _) = browser.page(&location).await;
+    assert_eq!(status, 200);
+    assert!(html.contains(&format!("/admin/plans/{copy}/edit")), "the notice links to the copy: {html}");
+    assert!(html.contains("Inactive copy created"));
+    // A query naming no listed plan shows no notice.
+    let (_, html, _) = browser.page("/admin/plans?copied=nope").await;
+    assert!(!html.contains("Inactive copy created"));
+    app.stop().await;
+}

@@ -408,3 +408,36 @@ async fn a_plain_form_post_creating_an_organisation_goes_to_its_page() {
     assert!(body.as_str().is_some_and(|id| !id.is_empty()), "{body}");
     app.stop().await;
 }
+
+/// Email settings saved by a plain form post (no JavaScript) come back saying "Saved.", as the
+/// hydrated page does, and the choice is kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plain_form_post_saving_email_settings_says_saved() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = Browser::new(&app);
+    browser.sign_up(&email("nell")).await;
+    let (_, html, _) = browser.page("/settings/notifications").await;
+    assert!(!html.contains("data-saved"), "nothing saved yet");
+    let response = browser
+        .client
+        .post(format!("{}/api/ui/settings/notifications/save", app.base))
+        .header("origin", &app.base)
+        .header("referer", format!("{}/settings/notifications", app.base))
+        .header("accept", "text/html")
+        .form(&[("on[receipts]", "on"), ("on[_]", "")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    assert_eq!(response.headers()["location"], "/settings/notifications?saved=1");
+    let (status, html, _) = browser.page("/settings/notifications?saved=1").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("data-saved"), "{html}");
+    // The choice is kept: receipts ticked, usage alerts not.
+    let ticked = |kind: &str| {
+        let tag = html.split(&format!("id=\"email-{kind}\"")).nth(1).and_then(|rest| rest.split('>').next());
+        tag.unwrap_or_else(|| panic!("no {kind} box: {html}")).contains("checked")
+    };
+    assert_eq!((ticked("receipts"), ticked("usage")), (true, false));
+    app.stop().await;
+}

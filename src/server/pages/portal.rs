@@ -330,5 +330,10 @@ pub async fn save_email_settings(on: std::collections::BTreeMap<String, String>)
     let preferences = EmailPreferences { off };
     tariff_core::events::email::set_preferences(&state.billing.store, &viewer.id, &preferences, state.now())
         .await
-        .map_err(fail)
+        .map_err(fail)?;
+    // Without JavaScript the page comes back saying so, as the hydrated page does.
+    if is_form_post() {
+        leptos_axum::redirect("/settings/notifications?saved=1");
+    }
+    Ok(())
 }

@@ -12,7 +12,7 @@ use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::portal::overview::plan_name;
 use crate::ui::widgets::{action_message, field_message, metric_label, page_title};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 #[component]
 pub fn AdminPlansPage() -> impl IntoView {
@@ -24,9 +24,12 @@ pub fn AdminPlansPage() -> impl IntoView {
         move || (toggle.version().get(), duplicate.version().get(), delete.version().get()),
         |_| get_admin_plans(),
     );
+    // After a plain form post (no JavaScript) the list comes back with `?copied=<id>`.
+    let query = use_query_map();
+    let copied = Memo::new(move |_| query.with(|q| q.get("copied")));
     view! {
         {page_title(move || t(locale.get(), "Plans", "Тарифы").to_owned())}
-        {admin_page(data, move |plans, locale| plans_view(plans, locale, toggle, duplicate, delete))}
+        {admin_page(data, move |plans, locale| plans_view(plans, locale, toggle, (duplicate, copied), delete))}
     }
 }
 
@@ -34,11 +37,15 @@ fn plans_view(
     plans: Vec<PlanWithStats>,
     locale: Locale,
     toggle: ServerAction<TogglePlan>,
-    duplicate: ServerAction<DuplicatePlan>,
+    (duplicate, copied): (ServerAction<DuplicatePlan>, Memo<Option<String>>),
     delete: ServerAction<DeletePlan>,
 ) -> impl IntoView {
+    let listed: Vec<String> = plans.iter().map(|p| p.plan.id.clone()).collect();
     let duplicated = move || {
-        duplicate.value().get().and_then(|r| r.ok()).map(|id| {
+        let answered = duplicate.value().get();
+        // The query names a copy only when it is one of the listed plans.
+        let by_post = answered.is_none().then(|| copied.get().filter(|id| listed.contains(id))).flatten();
+        answered.and_then(|r| r.ok()).or(by_post).map(|id| {
             view! {
                 <p class="notice" role="status">
                     {format!("{} {id} ", t(locale, "Inactive copy created:", "Создана неактивная копия:"))}

@@ -7,6 +7,7 @@ use crate::actions::portal::{EmailSettings, SaveEmailSettings, get_email_setting
 use crate::ui::i18n::{Locale, t, use_locale};
 use crate::ui::widgets::{ErrorPanel, action_message, page_title};
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 use tariff_model::events::EmailKind;
 
 /// A kind of email in words: its name and what it says.
@@ -48,6 +49,9 @@ pub fn NotificationsPage() -> impl IntoView {
     let locale = use_locale();
     let save = ServerAction::<SaveEmailSettings>::new();
     let data = Resource::new(move || save.version().get(), |_| get_email_settings());
+    // After a plain form post (no JavaScript) the page comes back with `?saved=1`.
+    let query = use_query_map();
+    let saved_by_post = Memo::new(move |_| query.with(|q| q.get("saved").as_deref() == Some("1")));
     view! {
         {page_title(move || t(locale.get(), "Email notifications", "Уведомления по почте").to_owned())}
         <PortalNav/>
@@ -57,7 +61,7 @@ pub fn NotificationsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 let locale = locale.get();
                 match data.await {
-                    Ok(settings) => settings_view(settings, locale, save).into_any(),
+                    Ok(settings) => settings_view(settings, locale, save, saved_by_post).into_any(),
                     Err(error) => view! { <ErrorPanel error/> }.into_any(),
                 }
             })}
@@ -65,9 +69,15 @@ pub fn NotificationsPage() -> impl IntoView {
     }
 }
 
-fn settings_view(settings: EmailSettings, locale: Locale, save: ServerAction<SaveEmailSettings>) -> impl IntoView {
+fn settings_view(
+    settings: EmailSettings,
+    locale: Locale,
+    save: ServerAction<SaveEmailSettings>,
+    saved_by_post: Memo<bool>,
+) -> impl IntoView {
     let saved = move || {
-        matches!(save.value().get(), Some(Ok(())))
+        let answered = save.value().get();
+        (matches!(answered, Some(Ok(()))) || (answered.is_none() && saved_by_post.get()))
             .then(|| view! { <p class="notice notice-ok" data-saved="">{t(locale, "Saved.", "Сохранено.")}</p> })
     };
     let off_notice = (!settings.emails_on).then(|| {
