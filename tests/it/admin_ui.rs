@@ -578,3 +578,35 @@ async fn a_plain_form_post_duplicating_a_plan_names_the_copy() {
     assert!(!html.contains("Inactive copy created"));
     app.stop().await;
 }
+
+/// A balance adjustment refused after a plain form post (no JavaScript) comes back with its
+/// form open and the message next to the field: the form sits in a `<details>`, closed until
+/// then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_plain_form_post_opens_the_form_it_came_from() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = admin_browser(&app).await;
+    let user = app.customer("adjusted").await;
+    let page = format!("/admin/users/{}", user.id);
+    let (_, html, _) = browser.page(&page).await;
+    let adjust_tag =
+        |html: &str| html.split("data-form-wrap=\"adjust\"").nth(1).unwrap().split('>').next().unwrap().to_owned();
+    assert!(!adjust_tag(&html).contains("open"), "closed at first: {}", adjust_tag(&html));
+    let response = browser
+        .client
+        .post(format!("{}/api/ui/admin/balance", app.base))
+        .header("origin", &app.base)
+        .header("referer", format!("{}{page}", app.base))
+        .header("accept", "text/html")
+        .form(&[("user_id", user.id.as_str()), ("amount", "lots"), ("reason", "test")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 302);
+    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    assert!(location.contains("__err="), "{location}");
+    let html = browser.client.get(&location).send().await.unwrap().text().await.unwrap();
+    assert!(adjust_tag(&html).contains("open"), "{}", adjust_tag(&html));
+    assert!(html.contains("data-field=\"amount\""), "the message is next to the field");
+    app.stop().await;
+}

@@ -184,7 +184,8 @@ fn org_view(
             <section class="card" data-card="balance">
                 <p class="eyebrow">{t(locale, "Shared balance", "Общий баланс")}</p>
                 <p class="big-figure" data-testid="admin-org-balance">{figure}</p>
-                <details class="confirm compact" data-form-wrap="adjust">
+                // Open when the adjustment was refused, so its messages show (also after a plain form post).
+                <details class="confirm compact" data-form-wrap="adjust" open=move || matches!(adjust.value().get(), Some(Err(_)))>
                     <summary>{t(locale, "Credit or debit by hand", "Начислить или списать вручную")}</summary>
                     <ActionForm action=adjust attr:class="form" attr:data-form="adjust">
                         <input type="hidden" name="org_id" value=adjust_org/>

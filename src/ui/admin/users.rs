@@ -415,7 +415,8 @@ fn balance_card(
             <p class="eyebrow">{t(locale, "Balance", "Баланс")}</p>
             <p class="big-figure" data-testid="admin-balance" data-balance-micros=micros>{figure}</p>
             {owed}
-            <details class="confirm compact" data-form-wrap="adjust">
+            // Open when the adjustment was refused, so its messages show (also after a plain form post).
+            <details class="confirm compact" data-form-wrap="adjust" open=move || matches!(adjust.value().get(), Some(Err(_)))>
                 <summary>{t(locale, "Credit or debit by hand", "Начислить или списать вручную")}</summary>
                 <p class="muted small">{t(locale, "A negative amount debits. Never below zero. Recorded in the ledger and the audit log with the reason.", "Отрицательная сумма списывает. Баланс не уходит ниже нуля. Записывается в историю и журнал с причиной.")}</p>
                 <ActionForm action=adjust attr:class="form" attr:data-form="adjust">

@@ -353,7 +353,8 @@ fn pause_choice(pause: ServerAction<PauseSubscription>, end: String, locale: Loc
         ),
     };
     view! {
-        <details class="danger-zone" data-confirm="pause">
+        // Open when the pause was refused, so the message inside shows (also after a plain form post).
+        <details class="danger-zone" data-confirm="pause" open=move || matches!(pause.value().get(), Some(Err(_)))>
             <summary>{t(locale, "Pause subscription", "Приостановить подписку")}</summary>
             <p>{explanation}</p>
             <ActionForm action=pause attr:class="inline-form" attr:data-form="pause">
