@@ -22,16 +22,17 @@
 //! is run again alone in its own transaction after the group's commit. Every caller is answered
 //! after its group's commit, so an answered hold or commit is durable (when the commit fails,
 //! every write of the group is answered 503). A hold that fits its quota takes no savepoint: its
-//! first statement, the conditional upsert of the counter, either holds or changes nothing, so a
-//! hold refused there goes on in a savepoint from the next step, and one that held is finished by
-//! storing the reservation. That is two statements for the usual hold instead of four. A database
+//! first statement, the conditional upsert of the counter, either holds or changes nothing (on
+//! PostgreSQL a refused upsert still locks the counter's row, until the group commits, where a
+//! savepoint's rollback would have let it go), so a hold refused there goes on in a savepoint from
+//! the next step, and one that held is finished by storing the reservation. That is two statements for the usual hold instead of four. A database
 //! error in either leaves the transaction unusable: it is rolled back and the whole group is
 //! tried again with a savepoint for every write (so the error stays with its own write). The
 //! lookups before the write (the reservation, the account's standing) stay outside the group, as
 //! they were. A group applies its writes in the
 //! order of their counters (arrival order on one counter), and every write locks its counter
 //! before the other rows of its account, so groups on PostgreSQL wait for each other in one
-//! order; a group carries at most [`MAX_GROUP`] writes (each one a subtransaction).
+//! order; a group carries at most [`MAX_GROUP`] writes (each at most one subtransaction).
 
 use super::track::{MAX_COUNTER, MAX_EVENT_AMOUNT, record, tracked_decision, usage_row, validate_event};
 use super::{Allowance, parse_metric, standing_for_write, status};
@@ -53,7 +54,7 @@ pub const DEFAULT_TTL_SECONDS: i64 = 300;
 pub const MAX_TTL_SECONDS: i64 = 3_600;
 /// Expired holds freed per sweep.
 const SWEEP_BATCH: i64 = 500;
-/// Most reservation writes one transaction carries: each write kept is a subtransaction, and
+/// Most reservation writes one transaction carries: each may be a subtransaction, and
 /// PostgreSQL caches 64 of them per transaction before every session's visibility checks slow
 /// down.
 pub const MAX_GROUP: usize = 48;
@@ -164,7 +165,8 @@ impl Write {
     }
 }
 
-/// One transaction for `writes`, each in its own savepoint (see the module docs). They are
+/// One transaction for `writes`, each in its own savepoint unless it is a hold that fits its
+/// quota (see the module docs). They are
 /// applied in the order of their counters, and in arrival order on one counter, so that two
 /// groups (of two processes, or this one and the consume committer's, which sorts its counters
 /// too) lock counters in one order.
@@ -188,11 +190,13 @@ async fn group(store: &Store, writes: Vec<Write>) -> Vec<Outcome> {
         };
         match apply_group(&mut tx, &writes, &order, without_savepoints).await {
             GroupTry::All(results) => break (tx, results),
-            GroupTry::HoldFailed => {
+            GroupTry::HoldFailed(e) => {
                 // Its statements may be half applied: none of this try is kept, and every write
                 // of the group goes again, each in its own savepoint.
+                tracing::warn!(target: crate::LOG_TARGET, error = %e, writes = writes.len(), "a hold without a savepoint failed; the group goes again with savepoints");
                 metrics::counter!("tariff_reservation_group_retries_total").increment(1);
-                if tx.rollback().await.is_err() {
+                if let Err(e) = tx.rollback().await {
+                    tracing::warn!(target: crate::LOG_TARGET, error = %e, writes = writes.len(), "rolling back a group of reservation writes failed; each runs alone");
                     counted("rolled_back");
                     alone("group_failed", writes.len());
                     return writes.into_iter().map(Outcome::Alone).collect();
@@ -236,8 +240,9 @@ enum GroupTry {
     /// Every write ran: by index into the writes, `None` for one stopped by a database error
     /// (it goes back to its savepoint and runs alone after the commit).
     All(Vec<Option<Result<Written>>>),
-    /// A statement of a hold without a savepoint failed: the transaction cannot be kept.
-    HoldFailed,
+    /// A statement of a hold without a savepoint failed (with this error): the transaction
+    /// cannot be kept.
+    HoldFailed(Error),
     /// A savepoint could not be taken or left: the transaction cannot be kept.
     Broken,
 }
@@ -256,7 +261,7 @@ async fn apply_group(tx: &mut WriteTx, writes: &[Write], order: &[usize], withou
                     continue;
                 }
                 Ok(None) => quota_refused = matches!(write, Write::Hold { .. }),
-                Err(()) => return GroupTry::HoldFailed,
+                Err(e) => return GroupTry::HoldFailed(e),
             }
         }
         let Ok(savepoint) = tx.savepoint().await else { return GroupTry::Broken };
@@ -345,12 +350,12 @@ pub async fn reserve(
 /// reservation is stored, `None` when `write` is not a hold or the quota's conditional upsert
 /// changed nothing (the hold goes on in a savepoint, with `quota_refused`), `Err` when a
 /// statement failed: the group cannot be kept, since a hold may be half written.
-async fn hold_without_savepoint(tx: &mut WriteTx, write: &Write) -> Result<Option<Written>, ()> {
+async fn hold_without_savepoint(tx: &mut WriteTx, write: &Write) -> Result<Option<Written>> {
     let Write::Hold { user, allowance, row, now } = write else { return Ok(None) };
-    let Some(used) = hold_in_quota(tx, user, row.metric, allowance, row, *now).await.map_err(drop)? else {
+    let Some(used) = hold_in_quota(tx, user, row.metric, allowance, row, *now).await? else {
         return Ok(None);
     };
-    store::insert(tx, row, *now).await.map_err(drop)?;
+    store::insert(tx, row, *now).await?;
     Ok(Some(Written::Held(row.clone(), used)))
 }
 
