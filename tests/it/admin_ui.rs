@@ -513,19 +513,10 @@ async fn a_webhook_secret_is_shown_once_after_a_plain_form_post() {
             ("fields[enabled]", "on"),
         ]
     };
-    let response = browser
-        .client
-        .post(format!("{}/api/ui/admin/webhooks/save", app.base))
-        .header("origin", &app.base)
-        .header("referer", format!("{}/admin/webhooks", app.base))
-        .header("accept", "text/html")
-        .form(&fields("https://plain.example/hooks"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 302);
+    let (status, location) =
+        browser.post_form("admin/webhooks/save", "/admin/webhooks", &fields("https://plain.example/hooks")).await;
+    assert_eq!(status, 302);
     // Back to the page the form was on (the Referer), with no error.
-    let location = response.headers()["location"].to_str().unwrap();
     assert!(location.starts_with(&format!("{}/admin/webhooks", app.base)) && !location.contains("__err"), "{location}");
     let (status, html, _) = browser.page("/admin/webhooks").await;
     assert_eq!(status, 200);
@@ -555,24 +546,18 @@ async fn a_webhook_secret_is_shown_once_after_a_plain_form_post() {
 async fn a_plain_form_post_duplicating_a_plan_names_the_copy() {
     let app = spawn_app(Backend::Sqlite).await;
     let browser = admin_browser(&app).await;
-    let response = browser
-        .client
-        .post(format!("{}/api/ui/admin/plans/duplicate", app.base))
-        .header("origin", &app.base)
-        .header("referer", format!("{}/admin/plans", app.base))
-        .header("accept", "text/html")
-        .form(&[("id", "pro")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 302);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let (status, location) = browser.post_form("admin/plans/duplicate", "/admin/plans", &[("id", "pro")]).await;
+    assert_eq!(status, 302);
     let copy = location.strip_prefix("/admin/plans?copied=").unwrap_or_else(|| panic!("{location}")).to_owned();
     assert!(copy.starts_with("pro"), "{copy}");
     let (status, html, _) = browser.page(&location).await;
     assert_eq!(status, 200);
-    assert!(html.contains(&format!("/admin/plans/{copy}/edit")), "the notice links to the copy: {html}");
-    assert!(html.contains("Inactive copy created"));
+    let notice = html.split("role=\"status\"").nth(1).and_then(|rest| rest.split("</p>").next());
+    let notice = notice.unwrap_or_else(|| panic!("no notice: {html}"));
+    assert!(
+        notice.contains("Inactive copy created") && notice.contains(&format!("/admin/plans/{copy}/edit")),
+        "{notice}"
+    );
     // A query naming no listed plan shows no notice.
     let (_, html, _) = browser.page("/admin/plans?copied=nope").await;
     assert!(!html.contains("Inactive copy created"));
@@ -592,18 +577,9 @@ async fn a_refused_plain_form_post_opens_the_form_it_came_from() {
     let adjust_tag =
         |html: &str| html.split("data-form-wrap=\"adjust\"").nth(1).unwrap().split('>').next().unwrap().to_owned();
     assert!(!adjust_tag(&html).contains("open"), "closed at first: {}", adjust_tag(&html));
-    let response = browser
-        .client
-        .post(format!("{}/api/ui/admin/balance", app.base))
-        .header("origin", &app.base)
-        .header("referer", format!("{}{page}", app.base))
-        .header("accept", "text/html")
-        .form(&[("user_id", user.id.as_str()), ("amount", "lots"), ("reason", "test")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 302);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let fields = [("user_id", user.id.as_str()), ("amount", "lots"), ("reason", "test")];
+    let (status, location) = browser.post_form("admin/balance", &page, &fields).await;
+    assert_eq!(status, 302);
     assert!(location.contains("__err="), "{location}");
     let html = browser.client.get(&location).send().await.unwrap().text().await.unwrap();
     assert!(adjust_tag(&html).contains("open"), "{}", adjust_tag(&html));

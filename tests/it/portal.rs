@@ -41,6 +41,24 @@ impl Browser {
         (status, serde_json::from_str(&text).unwrap_or(Value::String(text)), headers)
     }
 
+    /// Posts a form to a server function as a browser without JavaScript does: from the page at
+    /// `referer` (a path), asking for HTML. Returns the status and the `Location` answered (empty
+    /// without one).
+    pub async fn post_form(&self, function: &str, referer: &str, fields: &[(&str, &str)]) -> (u16, String) {
+        let response = self
+            .client
+            .post(format!("{}/api/ui/{function}", self.base))
+            .header("origin", &self.base)
+            .header("referer", format!("{}{referer}", self.base))
+            .header("accept", "text/html")
+            .form(fields)
+            .send()
+            .await
+            .expect("request");
+        let location = response.headers().get("location").and_then(|l| l.to_str().ok()).unwrap_or_default();
+        (response.status().as_u16(), location.to_owned())
+    }
+
     pub async fn page(&self, path: &str) -> (u16, String, reqwest::header::HeaderMap) {
         let response = self.client.get(format!("{}{path}", self.base)).send().await.expect("request");
         let status = response.status().as_u16();
@@ -252,18 +270,9 @@ async fn checkout_sends_the_browser_to_the_payment_page_and_the_return_page_foll
     assert_eq!(result["subscription"]["plan_id"], "pro");
 
     // Without JavaScript the form post is redirected to the payment page.
-    let response = browser
-        .client
-        .post(format!("{}/api/ui/plans/checkout", app.base))
-        .header("origin", &app.base)
-        .header("referer", format!("{}/billing/plans", app.base))
-        .header("accept", "text/html")
-        .form(&[("plan_id", "business")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 302);
-    assert!(response.headers()["location"].to_str().unwrap().contains("/sandbox/yookassa/checkout/"));
+    let (status, location) = browser.post_form("plans/checkout", "/billing/plans", &[("plan_id", "business")]).await;
+    assert_eq!(status, 302);
+    assert!(location.contains("/sandbox/yookassa/checkout/"), "{location}");
 
     // Someone else's transaction is not found.
     let stranger = Browser::new(&app);
@@ -380,27 +389,15 @@ async fn a_plain_form_post_creating_an_organisation_goes_to_its_page() {
     let app = spawn_app(Backend::Sqlite).await;
     let browser = Browser::new(&app);
     browser.sign_up(&email("orla")).await;
-    let post = |name: &'static str| {
-        browser
-            .client
-            .post(format!("{}/api/ui/orgs/create", app.base))
-            .header("origin", &app.base)
-            .header("referer", format!("{}/billing", app.base))
-            .header("accept", "text/html")
-            .form(&[("name", name)])
-            .send()
-    };
-    let response = post("Plain Forms Ltd").await.unwrap();
-    assert_eq!(response.status(), 302);
-    let location = response.headers()["location"].to_str().unwrap().to_owned();
+    let (status, location) = browser.post_form("orgs/create", "/billing", &[("name", "Plain Forms Ltd")]).await;
+    assert_eq!(status, 302);
     assert!(location.starts_with("/org/"), "{location}");
     let (status, html, _) = browser.page(&location).await;
     assert_eq!(status, 200);
     assert!(html.contains("Plain Forms Ltd"), "{html}");
     // A refused name goes back to the form with the message, as before.
-    let response = post("").await.unwrap();
-    assert_eq!(response.status(), 302);
-    let location = response.headers()["location"].to_str().unwrap();
+    let (status, location) = browser.post_form("orgs/create", "/billing", &[("name", "")]).await;
+    assert_eq!(status, 302);
     assert!(location.starts_with(&format!("{}/billing?", app.base)) && location.contains("__err="), "{location}");
     // Called as the hydrated page calls it, the answer is the id (no redirect).
     let (status, body, _) = browser.call("orgs/create", &[("name", "Hydrated Ltd")]).await;
@@ -418,18 +415,9 @@ async fn a_plain_form_post_saving_email_settings_says_saved() {
     browser.sign_up(&email("nell")).await;
     let (_, html, _) = browser.page("/settings/notifications").await;
     assert!(!html.contains("data-saved"), "nothing saved yet");
-    let response = browser
-        .client
-        .post(format!("{}/api/ui/settings/notifications/save", app.base))
-        .header("origin", &app.base)
-        .header("referer", format!("{}/settings/notifications", app.base))
-        .header("accept", "text/html")
-        .form(&[("on[receipts]", "on"), ("on[_]", "")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 302);
-    assert_eq!(response.headers()["location"], "/settings/notifications?saved=1");
+    let fields = [("on[receipts]", "on"), ("on[_]", "")];
+    let (status, location) = browser.post_form("settings/notifications/save", "/settings/notifications", &fields).await;
+    assert_eq!((status, location.as_str()), (302, "/settings/notifications?saved=1"));
     let (status, html, _) = browser.page("/settings/notifications?saved=1").await;
     assert_eq!(status, 200);
     assert!(html.contains("data-saved"), "{html}");
@@ -439,5 +427,29 @@ async fn a_plain_form_post_saving_email_settings_says_saved() {
         tag.unwrap_or_else(|| panic!("no {kind} box: {html}")).contains("checked")
     };
     assert_eq!((ticked("receipts"), ticked("usage")), (true, false));
+    app.stop().await;
+}
+
+/// Signing in starts a session without the previous one's data: a token secret sealed for the
+/// user signed in before and not yet shown is never shown to the next one on that browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_drops_what_the_session_kept_for_the_previous_user() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let browser = Browser::new(&app);
+    browser.sign_up(&email("first")).await;
+    let (status, body, _) = browser.call("tokens/create", &[("name", "left behind")]).await;
+    assert_eq!(status, 200, "{body}");
+    let next = app.customer("next").await;
+    let (status, body, _) =
+        browser.call("login", &[("email", &next.email), ("password", "a long enough password")]).await;
+    assert_eq!(status, 200, "{body}");
+    let (status, html, _) = browser.page("/settings/tokens").await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("data-testid=\"new-token\""), "the previous user's token was shown");
+    // The same steps without a sign-in in between show it (the check above can fail).
+    let (status, body, _) = browser.call("tokens/create", &[("name", "mine")]).await;
+    assert_eq!(status, 200, "{body}");
+    let (_, html, _) = browser.page("/settings/tokens").await;
+    assert!(html.contains("data-testid=\"new-token\""), "{html}");
     app.stop().await;
 }

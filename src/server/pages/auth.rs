@@ -47,9 +47,11 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
     Ok(())
 }
 
-/// Puts `user_id` into a fresh session (new id, old data dropped).
+/// Puts `user_id` into a fresh session: the old data is dropped (a secret sealed for the one
+/// signed in before, not yet shown, is never shown to the next) and the id is new.
 async fn start_session(user_id: &str) -> Result<(), UiError> {
     let session = session().await?;
+    session.clear().await;
     session.cycle_id().await.map_err(session_failed)?;
     session.insert(USER_ID_KEY, user_id).await.map_err(session_failed)?;
     Ok(())
