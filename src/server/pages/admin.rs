@@ -1,6 +1,6 @@
 //! The admin dashboard's page bodies. Every one starts with [`require_admin`].
 
-use super::{admin_actor, fail, invalid, is_form_post, require_admin, session, session_failed, state};
+use super::{admin_actor, fail, invalid, is_form_post, keep_secret_once, require_admin, state, take_secret};
 use crate::actions::UiError;
 use crate::actions::admin::{AUDIT_PAGE_SIZE, AuditFilters, PAGE_SIZE};
 use crate::server::web::FRESH_WEBHOOK_SECRET_KEY;
@@ -453,12 +453,7 @@ pub async fn webhooks() -> Result<crate::actions::admin::AdminWebhooks, UiError>
             .map_err(fail)?;
         views.push(crate::actions::admin::WebhookEndpointView { endpoint, deliveries });
     }
-    let sealed = session().await?.remove::<(String, String)>(FRESH_WEBHOOK_SECRET_KEY).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "reading the new webhook secret from the session failed");
-        None
-    });
-    let fresh = sealed.and_then(|(url, sealed)| state.token_sealer.open(&sealed).map(|secret| (url, secret)));
-    Ok(crate::actions::admin::AdminWebhooks { endpoints: views, fresh })
+    Ok(crate::actions::admin::AdminWebhooks { endpoints: views, fresh: take_secret(FRESH_WEBHOOK_SECRET_KEY).await? })
 }
 
 /// See [`crate::actions::admin::save_webhook`].
@@ -489,12 +484,7 @@ pub async fn save_webhook(
         if is_form_post()
             && let Some(secret) = &created.secret
         {
-            let sealed = state.token_sealer.seal(secret);
-            session()
-                .await?
-                .insert(FRESH_WEBHOOK_SECRET_KEY, (created.url.clone(), sealed))
-                .await
-                .map_err(session_failed)?;
+            keep_secret_once(FRESH_WEBHOOK_SECRET_KEY, &created.url, secret).await?;
         }
         Ok(created)
     } else {

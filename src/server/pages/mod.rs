@@ -136,6 +136,30 @@ pub async fn session() -> Result<tower_sessions::Session, UiError> {
     })
 }
 
+/// Keeps `secret` (an API token's, a webhook endpoint's) for this session's next render of the
+/// page that shows it once, under `key` with `label` (the token's name, the endpoint's URL):
+/// sealed ([`crate::server::web::TokenSealer`]), so the session store never holds the secret.
+///
+/// # Errors
+/// [`session_failed`] when the session store fails.
+pub async fn keep_secret_once(key: &str, label: &str, secret: &str) -> Result<(), UiError> {
+    let sealed = state().token_sealer.seal(secret);
+    session().await?.insert(key, (label, sealed)).await.map_err(session_failed)
+}
+
+/// The `(label, secret)` [`keep_secret_once`] kept under `key`, taken out of the session (shown
+/// once). `None` when there is none; a store that cannot be read is logged and gives `None`.
+///
+/// # Errors
+/// [`session`]'s.
+pub async fn take_secret(key: &str) -> Result<Option<(String, String)>, UiError> {
+    let sealed = session().await?.remove::<(String, String)>(key).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, key, "reading a secret kept in the session failed");
+        None
+    });
+    Ok(sealed.and_then(|(label, sealed)| state().token_sealer.open(&sealed).map(|secret| (label, secret))))
+}
+
 /// An amount as people type it into a form (`1 250,50`) in the form the money parser reads
 /// (`1250.50`): spaces (also no-break ones) go, a decimal comma becomes a point.
 pub fn decimal_input(text: &str) -> String {

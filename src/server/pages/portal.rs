@@ -1,6 +1,6 @@
 //! The billing portal's page bodies.
 
-use super::{fail, is_form_post, require_viewer, session, session_failed, state, user_ref, viewer};
+use super::{fail, is_form_post, keep_secret_once, require_viewer, state, take_secret, user_ref, viewer};
 use crate::actions::UiError;
 use crate::server::web::FRESH_TOKEN_KEY;
 use std::collections::BTreeMap;
@@ -196,12 +196,7 @@ pub async fn token_list() -> Result<TokenList, UiError> {
     let viewer = require_viewer()?;
     let state = state();
     let tokens = tokens::list(&state.billing.store, &viewer.email).await.map_err(fail)?;
-    let sealed = session().await?.remove::<(String, String)>(FRESH_TOKEN_KEY).await.unwrap_or_else(|e| {
-        tracing::warn!(error = %e, "reading the new token from the session failed");
-        None
-    });
-    let fresh = sealed.and_then(|(name, sealed)| state.token_sealer.open(&sealed).map(|secret| (name, secret)));
-    Ok(TokenList { tokens, fresh })
+    Ok(TokenList { tokens, fresh: take_secret(FRESH_TOKEN_KEY).await? })
 }
 
 /// See [`crate::actions::portal::create_token`].
@@ -218,9 +213,7 @@ pub async fn create_token(name: String) -> Result<(), UiError> {
     )
     .await
     .map_err(fail)?;
-    let sealed = state.token_sealer.seal(&created.token);
-    session().await?.insert(FRESH_TOKEN_KEY, (name.trim(), sealed)).await.map_err(session_failed)?;
-    Ok(())
+    keep_secret_once(FRESH_TOKEN_KEY, name.trim(), &created.token).await
 }
 
 /// See [`crate::actions::portal::revoke_token`].
