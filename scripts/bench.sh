@@ -147,7 +147,7 @@ print(json.dumps({'events': events}))" > "$work/batch.json"
 }
 
 bundle_size() {
-  echo "==> browser bundle: what a page downloads to hydrate, brotli at quality 11 as served"
+  echo "==> browser bundle: what every page downloads besides its HTML, brotli at quality 11 as served"
   python3 "$root/bench/bundle_size.py" "$root/target/site/pkg"
 }
 

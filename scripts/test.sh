@@ -28,7 +28,7 @@ if [ -n "${TEST_DATABASE_URL:-}" ] && [ "$pg_ran" -eq 0 ]; then
 fi
 echo "==> $pg_ran PostgreSQL test variants ran"
 
-echo "==> scripts/build.sh (cargo leptos build --release --split)"
+echo "==> scripts/build.sh (cargo leptos build --release)"
 scripts/build.sh
 
 echo "==> browser tests"

@@ -1,5 +1,5 @@
 import { test, expect, type Page, type APIRequestContext } from '@playwright/test';
-import { tariff, waitForHydration, screenshot, expectFitsScreen } from './helpers';
+import { tariff, waitForEnhancer, screenshot, expectFitsScreen } from './helpers';
 
 // The admin dashboard (issue 6): MRR as the spec defines it, creating a plan that shows on the
 // pricing page, the inline refusal to lower a quota of a plan with subscribers, duplicating, a
@@ -18,7 +18,7 @@ function minorFromFigure(text: string): number {
 async function logIn(page: Page, email: string, password: string, next: string): Promise<void> {
   await page.context().clearCookies();
   await page.goto(`/login?next=${encodeURIComponent(next)}&lang=en`);
-  await waitForHydration(page);
+  await waitForEnhancer(page);
   await page.locator('#login-email').fill(email);
   await page.locator('#login-password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -67,7 +67,7 @@ test.describe('admin dashboard', () => {
       expect(assigned.status).toBe(200);
     }
     await page.reload();
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     const after = minorFromFigure(await page.getByTestId('mrr').locator('.figure-value').innerText());
     expect(after - before).toBe(298_000);
     await expect(page.locator('[data-chart="mrr-by-plan"] svg rect').first()).toBeVisible();
@@ -80,7 +80,7 @@ test.describe('admin dashboard', () => {
     await logIn(page, ADMIN_EMAIL, ADMIN_PASSWORD, '/admin/plans');
     await page.getByRole('link', { name: 'New plan' }).click();
     await expect(page).toHaveURL(/\/admin\/plans\/new$/);
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     const name = `Studio ${Date.now()}`;
     await page.locator('#plan-name').fill(name);
     await page.locator('#plan-name_ru').fill('Студия');
@@ -95,7 +95,7 @@ test.describe('admin dashboard', () => {
     await screenshot(page, testInfo, 'admin-plans');
 
     await page.goto('/');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     const card = page.locator('article.plan-card', { hasText: name });
     await expect(card.locator('.plan-price')).toHaveText('1,500 ₽ / month');
     await expect(card.locator('.quota-list')).toContainText('2,000,000 input tokens');
@@ -103,7 +103,7 @@ test.describe('admin dashboard', () => {
 
   test('lowering a quota of a plan with subscribers is refused next to the field', async ({ page }, testInfo) => {
     await logIn(page, ADMIN_EMAIL, ADMIN_PASSWORD, '/admin/plans/pro/edit');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     await expect(page.locator('.notice.warn')).toContainText('subscriber');
     await page.locator('tr[data-metric="tokens_input"] input[type="number"]').first().fill('10');
     await page.getByRole('button', { name: 'Save plan' }).click();
@@ -114,7 +114,7 @@ test.describe('admin dashboard', () => {
 
   test('duplicating a plan makes an inactive copy', async ({ page }, testInfo) => {
     await logIn(page, ADMIN_EMAIL, ADMIN_PASSWORD, '/admin/plans');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     const row = page.locator('tr[data-plan-id="starter"]');
     await row.getByText('Duplicate', { exact: true }).click();
     await row.getByRole('button', { name: 'Yes, duplicate' }).click();
@@ -144,7 +144,7 @@ test.describe('admin dashboard', () => {
     await page.getByRole('button', { name: 'Search' }).click();
     await page.getByRole('link', { name: customer.email }).click();
     await expect(page).toHaveURL(new RegExp(`/admin/users/${customer.id}$`));
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     const refund = page.locator(`[data-refund="${checkout.body.transaction_id}"]`);
     await refund.locator('summary').click();
     await refund.locator('input[name="amount"]').fill('100.00');
@@ -163,7 +163,7 @@ test.describe('admin dashboard', () => {
 
     // The audit log has each kind of action this suite took.
     await page.goto('/admin/audit');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     for (const action of ['plan.create', 'plan.duplicate', 'subscription.assign', 'transaction.refund']) {
       await expect(page.locator(`.audit-entry[data-action="${action}"]`).first()).toBeVisible();
     }
@@ -191,7 +191,7 @@ test.describe('admin dashboard', () => {
 
     const user = makeUser('prepaid');
     await page.goto(`/admin/users/${user.id}`);
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     await page.locator('[data-form-wrap="adjust"] summary').click();
     await page.locator('#adjust-amount').fill('250');
     await page.locator('#adjust-reason').fill('prepaid by invoice');

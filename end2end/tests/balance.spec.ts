@@ -1,5 +1,5 @@
 import { test, expect, type Page } from '@playwright/test';
-import { waitForHydration, screenshot } from './helpers';
+import { waitForEnhancer, screenshot } from './helpers';
 
 // The balance page (issue 12.9): a new user tops up 500 ₽ with a preset amount through the
 // sandbox and sees it as the big figure and in the history; a custom amount outside the limits
@@ -7,7 +7,7 @@ import { waitForHydration, screenshot } from './helpers';
 
 async function signUp(page: Page, prefix: string): Promise<void> {
   await page.goto('/signup?lang=en');
-  await waitForHydration(page);
+  await waitForEnhancer(page);
   await page.locator('#signup-email').fill(`${prefix}-${Date.now()}@example.com`);
   await page.locator('#signup-password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Create account' }).click();
@@ -18,10 +18,11 @@ test('a preset top-up through the sandbox shows on the balance page', async ({ p
   await context.clearCookies();
   await signUp(page, 'topup');
   await page.locator('.subnav a[href="/billing/balance"]').click();
+  await expect(page).toHaveURL(/\/billing\/balance$/);
   await expect(page.getByTestId('balance')).toHaveText('0 ₽');
   await expect(page.getByTestId('low-balance')).toBeVisible();
   await screenshot(page, testInfo, 'balance-01-empty');
-  await waitForHydration(page);
+  await waitForEnhancer(page);
   await page.getByRole('button', { name: '500 ₽', exact: true }).click();
   await expect(page).toHaveURL(/\/sandbox\/yookassa\/checkout\//);
   await page.locator('#card_number').fill('5555 5555 5555 4444');
@@ -29,7 +30,9 @@ test('a preset top-up through the sandbox shows on the balance page', async ({ p
   await page.locator('#csc').fill('123');
   await page.getByRole('button', { name: /Pay/ }).click();
   await expect(page).toHaveURL(/\/billing\/return\?transaction=/);
+  // The return page reloads itself (a meta refresh) until the payment is final, then stops.
   await expect(page.locator('[data-payment-status="succeeded"]')).toBeVisible({ timeout: 20_000 });
+  await expect(page.locator('meta[http-equiv="refresh"]')).toHaveCount(0);
   await expect(page.getByTestId('active-until')).toHaveText('The balance is topped up.');
   await page.getByRole('link', { name: 'See balance' }).click();
   await expect(page.getByTestId('balance')).toHaveText('500 ₽');

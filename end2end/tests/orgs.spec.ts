@@ -1,5 +1,5 @@
 import { test, expect, type Browser, type Page } from '@playwright/test';
-import { waitForHydration, screenshot } from './helpers';
+import { waitForEnhancer, screenshot } from './helpers';
 
 // Organisations in the portal (issue 13): an owner creates an organisation and invites a
 // colleague by email; the colleague signs up with that address, sees the invitation on /billing
@@ -11,7 +11,7 @@ async function signUp(browser: Browser, email: string): Promise<Page> {
   const context = await browser.newContext();
   const page = await context.newPage();
   await page.goto('/signup?lang=en');
-  await waitForHydration(page);
+  await waitForEnhancer(page);
   await page.locator('#signup-email').fill(email);
   await page.locator('#signup-password').fill('correct horse battery');
   await page.getByRole('button', { name: 'Create account' }).click();
@@ -21,7 +21,7 @@ async function signUp(browser: Browser, email: string): Promise<Page> {
 
 async function token(page: Page, name: string): Promise<string> {
   await page.goto('/settings/tokens');
-  await waitForHydration(page);
+  await waitForEnhancer(page);
   await page.locator('#token-name').fill(name);
   await page.getByRole('button', { name: 'Create token' }).click();
   return page.locator('[data-testid="new-token"] .token-secret').inputValue();
@@ -38,14 +38,14 @@ async function track(page: Page, secret: string, amount: number): Promise<void> 
 test('a team shares an organisation and sees usage by member', async ({ browser }, testInfo) => {
   const stamp = Date.now();
   const owner = await signUp(browser, `org-owner-${stamp}@example.com`);
-  await waitForHydration(owner);
+  await waitForEnhancer(owner);
   await owner.locator('#org-name').fill('Acme AI');
   await owner.getByRole('button', { name: 'Create organisation' }).click();
   await expect(owner).toHaveURL(/\/org\/[0-9a-f-]+$/);
   const orgPath = new URL(owner.url()).pathname;
   await expect(owner.getByTestId('org-name')).toHaveText('Acme AI');
   await expect(owner.getByTestId('org-plan')).toHaveText('Free');
-  await waitForHydration(owner);
+  await waitForEnhancer(owner);
   const memberEmail = `org-member-${stamp}@example.com`;
   await owner.locator('#invite-email').fill(memberEmail);
   await owner.getByRole('button', { name: 'Send invitation' }).click();
@@ -55,20 +55,24 @@ test('a team shares an organisation and sees usage by member', async ({ browser 
   const member = await signUp(browser, memberEmail);
   await expect(member.locator('[data-card="invitations"]')).toContainText('Acme AI invites you as member');
   await screenshot(member, testInfo, 'orgs-01-invitation');
-  await waitForHydration(member);
+  await waitForEnhancer(member);
   await member.getByRole('button', { name: 'Accept' }).click();
   await expect(member.locator('[data-list="organizations"]')).toContainText('Acme AI');
   await expect(member.locator('[data-card="invitations"]')).toHaveCount(0);
 
   // The member bills to the organisation with the top bar's switcher.
   await member.reload();
-  await waitForHydration(member);
+  await waitForEnhancer(member);
   await member.getByTestId('account-switch').selectOption({ label: 'Acme AI' });
   await member.locator('[data-form="switch-account"] button').click();
-  await expect(member.getByTestId('account-switch')).toHaveValue(orgPath.split('/').pop()!);
+  // The page the server answers with selects the organisation itself (the `selected` attribute;
+  // the chosen value alone is there before the request is answered).
+  const orgId = orgPath.split('/').pop()!;
+  await expect(member.locator('#account-switch option[selected]')).toHaveAttribute('value', orgId);
+  await expect(member.getByTestId('account-switch')).toHaveValue(orgId);
   // The owner bills to it from its page.
   await owner.goto(orgPath);
-  await waitForHydration(owner);
+  await waitForEnhancer(owner);
   await owner.getByRole('button', { name: 'Bill my usage to this organisation' }).click();
   await expect(owner.getByTestId('billing-here')).toBeVisible();
 
@@ -76,7 +80,7 @@ test('a team shares an organisation and sees usage by member', async ({ browser 
   await track(member, await token(member, 'member'), 40);
 
   await owner.goto(orgPath);
-  await waitForHydration(owner);
+  await waitForEnhancer(owner);
   await expect(owner.locator('[data-card="usage-by-member"] rect.chart-bar')).toHaveCount(2);
   await expect(owner.locator('[data-table="usage-by-member"] tbody tr')).toHaveCount(2);
   await expect(owner.locator('[data-table="usage-by-member"]')).toContainText('Requests: 60');
@@ -86,7 +90,7 @@ test('a team shares an organisation and sees usage by member', async ({ browser 
 
   // A member sees the shared plan and balance but no management forms.
   await member.goto(orgPath);
-  await waitForHydration(member);
+  await waitForEnhancer(member);
   await expect(member.getByTestId('billing-here')).toBeVisible();
   await expect(member.locator('[data-card="usage-by-member"]')).toHaveCount(0);
   await expect(member.locator('[data-form="invite"]')).toHaveCount(0);
@@ -102,7 +106,7 @@ test('a team shares an organisation and sees usage by member', async ({ browser 
   // The admin finds it by a member's email and opens its page.
   await stranger.context().clearCookies();
   await stranger.goto('/login?next=%2Fadmin%2Forgs&lang=en');
-  await waitForHydration(stranger);
+  await waitForEnhancer(stranger);
   await stranger.locator('#login-email').fill('admin@example.com');
   await stranger.locator('#login-password').fill('e2e-admin-password');
   await stranger.getByRole('button', { name: 'Log in' }).click();

@@ -1,5 +1,5 @@
 import { test, expect } from '@playwright/test';
-import { tariff, waitForHydration, markDocument, expectSameDocument, screenshot } from './helpers';
+import { tariff, waitForEnhancer, markDocument, expectNewDocument, screenshot } from './helpers';
 
 const planCard = (page, id: string) => page.locator(`article[data-plan-id="${id}"]`);
 
@@ -9,14 +9,14 @@ test.describe('pricing page', () => {
     tariff('init-plans', '--include-annual');
   });
 
-  test('shows the active plans with prices, quotas and features, hydrated', async ({ page }, testInfo) => {
+  test('shows the active plans with prices, quotas and features, with the bundle running', async ({ page }, testInfo) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
 
     await page.context().clearCookies();
     await page.goto('/');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     await expect(page).toHaveTitle(/Plans and pricing/);
     await expect(page.locator('html')).toHaveAttribute('lang', 'en');
     for (const id of ['free', 'starter', 'pro', 'business']) {
@@ -33,13 +33,16 @@ test.describe('pricing page', () => {
     expect(errors, 'no errors in the browser console').toEqual([]);
   });
 
-  test('switches to Russian without a reload and remembers it in a cookie', async ({ page, context }, testInfo) => {
+  test('switches to Russian through a plain link and remembers it in a cookie', async ({ page, context }, testInfo) => {
     await context.clearCookies();
     await page.goto('/');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     await markDocument(page);
 
+    // The language links are plain links, which the bundle leaves alone: the browser loads the
+    // Russian page as a new document.
     await page.getByRole('link', { name: 'Русский' }).click();
+    await expect(page).toHaveURL(/lang=ru/);
     const pro = planCard(page, 'pro');
     await expect(pro.locator('.plan-name')).toHaveText('Профессиональный');
     await expect(pro.locator('.plan-price')).toHaveText('990 ₽ / мес.');
@@ -47,7 +50,8 @@ test.describe('pricing page', () => {
     await expect(pro.locator('.quota-list')).toContainText('1 000 000 входящих токенов');
     await expect(page.locator('html')).toHaveAttribute('lang', 'ru');
     await expect(page.locator('h1')).toHaveText('Тарифы и цены');
-    await expectSameDocument(page);
+    await expectNewDocument(page);
+    await waitForEnhancer(page);
     await screenshot(page, testInfo, 'pricing-ru');
 
     const cookies = await context.cookies();
@@ -55,19 +59,22 @@ test.describe('pricing page', () => {
 
     // A fresh visit without the query parameter is still in Russian.
     await page.goto('/');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     await expect(planCard(page, 'pro').locator('.plan-name')).toHaveText('Профессиональный');
 
     await page.getByRole('link', { name: 'English' }).click();
+    await expect(page).toHaveURL(/lang=en/);
     await expect(planCard(page, 'pro').locator('.plan-name')).toHaveText('Pro');
+    await expect(page.locator('html')).toHaveAttribute('lang', 'en');
   });
 
-  test('monthly / annual toggle works without a reload once hydrated', async ({ page, context }, testInfo) => {
+  test('the monthly / annual toggle links to the other billing period', async ({ page, context }, testInfo) => {
     await context.clearCookies();
     await page.goto('/');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     await markDocument(page);
 
+    // Plain links: each is a full navigation, after which the bundle runs again.
     await page.getByRole('link', { name: 'Annual' }).click();
     await expect(page).toHaveURL(/billing=annual/);
     const proAnnual = planCard(page, 'pro_annual');
@@ -76,13 +83,16 @@ test.describe('pricing page', () => {
     await expect(proAnnual.locator('.quota-list')).toContainText('12,000,000 input tokens');
     await expect(planCard(page, 'pro')).toHaveCount(0);
     await expect(planCard(page, 'free')).toBeVisible();
-    await expectSameDocument(page);
+    await expectNewDocument(page);
+    await waitForEnhancer(page);
     await screenshot(page, testInfo, 'pricing-annual');
 
+    await markDocument(page);
     await page.getByRole('link', { name: 'Monthly' }).click();
+    await expect(page).toHaveURL(/billing=monthly/);
     await expect(planCard(page, 'pro')).toBeVisible();
     await expect(planCard(page, 'pro_annual')).toHaveCount(0);
-    await expectSameDocument(page);
+    await expectNewDocument(page);
   });
 
   test('works without JavaScript through plain links', async ({ browser }, testInfo) => {
@@ -107,14 +117,14 @@ test.describe('pricing page', () => {
     const context = await browser.newContext({ viewport: { width: 375, height: 812 } });
     const page = await context.newPage();
     await page.goto('/');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
     await screenshot(page, testInfo, 'pricing-phone');
     await context.close();
   });
 
-  test('preloads and loads only the frame and the page\'s own pack of wasm modules, and the next page\'s on navigation', async ({ page }) => {
+  test('loads one wasm module, the bundle\'s, and no page packs', async ({ page }) => {
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
@@ -122,47 +132,34 @@ test.describe('pricing page', () => {
     page.on('response', (r) => {
       if (r.url().includes('/pkg/')) fetched.push(`${r.status()} ${new URL(r.url()).pathname}`);
     });
+    const wasm = () => fetched.filter((f) => /\.wasm$/.test(f));
+    const packs = () => fetched.filter((f) => f.includes('.wasmpack') || f.includes('__wasm_split'));
 
     await page.context().clearCookies();
     await page.goto('/');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     expect(fetched.filter((f) => !f.startsWith('200 ')), 'every bundle file answered 200').toEqual([]);
-    // The page's modules come in one pack (scripts/page_packs.py): no module file is fetched
-    // besides the main one.
-    expect(fetched.some((f) => f.includes('page__pricing_route_view') && f.endsWith('.wasmpack'))).toBe(true);
-    expect(fetched.filter((f) => f.endsWith('.wasm') && !f.includes('/pkg/tariff.')), 'no module fetched alone').toEqual([]);
-    expect(fetched.filter((f) => /(split|page)__+(admin|login|billing)/.test(f)), 'no other page\'s module').toEqual([]);
+    // One module, the bundle's (`/pkg/tariff_bg.<hash>.wasm`), and its script.
+    expect(wasm(), 'exactly one wasm module').toHaveLength(1);
+    expect(wasm()[0]).toMatch(/ \/pkg\/tariff[^/]*\.wasm$/);
+    expect(fetched.filter((f) => / \/pkg\/tariff[^/]*\.js$/.test(f)), 'the bundle\'s script').toHaveLength(1);
+    expect(packs(), 'no page packs, no split loader').toEqual([]);
+    await expect(page.locator('head link[href*=".wasmpack"], head link[href*="__wasm_split"]')).toHaveCount(0);
 
-    // The server named the page's pack in <link rel="preload"> (fetched alongside the main
-    // module), and the loader reused the preloaded response: it was fetched exactly once.
-    const preloads = await page.locator('head link[rel="preload"][as="fetch"][href*="/pkg/"]').evaluateAll(
-      (links) => links.map((l) => new URL((l as HTMLLinkElement).href).pathname),
-    );
-    expect(preloads.some((p) => p.includes('page__pricing_route_view')), 'the page\'s pack is preloaded').toBe(true);
-    expect(new Set(preloads).size, 'no module is named twice').toBe(preloads.length);
-    for (const path of preloads) {
-      expect(fetched.filter((f) => f.endsWith(` ${path}`)), `${path} fetched once`).toHaveLength(1);
-    }
-    await expect(page.locator('head link[rel="modulepreload"][href*="/pkg/__wasm_split."]')).toHaveCount(1);
-
-    // Client-side navigation fetches the next page's modules and renders it without a reload:
-    // only the modules the pricing page did not load, as a partial pack the server builds
-    // (`?want=`, src/server/partial_packs.rs), smaller than the page's whole pack.
-    const partial: { url: string; status: number; bytes: number }[] = [];
-    page.on('response', async (r) => {
-      if (r.url().includes('.wasmpack?want=')) partial.push({ url: r.url(), status: r.status(), bytes: (await r.body()).length });
-    });
+    // The next page (a link: a new document) runs the same bundle again: the same module, from
+    // the cache or fetched again, and still nothing else.
+    const before = fetched.length;
     await markDocument(page);
     await page.locator('.account-menu a[href="/login"]').click();
+    await expect(page).toHaveURL(/\/login$/);
     await expect(page.locator('#login-email')).toBeVisible();
-    await expectSameDocument(page);
-    await expect.poll(() => partial.length, 'the login page\'s partial pack was fetched').toBe(1);
-    expect(partial[0].url).toContain('page__login_route_view');
-    expect(partial[0].status).toBe(200);
-    const whole = await page.evaluate(async (url) => (await (await fetch(url.split('?')[0])).arrayBuffer()).byteLength, partial[0].url);
-    expect(partial[0].bytes, 'the partial pack leaves out what the pricing page loaded').toBeLessThan(whole);
-    expect(partial[0].bytes).toBeGreaterThan(0);
-    expect(fetched.filter((f) => f.endsWith('.wasm') && !f.includes('/pkg/tariff.')), 'no module fetched alone').toEqual([]);
+    await expectNewDocument(page);
+    await waitForEnhancer(page);
+    const next = fetched.slice(before);
+    const nextWasm = next.filter((f) => /\.wasm$/.test(f));
+    expect(nextWasm.length, 'at most the bundle\'s module again').toBeLessThanOrEqual(1);
+    for (const f of nextWasm) expect(f.split(' ')[1]).toBe(wasm()[0].split(' ')[1]);
+    expect(packs(), 'no page packs, no split loader').toEqual([]);
     expect(errors, 'no errors in the browser console').toEqual([]);
   });
 

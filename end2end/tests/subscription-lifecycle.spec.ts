@@ -1,5 +1,5 @@
 import { test, expect, type Page, type TestInfo, type APIRequestContext } from '@playwright/test';
-import { tariff, waitForHydration, screenshot } from './helpers';
+import { tariff, waitForEnhancer, markDocument, expectSameDocument, screenshot } from './helpers';
 
 // The subscription lifecycle in the browser (issue 14): a Starter subscriber sees on the plan page
 // what upgrading to Pro costs for the rest of the period, upgrades (charged on the saved card),
@@ -23,7 +23,7 @@ function lastLine(output: string): string {
 async function logIn(page: Page, email: string, password: string, next: string): Promise<void> {
   await page.context().clearCookies();
   await page.goto(`/login?next=${encodeURIComponent(next)}&lang=en`);
-  await waitForHydration(page);
+  await waitForEnhancer(page);
   await page.locator('#login-email').fill(email);
   await page.locator('#login-password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -38,7 +38,10 @@ async function payInSandbox(page: Page, testInfo: TestInfo): Promise<void> {
   await screenshot(page, testInfo, 'lifecycle-01-pay-starter');
   await page.getByRole('button', { name: /Pay/ }).click();
   await expect(page).toHaveURL(/\/billing\/return\?transaction=/);
-  await expect(page.locator('[data-payment-status="succeeded"]')).toBeVisible();
+  // While the payment is pending the return page reloads itself every 2 s (a meta refresh);
+  // once it is final the page stops refreshing.
+  await expect(page.locator('[data-payment-status="succeeded"]')).toBeVisible({ timeout: 20_000 });
+  await expect(page.locator('meta[http-equiv="refresh"]')).toHaveCount(0);
 }
 
 async function subscription(request: APIRequestContext, token: string) {
@@ -57,14 +60,14 @@ test.describe.serial('subscription lifecycle', () => {
 
     // Buy Starter through checkout: the card is saved for later charges.
     await logIn(page, user.email, user.password, '/billing/plans');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     await page.locator('article[data-plan-id="starter"]').getByRole('button', { name: 'Choose Starter' }).click();
     await payInSandbox(page, testInfo);
 
     // Pro's card says what upgrading costs now: (990 − 490) ₽ for the rest of a period that has
     // only just begun, a few kopecks under 500 ₽ at most.
     await page.goto('/billing/plans?lang=en');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     const pro = page.locator('article[data-plan-id="pro"]');
     const preview = pro.getByTestId('change-preview');
     await expect(preview).toHaveAttribute('data-kind', 'upgrade');
@@ -76,7 +79,9 @@ test.describe.serial('subscription lifecycle', () => {
     await expect(starterCard.locator('[data-current="true"]')).toBeVisible();
     await screenshot(page, testInfo, 'lifecycle-02-upgrade-preview');
 
-    // Upgrade: charged on the saved card, no payment page; Pro is current at once.
+    // Upgrade: charged on the saved card, no payment page; Pro is current at once. Both forms
+    // are sent by the bundle: the page never reloads.
+    await markDocument(page);
     await pro.getByRole('button', { name: 'Upgrade to Pro' }).click();
     await expect(pro.locator('[data-current="true"]')).toBeVisible();
     expect((await subscription(request, user.token)).plan_id).toBe('pro');
@@ -87,6 +92,7 @@ test.describe.serial('subscription lifecycle', () => {
     await expect(starterCard.getByTestId('scheduled-change')).toHaveText(/^Switches to Starter on \d{1,2} \w{3} \d{4}$/);
     await expect(starterCard.getByRole('button', { name: 'Keep my current plan' })).toBeVisible();
     await expect(pro.locator('[data-current="true"]')).toBeVisible();
+    await expectSameDocument(page);
     await screenshot(page, testInfo, 'lifecycle-03-downgrade-scheduled');
     const live = await subscription(request, user.token);
     expect(live.plan_id).toBe('pro');
@@ -94,23 +100,23 @@ test.describe.serial('subscription lifecycle', () => {
 
     // The overview says the same.
     await page.goto('/billing?lang=en');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     await expect(page.getByTestId('scheduled-change')).toHaveText(/^Switches to Starter on /);
     await screenshot(page, testInfo, 'lifecycle-04-overview');
 
     // In Russian, with the plans' Russian names.
     await page.goto('/billing/plans?lang=ru');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     await expect(starterCard.getByTestId('scheduled-change')).toHaveText(/^Переход на «Стартовый» \d{1,2} \S+ \d{4} г\.$/);
   });
 
   test('the admin sees the expansion and moves the test clock a month; the downgrade applies', async ({ page, request }, testInfo) => {
     expect(user.token, 'the previous test made the user').not.toBe('');
     await logIn(page, ADMIN_EMAIL, ADMIN_PASSWORD, '/admin');
-    // Logging in navigates on the client, where the body's hydration mark is the login page's:
-    // load the dashboard afresh so the clock form below is surely live when it is used.
+    // The dashboard in English, loaded afresh (logging in swapped it in; either way the bundle
+    // sends the clock form below).
     await page.goto('/admin?lang=en');
-    await waitForHydration(page);
+    await waitForEnhancer(page);
     const chart = page.locator('[data-chart="mrr-movements"][data-currency="RUB"]');
     await expect(chart.locator('rect[data-movement="expansion"]').first()).toBeAttached();
     const panel = page.locator('[data-card="test-clock"]');

@@ -1,7 +1,7 @@
 import { test, expect, type Page } from '@playwright/test';
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tariff, waitForHydration, screenshot } from './helpers';
+import { tariff, waitForEnhancer, markDocument, expectSameDocument, screenshot } from './helpers';
 
 // Issue 16 in the browser: an admin registers a webhook endpoint on /admin/webhooks, copies the
 // secret shown once, sends a test event that a real receiver gets (signed), and sees the delivery;
@@ -13,7 +13,7 @@ const ADMIN_PASSWORD = 'e2e-admin-password';
 async function logIn(page: Page, email: string, password: string, next: string): Promise<void> {
   await page.context().clearCookies();
   await page.goto(`/login?next=${encodeURIComponent(next)}&lang=en`);
-  await waitForHydration(page);
+  await waitForEnhancer(page);
   await page.locator('#login-email').fill(email);
   await page.locator('#login-password').fill(password);
   await page.getByRole('button', { name: 'Log in' }).click();
@@ -54,7 +54,7 @@ test('an admin registers an endpoint, sees its secret once and a delivered test 
     // The delivery shows as delivered once the page is read again.
     await expect(async () => {
       await page.reload();
-      await waitForHydration(page);
+      await waitForEnhancer(page);
       await expect(page.locator('[data-delivery] [data-status]').first()).toHaveText('delivered', { timeout: 1_000 });
     }).toPass({ timeout: 15_000 });
     await expect(page.locator('[data-card="secret"]')).toHaveCount(0);
@@ -70,19 +70,31 @@ test('a user turns usage alerts off and the choice stays', async ({ page }, test
   const password = 'correct horse battery';
   tariff('user', 'create', '--email', email, '--password', password, '--name', 'Mailer');
   await logIn(page, email, password, '/settings/notifications');
+  await markDocument(page);
   const usage = page.locator('#email-usage');
   await expect(usage).toBeChecked();
   await usage.uncheck();
   await page.getByRole('button', { name: 'Save' }).click();
   await expect(page.locator('[data-saved]')).toBeVisible();
+  await expect(page).toHaveURL(/\/settings\/notifications\?saved=1$/);
+  await expectSameDocument(page);
+
+  // Back to the entry before saving: the bundle asks the server for that address again and
+  // shows it, still without a reload (the choice is the server's, no "Saved." notice).
+  await page.goBack();
+  await expect(page).toHaveURL(/\/settings\/notifications$/);
+  await expect(page.locator('[data-saved]')).toHaveCount(0);
+  await expect(page.locator('#email-usage')).not.toBeChecked();
+  await expectSameDocument(page);
+
   await page.reload();
-  await waitForHydration(page);
+  await waitForEnhancer(page);
   await expect(page.locator('#email-usage')).not.toBeChecked();
   await expect(page.locator('#email-receipts')).toBeChecked();
   await expect(page.locator('[data-emails-off]')).toBeVisible();
   await screenshot(page, testInfo, 'settings-notifications');
   await page.goto('/settings/notifications?lang=ru');
-  await waitForHydration(page);
+  await waitForEnhancer(page);
   await expect(page.locator('h1')).toHaveText('Уведомления по почте');
   await screenshot(page, testInfo, 'settings-notifications-ru');
 });

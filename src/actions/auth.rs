@@ -43,13 +43,3 @@ pub async fn logout() -> Result<(), UiError> {
 pub async fn current_viewer() -> Result<Option<Viewer>, UiError> {
     Ok(crate::server::pages::viewer())
 }
-
-/// Stores `locale` (`en` or `ru`) as the signed-in user's language, so it follows them to other
-/// devices. Anonymous visitors have only the cookie; for them this does nothing.
-///
-/// # Errors
-/// A field message (`locale`) for an unknown language code.
-#[server(prefix = "/api/ui", endpoint = "locale")]
-pub async fn remember_locale(locale: String) -> Result<(), UiError> {
-    crate::server::pages::auth::remember_locale(locale).await
-}

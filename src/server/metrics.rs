@@ -18,9 +18,6 @@
 //!   outcome}`, `tariff_refunds_total{outcome}`, `tariff_jobs_runs_total{job, outcome}` and
 //!   `tariff_job_duration_seconds{job}`: in the billing core and the jobs;
 //! - `tariff_webhook_notifications_total{outcome}`: the YooKassa webhook route;
-//! - `tariff_partial_packs_built_total{answer}` (partial, or whole: the page's whole pack was
-//!   no larger) and `tariff_partial_packs_busy_total` (answered 503: the builders stayed busy):
-//!   partial page packs of the bundle (`super::partial_packs`);
 //! - `tariff_rate_limited_total` and `tariff_rate_limiter_redis` (1 while decisions are taken
 //!   in Redis): the rate limiter;
 //! - `tariff_db_pool_connections{state="in_use"|"idle"}`, `tariff_db_pool_max`,

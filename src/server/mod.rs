@@ -14,7 +14,6 @@ pub mod mailer;
 pub mod metrics;
 pub mod outbox;
 pub mod pages;
-pub mod partial_packs;
 pub mod rate_limit;
 pub mod startup;
 pub mod state;

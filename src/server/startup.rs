@@ -176,10 +176,8 @@ async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Stri
         Err(e) => return Err(format!("backfilling MRR movements failed: {e}")),
     }
     // Bundle files with hashed names (a release build by cargo-leptos) and their compressed twins.
-    let hash_file = super::assets::hash_file();
-    let hashed = hash_file.is_some();
+    let hashed = super::assets::hash_file().is_some();
     super::assets::precompress_in_background(&config.site_root);
-    let split_manifest = super::assets::SplitManifest::load(&config.site_root, hash_file.as_deref()).map(Arc::new);
     let leptos_options = LeptosOptions::builder()
         .hash_files(hashed)
         .output_name("tariff")
@@ -210,7 +208,6 @@ async fn prepare(config: Config, clock: Arc<dyn Clock>) -> Result<AppState, Stri
         billing,
         config: Arc::new(config),
         leptos_options,
-        split_manifest,
         sandbox,
         login_throttle: Arc::default(),
         attempt_limits: Arc::default(),
@@ -276,24 +273,6 @@ fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
     ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
-/// The built bundle: static files, and partial page packs when the bundle has page packs.
-fn pkg(state: &AppState) -> Router {
-    let hashed = state.leptos_options.hash_files;
-    let files = super::assets::pkg_service(&state.config.site_root, hashed);
-    let router = Router::new().fallback_service(files);
-    match &state.split_manifest {
-        Some(manifest) if !manifest.stems().is_empty() => {
-            let packs = super::partial_packs::PartialPacks::new(
-                manifest.clone(),
-                &state.config.site_root,
-                super::assets::cache_control(hashed),
-            );
-            router.layer(axum::middleware::from_fn_with_state(Arc::new(packs), super::partial_packs::serve))
-        }
-        _ => router,
-    }
-}
-
 /// The whole router. Which requests get a session and the Origin check is decided by route:
 /// - the JSON API and `/healthz` (Bearer tokens; no session);
 /// - the sandbox at `/sandbox/yookassa` in sandbox mode (its own Basic auth);
@@ -314,7 +293,7 @@ pub fn app(state: AppState) -> Router {
         .route("/api/{*rest}", axum::routing::any(|uri: Uri| async move { api::no_route(&uri) }))
         .layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit_api))
         .route("/metrics", axum::routing::get(metrics::render))
-        .nest_service("/pkg", pkg(&state));
+        .nest_service("/pkg", super::assets::pkg_service(&state.config.site_root, state.leptos_options.hash_files));
     if let Some(sandbox) = &state.sandbox {
         router = router.nest("/sandbox/yookassa", tariff_yookassa::sandbox::router(sandbox.clone()));
     }

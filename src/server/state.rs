@@ -34,8 +34,6 @@ pub struct Shared {
     pub billing: Billing,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
-    /// Which wasm modules each page needs (`None` unless the bundle was built with `--split`).
-    pub split_manifest: Option<Arc<super::assets::SplitManifest>>,
     /// The built-in YooKassa emulator, mounted at `/sandbox/yookassa` in sandbox mode.
     pub sandbox: Option<Arc<Sandbox>>,
     /// Failed-login counters of the web login form.

@@ -24,7 +24,7 @@ use leptos::prelude::*;
 use leptos_meta::{HashedStylesheet, Html, Link, Meta, MetaTags, provide_meta_context};
 use leptos_router::components::{A, Route, Router, Routes};
 use leptos_router::hooks::{use_location, use_query_map};
-use leptos_router::{Lazy, LazyRoute, SsrMode, lazy_route, path};
+use leptos_router::{SsrMode, path};
 
 /// What the server tells every page about itself.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -34,8 +34,9 @@ pub struct SiteMode {
 }
 
 /// The document around the app, rendered on the server only. In test mode `<html>` carries
-/// `data-test-mode`, which the stylesheet turns into a banner on every page (outside the
-/// hydrated app, so hydration is untouched).
+/// `data-test-mode`, which the stylesheet turns into a banner on every page. The head loads the
+/// browser bundle (`HydrationScripts` calls `crate::hydrate`, which installs the enhancer of
+/// `crate::enhance`; the page itself is not hydrated).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let test_mode = use_context::<SiteMode>().unwrap_or_default().test_payments.then_some("true");
     content_security_policy();
@@ -56,7 +57,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The page's Content-Security-Policy, with this response's nonce for the hydration script (set
+/// The page's Content-Security-Policy, with this response's nonce for the bundle's loader script (set
 /// as a response header while the page renders on the server): scripts only from this site or
 /// with the nonce, wasm allowed to compile, styles from this site (and inline `style` attributes,
 /// which the meters use), nothing framed or embedded.
@@ -73,16 +74,10 @@ fn content_security_policy() {
     }
 }
 
-/// The root component, hydrated in the browser.
+/// The root component: every page, rendered on the server.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Leptos writes its own preload links for the lazy views it saw rendered, but only when it
-    // happens to find the split manifest (it looks outside the render's owner), so some pages got
-    // every link twice. Its views report to the nearest `PrefetchLazyFn`; this empty one keeps
-    // them from reaching leptos's, and `preload_page_modules` writes the links on every page.
-    #[cfg(feature = "ssr")]
-    provide_context(leptos::PrefetchLazyFn::default());
     view! {
         <Link rel="icon" type_="image/svg+xml" href="/favicon.svg"/>
         <Meta name="description" content="Tariff: plans, quotas and payments for AI products"/>
@@ -92,72 +87,13 @@ pub fn App() -> impl IntoView {
     }
 }
 
-/// Every page is a split point of the browser bundle (`#[lazy_route]`, built with
-/// `cargo leptos build --split`): the main wasm module holds the frame (top bar, router, language
-/// switch), and each page's view is a module of its own, fetched when the router first shows that
-/// page, so a first visit downloads only the frame and that page. The browser hydrates with
-/// `leptos::mount::hydrate_from_async` (see `crate::hydrate`), which waits for the page's module.
-/// Leptos 0.8.23 writes `<link rel="preload">` for them only when it happens to find the split
-/// manifest (see [`App`]), so the server does it here, in `data()`, which runs once before the
-/// page renders (`crate::server::pages::preload_page_modules`): the browser then fetches the
-/// page's modules alongside the main module. Without `--split` (`cargo check`, debug builds) the
-/// same code is one module.
-macro_rules! lazy_pages {
-    ($($route:ident => $page:ident),* $(,)?) => {$(
-        #[doc = concat!("The route of [`", stringify!($page), "`], loaded lazily.")]
-        struct $route;
-
-        #[lazy_route]
-        impl LazyRoute for $route {
-            fn data() -> Self {
-                #[cfg(feature = "ssr")]
-                crate::server::pages::preload_page_modules(stringify!($route));
-                $route
-            }
-
-            fn view(_this: Self) -> AnyView {
-                view! { <$page/> }.into_any()
-            }
-        }
-    )*};
-}
-
-lazy_pages! {
-    PricingRoute => PricingPage,
-    LoginRoute => LoginPage,
-    SignupRoute => SignupPage,
-    BillingRoute => BillingPage,
-    PlansRoute => PlansPage,
-    ReturnRoute => ReturnPage,
-    UsageRoute => UsagePage,
-    BalanceRoute => BalancePage,
-    TransactionsRoute => TransactionsPage,
-    TokensRoute => TokensPage,
-    NotificationsRoute => NotificationsPage,
-    OrgRoute => OrgPage,
-    AdminOverviewRoute => AdminOverviewPage,
-    AdminPlansRoute => AdminPlansPage,
-    PlanEditorRoute => PlanEditorPage,
-    PlanSubscribersRoute => PlanSubscribersPage,
-    AdminFeaturesRoute => AdminFeaturesPage,
-    AdminWebhooksRoute => AdminWebhooksPage,
-    AdminUsersRoute => AdminUsersPage,
-    AdminUserRoute => AdminUserPage,
-    AdminOrgsRoute => AdminOrgsPage,
-    AdminOrgRoute => AdminOrgPage,
-    AuditRoute => AuditPage,
-}
-
 /// Top bar, routed content and footer.
 #[component]
 fn Frame() -> impl IntoView {
     let locale = provide_locale();
     // The server reads <html> attributes outside the request's reactive arena (see
-    // `widgets::page_title`), so it gets a plain value; the browser keeps it reactive.
-    #[cfg(feature = "ssr")]
+    // `widgets::page_title`), so it gets a plain value.
     let lang = locale.get_untracked().code();
-    #[cfg(not(feature = "ssr"))]
-    let lang = move || locale.get().code();
     view! {
         <Html {..} lang=lang/>
         <a class="skip-link" href="#main">{move || if locale.get() == Locale::Ru { "К содержимому" } else { "Skip to content" }}</a>
@@ -174,30 +110,30 @@ fn Frame() -> impl IntoView {
         </header>
         <main id="main" class="content">
             <Routes fallback=NotFound>
-                <Route path=path!("/") view={Lazy::<PricingRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/signup") view={Lazy::<SignupRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/billing") view={Lazy::<BillingRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/billing/plans") view={Lazy::<PlansRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/billing/return") view={Lazy::<ReturnRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/billing/usage") view={Lazy::<UsageRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/billing/balance") view={Lazy::<BalanceRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/billing/transactions") view={Lazy::<TransactionsRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/settings/tokens") view={Lazy::<TokensRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/settings/notifications") view={Lazy::<NotificationsRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/org/:id") view={Lazy::<OrgRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin") view={Lazy::<AdminOverviewRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin/plans") view={Lazy::<AdminPlansRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin/plans/new") view={Lazy::<PlanEditorRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin/plans/:id/edit") view={Lazy::<PlanEditorRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin/plans/:id/subscribers") view={Lazy::<PlanSubscribersRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin/features") view={Lazy::<AdminFeaturesRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin/webhooks") view={Lazy::<AdminWebhooksRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin/users") view={Lazy::<AdminUsersRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin/users/:id") view={Lazy::<AdminUserRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin/orgs") view={Lazy::<AdminOrgsRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin/orgs/:id") view={Lazy::<AdminOrgRoute>::new()} ssr=SsrMode::Async/>
-                <Route path=path!("/admin/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/") view=PricingPage ssr=SsrMode::Async/>
+                <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                <Route path=path!("/signup") view=SignupPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing") view=BillingPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/plans") view=PlansPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/return") view=ReturnPage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/usage") view=UsagePage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/balance") view=BalancePage ssr=SsrMode::Async/>
+                <Route path=path!("/billing/transactions") view=TransactionsPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/tokens") view=TokensPage ssr=SsrMode::Async/>
+                <Route path=path!("/settings/notifications") view=NotificationsPage ssr=SsrMode::Async/>
+                <Route path=path!("/org/:id") view=OrgPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin") view=AdminOverviewPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/plans") view=AdminPlansPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/plans/new") view=PlanEditorPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/plans/:id/edit") view=PlanEditorPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/plans/:id/subscribers") view=PlanSubscribersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/features") view=AdminFeaturesPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/webhooks") view=AdminWebhooksPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/users/:id") view=AdminUserPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/orgs") view=AdminOrgsPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/orgs/:id") view=AdminOrgPage ssr=SsrMode::Async/>
+                <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>
             </Routes>
         </main>
         <footer class="footer">
@@ -248,7 +184,7 @@ fn AccountMenu() -> impl IntoView {
 }
 
 /// English / Русский links. They keep the current path and query and only change `lang`, so they
-/// work as plain links without JavaScript and as client-side navigation once hydrated.
+/// are plain links.
 #[component]
 fn LanguageSwitch() -> impl IntoView {
     let locale = use_locale();
@@ -257,6 +193,9 @@ fn LanguageSwitch() -> impl IntoView {
     let href = move |target: Locale| {
         let mut params = query.get();
         params.replace("lang", target.code().to_owned());
+        // A server function's error (after a refused form post) belongs to this render only.
+        params.remove("__err");
+        params.remove("__path");
         format!("{}{}", location.pathname.get(), params.to_query_string())
     };
     view! {

@@ -34,8 +34,8 @@ pub fn LoginPage() -> impl IntoView {
                 <label for="login-password">{move || t(locale.get(), "Password", "Пароль")}</label>
                 <input id="login-password" type="password" name="password" autocomplete="current-password" required/>
                 {action_message(value, &[])}
-                <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { t(locale.get(), "Logging in…", "Входим…") } else { t(locale.get(), "Log in", "Войти") }}
+                <button type="submit" class="button primary" data-pending=move || t(locale.get(), "Logging in…", "Входим…")>
+                    {move || t(locale.get(), "Log in", "Войти")}
                 </button>
             </ActionForm>
             <p class="muted">
@@ -69,8 +69,8 @@ pub fn SignupPage() -> impl IntoView {
                 <p class="hint">{move || t(locale.get(), "At least 8 characters.", "Не меньше 8 символов.")}</p>
                 {field_message(value, "password")}
                 {action_message(value, &["email", "password"])}
-                <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { t(locale.get(), "Creating…", "Создаём…") } else { t(locale.get(), "Create account", "Зарегистрироваться") }}
+                <button type="submit" class="button primary" data-pending=move || t(locale.get(), "Creating…", "Создаём…")>
+                    {move || t(locale.get(), "Create account", "Зарегистрироваться")}
                 </button>
             </ActionForm>
             <p class="muted">

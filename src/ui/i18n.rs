@@ -2,8 +2,8 @@
 //!
 //! The locale comes from the `lang` query parameter when present (so plain links switch language
 //! without JavaScript), else from the `lang` cookie, else English. Choosing a language through the
-//! query stores it in the cookie: the server sets it on the response, the browser sets it after
-//! hydration, so both sides compute the same locale and hydration matches.
+//! query stores it in the cookie (the response sets it), and for a signed-in user in their account
+//! (the web layer, `crate::server::web::viewer`).
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -144,91 +144,41 @@ pub fn locale_cookie(locale: Locale) -> String {
     format!("{LOCALE_COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax", locale.code())
 }
 
-/// The locale stored in the request's cookie (server) or the document's cookie (browser).
+/// The locale the web layer settled for the request (it knows the signed-in user's choice), else
+/// the one stored in the request's cookie.
 fn stored_locale() -> Option<Locale> {
-    #[cfg(feature = "ssr")]
-    {
-        use_context::<axum::http::request::Parts>().and_then(|parts| {
-            // The web layer settled the language already (it knows the signed-in user's choice).
-            if let Some(locale) = parts.extensions.get::<RequestLocale>() {
-                return Some(locale.0);
-            }
-            parts
-                .headers
-                .get_all(axum::http::header::COOKIE)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .find_map(locale_from_cookie_header)
-        })
-    }
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    {
-        use wasm_bindgen::JsCast;
-        web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
-            .and_then(|d| d.cookie().ok())
-            .and_then(|c| locale_from_cookie_header(&c))
-    }
-    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
-    {
-        None
-    }
+    use_context::<axum::http::request::Parts>().and_then(|parts| {
+        if let Some(locale) = parts.extensions.get::<RequestLocale>() {
+            return Some(locale.0);
+        }
+        parts
+            .headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(locale_from_cookie_header)
+    })
 }
 
-/// Remembers the locale: on the server as a `Set-Cookie` header, in the browser in `document.cookie`.
+/// Remembers the locale in the response's `Set-Cookie` header.
 fn store_locale(locale: Locale) {
-    #[cfg(feature = "ssr")]
+    if let (Some(response), Ok(value)) =
+        (use_context::<leptos_axum::ResponseOptions>(), axum::http::HeaderValue::from_str(&locale_cookie(locale)))
     {
-        if let (Some(response), Ok(value)) =
-            (use_context::<leptos_axum::ResponseOptions>(), axum::http::HeaderValue::from_str(&locale_cookie(locale)))
-        {
-            response.append_header(axum::http::header::SET_COOKIE, value);
-        }
-    }
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    {
-        use wasm_bindgen::JsCast;
-        if let Some(doc) =
-            web_sys::window().and_then(|w| w.document()).and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
-        {
-            let _ = doc.set_cookie(&locale_cookie(locale));
-        }
-    }
-    #[cfg(not(any(feature = "ssr", feature = "hydrate")))]
-    {
-        let _ = locale;
+        response.append_header(axum::http::header::SET_COOKIE, value);
     }
 }
 
-/// Sets up the locale for the page (call once, inside the `<Router>`) and returns it.
+/// Sets up the locale for the page (call once, inside the `<Router>`) and returns it: `?lang=`
+/// when the address has it (then also remembered in a cookie), else the request's.
 /// Components read it with [`use_locale`].
 pub fn provide_locale() -> Memo<Locale> {
-    let query = use_query_map();
-    let remembered = RwSignal::new(stored_locale().unwrap_or_default());
-    let from_query = Memo::new(move |_| query.read().get("lang").and_then(|l| Locale::parse(&l)));
-    // On the server the response carries the cookie; in the browser an effect stores it.
-    if let Some(chosen) = from_query.get_untracked() {
+    let from_query = use_query_map().read_untracked().get("lang").and_then(|l| Locale::parse(&l));
+    if let Some(chosen) = from_query {
         store_locale(chosen);
     }
-    Effect::new(move |previous: Option<Option<Locale>>| {
-        let current = from_query.get();
-        if let Some(chosen) = current {
-            if remembered.get_untracked() != chosen {
-                remembered.set(chosen);
-            }
-            store_locale(chosen);
-            // A choice made after hydration never reaches the web layer (no page request), so
-            // store it on the signed-in user here; the first run is the server-rendered choice.
-            if previous.is_some() && previous != Some(current) {
-                leptos::task::spawn_local(async move {
-                    let _ = crate::actions::auth::remember_locale(chosen.code().to_owned()).await;
-                });
-            }
-        }
-        current
-    });
-    let locale = Memo::new(move |_| from_query.get().unwrap_or_else(|| remembered.get()));
+    let chosen = from_query.or_else(stored_locale).unwrap_or_default();
+    let locale = Memo::new(move |_| chosen);
     provide_context(locale);
     locale
 }

@@ -1,4 +1,4 @@
-//! Leptos components, rendered on the server and hydrated in the browser.
+//! Leptos components, rendered on the server (the pages are not hydrated; see `crate::enhance`).
 
 pub mod admin;
 pub mod app;

@@ -49,6 +49,9 @@ pub fn PricingPage() -> impl IntoView {
     let toggle_href = move |target: Billing| {
         let mut params = query.get();
         params.replace("billing", target.param().to_owned());
+        // A server function's error (after a refused form post) belongs to this render only.
+        params.remove("__err");
+        params.remove("__path");
         format!("{}{}", location.pathname.get(), params.to_query_string())
     };
     let toggle = move |target: Billing| {

@@ -12,18 +12,10 @@ use leptos_meta::Title;
 ///
 /// On the server the title is computed once, while the page renders: leptos_meta reads title
 /// closures later, outside the request's reactive arena, and under concurrent requests a closure
-/// that reads a signal there finds another request's arena and panics ("already disposed"). In
-/// the browser the closure stays reactive, so the title follows a language switch.
+/// that reads a signal there finds another request's arena and panics ("already disposed").
 pub fn page_title(name: impl Fn() -> String + Send + Sync + 'static) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    {
-        let text = format!("{} · Tariff", name());
-        view! { <Title text=text/> }
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        view! { <Title text=move || format!("{} · Tariff", name())/> }
-    }
+    let text = format!("{} · Tariff", name());
+    view! { <Title text=text/> }
 }
 
 /// A subscription status as a coloured badge with words (never colour alone).

@@ -498,7 +498,7 @@ async fn organisations_through_the_pages() {
 }
 
 /// A webhook endpoint registered by a plain form post (no JavaScript) shows its signing secret
-/// on the page the browser is sent back to, once; registered as the hydrated page does it, the
+/// on the page the browser is sent back to, once; registered by a script calling the server function, the
 /// answer carries the secret and the session keeps nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_webhook_secret_is_shown_once_after_a_plain_form_post() {
@@ -531,17 +531,17 @@ async fn a_webhook_secret_is_shown_once_after_a_plain_form_post() {
     let (_, html, _) = browser.page("/admin/webhooks").await;
     assert!(!html.contains("data-card=\"secret\""), "the secret was shown twice");
     assert!(!html.contains(&secret));
-    // The hydrated page's call gets the secret in its answer; the page keeps none for later.
+    // A script's call gets the secret in its answer; the page keeps none for later.
     let (status, body, _) = browser.call("admin/webhooks/save", &fields("https://hydrated.example/hooks")).await;
     assert_eq!(status, 200, "{body}");
     assert!(body["secret"].as_str().is_some_and(|s| s.starts_with("whsec_")), "{body}");
     let (_, html, _) = browser.page("/admin/webhooks").await;
-    assert!(!html.contains("data-card=\"secret\""), "a hydrated save left its secret in the session");
+    assert!(!html.contains("data-card=\"secret\""), "a scripted save left its secret in the session");
     app.stop().await;
 }
 
 /// A plan duplicated by a plain form post (no JavaScript) comes back to the list naming the
-/// copy, as the hydrated page does; the query names only a listed plan.
+/// copy; the query names only a listed plan.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_form_post_duplicating_a_plan_names_the_copy() {
     let app = spawn_app(Backend::Sqlite).await;

@@ -416,7 +416,7 @@ async fn redirects_stay_on_the_site_and_pages_carry_security_headers() {
     let csp = headers["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'") && csp.contains("'nonce-"), "{csp}");
     let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
-    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries this response's nonce");
+    assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the bundle's loader script carries this response's nonce");
     assert_eq!(headers["x-content-type-options"], "nosniff");
     assert_eq!(headers["referrer-policy"], "strict-origin-when-cross-origin");
     let api = app.client.get(app.url("/api/v1/billing/plans")).send().await.unwrap();

@@ -27,7 +27,7 @@ async fn pricing_page_shows_every_active_plan(backend: Backend) {
     assert!(html.contains("/ month"));
     assert!(html.contains("1,000,000 input tokens"));
     assert!(html.contains("GPT-4 models"));
-    assert!(html.contains("/pkg/tariff.js") || html.contains("/pkg/tariff"), "hydration script is linked");
+    assert!(html.contains("/pkg/tariff.js") || html.contains("/pkg/tariff"), "the browser bundle is linked");
     app.stop().await;
 }
 on_both_databases!(pricing_page, pricing_page_shows_every_active_plan);

@@ -59,7 +59,7 @@ pub async fn duplicate_plan(id: String) -> Result<String, UiError> {
     let copy = plans::duplicate(&state.billing.store, state.now(), &admin_actor(&admin), &id, None, None)
         .await
         .map_err(fail)?;
-    // Without JavaScript the list comes back naming the copy, as the hydrated page does.
+    // The list comes back naming the copy.
     if is_form_post() {
         leptos_axum::redirect(&format!("/admin/plans?copied={}", copy.id));
     }

@@ -1,6 +1,6 @@
 //! Sign-up, log-in, log-out and the stored language, for the pages.
 
-use super::{client_ip, fail, locale, say, session, session_failed, set_status, state, viewer};
+use super::{client_ip, fail, locale, say, session, session_failed, set_status, state};
 use crate::actions::UiError;
 use crate::server::web::throttle::{ThrottleKey, throttle_key};
 use crate::server::web::{USER_ID_KEY, safe_next};
@@ -87,15 +87,5 @@ pub async fn signup(name: String, email: String, password: String, next: Option<
 pub async fn logout() -> Result<(), UiError> {
     session().await?.flush().await.map_err(session_failed)?;
     leptos_axum::redirect("/");
-    Ok(())
-}
-
-/// See [`crate::actions::auth::remember_locale`].
-pub async fn remember_locale(locale: String) -> Result<(), UiError> {
-    let chosen = accounts::parse_locale(&locale).map_err(fail)?;
-    if let Some(viewer) = viewer() {
-        let state = state();
-        accounts::set_locale(&state.billing.store, state.now(), &viewer.id, chosen).await.map_err(fail)?;
-    }
     Ok(())
 }

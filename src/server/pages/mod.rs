@@ -25,35 +25,17 @@ pub fn state() -> AppState {
     expect_context::<AppState>()
 }
 
-/// Names the wasm modules of the page being rendered (the lazy route `route`, its type's name), or
-/// its page pack, in `<link rel="preload">` tags of the document's head, with a `modulepreload` of the split
-/// loader, so the browser fetches them while it fetches the main module. Does nothing for a
-/// bundle built without `--split` (see [`crate::server::assets::SplitManifest`]); logs a warning
-/// when a split build's manifest has no split point for `route`.
-///
-/// The browser hydrates the head's `leptos_meta` tags in the order the server wrote them, and
-/// these links exist only on the server. They come after the frame's tags (`App`'s icon and
-/// description), so those hydrate untouched; a page view must therefore not render `<Meta>`,
-/// `<Link>` or `<Script>` of its own (pages set only `<Title>`, which is matched differently).
-pub fn preload_page_modules(route: &str) {
-    use leptos_meta::Link;
-    let Some(manifest) = use_context::<AppState>().and_then(|s| s.split_manifest.clone()) else { return };
-    let Some(modules) = manifest.page_modules(route) else {
-        tracing::warn!(route, "the wasm split manifest has no split point for this page; it loads without preload");
-        return;
-    };
-    // `crossorigin` makes the preload a CORS request, as the loader's `fetch()` is; without it the
-    // browser would not reuse the preloaded response and fetch each module twice.
-    for href in modules {
-        // A page pack (`scripts/page_packs.py`) is no wasm module: no type for it.
-        let _ = if href.ends_with(".wasm") {
-            view! { <Link rel="preload" href=href.clone() as_="fetch" type_="application/wasm" crossorigin="anonymous"/> }
-                .to_html()
-        } else {
-            view! { <Link rel="preload" href=href.clone() as_="fetch" crossorigin="anonymous"/> }.to_html()
-        };
+/// Redirects a plain form post to `url`, a page off the site (YooKassa's payment page, or the
+/// sandbox's), and marks the answer so that a request of the browser's enhancer gets the address
+/// to go to instead of a redirect (see [`crate::server::web::leave_site`]).
+pub fn leave_site_for(url: &str) {
+    leptos_axum::redirect(url);
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.insert_header(
+            axum::http::HeaderName::from_static(crate::server::web::LEAVING_MARK),
+            axum::http::HeaderValue::from_static("1"),
+        );
     }
-    let _ = view! { <Link rel="modulepreload" href=manifest.loader().to_owned()/> }.to_html();
 }
 
 /// The request's language, as the web layer settled it.

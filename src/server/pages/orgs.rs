@@ -45,8 +45,7 @@ pub async fn create(name: String) -> Result<String, UiError> {
     let org = organizations::create(&state.billing.store, state.now(), &user_ref(&viewer), &OrganizationBody { name })
         .await
         .map_err(fail)?;
-    // Without JavaScript the browser goes to the new organisation's page, as the hydrated page
-    // does with the answer.
+    // The browser goes to the new organisation's page.
     if is_form_post() {
         leptos_axum::redirect(&format!("/org/{}", org.id));
     }

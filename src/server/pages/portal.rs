@@ -125,7 +125,7 @@ pub async fn start_topup(amount: String) -> Result<String, UiError> {
     .await
     .map_err(fail)?;
     if is_form_post() {
-        leptos_axum::redirect(&checkout.confirmation_url);
+        super::leave_site_for(&checkout.confirmation_url);
     }
     Ok(checkout.confirmation_url)
 }
@@ -144,11 +144,9 @@ pub async fn start_checkout(plan_id: String) -> Result<String, UiError> {
         UiError::Fields(fields) => UiError::Message(fields.into_iter().map(|(_, m)| m).collect::<Vec<_>>().join(" ")),
         other => other,
     })?;
-    // A plain form post is redirected by the server; a hydrated page leaves for the payment page
-    // itself (see `PlanGrid`): the router would otherwise treat the sandbox's same-origin URL as
-    // one of its own routes.
+    // A form post (plain, or sent by the browser's enhancer) is sent to the payment page.
     if is_form_post() {
-        leptos_axum::redirect(&checkout.confirmation_url);
+        super::leave_site_for(&checkout.confirmation_url);
     }
     Ok(checkout.confirmation_url)
 }
@@ -258,7 +256,7 @@ pub async fn change_plan(plan_id: String) -> Result<Option<String>, UiError> {
             if let Some(url) = &next
                 && super::is_form_post()
             {
-                leptos_axum::redirect(url);
+                super::leave_site_for(url);
             }
             Ok(next)
         }
@@ -289,7 +287,7 @@ pub async fn add_card() -> Result<String, UiError> {
     let back = format!("{}/billing", state.config.base_url());
     let checkout = subscriptions::add_card(&state.billing, &user_ref(&viewer), &back).await.map_err(fail)?;
     if super::is_form_post() {
-        leptos_axum::redirect(&checkout.confirmation_url);
+        super::leave_site_for(&checkout.confirmation_url);
     }
     Ok(checkout.confirmation_url)
 }
@@ -324,7 +322,7 @@ pub async fn save_email_settings(on: std::collections::BTreeMap<String, String>)
     tariff_core::events::email::set_preferences(&state.billing.store, &viewer.id, &preferences, state.now())
         .await
         .map_err(fail)?;
-    // Without JavaScript the page comes back saying so, as the hydrated page does.
+    // The page comes back saying so.
     if is_form_post() {
         leptos_axum::redirect("/settings/notifications?saved=1");
     }

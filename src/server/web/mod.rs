@@ -31,6 +31,9 @@ pub const FRESH_TOKEN_KEY: &str = "fresh_token";
 /// shown once on `/admin/webhooks` after a plain form post (with JavaScript the page shows the
 /// server function's answer instead).
 pub const FRESH_WEBHOOK_SECRET_KEY: &str = "fresh_webhook_secret";
+/// The response header a page's server function sets (with [`crate::server::pages::leave_site_for`])
+/// when its redirect leaves the site, read and removed by [`leave_site`].
+pub const LEAVING_MARK: &str = "x-tariff-leaving";
 /// Name of the session cookie.
 pub const SESSION_COOKIE: &str = "tariff_session";
 /// A session ends after this many days without a request.
@@ -58,7 +61,29 @@ pub fn layer(router: Router<AppState>, state: &AppState) -> Router<AppState> {
         .with_expiry(Expiry::OnInactivity(time::Duration::days(SESSION_IDLE_DAYS)))
         .with_signed(cookie_key(&state.config));
     router
+        .layer(axum::middleware::from_fn(leave_site))
         .layer(axum::middleware::from_fn_with_state(state.clone(), viewer::viewer))
         .layer(axum::middleware::from_fn_with_state(state.clone(), origin::same_origin))
         .layer(manager)
+}
+
+/// Answers a redirect that leaves the site (marked [`LEAVING_MARK`]: a payment page) as `200`
+/// with its address in [`crate::LEAVE_SITE_HEADER`] when the browser's enhancer sent the request
+/// ([`crate::ENHANCED_REQUEST_HEADER`]): `fetch` cannot follow a redirect to another origin, and
+/// the enhancer must not show YooKassa's page inside ours. A plain form post keeps its `302`.
+/// The mark itself never leaves the server.
+pub async fn leave_site(request: axum::extract::Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{StatusCode, header::LOCATION};
+    let enhanced = request.headers().contains_key(crate::ENHANCED_REQUEST_HEADER);
+    let mut response = next.run(request).await;
+    let leaving = response.headers_mut().remove(LEAVING_MARK).is_some();
+    if enhanced
+        && leaving
+        && response.status().is_redirection()
+        && let Some(location) = response.headers_mut().remove(LOCATION)
+    {
+        *response.status_mut() = StatusCode::OK;
+        response.headers_mut().insert(crate::LEAVE_SITE_HEADER, location);
+    }
+    response
 }

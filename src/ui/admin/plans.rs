@@ -419,8 +419,8 @@ fn editor_view(stats: Option<PlanWithStats>, locale: Locale, save: ServerAction<
                 "overage.tokens_input", "overage.tokens_output", "overage.requests", "overage.images", "overage.audio_minutes",
             ])}
             <div class="actions">
-                <button type="submit" class="button primary" disabled=move || save.pending().get()>
-                    {move || if save.pending().get() { t(locale, "Saving…", "Сохраняем…") } else { t(locale, "Save plan", "Сохранить тариф") }}
+                <button type="submit" class="button primary" data-pending=t(locale, "Saving…", "Сохраняем…")>
+                    {t(locale, "Save plan", "Сохранить тариф")}
                 </button>
                 <a class="button" href="/admin/plans">{t(locale, "Cancel", "Отмена")}</a>
             </div>

@@ -215,15 +215,15 @@ pub fn clock_panel(clock: ClockState, action: ServerAction<AdvanceClock>, locale
                 {presets.into_iter().map(|(days, en, ru)| view! {
                     <ActionForm action=action attr:class="inline-form" attr:data-form=format!("clock-{days}")>
                         <input type="hidden" name="days" value=days.to_string()/>
-                        <button type="submit" class="button" disabled=move || action.pending().get()>{t(locale, en, ru)}</button>
+                        <button type="submit" class="button">{t(locale, en, ru)}</button>
                     </ActionForm>
                 }).collect_view()}
             </div>
             <ActionForm action=action attr:class="row-form" attr:data-form="clock-days">
                 <label for="clock-days">{t(locale, "Days forward", "Дней вперёд")}</label>
                 <input id="clock-days" type="number" name="days" min="1" max="1826" step="1" value="30" inputmode="numeric"/>
-                <button type="submit" class="button primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { t(locale, "Running…", "Выполняем…") } else { t(locale, "Move forward", "Перевести") }}
+                <button type="submit" class="button primary" data-pending=t(locale, "Running…", "Выполняем…")>
+                    {t(locale, "Move forward", "Перевести")}
                 </button>
             </ActionForm>
             {field_message(action.value(), "days")}

@@ -30,8 +30,8 @@ fn webhooks_view(
     act: ServerAction<WebhookAction>,
 ) -> impl IntoView {
     let AdminWebhooks { endpoints, fresh } = page;
-    // The secret of an endpoint just registered: the server function's answer once hydrated,
-    // the session's (kept for one render) after a plain form post.
+    // The secret of an endpoint just registered: the session's (kept for one render) after the
+    // form post (the action's own answer only when a client calls the server function itself).
     let created_secret = move || {
         let answered = save.value().get().and_then(Result::ok).and_then(|e| e.secret.map(|secret| (e.url, secret)));
         answered.or_else(|| fresh.clone()).map(|(url, secret)| {

@@ -27,11 +27,6 @@ pub fn BalancePage() -> impl IntoView {
     let locale = use_locale();
     let data = Resource::new(|| (), |_| get_balance_page());
     let topup = ServerAction::<StartTopup>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(url)) = topup.value().get() {
-            super::plans::leave_for(&url);
-        }
-    });
     view! {
         {page_title(move || t(locale.get(), "Balance", "Баланс").to_owned())}
         <PortalNav/>
@@ -105,7 +100,7 @@ fn topup_card(page: &BalancePage, locale: Locale, topup: ServerAction<StartTopup
             view! {
                 <ActionForm action=topup attr:class="inline-form" attr:data-form="topup-preset">
                     <input type="hidden" name="amount" value=amount/>
-                    <button type="submit" class="button" disabled=move || topup.pending().get()>{label}</button>
+                    <button type="submit" class="button">{label}</button>
                 </ActionForm>
             }
         })
@@ -124,8 +119,8 @@ fn topup_card(page: &BalancePage, locale: Locale, topup: ServerAction<StartTopup
             <ActionForm action=topup attr:class="inline-form" attr:data-form="topup">
                 <label for="topup-amount">{t(locale, "Another amount", "Другая сумма")}</label>
                 <input id="topup-amount" type="text" inputmode="decimal" name="amount" required placeholder="750.00" aria-describedby="topup-limits"/>
-                <button type="submit" class="button primary" disabled=move || topup.pending().get()>
-                    {move || if topup.pending().get() { t(locale, "Opening payment…", "Переходим к оплате…") } else { t(locale, "Top up", "Пополнить") }}
+                <button type="submit" class="button primary" data-pending=t(locale, "Opening payment…", "Переходим к оплате…")>
+                    {t(locale, "Top up", "Пополнить")}
                 </button>
             </ActionForm>
             <p id="topup-limits" class="muted small">{limits}</p>

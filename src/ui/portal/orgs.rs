@@ -26,23 +26,10 @@ pub fn role_label(role: OrgRole, locale: Locale) -> &'static str {
     }
 }
 
-/// Reloads the page once an action changed whose account the viewer bills (everything on it).
-fn reload() {
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().reload();
-    }
-}
-
 /// The account switcher of the top bar: personal account and organisations, the billed one
 /// selected. Shown when the viewer belongs to an organisation.
 pub fn account_switcher(accounts: Vec<AccountOption>, current: String, locale: Locale) -> impl IntoView {
     let switch = ServerAction::<SwitchAccount>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = switch.value().get() {
-            reload();
-        }
-    });
     (accounts.len() > 1).then(|| {
         view! {
             <ActionForm action=switch attr:class="account-switcher" attr:data-form="switch-account">
@@ -82,11 +69,6 @@ impl OrgsOnBilling {
         let accept = ServerAction::<AcceptInvitation>::new();
         let decline = ServerAction::<DeclineInvitation>::new();
         let create = ServerAction::<CreateOrganization>::new();
-        Effect::new(move |_| {
-            if let Some(Ok(id)) = create.value().get() {
-                super::plans::leave_for(&format!("/org/{id}"));
-            }
-        });
         let data = Resource::new(
             move || (accept.version().get(), decline.version().get(), create.version().get()),
             |_| get_orgs_overview(),
@@ -298,11 +280,6 @@ pub fn OrgPage() -> impl IntoView {
         remove: ServerAction::new(),
         switch: ServerAction::new(),
     };
-    Effect::new(move |_| {
-        if let Some(Ok(())) = actions.switch.value().get() {
-            reload();
-        }
-    });
     let data = Resource::new(
         move || {
             (

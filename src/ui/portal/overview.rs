@@ -57,19 +57,13 @@ struct LifecycleActions {
 
 impl LifecycleActions {
     fn new() -> Self {
-        let actions = LifecycleActions {
+        LifecycleActions {
             cancel: ServerAction::new(),
             resume: ServerAction::new(),
             cancel_change: ServerAction::new(),
             pause: ServerAction::new(),
             add_card: ServerAction::new(),
-        };
-        Effect::new(move |_| {
-            if let Some(Ok(url)) = actions.add_card.value().get() {
-                super::plans::leave_for(&url);
-            }
-        });
-        actions
+        }
     }
 
     fn version(&self) -> [usize; 4] {
@@ -191,7 +185,7 @@ fn subscription_card(
             {extras.can_pause.then(|| view! {
                 <ActionForm action=pause attr:class="inline-form" attr:data-form="unpause">
                     <input type="hidden" name="pause" value="false"/>
-                    <button type="submit" class="button primary" disabled=move || pause.pending().get()>
+                    <button type="submit" class="button primary">
                         {t(locale, "Resume subscription", "Возобновить подписку")}
                     </button>
                 </ActionForm>
@@ -208,7 +202,7 @@ fn subscription_card(
         view! {
             <p class="notice" data-testid="scheduled-change">{text}</p>
             <ActionForm action=cancel_change attr:class="inline-form" attr:data-form="cancel-change">
-                <button type="submit" class="button" disabled=move || cancel_change.pending().get()>
+                <button type="submit" class="button">
                     {t(locale, "Keep my current plan", "Оставить текущий тариф")}
                 </button>
             </ActionForm>
@@ -235,7 +229,7 @@ fn subscription_card(
                     Locale::Ru => format!("Добавьте карту, чтобы тариф продолжился после пробного периода: проверим её платежом {check} и сразу вернём; {trial_end} спишем {price}. Без карты вы перейдёте на бесплатный тариф."),
                 }}</p>
                 <ActionForm action=add_card attr:class="inline-form" attr:data-form="add-card">
-                    <button type="submit" class="button primary" disabled=move || add_card.pending().get()>
+                    <button type="submit" class="button primary">
                         {t(locale, "Add a card", "Добавить карту")}
                     </button>
                 </ActionForm>
@@ -298,7 +292,7 @@ fn subscription_card(
             </div>
             {pending_cancel.then(|| view! {
                 <ActionForm action=resume attr:class="inline-form" attr:data-form="resume">
-                    <button type="submit" class="button" disabled=move || resume.pending().get()>
+                    <button type="submit" class="button">
                         {t(locale, "Keep my plan", "Не отменять")}
                     </button>
                 </ActionForm>
@@ -334,7 +328,7 @@ fn cancel_choice(
             <p>{explanation}</p>
             <ActionForm action=cancel attr:class="inline-form" attr:data-form=key>
                 <input type="hidden" name="immediate" value=immediate.to_string()/>
-                <button type="submit" class="button danger" disabled=move || cancel.pending().get()>
+                <button type="submit" class="button danger">
                     {confirm}
                 </button>
             </ActionForm>
@@ -359,7 +353,7 @@ fn pause_choice(pause: ServerAction<PauseSubscription>, end: String, locale: Loc
             <p>{explanation}</p>
             <ActionForm action=pause attr:class="inline-form" attr:data-form="pause">
                 <input type="hidden" name="pause" value="true"/>
-                <button type="submit" class="button" disabled=move || pause.pending().get()>
+                <button type="submit" class="button">
                     {t(locale, "Yes, pause", "Да, приостановить")}
                 </button>
             </ActionForm>

@@ -14,16 +14,6 @@ use crate::ui::widgets::{ErrorPanel, decline_reason, page_title};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
-/// Sends the browser to `url` with a full page load (the payment page is not one of ours).
-pub fn leave_for(url: &str) {
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    if let Some(window) = web_sys::window() {
-        let _ = window.location().set_href(url);
-    }
-    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
-    let _ = url;
-}
-
 /// `/billing/plans`: the catalogue with the current plan marked and a checkout button per paid plan.
 #[component]
 pub fn PlansPage() -> impl IntoView {
@@ -48,25 +38,14 @@ pub struct PlanActions {
 }
 
 impl PlanActions {
-    /// The actions, with the effects that follow a payment page they answer.
+    /// The actions (their forms post to the server; a payment page is reached by its redirect).
     pub fn new() -> Self {
-        let actions = PlanActions {
+        PlanActions {
             checkout: ServerAction::new(),
             change: ServerAction::new(),
             cancel_change: ServerAction::new(),
             trial: ServerAction::new(),
-        };
-        Effect::new(move |_| {
-            if let Some(Ok(url)) = actions.checkout.value().get() {
-                leave_for(&url);
-            }
-        });
-        Effect::new(move |_| {
-            if let Some(Ok(Some(url))) = actions.change.value().get() {
-                leave_for(&url);
-            }
-        });
-        actions
+        }
     }
 
     /// Changes whenever an action that alters the subscription completes (to reload the catalogue).
@@ -101,7 +80,7 @@ pub fn choose_button(plan: &Plan, catalog: &PlanCatalog, locale: Locale, actions
         return view! {
             <p class="notice" data-testid="scheduled-change">{text}</p>
             <ActionForm action=cancel attr:class="inline-form" attr:data-form="cancel-change">
-                <button type="submit" class="button" disabled=move || cancel.pending().get()>
+                <button type="submit" class="button">
                     {t(locale, "Keep my current plan", "Оставить текущий тариф")}
                 </button>
             </ActionForm>
@@ -140,7 +119,7 @@ pub fn choose_button(plan: &Plan, catalog: &PlanCatalog, locale: Locale, actions
         view! {
             <ActionForm action=trial attr:class="inline-form" attr:data-form="trial">
                 <input type="hidden" name="plan_id" value=plan_id/>
-                <button type="submit" class="button" disabled=move || trial.pending().get()>{label}</button>
+                <button type="submit" class="button">{label}</button>
             </ActionForm>
         }
     });
@@ -148,8 +127,8 @@ pub fn choose_button(plan: &Plan, catalog: &PlanCatalog, locale: Locale, actions
         {trial}
         <ActionForm action=checkout attr:class="inline-form" attr:data-form="checkout">
             <input type="hidden" name="plan_id" value=plan_id/>
-            <button type="submit" class="button primary" disabled=move || checkout.pending().get()>
-                {move || if checkout.pending().get() { t(locale, "Opening payment…", "Переходим к оплате…").to_owned() } else { label.clone() }}
+            <button type="submit" class="button primary" data-pending=t(locale, "Opening payment…", "Переходим к оплате…")>
+                {label.clone()}
             </button>
         </ActionForm>
     }
@@ -186,8 +165,8 @@ fn change_button(plan: &Plan, preview: &ChangePreview, locale: Locale, change: S
         {(!plan.is_free()).then(|| view! { <p class="muted small">{next}</p> })}
         <ActionForm action=change attr:class="inline-form" attr:data-form="change">
             <input type="hidden" name="plan_id" value=plan_id/>
-            <button type="submit" class=if upgrade { "button primary" } else { "button" } disabled=move || change.pending().get()>
-                {move || if change.pending().get() { t(locale, "Changing…", "Меняем…").to_owned() } else { label.clone() }}
+            <button type="submit" class=if upgrade { "button primary" } else { "button" } data-pending=t(locale, "Changing…", "Меняем…")>
+                {label.clone()}
             </button>
         </ActionForm>
     }
@@ -195,21 +174,14 @@ fn change_button(plan: &Plan, preview: &ChangePreview, locale: Locale, change: S
 }
 
 /// `/billing/return?transaction=…`: what happened to the payment, in plain words. While the
-/// payment is pending the page asks again every two seconds (a script, or a meta refresh without
-/// JavaScript).
+/// payment is pending the page loads itself again every two seconds (a meta refresh, which the
+/// browser honours with or without JavaScript).
 #[component]
 pub fn ReturnPage() -> impl IntoView {
     let locale = use_locale();
     let query = use_query_map();
     let id = Memo::new(move |_| query.read().get("transaction").unwrap_or_default());
     let data = Resource::new(move || id.get(), get_payment_result);
-    Effect::new(move |_| {
-        if let Some(Ok(result)) = data.get()
-            && !result.is_final()
-        {
-            set_timeout(move || data.refetch(), std::time::Duration::from_millis(1500));
-        }
-    });
     view! {
         {page_title(move || t(locale.get(), "Payment", "Оплата").to_owned())}
         <PortalNav/>
@@ -284,7 +256,7 @@ fn return_view(result: PaymentResult, locale: Locale) -> impl IntoView {
             .into_any()
         }
         _ => view! {
-            <noscript><meta http-equiv="refresh" content="2"/></noscript>
+            <meta http-equiv="refresh" content="2"/>
             <section class="card result" data-payment-status="pending" aria-live="polite">
                 <p class="result-icon spin" aria-hidden="true">"⟳"</p>
                 <h1>{t(locale, "Waiting for the payment to be confirmed…", "Ждём подтверждения платежа…")}</h1>

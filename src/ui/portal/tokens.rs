@@ -25,7 +25,7 @@ pub fn TokensPage() -> impl IntoView {
             <ActionForm action=create attr:class="form row-form" attr:data-form="create-token">
                 <label for="token-name">{move || t(locale.get(), "Name", "Название")}</label>
                 <input id="token-name" type="text" name="name" maxlength="100" required placeholder=move || t(locale.get(), "e.g. chat backend", "например, бэкенд чата")/>
-                <button type="submit" class="button primary" disabled=move || create.pending().get()>
+                <button type="submit" class="button primary">
                     {move || t(locale.get(), "Create token", "Создать токен")}
                 </button>
             </ActionForm>
@@ -46,24 +46,15 @@ pub fn TokensPage() -> impl IntoView {
 
 fn tokens_view(list: TokenList, locale: Locale, revoke: ServerAction<RevokeToken>) -> impl IntoView {
     let fresh = list.fresh.map(|(name, secret)| {
-        let copied = RwSignal::new(false);
-        let to_copy = secret.clone();
         view! {
             <section class="card notice-ok" data-testid="new-token">
                 <h2>{format!("{} “{name}”", t(locale, "New token", "Новый токен"))}</h2>
                 <p>{t(locale, "Copy it now: it is shown only once.", "Скопируйте его сейчас: он показывается только один раз.")}</p>
                 <div class="copy-row">
                     <input class="token-secret" type="text" readonly value=secret aria-label=t(locale, "Token", "Токен")/>
-                    <button
-                        type="button"
-                        class="button"
-                        data-copy="token"
-                        on:click=move |_| {
-                            copy_to_clipboard(&to_copy);
-                            copied.set(true);
-                        }
-                    >
-                        {move || if copied.get() { t(locale, "Copied", "Скопировано") } else { t(locale, "Copy", "Копировать") }}
+                    // The browser bundle copies the input's value (`crate::enhance`).
+                    <button type="button" class="button" data-copy="token">
+                        {t(locale, "Copy", "Копировать")}
                     </button>
                 </div>
             </section>
@@ -128,14 +119,4 @@ fn token_row(token: TokenView, locale: Locale, revoke: ServerAction<RevokeToken>
             </td>
         </tr>
     }
-}
-
-/// Puts `text` on the clipboard (browser only).
-fn copy_to_clipboard(text: &str) {
-    #[cfg(all(feature = "hydrate", not(feature = "ssr")))]
-    if let Some(window) = web_sys::window() {
-        let _ = window.navigator().clipboard().write_text(text);
-    }
-    #[cfg(not(all(feature = "hydrate", not(feature = "ssr"))))]
-    let _ = text;
 }
