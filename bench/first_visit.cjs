@@ -15,9 +15,6 @@ const RTT_MS = 40;
 const BYTES_PER_SECOND = (20 * 1024 * 1024) / 8; // 20 Mbit/s
 const PAGES = ['/?lang=en', '/login?lang=en', '/signup?lang=en'];
 
-/** The split build's preload links of the page's pack (or modules) and of the split loader. */
-const SPLIT_PRELOAD = /<link[^>]*href="\/pkg\/(?:__wasm_split\.|chunk_|split_|page__)[^"]*"[^>]*>/g;
-
 async function visit(browser, url) {
   const context = await browser.newContext();
   const page = await context.newPage();

@@ -7,7 +7,7 @@
 #   usage/batch (events/s), consume again with the rate limiter in memory and on Redis;
 #   admin statistics over 100,000 subscriptions (p50), the portal /billing page rendered on the
 #   server (p50), the server's peak resident memory, the browser bundle after brotli, and a first
-#   visit's time to a hydrated page in Chromium with and without the page modules' preload.
+#   visit's time in Chromium until the page has loaded and until the bundle has enhanced it.
 # Figures only; no pass/fail (the targets are in the README).
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -10,19 +10,27 @@
 //!   replaces `<body>`, `<title>` and `<html lang>`; the head, the stylesheet and this module stay.
 //!   The address bar shows where the server sent the browser, without server functions' error
 //!   parameters (`__err`, `__path`), which are meant for that one rendering. When the page that
-//!   came back refused the form, the focus moves to its message and the form gets back what was
-//!   typed into it (the server renders it from the stored data).
+//!   came back refused the form (its address has `__err`), the focus moves to its message and the
+//!   form gets back what was typed into it (the server renders it from the stored data);
+//!   otherwise the focus goes to `<main>`.
 //! - While the request is in flight the form has `aria-busy="true"` and the button that sent it is
 //!   disabled and marked `data-busy` (the stylesheet draws a spinner), so a second click sends
 //!   nothing; a button with `data-pending` shows that text as its label meanwhile.
 //! - A redirect that leaves the site (the payment page) comes as `200` with
 //!   [`crate::LEAVE_SITE_HEADER`] (see `crate::server::web::leave_site`): the browser goes there.
 //! - A form with `data-native`, or a `target` other than this window, is left to the browser.
-//! - Back and forward between the entries this module pushed fetch that address again.
+//! - Back and forward fetch the page of the address again (not when only the fragment changed).
+//! - A page restored from the back/forward cache (Back from the payment page) gets its forms back
+//!   from their busy state.
+//! - Only one form's request is in flight at a time; its answer is always shown.
+//! - A page with another stylesheet than this one (a new version of the site) is loaded by the
+//!   browser instead of swapped in.
 //! - `[data-copy]` buttons copy the value of the input in their `.copy-row` to the clipboard.
 //!
-//! When the answer is not HTML, or the network fails, the form stays as it was, with a message
-//! (`role="alert"`) under it in the page's language; nothing is sent twice.
+//! When the network fails, the form stays as it was, with a message (`role="alert"`) under it in
+//! the page's language; when the server refused it without a page (the Origin check, a body too
+//! large), the message is the server's reason. A non-page answer that is not a refusal reloads
+//! the page, so it shows where things stand. The request is never sent again by itself.
 
 use std::cell::Cell;
 use wasm_bindgen::JsCast;
@@ -36,9 +44,24 @@ use web_sys::{
 use crate::{ENHANCED_REQUEST_HEADER as ENHANCED_HEADER, LEAVE_SITE_HEADER as LEAVE_HEADER};
 
 thread_local! {
-    /// Counts page swaps, so a refresh timer or an answer that arrives after a newer navigation
-    /// started does nothing.
+    /// Counts navigations (back and forward, form posts), so the answer to one that a newer one
+    /// overtook is not shown.
     static GENERATION: Cell<u64> = const { Cell::new(0) };
+    /// True while a form's request is in flight: one at a time, so a second form cannot
+    /// overtake it (its answer may be a secret shown once, or a payment page).
+    static IN_FLIGHT: Cell<bool> = const { Cell::new(false) };
+    /// The address of the page shown, without its fragment: a `popstate` that only changes the
+    /// fragment (an in-page link such as "Skip to content") needs no new page.
+    static SHOWN: std::cell::RefCell<String> = const { std::cell::RefCell::new(String::new()) };
+}
+
+/// `href` without its fragment.
+fn without_fragment(href: &str) -> String {
+    href.split('#').next().unwrap_or_default().to_owned()
+}
+
+fn set_shown(href: &str) {
+    SHOWN.with(|s| *s.borrow_mut() = without_fragment(href));
 }
 
 fn window() -> Window {
@@ -67,15 +90,36 @@ pub fn install() {
     let on_click = Closure::<dyn Fn(MouseEvent)>::new(on_click);
     let on_popstate = Closure::<dyn Fn(Event)>::new(|_: Event| {
         let href = window().location().href().unwrap_or_default();
+        if SHOWN.with(|s| *s.borrow() == without_fragment(&href)) || IN_FLIGHT.with(Cell::get) {
+            // Only the fragment changed; or a form's answer is coming, which will be shown.
+            return;
+        }
         navigate(href, History::Keep);
+    });
+    // A page the browser restores from its back/forward cache (Back from the payment page) comes
+    // back as it was left: with the form that sent the browser away still busy.
+    let on_pageshow = Closure::<dyn Fn(web_sys::PageTransitionEvent)>::new(|event: web_sys::PageTransitionEvent| {
+        if event.persisted() {
+            IN_FLIGHT.with(|f| f.set(false));
+            if let Ok(busy) = self::document().query_selector_all("form[aria-busy], [data-busy]") {
+                for i in 0..busy.length() {
+                    if let Some(element) = busy.item(i).and_then(|n| n.dyn_into::<HtmlElement>().ok()) {
+                        set_busy_element(&element, false);
+                    }
+                }
+            }
+        }
     });
     let _ = document.add_event_listener_with_callback("submit", on_submit.as_ref().unchecked_ref());
     let _ = document.add_event_listener_with_callback("click", on_click.as_ref().unchecked_ref());
     let _ = window().add_event_listener_with_callback("popstate", on_popstate.as_ref().unchecked_ref());
+    let _ = window().add_event_listener_with_callback("pageshow", on_pageshow.as_ref().unchecked_ref());
     // The listeners live as long as the page.
     on_submit.forget();
     on_click.forget();
     on_popstate.forget();
+    on_pageshow.forget();
+    set_shown(&window().location().href().unwrap_or_default());
     if let Some(root) = document.document_element() {
         let _ = root.set_attribute("data-enhanced", "true");
     }
@@ -111,7 +155,7 @@ fn on_submit(event: SubmitEvent) {
         return;
     }
     event.prevent_default();
-    if form.get_attribute("aria-busy").as_deref() == Some("true") {
+    if IN_FLIGHT.with(Cell::get) {
         return;
     }
     let Ok(fields) = FormData::new_with_form(&form) else { return };
@@ -132,32 +176,88 @@ fn on_submit(event: SubmitEvent) {
     }
     // What was typed, to give back to the form if the page that comes back refuses it.
     let typed = field_values(&fields);
-    let action_attr = form.get_attribute("action").unwrap_or_default();
-    let form_index = same_action_forms(&action_attr).iter().position(|f| f == &form).unwrap_or(0);
+    let key = FormKey::of(&form);
     set_busy(&form, submitter.as_ref(), true);
-    let generation = next_generation();
+    IN_FLIGHT.with(|f| f.set(true));
+    // Whatever else was on its way (back or forward) is overtaken by this answer.
+    next_generation();
     spawn_local(async move {
         let result = fetch_page(&url.href(), &init, post).await;
-        if current_generation() != generation {
-            return;
-        }
+        IN_FLIGHT.with(|f| f.set(false));
         match result {
             Ok(Answer::Page { html, url }) => {
-                swap(&html, &url, History::Advance);
-                if focus_error() {
-                    refill(&action_attr, form_index, &typed);
+                // A refused form comes back to its page with the server function's error in the
+                // address (`__err`); the message is then next to the field.
+                let refused = Url::new(&url).is_ok_and(|u| u.search_params().has("__err"));
+                if swap(&html, &url, History::Advance) {
+                    if refused {
+                        focus_error();
+                        refill(&key, &typed);
+                    } else {
+                        focus_main();
+                    }
                 }
             }
             Ok(Answer::Leave(url)) => {
-                // The form stays busy: the browser is leaving.
-                let _ = window().location().assign(&url);
+                if url.starts_with("https://") || url.starts_with("http://") {
+                    // The form stays busy: the browser is leaving (see `pageshow` for Back).
+                    let _ = window().location().assign(&url);
+                } else {
+                    set_busy(&form, submitter.as_ref(), false);
+                    show_message(&form, None);
+                }
+            }
+            Ok(Answer::Refused { status, text }) => {
+                set_busy(&form, submitter.as_ref(), false);
+                if status >= 400 {
+                    show_message(&form, Some(&text));
+                } else {
+                    // Not a page, yet accepted (a server function answered as to a script):
+                    // the page as it now stands is the truth.
+                    let _ = window().location().reload();
+                }
             }
             Err(()) => {
                 set_busy(&form, submitter.as_ref(), false);
-                show_failure(&form);
+                show_message(&form, None);
             }
         }
     });
+}
+
+/// Which form of the page a form is, to find it again in the page that comes back: its
+/// `data-form` (every form of the pages has one) or else its action, and its place among the
+/// forms with the same.
+struct FormKey {
+    attribute: &'static str,
+    value: String,
+    index: usize,
+}
+
+impl FormKey {
+    fn of(form: &HtmlFormElement) -> FormKey {
+        let (attribute, value) = match form.get_attribute("data-form") {
+            Some(name) => ("data-form", name),
+            None => ("action", form.get_attribute("action").unwrap_or_default()),
+        };
+        let mut key = FormKey { attribute, value, index: 0 };
+        key.index = key.forms().iter().position(|f| f == form).unwrap_or(0);
+        key
+    }
+
+    /// The page's forms with this key's attribute value, in document order.
+    fn forms(&self) -> Vec<HtmlFormElement> {
+        let mut forms = Vec::new();
+        let Ok(all) = document().query_selector_all("form") else { return forms };
+        for i in 0..all.length() {
+            if let Some(form) = all.item(i).and_then(|n| n.dyn_into::<HtmlFormElement>().ok())
+                && form.get_attribute(self.attribute).as_deref() == Some(self.value.as_str())
+            {
+                forms.push(form);
+            }
+        }
+        forms
+    }
 }
 
 /// What the server answered a request of this module.
@@ -166,6 +266,9 @@ enum Answer {
     Page { html: String, url: String },
     /// An address off the site to go to.
     Leave(String),
+    /// Something other than a page: its status and its text (a refusal's reason, such as the
+    /// Origin check's).
+    Refused { status: u16, text: String },
 }
 
 /// Sends `init` to `url` as a page request; `post` adds the form encoding.
@@ -184,11 +287,12 @@ async fn fetch_page(url: &str, init: &RequestInit, post: bool) -> Result<Answer,
         return Ok(Answer::Leave(leave));
     }
     let html = response.headers().get("content-type").ok().flatten().is_some_and(|t| t.contains("text/html"));
-    if !html {
-        return Err(());
+    let text = JsFuture::from(response.text().map_err(drop)?).await.map_err(drop)?.as_string().unwrap_or_default();
+    if html {
+        Ok(Answer::Page { html: text, url: response.url() })
+    } else {
+        Ok(Answer::Refused { status: response.status(), text })
     }
-    let text = JsFuture::from(response.text().map_err(drop)?).await.map_err(drop)?;
-    Ok(Answer::Page { html: text.as_string().unwrap_or_default(), url: response.url() })
 }
 
 /// Fetches `href` as a page and shows it.
@@ -202,25 +306,33 @@ fn navigate(href: String, history: History) {
             return;
         }
         match result {
-            Ok(Answer::Page { html, url }) => swap(&html, &url, history),
-            // Whatever it was, the browser can load it itself.
-            Ok(Answer::Leave(url)) => {
-                let _ = window().location().assign(&url);
+            Ok(Answer::Page { html, url }) => {
+                swap(&html, &url, history);
             }
-            Err(()) => {
+            // Whatever it was, the browser can load it itself.
+            Ok(Answer::Leave(_) | Answer::Refused { .. }) | Err(()) => {
                 let _ = window().location().assign(&href);
             }
         }
     });
 }
 
-/// Shows the page `html` that came from `url`.
-fn swap(html: &str, url: &str, history: History) {
+/// Shows the page `html` that came from `url`: true when it replaced this page's body, false
+/// when the browser loads it instead (the page has another stylesheet: a new version of the
+/// site was deployed, whose markup this page's stylesheet and bundle may not know).
+fn swap(html: &str, url: &str, history: History) -> bool {
     let document = document();
-    let Ok(parser) = DomParser::new() else { return };
-    let Ok(page) = parser.parse_from_string(html, SupportedType::TextHtml) else { return };
-    let Some(body) = page.body() else { return };
+    let Ok(parser) = DomParser::new() else { return false };
+    let Ok(page) = parser.parse_from_string(html, SupportedType::TextHtml) else { return false };
+    let Some(body) = page.body() else { return false };
     let shown = clean_address(url);
+    let stylesheet = |d: &Document| {
+        d.query_selector("link[rel=\"stylesheet\"]").ok().flatten().and_then(|l| l.get_attribute("href"))
+    };
+    if stylesheet(&page) != stylesheet(&document) {
+        let _ = window().location().assign(&shown);
+        return false;
+    }
     let location = window().location();
     let before = location.href().unwrap_or_default();
     let same_path =
@@ -228,10 +340,15 @@ fn swap(html: &str, url: &str, history: History) {
     if let Ok(state) = window().history() {
         let _ = match history {
             History::Advance if shown != before => state.push_state_with_url(&JsValue::NULL, "", Some(&shown)),
-            History::Advance => state.replace_state_with_url(&JsValue::NULL, "", Some(&shown)),
-            History::Keep => Ok(()),
+            // Back or forward to an address the server redirected (a page that now needs a
+            // sign-in, say): the address says what is shown.
+            History::Advance | History::Keep if shown != without_fragment(&before) => {
+                state.replace_state_with_url(&JsValue::NULL, "", Some(&shown))
+            }
+            History::Advance | History::Keep => Ok(()),
         };
     }
+    set_shown(&shown);
     document.set_title(&page.title());
     if let (Some(root), Some(lang)) =
         (document.document_element(), page.document_element().and_then(|e| e.get_attribute("lang")))
@@ -242,19 +359,30 @@ fn swap(html: &str, url: &str, history: History) {
     if !same_path {
         window().scroll_to_with_x_and_y(0.0, 0.0);
     }
+    true
+}
+
+/// After a form's page came back accepted: the focus goes to `<main>` (without scrolling), as
+/// on a page the browser loaded, instead of being lost with the body it was in.
+fn focus_main() {
+    let Ok(Some(main)) = document().query_selector("main") else { return };
+    let _ = main.set_attribute("tabindex", "-1");
+    if let Ok(main) = main.dyn_into::<HtmlElement>() {
+        let options = web_sys::FocusOptions::new();
+        options.set_prevent_scroll(true);
+        let _ = main.focus_with_options(&options);
+    }
 }
 
 /// Moves the focus to the first message of a refused form in the page just swapped in (`.field-error`
 /// or `.form-error`, which are `role="alert"`), so keyboard and screen-reader users land on it,
-/// as they would on a page that loaded with the error; the browser scrolls it into view. False
-/// when the page has no such message.
-fn focus_error() -> bool {
-    let Ok(Some(message)) = document().query_selector(".field-error, .form-error") else { return false };
+/// as they would on a page that loaded with the error; the browser scrolls it into view.
+fn focus_error() {
+    let Ok(Some(message)) = document().query_selector(".field-error, .form-error") else { return };
     let _ = message.set_attribute("tabindex", "-1");
     if let Ok(message) = message.dyn_into::<HtmlElement>() {
         let _ = message.focus();
     }
-    true
 }
 
 /// The name/value pairs of a form's text fields (files are not sent by these forms).
@@ -270,31 +398,20 @@ fn field_values(fields: &FormData) -> Vec<(String, String)> {
     values
 }
 
-/// The page's forms that post to `action` (a page may repeat a form, one per row).
-fn same_action_forms(action: &str) -> Vec<HtmlFormElement> {
-    let mut forms = Vec::new();
-    let Ok(all) = document().query_selector_all("form") else { return forms };
-    for i in 0..all.length() {
-        if let Some(form) = all.item(i).and_then(|n| n.dyn_into::<HtmlFormElement>().ok())
-            && form.get_attribute("action").unwrap_or_default() == action
-        {
-            forms.push(form);
-        }
-    }
-    forms
-}
-
 /// Gives a refused form back what was typed into it: the page that came back is rendered from
 /// the stored data, so without this a plan editor would lose every change when one field was
-/// wrong. The form is found by its action and its place among the forms with that action.
-/// Passwords and hidden fields keep what the server rendered.
-fn refill(action: &str, index: usize, typed: &[(String, String)]) {
-    let Some(form) = same_action_forms(action).into_iter().nth(index) else { return };
+/// wrong. The form is found by its [`FormKey`]. Passwords, hidden fields and disabled controls
+/// keep what the server rendered.
+fn refill(key: &FormKey, typed: &[(String, String)]) {
+    let Some(form) = key.forms().into_iter().nth(key.index) else { return };
     let Ok(controls) = form.query_selector_all("input[name], textarea[name], select[name]") else { return };
     let mut used = vec![false; typed.len()];
     for i in 0..controls.length() {
         let Some(node) = controls.item(i) else { continue };
         let Some(control) = node.dyn_ref::<Element>() else { continue };
+        if control.has_attribute("disabled") {
+            continue;
+        }
         let name = control.get_attribute("name").unwrap_or_default();
         if let Some(input) = node.dyn_ref::<HtmlInputElement>() {
             match input.type_().as_str() {
@@ -347,22 +464,34 @@ fn set_busy(form: &HtmlFormElement, submitter: Option<&HtmlElement>, busy: bool)
     } else {
         let _ = form.remove_attribute("aria-busy");
     }
-    let Some(button) = submitter else { return };
+    if let Some(button) = submitter {
+        set_busy_element(button, busy);
+    }
+}
+
+/// Marks a button busy: disabled, `data-busy` (the stylesheet's spinner) and its `data-pending`
+/// label, if it has one; or gives it back its label and clears all that. A form given here is
+/// only cleared of `aria-busy`.
+fn set_busy_element(element: &HtmlElement, busy: bool) {
+    if element.dyn_ref::<HtmlFormElement>().is_some() {
+        let _ = element.remove_attribute("aria-busy");
+        return;
+    }
     if busy {
-        let _ = button.set_attribute("data-busy", "true");
-        let _ = button.set_attribute("disabled", "");
+        let _ = element.set_attribute("data-busy", "true");
+        let _ = element.set_attribute("disabled", "");
         // A button may name what it is doing (`data-pending="Saving…"`); its label comes back
         // when the request fails (on success the page is replaced anyway).
-        if let Some(pending) = button.get_attribute("data-pending") {
-            let _ = button.set_attribute("data-label", &button.text_content().unwrap_or_default());
-            button.set_text_content(Some(&pending));
+        if let Some(pending) = element.get_attribute("data-pending") {
+            let _ = element.set_attribute("data-label", &element.text_content().unwrap_or_default());
+            element.set_text_content(Some(&pending));
         }
     } else {
-        let _ = button.remove_attribute("data-busy");
-        let _ = button.remove_attribute("disabled");
-        if let Some(label) = button.get_attribute("data-label") {
-            button.set_text_content(Some(&label));
-            let _ = button.remove_attribute("data-label");
+        let _ = element.remove_attribute("data-busy");
+        let _ = element.remove_attribute("disabled");
+        if let Some(label) = element.get_attribute("data-label") {
+            element.set_text_content(Some(&label));
+            let _ = element.remove_attribute("data-label");
         }
     }
 }
@@ -372,17 +501,20 @@ fn russian() -> bool {
     document().document_element().and_then(|e| e.get_attribute("lang")).is_some_and(|l| l.starts_with("ru"))
 }
 
-/// Says under `form` that its request did not get through.
-fn show_failure(form: &HtmlFormElement) {
+/// Says under `form` that its request did not get through, or, with `reason`, the server's
+/// reason for refusing it (a short text, such as the Origin check's).
+fn show_message(form: &HtmlFormElement, reason: Option<&str>) {
     let Ok(message) = document().create_element("p") else { return };
     let _ = message.set_attribute("class", "field-error");
     let _ = message.set_attribute("role", "alert");
     let _ = message.set_attribute("data-enhance-error", "");
-    message.set_text_content(Some(if russian() {
-        "Не удалось связаться с сервером. Проверьте соединение и попробуйте ещё раз."
-    } else {
-        "The server could not be reached. Check your connection and try again."
-    }));
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty() && r.len() <= 300 && !r.starts_with('<'));
+    let text = match (reason, russian()) {
+        (Some(reason), _) => reason,
+        (None, true) => "Не удалось связаться с сервером. Проверьте соединение и попробуйте ещё раз.",
+        (None, false) => "The server could not be reached. Check your connection and try again.",
+    };
+    message.set_text_content(Some(text));
     let _ = form.append_child(&message);
 }
 
@@ -402,6 +534,12 @@ fn on_click(event: MouseEvent) {
         return;
     };
     input.select();
-    let _ = window().navigator().clipboard().write_text(&input.value());
-    button.set_text_content(Some(if russian() { "Скопировано" } else { "Copied" }));
+    let written = window().navigator().clipboard().write_text(&input.value());
+    // "Copied" only once the clipboard took it (it needs a secure context); the text stays
+    // selected either way, for Ctrl+C.
+    spawn_local(async move {
+        if JsFuture::from(written).await.is_ok() {
+            button.set_text_content(Some(if russian() { "Скопировано" } else { "Copied" }));
+        }
+    });
 }

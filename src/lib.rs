@@ -8,6 +8,7 @@
 
 #![recursion_limit = "256"]
 
+#[cfg(feature = "ssr")]
 pub use tariff_model as model;
 
 #[cfg(feature = "ssr")]

@@ -305,6 +305,8 @@ async fn checkout_sends_the_browser_to_the_payment_page_and_the_return_page_foll
     assert_eq!(status, 200, "{headers:?}");
     assert!(headers.get("location").is_none(), "{headers:?}");
     assert!(!headers.contains_key("x-tariff-leaving"), "{headers:?}");
+    assert_eq!(headers["cache-control"], "no-store");
+    assert!(headers.get_all("vary").iter().any(|v| v.to_str().unwrap_or_default().contains("x-tariff-enhanced")));
     let leave = headers.get("x-tariff-location").and_then(|l| l.to_str().ok()).unwrap_or_default();
     assert!(leave.contains("/sandbox/yookassa/checkout/"), "{leave}");
     let (status, headers) = browser.post_enhanced("plans/checkout", "/billing/plans", &[("plan_id", "nope")]).await;
@@ -442,8 +444,8 @@ async fn a_plain_form_post_creating_an_organisation_goes_to_its_page() {
     app.stop().await;
 }
 
-/// Email settings saved by a plain form post (no JavaScript) come back saying "Saved.", as the
-/// hydrated page does, and the choice is kept.
+/// Email settings saved by a plain form post (no JavaScript) come back saying "Saved.", and the
+/// choice is kept.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_plain_form_post_saving_email_settings_says_saved() {
     let app = spawn_app(Backend::Sqlite).await;

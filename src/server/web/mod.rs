@@ -28,8 +28,8 @@ pub const USER_ID_KEY: &str = "user_id";
 /// [`TokenSealer`]: the session never holds the secret itself).
 pub const FRESH_TOKEN_KEY: &str = "fresh_token";
 /// Session key holding a just-registered webhook endpoint's `(url, sealed signing secret)`,
-/// shown once on `/admin/webhooks` after a plain form post (with JavaScript the page shows the
-/// server function's answer instead).
+/// shown once on `/admin/webhooks` after the form post (plain or sent by the browser's enhancer;
+/// a script calling the server function gets it in the answer instead).
 pub const FRESH_WEBHOOK_SECRET_KEY: &str = "fresh_webhook_secret";
 /// The response header a page's server function sets (with [`crate::server::pages::leave_site_for`])
 /// when its redirect leaves the site, read and removed by [`leave_site`].
@@ -83,7 +83,10 @@ pub async fn leave_site(request: axum::extract::Request, next: axum::middleware:
         && let Some(location) = response.headers_mut().remove(LOCATION)
     {
         *response.status_mut() = StatusCode::OK;
-        response.headers_mut().insert(crate::LEAVE_SITE_HEADER, location);
+        let headers = response.headers_mut();
+        headers.insert(crate::LEAVE_SITE_HEADER, location);
+        headers.insert(axum::http::header::CACHE_CONTROL, axum::http::HeaderValue::from_static("no-store"));
+        headers.append(axum::http::header::VARY, axum::http::HeaderValue::from_static(crate::ENHANCED_REQUEST_HEADER));
     }
     response
 }

@@ -72,7 +72,8 @@ pub async fn viewer(State(state): State<AppState>, session: Session, mut request
     }
     if user.is_none() && needs_login(&path) && request.method() == Method::GET {
         let target = request.uri().path_and_query().map(|pq| pq.as_str()).unwrap_or("/billing");
-        return Redirect::to(&format!("/login?next={}", crate::ui::auth::encode(target))).into_response();
+        let target = without_error_parameters(target);
+        return Redirect::to(&format!("/login?next={}", crate::ui::auth::encode(&target))).into_response();
     }
 
     let page_user = user.as_ref().map(|u| PageUser { id: u.id.clone(), email: u.email.clone() });
@@ -155,9 +156,26 @@ pub fn safe_next(next: Option<&str>) -> Option<String> {
     path_on_this_site.then(|| next.to_owned())
 }
 
+/// `path?query` without a server function's one-time error parameters (`__err`, `__path`): a
+/// form refused because the session had ended must not come back with that error after the
+/// sign-in.
+fn without_error_parameters(target: &str) -> String {
+    let Some((path, query)) = target.split_once('?') else { return target.to_owned() };
+    let kept: Vec<&str> =
+        query.split('&').filter(|pair| !matches!(pair.split('=').next(), Some("__err" | "__path"))).collect();
+    if kept.is_empty() { path.to_owned() } else { format!("{path}?{}", kept.join("&")) }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_login_redirect_drops_a_refused_forms_error() {
+        assert_eq!(without_error_parameters("/billing?__path=%2Fapi&__err=e30"), "/billing");
+        assert_eq!(without_error_parameters("/admin/users?q=ann&__err=e30&page=2"), "/admin/users?q=ann&page=2");
+        assert_eq!(without_error_parameters("/billing"), "/billing");
+    }
 
     #[test]
     fn next_targets_stay_on_this_site() {
