@@ -106,9 +106,13 @@ test.describe('admin dashboard', () => {
     await waitForEnhancer(page);
     await expect(page.locator('.notice.warn')).toContainText('subscriber');
     await page.locator('tr[data-metric="tokens_input"] input[type="number"]').first().fill('10');
+    await page.locator('input[name="fields[name]"]').fill('Pro, renamed');
     await page.getByRole('button', { name: 'Save plan' }).click();
     await expect(page.locator('[data-field="quotas.tokens_input"]')).toContainText('cannot be decreased');
     await expect(page).toHaveURL(/\/admin\/plans\/pro\/edit$/);
+    // Nothing was saved, and the editor still holds every change, the refused one included.
+    await expect(page.locator('tr[data-metric="tokens_input"] input[type="number"]').first()).toHaveValue('10');
+    await expect(page.locator('input[name="fields[name]"]')).toHaveValue('Pro, renamed');
     await screenshot(page, testInfo, 'plan-editor-refusal');
   });
 

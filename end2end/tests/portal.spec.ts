@@ -261,6 +261,10 @@ test.describe('billing portal', () => {
     release();
 
     await expect(page.locator('.form-error')).toHaveText('The email or password is wrong.');
+    // The refused form gets back what was typed (not the password), and the focus is on the message.
+    await expect(page.locator('#login-email')).toHaveValue('nobody@example.com');
+    await expect(page.locator('#login-password')).toHaveValue('');
+    await expect(page.locator('.form-error')).toBeFocused();
     await expect(page.getByRole('button', { name: 'Log in' })).toBeEnabled();
     // The address is the page's, without the error parameters of the server's redirect.
     await expect(page).toHaveURL(/\/login$/);
