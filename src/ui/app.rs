@@ -40,6 +40,11 @@ pub struct SiteMode {
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let test_mode = use_context::<SiteMode>().unwrap_or_default().test_payments.then_some("true");
     content_security_policy();
+    // Nothing in the browser reads the resources' data (the pages are not hydrated), so the
+    // render does not write it into the page (as Leptos' islands mode does outside islands).
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
     view! {
         <!DOCTYPE html>
         <html data-test-mode=test_mode>

@@ -28,6 +28,9 @@ async fn pricing_page_shows_every_active_plan(backend: Backend) {
     assert!(html.contains("1,000,000 input tokens"));
     assert!(html.contains("GPT-4 models"));
     assert!(html.contains("/pkg/tariff.js") || html.contains("/pkg/tariff"), "the browser bundle is linked");
+    // The pages are not hydrated: the plans' data is in the HTML once, not also serialized for
+    // a hydration that does not happen.
+    assert!(!html.contains("__RESOLVED_RESOURCES["), "resource data serialized into the page");
     app.stop().await;
 }
 on_both_databases!(pricing_page, pricing_page_shows_every_active_plan);
